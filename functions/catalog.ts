@@ -1,0 +1,115 @@
+/**
+ * The function catalog: every Lambda function of EventFlow, declared once. The local runtime
+ * serves and feeds exactly these, and the CDK app deploys exactly these.
+ * Import nothing heavy here: the CDK app and every handler read this module.
+ */
+import type { ServiceName } from '../shared/config';
+import type { QueueId } from '../shared/messaging/topology';
+
+/** Every HTTP route, as API Gateway route keys. */
+export const ROUTES = {
+  health: 'GET /health',
+  listProducts: 'GET /products',
+  getProduct: 'GET /products/{id}',
+  createProduct: 'POST /products',
+  updateProduct: 'PATCH /products/{id}',
+  createOrder: 'POST /orders',
+  listOrders: 'GET /orders',
+  getOrder: 'GET /orders/{id}',
+  getOrderEvents: 'GET /orders/{id}/events',
+  cancelOrder: 'DELETE /orders/{id}',
+  updateOrder: 'PATCH /orders/{id}',
+  listPayments: 'GET /payments',
+} as const;
+/** CORS of the HTTP API, for the dashboard served from another origin. */
+export const HTTP_API_CORS = {
+  allowOrigins: ['*'],
+  allowMethods: ['GET', 'POST', 'PATCH', 'DELETE'],
+  allowHeaders: ['content-type', 'idempotency-key', 'x-correlation-id'],
+  exposeHeaders: ['location', 'x-correlation-id', 'idempotent-replayed'],
+  maxAgeSeconds: 600,
+};
+
+export type RouteKey = (typeof ROUTES)[keyof typeof ROUTES];
+
+export type Trigger =
+  | { kind: 'http'; routes: RouteKey[] }
+  | {
+      kind: 'queue';
+      queue: QueueId;
+      batchSize: number;
+      /** Lambda's MaximumBatchingWindowInSeconds; 0 invokes as soon as messages are there. */
+      batchWindowSeconds: number;
+    }
+  | { kind: 'schedule'; everyMinutes: number };
+
+export interface FunctionSpec {
+  id: string;
+  /** Whose code this is (a folder of functions/). */
+  service: ServiceName | 'notification' | 'platform';
+  /** Source file, relative to the repository root; it exports `handler`. */
+  entry: string;
+  trigger: Trigger;
+  memoryMb: number;
+  timeoutSeconds: number;
+  /** What the function may reach; the CDK app grants exactly this. */
+  uses: { databases: ServiceName[]; broker: boolean; redis: boolean };
+}
+
+const api = (service: FunctionSpec['service'], routes: RouteKey[], databases: ServiceName[]): FunctionSpec => ({
+  id: `${service}-api`,
+  service,
+  entry: `functions/${service}/api.ts`,
+  trigger: { kind: 'http', routes },
+  memoryMb: 512,
+  timeoutSeconds: 10,
+  uses: { databases, broker: true, redis: false },
+});
+
+const consumer = (service: ServiceName, batchSize: number): FunctionSpec => ({
+  id: `${service}-consumer`,
+  service,
+  entry: `functions/${service}/consumer.ts`,
+  trigger: { kind: 'queue', queue: service, batchSize, batchWindowSeconds: 0 },
+  memoryMb: 512,
+  timeoutSeconds: 60,
+  uses: { databases: [service], broker: true, redis: false },
+});
+
+const relay = (service: ServiceName): FunctionSpec => ({
+  id: `${service}-outbox-relay`,
+  service,
+  entry: `functions/${service}/relay.ts`,
+  trigger: { kind: 'schedule', everyMinutes: 1 },
+  memoryMb: 256,
+  timeoutSeconds: 50,
+  uses: { databases: [service], broker: true, redis: false },
+});
+
+export const FUNCTIONS: FunctionSpec[] = [
+  {
+    ...api('platform', [ROUTES.health], ['order', 'payment', 'inventory']),
+    id: 'health-api',
+    entry: 'functions/platform/health.ts',
+    uses: { databases: ['order', 'payment', 'inventory'], broker: true, redis: true },
+  },
+  api('inventory', [ROUTES.listProducts, ROUTES.getProduct, ROUTES.createProduct, ROUTES.updateProduct], ['inventory']),
+  api(
+    'order',
+    [ROUTES.createOrder, ROUTES.listOrders, ROUTES.getOrder, ROUTES.getOrderEvents, ROUTES.cancelOrder, ROUTES.updateOrder],
+    ['order'],
+  ),
+  api('payment', [ROUTES.listPayments], ['payment']),
+  consumer('order', 100),
+  consumer('payment', 100),
+  consumer('inventory', 100),
+  relay('order'),
+  relay('payment'),
+  relay('inventory'),
+];
+
+export function functionById(id: string): FunctionSpec {
+  const spec = FUNCTIONS.find((f) => f.id === id);
+  if (!spec) throw new Error(`no function ${id} in the catalog`);
+  return spec;
+}

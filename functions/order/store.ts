@@ -1,0 +1,188 @@
+import type { Queryable } from '../../shared/db/pool';
+import type { AnyEnvelope } from '../../shared/events/envelope';
+import type { EventData, OrderStatus } from '../../shared/events/types';
+import type { CatalogEntry, PricedLine } from './domain/pricing';
+import type { SagaState } from './domain/saga';
+
+export interface Order {
+  id: string;
+  customerId: string;
+  status: OrderStatus;
+  items: PricedLine[];
+  totalCents: number;
+  currency: string;
+  failureReason: string | null;
+  version: number;
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** An order as stored, with what the saga needs besides the public fields. */
+export interface StoredOrder extends Order, SagaState {
+  paymentToken: string;
+}
+
+interface OrderRow {
+  id: string;
+  customer_id: string;
+  status: OrderStatus;
+  total_cents: number;
+  currency: string;
+  failure_reason: string | null;
+  payment_token: string;
+  stock_reserved: boolean;
+  payment_processed: boolean;
+  version: number;
+  created_at: Date;
+  updated_at: Date;
+  items: PricedLine[];
+}
+
+const SELECT_ORDER = `
+  SELECT o.*, COALESCE((
+    SELECT json_agg(json_build_object(
+      'productId', i.product_id, 'name', i.name, 'quantity', i.quantity,
+      'unitPriceCents', i.unit_price_cents, 'lineTotalCents', i.line_total_cents) ORDER BY i.line_no)
+    FROM order_items i WHERE i.order_id = o.id), '[]') AS items
+  FROM orders o`;
+
+function toOrder(row: OrderRow): StoredOrder {
+  return {
+    id: row.id,
+    customerId: row.customer_id,
+    status: row.status,
+    items: row.items,
+    totalCents: row.total_cents,
+    currency: row.currency,
+    failureReason: row.failure_reason,
+    version: row.version,
+    createdAt: row.created_at.toISOString(),
+    updatedAt: row.updated_at.toISOString(),
+    paymentToken: row.payment_token,
+    stockReserved: row.stock_reserved,
+    paymentProcessed: row.payment_processed,
+  };
+}
+
+/** The public representation: no payment token, no saga bookkeeping. */
+export function publicOrder(o: StoredOrder): Order {
+  const { paymentToken: _t, stockReserved: _s, paymentProcessed: _p, ...rest } = o;
+  return rest;
+}
+
+export async function findOrder(db: Queryable, id: string, opts: { forUpdate?: boolean } = {}) {
+  // FOR UPDATE cannot sit beside the aggregate subquery's json_agg, so lock first, then read.
+  if (opts.forUpdate) await db.query('SELECT 1 FROM orders WHERE id = $1 FOR UPDATE', [id]);
+  const { rows } = await db.query<OrderRow>(`${SELECT_ORDER} WHERE o.id = $1`, [id]);
+  return rows[0] ? toOrder(rows[0]) : null;
+}
+
+export interface OrderFilter {
+  customerId?: string;
+  status?: OrderStatus;
+  after: [string, string] | null;
+  limit: number;
+}
+
+export async function listOrders(db: Queryable, f: OrderFilter): Promise<StoredOrder[]> {
+  const { rows } = await db.query<OrderRow>(
+    `${SELECT_ORDER}
+     WHERE ($1::uuid IS NULL OR o.customer_id = $1)
+       AND ($2::text IS NULL OR o.status = $2)
+       AND ($3::timestamptz IS NULL OR (o.created_at, o.id) < ($3::timestamptz, $4::uuid))
+     ORDER BY o.created_at DESC, o.id DESC
+     LIMIT $5`,
+    [f.customerId ?? null, f.status ?? null, f.after?.[0] ?? null, f.after?.[1] ?? null, f.limit],
+  );
+  return rows.map(toOrder);
+}
+
+export async function insertOrder(
+  tx: Queryable,
+  o: { id: string; customerId: string; items: PricedLine[]; totalCents: number; currency: string; paymentToken: string },
+): Promise<void> {
+  await tx.query(
+    `INSERT INTO orders (id, customer_id, status, total_cents, currency, payment_token)
+     VALUES ($1, $2, 'PENDING', $3, $4, $5)`,
+    [o.id, o.customerId, o.totalCents, o.currency, o.paymentToken],
+  );
+  await tx.query(
+    `INSERT INTO order_items (order_id, line_no, product_id, name, quantity, unit_price_cents, line_total_cents)
+     SELECT $1, n, p, nm, q, u, t
+       FROM unnest($2::int[], $3::uuid[], $4::text[], $5::int[], $6::int[], $7::bigint[]) AS x(n, p, nm, q, u, t)`,
+    [
+      o.id,
+      o.items.map((_, i) => i + 1),
+      o.items.map((i) => i.productId),
+      o.items.map((i) => i.name),
+      o.items.map((i) => i.quantity),
+      o.items.map((i) => i.unitPriceCents),
+      o.items.map((i) => i.lineTotalCents),
+    ],
+  );
+}
+
+/** Writes a new saga state and bumps the version when the status changes. Returns the new version. */
+export async function saveSagaState(tx: Queryable, id: string, s: SagaState, statusChanged: boolean): Promise<number> {
+  const { rows } = await tx.query<{ version: number }>(
+    `UPDATE orders SET status = $2, stock_reserved = $3, payment_processed = $4, failure_reason = $5,
+            version = version + $6::int, updated_at = now()
+      WHERE id = $1 RETURNING version`,
+    [id, s.status, s.stockReserved, s.paymentProcessed, s.failureReason, statusChanged ? 1 : 0],
+  );
+  return rows[0]!.version;
+}
+
+export async function loadCatalog(db: Queryable, ids: string[]): Promise<Map<string, CatalogEntry>> {
+  const { rows } = await db.query<{ id: string; name: string; price_cents: number }>(
+    'SELECT id, name, price_cents FROM catalog_products WHERE id = ANY($1::uuid[])',
+    [ids],
+  );
+  return new Map(rows.map((r) => [r.id, { id: r.id, name: r.name, priceCents: r.price_cents }]));
+}
+
+/** Keeps the catalog copy current; an older product version than the one held is ignored. */
+export async function upsertCatalogProduct(tx: Queryable, p: EventData<'inventory.updated'>): Promise<void> {
+  await tx.query(
+    `INSERT INTO catalog_products (id, sku, name, price_cents, currency, product_version)
+     VALUES ($1, $2, $3, $4, $5, $6)
+     ON CONFLICT (id) DO UPDATE SET sku = EXCLUDED.sku, name = EXCLUDED.name, price_cents = EXCLUDED.price_cents,
+       currency = EXCLUDED.currency, product_version = EXCLUDED.product_version, updated_at = now()
+     WHERE catalog_products.product_version < EXCLUDED.product_version`,
+    [p.productId, p.sku, p.name, p.priceCents, p.currency, p.productVersion],
+  );
+}
+
+/**
+ * Claims an Idempotency-Key for a new order. If the key is taken (or being taken by a concurrent
+ * request, whose commit this waits for), returns what it was first used with.
+ */
+export async function claimIdempotencyKey(tx: Queryable, key: string, requestHash: string, orderId: string) {
+  const inserted = await tx.query(
+    'INSERT INTO idempotency_keys (key, request_hash, order_id) VALUES ($1, $2, $3) ON CONFLICT (key) DO NOTHING',
+    [key, requestHash, orderId],
+  );
+  if (inserted.rowCount === 1) return null;
+  const { rows } = await tx.query<{ request_hash: string; order_id: string }>(
+    'SELECT request_hash, order_id FROM idempotency_keys WHERE key = $1',
+    [key],
+  );
+  return { requestHash: rows[0]!.request_hash, orderId: rows[0]!.order_id };
+}
+
+/**
+ * The order's timeline across every service: what this service published (outbox) and every
+ * event about the order it received (inbox), in the order they occurred.
+ */
+export async function orderTimeline(db: Queryable, orderId: string): Promise<AnyEnvelope[]> {
+  const { rows } = await db.query<{ envelope: AnyEnvelope }>(
+    `SELECT envelope FROM (
+       SELECT envelope, seq AS local_seq FROM outbox WHERE order_id = $1
+       UNION ALL
+       SELECT envelope, NULL FROM inbox WHERE order_id = $1
+     ) t
+     ORDER BY (envelope->>'occurredAt')::timestamptz, local_seq NULLS LAST`,
+    [orderId],
+  );
+  return rows.map((r) => r.envelope);
+}

@@ -1,0 +1,3 @@
+import { createOutboxRelay } from '../../shared/messaging/relay';
+
+export const handler = createOutboxRelay('payment');

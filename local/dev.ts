@@ -1,0 +1,51 @@
+/**
+ * `npm run dev`: the whole EventFlow back end on this machine, running the same Lambda handlers
+ * AWS runs, against real PostgreSQL, RabbitMQ and Redis.
+ */
+import { getConfig } from '../shared/config';
+import { seedDemoCatalog } from './demo-catalog';
+import { ensureInfrastructure } from './infra';
+import { prepare } from './prepare';
+import { startRuntime } from './runtime';
+
+const log = (line: string) => process.stderr.write(`[eventflow] ${line}\n`);
+const logError = (line: string, err: unknown) =>
+  process.stderr.write(`[eventflow] ${line}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+
+async function main() {
+  const config = await getConfig();
+  await ensureInfrastructure(config, log);
+  await prepare(config, log);
+  const runtime = await startRuntime(config, {
+    host: process.env.HOST ?? '127.0.0.1',
+    httpPort: Number(process.env.HTTP_PORT ?? 3001),
+    scheduleSeconds: process.env.SCHEDULE_SECONDS ? Number(process.env.SCHEDULE_SECONDS) : undefined,
+    log,
+    logError,
+  });
+  if (process.env.SEED_DEMO !== 'false') await seedDemoCatalog(runtime.httpUrl, log);
+
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log(`${signal}: finishing batches in flight and shutting down`);
+    const force = setTimeout(() => process.exit(1), 15_000);
+    force.unref();
+    await runtime.stop();
+    log('stopped');
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+
+  log(`HTTP API   ${runtime.httpUrl}   (try: curl ${runtime.httpUrl}/health)`);
+  log(`namespace  ${config.namespace || '(none)'}; Ctrl-C to stop`);
+  // One machine-readable line for tools that start the runtime (the test suite does).
+  process.stdout.write(`EVENTFLOW_READY ${JSON.stringify({ httpUrl: runtime.httpUrl, namespace: config.namespace })}\n`);
+}
+
+main().catch((err) => {
+  logError('failed to start', err);
+  process.exit(1);
+});

@@ -1,0 +1,169 @@
+import { randomUUID } from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { FUNCTIONS, HTTP_API_CORS } from '../functions/catalog';
+import type { FunctionSpec } from '../functions/catalog';
+import { invoke } from './lambda';
+
+interface Route {
+  spec: FunctionSpec;
+  routeKey: string;
+  method: string;
+  pattern: RegExp;
+  params: string[];
+}
+
+/** Compiles the catalog's route keys ("GET /orders/{id}") into matchers. */
+export function compileRoutes(functions: FunctionSpec[] = FUNCTIONS): Route[] {
+  return functions.flatMap((spec) =>
+    spec.trigger.kind !== 'http'
+      ? []
+      : spec.trigger.routes.map((routeKey) => {
+          const [method, template] = routeKey.split(' ') as [string, string];
+          const params: string[] = [];
+          const source = template.replace(/\{([^}]+)\}/g, (_, name: string) => {
+            params.push(name);
+            return '([^/]+)';
+          });
+          return { spec, routeKey, method, pattern: new RegExp(`^${source}$`), params };
+        }),
+  );
+}
+
+function matchRoute(routes: Route[], method: string, path: string) {
+  for (const route of routes) {
+    if (route.method !== method) continue;
+    const m = route.pattern.exec(path);
+    if (m) return { route, pathParameters: Object.fromEntries(route.params.map((p, i) => [p, decodeURIComponent(m[i + 1]!)])) };
+  }
+  return null;
+}
+
+/** Builds the API Gateway HTTP API payload 2.0 event for a request. */
+export function toHttpApiEvent(
+  req: http.IncomingMessage,
+  body: Buffer,
+  routeKey: string,
+  pathParameters: Record<string, string>,
+): APIGatewayProxyEventV2 {
+  const url = new URL(req.url ?? '/', 'http://localhost');
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(req.headers)) {
+    if (value !== undefined && name !== 'cookie') headers[name] = Array.isArray(value) ? value.join(',') : value;
+  }
+  const query: Record<string, string> = {};
+  for (const [k, v] of url.searchParams) query[k] = k in query ? `${query[k]},${v}` : v;
+  const now = new Date();
+  const textual = /json|text|xml|form-urlencoded/i.test(headers['content-type'] ?? '') || body.length === 0;
+  return {
+    version: '2.0',
+    routeKey,
+    rawPath: url.pathname,
+    rawQueryString: url.search.slice(1),
+    cookies: req.headers.cookie?.split(';').map((c) => c.trim()),
+    headers,
+    queryStringParameters: Object.keys(query).length ? query : undefined,
+    pathParameters: Object.keys(pathParameters).length ? pathParameters : undefined,
+    requestContext: {
+      accountId: '000000000000',
+      apiId: 'local',
+      domainName: headers.host ?? 'localhost',
+      domainPrefix: 'local',
+      http: {
+        method: req.method ?? 'GET',
+        path: url.pathname,
+        protocol: `HTTP/${req.httpVersion}`,
+        sourceIp: req.socket.remoteAddress ?? '127.0.0.1',
+        userAgent: headers['user-agent'] ?? '',
+      },
+      requestId: randomUUID(),
+      routeKey,
+      stage: '$default',
+      time: now.toUTCString(),
+      timeEpoch: now.getTime(),
+    },
+    body: body.length ? (textual ? body.toString('utf8') : body.toString('base64')) : undefined,
+    isBase64Encoded: body.length > 0 && !textual,
+  };
+}
+
+function corsHeaders(req: http.IncomingMessage): Record<string, string> {
+  if (!req.headers.origin) return {};
+  return {
+    'access-control-allow-origin': HTTP_API_CORS.allowOrigins.includes('*') ? '*' : req.headers.origin,
+    'access-control-expose-headers': HTTP_API_CORS.exposeHeaders.join(','),
+  };
+}
+
+/** Writes a Lambda result the way API Gateway does, including its inference for non-structured results. */
+function writeResult(res: http.ServerResponse, result: unknown, extra: Record<string, string>) {
+  const structured =
+    result && typeof result === 'object' && 'statusCode' in result
+      ? (result as APIGatewayProxyStructuredResultV2)
+      : { statusCode: 200, headers: { 'content-type': 'application/json' }, body: typeof result === 'string' ? result : JSON.stringify(result) };
+  const headers: http.OutgoingHttpHeaders = { ...extra };
+  for (const [k, v] of Object.entries(structured.headers ?? {})) headers[k] = String(v);
+  if (structured.cookies?.length) headers['set-cookie'] = structured.cookies;
+  const body = structured.body ? Buffer.from(structured.body, structured.isBase64Encoded ? 'base64' : 'utf8') : Buffer.alloc(0);
+  res.writeHead(structured.statusCode ?? 200, headers).end(body);
+}
+
+const MAX_BODY = 10 * 1024 * 1024; // API Gateway's payload limit
+
+/** An HTTP server that plays API Gateway's HTTP API in front of the catalog's handlers. */
+export async function startHttpGateway(opts: { host: string; port: number; onError: (err: unknown) => void }) {
+  const routes = compileRoutes();
+  const server = http.createServer(async (req, res) => {
+    const cors = corsHeaders(req);
+    try {
+      const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+      const method = req.method ?? 'GET';
+      if (method === 'OPTIONS' && req.headers['access-control-request-method']) {
+        res
+          .writeHead(204, {
+            ...cors,
+            'access-control-allow-methods': HTTP_API_CORS.allowMethods.join(','),
+            'access-control-allow-headers': HTTP_API_CORS.allowHeaders.join(','),
+            'access-control-max-age': String(HTTP_API_CORS.maxAgeSeconds),
+          })
+          .end();
+        return;
+      }
+      const chunks: Buffer[] = [];
+      let size = 0;
+      for await (const chunk of req) {
+        size += (chunk as Buffer).length;
+        if (size > MAX_BODY) {
+          res.writeHead(413, { 'content-type': 'application/json', ...cors }).end('{"message":"Request Entity Too Large"}');
+          return;
+        }
+        chunks.push(chunk as Buffer);
+      }
+      const match = matchRoute(routes, method, path);
+      if (!match) {
+        res.writeHead(404, { 'content-type': 'application/json', ...cors }).end('{"message":"Not Found"}');
+        return;
+      }
+      const event = toHttpApiEvent(req, Buffer.concat(chunks), match.route.routeKey, match.pathParameters);
+      writeResult(res, await invoke(match.route.spec, event), { ...cors, 'apigw-requestid': event.requestContext.requestId });
+    } catch (err) {
+      opts.onError(err);
+      if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json', ...cors }).end('{"message":"Internal Server Error"}');
+    }
+  });
+  server.keepAliveTimeout = 30_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port, opts.host, resolve);
+  });
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://${opts.host}:${port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+      }),
+  };
+}

@@ -1,0 +1,78 @@
+import { execFile } from 'node:child_process';
+import net from 'node:net';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import type { Config } from '../shared/config';
+
+const exec = promisify(execFile);
+const COMPOSE_FILE = path.resolve(import.meta.dirname, '../docker-compose.localstack.yml');
+
+interface Dependency {
+  name: string;
+  host: string;
+  port: number;
+  startHint: string;
+}
+
+export function dependencies(config: Config): Dependency[] {
+  const at = (url: string, port: number) => {
+    const u = new URL(url);
+    return { host: u.hostname, port: Number(u.port || port) };
+  };
+  return [
+    { name: 'PostgreSQL', ...at(config.databaseUrls.order, 5432), startHint: 'pg_ctlcluster <version> main start (or: docker compose -f docker-compose.localstack.yml up -d postgres)' },
+    { name: 'RabbitMQ', ...at(config.rabbitmqUrl, 5672), startHint: 'rabbitmq-server -detached (or: docker compose -f docker-compose.localstack.yml up -d rabbitmq)' },
+    { name: 'Redis', ...at(config.redis.url, 6379), startHint: 'redis-server --daemonize yes (or: docker compose -f docker-compose.localstack.yml up -d redis)' },
+  ];
+}
+
+export function reachable(host: string, port: number, timeoutMs = 1_000): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ host, port });
+    const done = (ok: boolean) => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.setTimeout(timeoutMs, () => done(false));
+    socket.once('connect', () => done(true));
+    socket.once('error', () => done(false));
+  });
+}
+
+async function missing(config: Config): Promise<Dependency[]> {
+  const deps = dependencies(config);
+  const up = await Promise.all(deps.map((d) => reachable(d.host, d.port)));
+  return deps.filter((_, i) => !up[i]);
+}
+
+async function dockerEngineRuns(): Promise<boolean> {
+  try {
+    await exec('docker', ['info', '--format', '{{.ServerVersion}}'], { timeout: 10_000 });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Makes sure PostgreSQL, RabbitMQ and Redis answer. What is missing is started from
+ * docker-compose.localstack.yml when a Docker engine runs; otherwise this says what to start.
+ */
+export async function ensureInfrastructure(config: Config, log: (line: string) => void): Promise<void> {
+  let absent = await missing(config);
+  if (absent.length === 0) return;
+  const names = absent.map((d) => `${d.name} (${d.host}:${d.port})`).join(', ');
+  if (!(await dockerEngineRuns())) {
+    throw new Error(
+      `not reachable: ${names}. No Docker engine is running to start them.\nStart them yourself:\n` +
+        absent.map((d) => `  ${d.name}: ${d.startHint}`).join('\n'),
+    );
+  }
+  log(`not reachable: ${names}; starting them with docker compose (${path.basename(COMPOSE_FILE)})`);
+  await exec('docker', ['compose', '-f', COMPOSE_FILE, 'up', '-d', '--wait'], { timeout: 300_000 });
+  const deadline = Date.now() + 60_000;
+  while ((absent = await missing(config)).length > 0) {
+    if (Date.now() > deadline) throw new Error(`still not reachable after docker compose: ${absent.map((d) => d.name).join(', ')}`);
+    await new Promise((r) => setTimeout(r, 1_000));
+  }
+}

@@ -1,0 +1,53 @@
+import pg from 'pg';
+import { getConfig } from '../config';
+import type { ServiceName } from '../config';
+
+// bigint columns (sums of cents) come back as numbers; amounts stay far below 2^53.
+pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number(v));
+
+const pools = new Map<ServiceName, Promise<pg.Pool>>();
+
+/** The connection pool of a service's own database, created once per process. */
+export function getPool(service: ServiceName): Promise<pg.Pool> {
+  let pool = pools.get(service);
+  if (!pool) {
+    pool = getConfig().then((config) => {
+      const p = new pg.Pool({
+        connectionString: config.databaseUrls[service],
+        max: config.dbPoolMax,
+        ssl: config.databaseTls ? { rejectUnauthorized: true } : undefined,
+        connectionTimeoutMillis: 5_000,
+        idleTimeoutMillis: 30_000,
+      });
+      // An idle client losing its connection must not crash the process; the next query reconnects.
+      p.on('error', () => undefined);
+      return p;
+    });
+    pools.set(service, pool);
+  }
+  return pool;
+}
+
+export type Queryable = Pick<pg.PoolClient, 'query'>;
+
+/** Runs fn in one transaction: all of its writes commit together or none do. */
+export async function withTransaction<T>(pool: pg.Pool, fn: (tx: pg.PoolClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    const result = await fn(client);
+    await client.query('COMMIT');
+    return result;
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw err;
+  } finally {
+    client.release();
+  }
+}
+
+export async function closePools(): Promise<void> {
+  const all = [...pools.values()];
+  pools.clear();
+  await Promise.all(all.map(async (p) => (await p).end()));
+}

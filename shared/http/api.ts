@@ -1,0 +1,104 @@
+import type { Logger } from '@aws-lambda-powertools/logger';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import middy from '@middy/core';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import { isTransient } from '../messaging/errors';
+import { HttpProblem, badRequest } from './problem';
+
+export interface HttpRequest {
+  routeKey: string;
+  params: Record<string, string>;
+  query: Record<string, string | undefined>;
+  /** Lower-cased header names. */
+  headers: Record<string, string | undefined>;
+  body: unknown;
+  requestId: string;
+  correlationId: string;
+}
+
+export interface HttpResult {
+  status: number;
+  body?: unknown;
+  headers?: Record<string, string>;
+}
+
+export type RouteHandler = (req: HttpRequest) => Promise<HttpResult>;
+
+const JSON_TYPE = /^application\/([a-z.+-]*\+)?json(\s*;.*)?$/i;
+const CORRELATION = /^[A-Za-z0-9._:-]{1,100}$/;
+
+function parseBody(event: APIGatewayProxyEventV2): unknown {
+  if (event.body === undefined || event.body === null || event.body === '') return undefined;
+  const contentType = event.headers?.['content-type'] ?? '';
+  if (!JSON_TYPE.test(contentType)) {
+    throw new HttpProblem(415, 'Unsupported Media Type', 'the request body must be application/json', undefined, 'unsupported-media-type');
+  }
+  const text = event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw badRequest('the request body is not valid JSON', [{ pointer: '', detail: 'malformed JSON' }]);
+  }
+}
+
+function respond(status: number, body: unknown, headers: Record<string, string>, contentType = 'application/json') {
+  return {
+    statusCode: status,
+    headers: { 'content-type': contentType, ...headers },
+    body: body === undefined ? '' : JSON.stringify(body),
+  } satisfies APIGatewayProxyStructuredResultV2;
+}
+
+/**
+ * A Lambda handler for an API Gateway HTTP API (payload 2.0) that serves several routes of one
+ * service, dispatched on event.routeKey. Errors become RFC 9457 problem+json: HttpProblem as given,
+ * an unreachable dependency as 503, anything else as 500 (logged, detail withheld).
+ */
+export function createHttpApi(opts: { logger: Logger; routes: Record<string, RouteHandler> }) {
+  const { logger, routes } = opts;
+  const core = async (event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> => {
+    const requestId = event.requestContext?.requestId ?? 'unknown';
+    const supplied = event.headers?.['x-correlation-id'];
+    const correlationId = supplied && CORRELATION.test(supplied) ? supplied : requestId;
+    logger.appendKeys({ correlationId, routeKey: event.routeKey });
+    const headers = { 'x-correlation-id': correlationId };
+    try {
+      const route = routes[event.routeKey];
+      if (!route) throw new HttpProblem(404, 'Not Found', `no route ${event.routeKey}`);
+      const result = await route({
+        routeKey: event.routeKey,
+        params: (event.pathParameters ?? {}) as Record<string, string>,
+        query: event.queryStringParameters ?? {},
+        headers: event.headers ?? {},
+        body: parseBody(event),
+        requestId,
+        correlationId,
+      });
+      return respond(result.status, result.body, { ...headers, ...result.headers });
+    } catch (err) {
+      const instance = event.rawPath;
+      if (err instanceof HttpProblem) {
+        if (err.status >= 500) logger.error('request failed', { error: err });
+        return respond(err.status, err.toBody(instance), headers, 'application/problem+json');
+      }
+      if (isTransient(err)) {
+        logger.error('dependency unavailable', { error: err as Error });
+        const p = new HttpProblem(503, 'Service Unavailable', 'a dependency is unavailable; retry shortly', undefined, 'unavailable');
+        return respond(503, p.toBody(instance), { ...headers, 'retry-after': '1' }, 'application/problem+json');
+      }
+      logger.error('unhandled error', { error: err as Error });
+      const p = new HttpProblem(500, 'Internal Server Error', `the request failed; reference ${requestId}`);
+      return respond(500, p.toBody(instance), headers, 'application/problem+json');
+    }
+  };
+  return middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Error, Context>(core).use(
+    injectLambdaContext(logger, { resetKeys: true }),
+  );
+}
+
+export const ok = (body: unknown, headers?: Record<string, string>): HttpResult => ({ status: 200, body, headers });
+export const created = (body: unknown, location: string, headers?: Record<string, string>): HttpResult => ({
+  status: 201,
+  body,
+  headers: { location, ...headers },
+});

@@ -1,0 +1,136 @@
+import type { Logger } from '@aws-lambda-powertools/logger';
+import type { Context } from 'aws-lambda';
+import type pg from 'pg';
+import type { ServiceName } from '../config';
+import { getPool, withTransaction } from '../db/pool';
+import { causedBy, createEvent, decodeEvent, orderIdOf } from '../events/envelope';
+import type { AnyEnvelope, Envelope } from '../events/envelope';
+import type { EventData, EventType } from '../events/types';
+import { sendToQueue } from './broker';
+import { isTransient } from './errors';
+import { appendToOutbox, publishCommitted } from './outbox';
+import { RmqEventSchema, decodeHeader, parseQueueKey } from './rmq-event';
+import type { RmqEvent, RmqMessage } from './rmq-event';
+import { dlqOf } from './topology';
+
+/** Moves a message that can never succeed to its queue's DLQ, with the reason, so the batch can go on. */
+async function park(queue: string, raw: Buffer, reason: string, message: RmqMessage, logger: Logger) {
+  const messageId = decodeHeader(message.basicProperties.messageId) ?? '';
+  logger.error('message parked in DLQ', { queue, dlq: dlqOf(queue), reason, messageId });
+  await sendToQueue(dlqOf(queue), raw, {
+    'x-eventflow-reason': reason.slice(0, 1000),
+    'x-eventflow-queue': queue,
+    'x-eventflow-parked-at': new Date().toISOString(),
+    'x-eventflow-message-id': messageId,
+  });
+}
+
+/**
+ * Runs process for each message of an aws:rmq batch, isolating messages from one another:
+ * a message that is not a valid event, or whose processing fails permanently, is parked in the
+ * DLQ and the batch goes on. Only a transient failure (a dependency unreachable) is thrown, which
+ * makes the event source redeliver the whole batch.
+ */
+export async function consumeBatch(
+  input: unknown,
+  logger: Logger,
+  process: (event: AnyEnvelope) => Promise<void>,
+): Promise<{ processed: number; parked: number }> {
+  const event: RmqEvent = RmqEventSchema.parse(input);
+  let processed = 0;
+  let parked = 0;
+  for (const [key, messages] of Object.entries(event.rmqMessagesByQueue)) {
+    const { queue } = parseQueueKey(key);
+    for (const message of messages) {
+      const raw = Buffer.from(message.data, 'base64');
+      const decoded = decodeEvent(raw);
+      if (!decoded.ok) {
+        await park(queue, raw, decoded.reason, message, logger);
+        parked++;
+        continue;
+      }
+      const ev = decoded.event;
+      logger.appendKeys({ correlationId: ev.correlationId, eventId: ev.id, eventType: ev.type, orderId: orderIdOf(ev) ?? undefined });
+      try {
+        await process(ev);
+        processed++;
+      } catch (err) {
+        if (isTransient(err)) throw err;
+        await park(queue, raw, `processing failed: ${(err as Error).message}`, message, logger);
+        parked++;
+      } finally {
+        logger.removeKeys(['correlationId', 'eventId', 'eventType', 'orderId']);
+      }
+    }
+  }
+  return { processed, parked };
+}
+
+export interface EventContext {
+  tx: pg.PoolClient;
+  /** Queues an event caused by the one being handled; it is stored in the outbox in the same transaction. */
+  emit<T extends EventType>(type: T, data: EventData<T>): void;
+  logger: Logger;
+}
+
+export type EventHandlers = { [T in EventType]?: (event: Envelope<T>, ctx: EventContext) => Promise<void> };
+
+const RETRYABLE_IN_PLACE = new Set(['40001', '40P01']);
+
+/**
+ * Applies one event exactly once: the inbox row, the handler's writes and the events it emits
+ * commit in one transaction, so a redelivered event finds its inbox row and does nothing.
+ * Returns the ids of the events emitted.
+ */
+export async function applyOnce(
+  pool: pg.Pool,
+  event: AnyEnvelope,
+  handler: (event: AnyEnvelope, ctx: EventContext) => Promise<void>,
+  logger: Logger,
+): Promise<string[]> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await withTransaction(pool, async (tx) => {
+        const inserted = await tx.query(
+          `INSERT INTO inbox (event_id, type, order_id, envelope) VALUES ($1, $2, $3, $4)
+           ON CONFLICT (event_id) DO NOTHING`,
+          [event.id, event.type, orderIdOf(event), JSON.stringify(event)],
+        );
+        if (inserted.rowCount === 0) {
+          logger.info('duplicate event ignored');
+          return [];
+        }
+        const emitted: AnyEnvelope[] = [];
+        const cause = causedBy(event);
+        await handler(event, {
+          tx,
+          logger,
+          emit: (type, data) => emitted.push(createEvent(type, data, cause) as AnyEnvelope),
+        });
+        await appendToOutbox(tx, emitted);
+        return emitted.map((e) => e.id);
+      });
+    } catch (err) {
+      const code = (err as { code?: string }).code;
+      if (attempt < 3 && code && RETRYABLE_IN_PLACE.has(code)) continue;
+      throw err;
+    }
+  }
+}
+
+/** A Lambda handler for a service queue: every event handled once, in its own transaction. */
+export function createEventConsumer(opts: { service: ServiceName; logger: Logger; handlers: EventHandlers }) {
+  const { service, logger, handlers } = opts;
+  return async (input: RmqEvent, context?: Context): Promise<{ processed: number; parked: number }> => {
+    if (context) logger.addContext(context);
+    const pool = await getPool(service);
+    const emitted: string[] = [];
+    const result = await consumeBatch(input, logger, async (event) => {
+      const handler = handlers[event.type] as ((e: AnyEnvelope, c: EventContext) => Promise<void>) | undefined;
+      if (!handler) return; // bound for another reason (the same queue key); nothing to do here
+      emitted.push(...(await applyOnce(pool, event, handler, logger)));
+    });
+    await publishCommitted(pool, emitted, logger);
+    return result;
+  };
+}

@@ -1,0 +1,47 @@
+/** A failure that retrying later can fix (a dependency was unreachable). It fails the whole batch. */
+export class TransientError extends Error {
+  override name = 'TransientError';
+}
+
+const TRANSIENT_SYSTEM_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+]);
+
+/** SQLSTATEs that mean "the database is not available right now", not "this input is bad". */
+function isTransientSqlState(code: string): boolean {
+  return (
+    code.startsWith('08') || // connection exception
+    code === '57P01' || // admin shutdown
+    code === '57P02' || // crash shutdown
+    code === '57P03' || // cannot connect now
+    code === '53300' || // too many connections
+    code === '40001' || // serialization failure
+    code === '40P01' // deadlock detected
+  );
+}
+
+/**
+ * Whether an error is worth retrying. Everything else about a message is permanent: retrying the
+ * batch would fail the same way and hold up the messages around it.
+ */
+export function isTransient(err: unknown): boolean {
+  if (err instanceof TransientError) return true;
+  if (!err || typeof err !== 'object') return false;
+  const e = err as { code?: unknown; message?: unknown; name?: unknown };
+  if (typeof e.code === 'string' && (TRANSIENT_SYSTEM_CODES.has(e.code) || isTransientSqlState(e.code))) return true;
+  const message = typeof e.message === 'string' ? e.message : '';
+  return (
+    /Connection terminated|connection timeout|timeout exceeded when trying to connect|Client has encountered a connection error/i.test(
+      message,
+    ) ||
+    e.name === 'IllegalOperationError' || // amqplib: channel or connection closed
+    /Channel (closed|ended)|Connection closed|Socket closed/i.test(message)
+  );
+}
