@@ -41,7 +41,14 @@ export type Trigger =
       /** Lambda's MaximumBatchingWindowInSeconds; 0 invokes as soon as messages are there. */
       batchWindowSeconds: number;
     }
-  | { kind: 'schedule'; everyMinutes: number };
+  | { kind: 'schedule'; everyMinutes: number }
+  /** API Gateway WebSocket API routes. */
+  | { kind: 'websocket'; routes: WebSocketRoute[] }
+  /** Run by CloudFormation at deploy time (a custom resource), never by traffic. */
+  | { kind: 'deploy'; purpose: 'migrations' | 'topology' };
+
+export const WEBSOCKET_ROUTES = ['$connect', '$disconnect', '$default'] as const;
+export type WebSocketRoute = (typeof WEBSOCKET_ROUTES)[number];
 
 export interface FunctionSpec {
   id: string;
@@ -53,7 +60,13 @@ export interface FunctionSpec {
   memoryMb: number;
   timeoutSeconds: number;
   /** What the function may reach; the CDK app grants exactly this. */
-  uses: { databases: ServiceName[]; broker: boolean; redis: boolean };
+  uses: {
+    databases: ServiceName[];
+    broker: boolean;
+    redis: boolean;
+    /** Posts to WebSocket connections through the API Gateway Management API. */
+    websocketCallback?: boolean;
+  };
 }
 
 const api = (service: FunctionSpec['service'], routes: RouteKey[], databases: ServiceName[]): FunctionSpec => ({
@@ -106,6 +119,42 @@ export const FUNCTIONS: FunctionSpec[] = [
   relay('order'),
   relay('payment'),
   relay('inventory'),
+  {
+    id: 'notification-websocket',
+    service: 'notification',
+    entry: 'functions/notification/websocket.ts',
+    trigger: { kind: 'websocket', routes: [...WEBSOCKET_ROUTES] },
+    memoryMb: 256,
+    timeoutSeconds: 10,
+    uses: { databases: [], broker: false, redis: true, websocketCallback: true },
+  },
+  {
+    id: 'notification-consumer',
+    service: 'notification',
+    entry: 'functions/notification/consumer.ts',
+    trigger: { kind: 'queue', queue: 'notification', batchSize: 100, batchWindowSeconds: 0 },
+    memoryMb: 512,
+    timeoutSeconds: 60,
+    uses: { databases: [], broker: true, redis: true, websocketCallback: true },
+  },
+  {
+    id: 'platform-migrate',
+    service: 'platform',
+    entry: 'functions/platform/migrate.ts',
+    trigger: { kind: 'deploy', purpose: 'migrations' },
+    memoryMb: 256,
+    timeoutSeconds: 300,
+    uses: { databases: ['order', 'payment', 'inventory'], broker: false, redis: false },
+  },
+  {
+    id: 'platform-topology',
+    service: 'platform',
+    entry: 'functions/platform/topology.ts',
+    trigger: { kind: 'deploy', purpose: 'topology' },
+    memoryMb: 256,
+    timeoutSeconds: 120,
+    uses: { databases: [], broker: true, redis: false },
+  },
 ];
 
 export function functionById(id: string): FunctionSpec {

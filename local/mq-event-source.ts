@@ -90,6 +90,7 @@ export async function startQueueSource(opts: QueueSourceOptions) {
   let running: Promise<void> | undefined;
   let failures = 0;
   let stopped = false;
+  let wake: (() => void) | undefined;
 
   const schedule = (delayMs: number) => {
     if (timer || running || buffer.length === 0 || stopped) return;
@@ -111,7 +112,15 @@ export async function startQueueSource(opts: QueueSourceOptions) {
     } catch (err) {
       failures++;
       opts.onBatchError(err, batch.length);
-      await new Promise((r) => setTimeout(r, Math.min(30_000, 250 * 2 ** failures)));
+      // Pause before the redelivery (cut short by stop()), so an outage does not spin.
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, Math.min(30_000, 250 * 2 ** failures));
+        wake = () => {
+          clearTimeout(t);
+          resolve();
+        };
+      });
+      wake = undefined;
       for (const m of batch) channel.nack(m, false, true);
     }
   }
@@ -134,6 +143,7 @@ export async function startQueueSource(opts: QueueSourceOptions) {
       stopped = true;
       await channel.cancel(consumerTag).catch(() => undefined);
       clearTimeout(timer);
+      wake?.();
       await running;
       await channel.close().catch(() => undefined); // unacked messages go back to the queue
     },

@@ -1,0 +1,127 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, describe, expect, it } from 'vitest';
+import { api, closeTestClients, createProduct, customer, db } from '../support/system';
+
+afterAll(closeTestClients);
+
+async function ordersOf(customerId: string) {
+  return (await db('order').query('SELECT count(*)::int AS n FROM orders WHERE customer_id = $1', [customerId])).rows[0].n;
+}
+
+function expectProblem(res: { status: number; headers: Headers; body: any }, status: number) {
+  expect(res.status).toBe(status);
+  expect(res.headers.get('content-type')).toBe('application/problem+json');
+  expect(res.body).toMatchObject({ status, title: expect.any(String), detail: expect.any(String), type: expect.any(String) });
+}
+
+describe('bad input is refused with problem+json and changes nothing', () => {
+  it('refuses order bodies that are not JSON, not JSON at all, or of the wrong shape', async () => {
+    const customerId = customer();
+    const p = await createProduct();
+    const good = { customerId, items: [{ productId: p.id, quantity: 1 }], paymentToken: 'tok_visa' };
+
+    expectProblem(await api('POST', '/orders', '{"customerId": ', { 'content-type': 'application/json' }), 400);
+    expectProblem(await api('POST', '/orders', 'customerId=1', { 'content-type': 'text/plain' }), 415);
+
+    const missing = await api('POST', '/orders', { customerId });
+    expectProblem(missing, 400);
+    expect(missing.body.errors.map((e: { pointer: string }) => e.pointer).sort()).toEqual(['/items', '/paymentToken']);
+
+    const zero = await api('POST', '/orders', { ...good, items: [{ productId: p.id, quantity: 0 }] });
+    expectProblem(zero, 400);
+    expect(zero.body.errors).toEqual([{ pointer: '/items/0/quantity', detail: expect.stringMatching(/>=\s*1|at least|too small/i) }]);
+
+    expectProblem(await api('POST', '/orders', { ...good, items: [] }), 400);
+    expectProblem(await api('POST', '/orders', { ...good, customerId: 'bob' }), 400);
+    expectProblem(await api('POST', '/orders', { ...good, totalCents: 1 }), 400); // a client never sets a price
+    expectProblem(await api('POST', '/orders', { ...good, items: [{ productId: p.id, quantity: 1.5 }] }), 400);
+    expectProblem(await api('POST', '/orders', { ...good, items: [good.items[0], good.items[0]] }), 400);
+
+    const unknown = await api('POST', '/orders', { ...good, items: [good.items[0], { productId: randomUUID(), quantity: 1 }] });
+    expectProblem(unknown, 422);
+    expect(unknown.body.errors).toEqual([{ pointer: '/items/1/productId', detail: 'unknown product' }]);
+
+    const token = await api('POST', '/orders', { ...good, paymentToken: 'tok_mystery' });
+    expectProblem(token, 422);
+    expect(token.body.errors).toEqual([{ pointer: '/paymentToken', detail: 'unknown payment token' }]);
+
+    expect(await ordersOf(customerId)).toBe(0);
+  });
+
+  it('refuses bad paths, queries and updates', async () => {
+    expectProblem(await api('GET', '/orders/not-a-uuid'), 400);
+    expectProblem(await api('GET', `/orders/${randomUUID()}`), 404);
+    expectProblem(await api('GET', `/orders/${randomUUID()}/events`), 404);
+    expectProblem(await api('DELETE', `/orders/${randomUUID()}`), 404);
+    expectProblem(await api('GET', '/orders?limit=0'), 400);
+    expectProblem(await api('GET', '/orders?status=LOST'), 400);
+    expectProblem(await api('GET', '/orders?cursor=garbage'), 400);
+    expectProblem(await api('PATCH', `/orders/${randomUUID()}`, { status: 'TELEPORTED' }), 400);
+    expectProblem(await api('GET', '/payments?orderId=42'), 400);
+    expect((await api('GET', '/nowhere')).status).toBe(404);
+  });
+
+  it('refuses bad products and impossible stock changes', async () => {
+    expectProblem(await api('POST', '/products', { sku: 'has space', name: 'x', priceCents: 1, stock: 1 }), 400);
+    expectProblem(await api('POST', '/products', { sku: 'OK-1', name: 'x', priceCents: -1, stock: 1 }), 400);
+    const p = await createProduct({ stock: 3 });
+    expectProblem(await api('POST', '/products', { sku: p.sku, name: 'again', priceCents: 1, stock: 1 }), 409);
+    expectProblem(await api('PATCH', `/products/${p.id}`, {}), 400);
+    expectProblem(await api('PATCH', `/products/${p.id}`, { stock: -1 }), 400);
+    expect((await api('GET', `/products/${p.id}`)).body).toMatchObject({ stock: 3, version: 1 });
+  });
+});
+
+describe('Idempotency-Key on POST /orders', () => {
+  it('answers a retry with the same order and creates nothing', async () => {
+    const p = await createProduct();
+    const customerId = customer();
+    const body = { customerId, items: [{ productId: p.id, quantity: 2 }], paymentToken: 'tok_visa' };
+    const key = { 'idempotency-key': randomUUID() };
+    const first = await api('POST', '/orders', body, key);
+    const again = await api('POST', '/orders', body, key);
+    expect(first.status).toBe(201);
+    expect(again.status).toBe(201);
+    expect(again.body.id).toBe(first.body.id);
+    expect(again.headers.get('idempotent-replayed')).toBe('true');
+    expect(await ordersOf(customerId)).toBe(1);
+
+    const different = await api('POST', '/orders', { ...body, items: [{ productId: p.id, quantity: 3 }] }, key);
+    expectProblem(different, 422);
+    expect(await ordersOf(customerId)).toBe(1);
+  });
+
+  it('creates one order when the same key races itself', async () => {
+    const p = await createProduct({ stock: 100 });
+    const customerId = customer();
+    const body = { customerId, items: [{ productId: p.id, quantity: 1 }], paymentToken: 'tok_visa' };
+    const key = { 'idempotency-key': randomUUID() };
+    const all = await Promise.all(Array.from({ length: 10 }, () => api('POST', '/orders', body, key)));
+    expect(all.map((r) => r.status)).toEqual(Array(10).fill(201));
+    expect(new Set(all.map((r) => r.body.id)).size).toBe(1);
+    expect(await ordersOf(customerId)).toBe(1);
+  });
+});
+
+describe('listing', () => {
+  it('pages through a customer\'s orders with a cursor and filters by status', async () => {
+    const p = await createProduct({ stock: 50 });
+    const customerId = customer();
+    const ids: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      ids.push((await api('POST', '/orders', { customerId, items: [{ productId: p.id, quantity: 1 }], paymentToken: 'tok_visa' })).body.id);
+    }
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const res: any = await api('GET', `/orders?customerId=${customerId}&limit=2${cursor ? `&cursor=${cursor}` : ''}`);
+      expect(res.status).toBe(200);
+      expect(res.body.items.length).toBeLessThanOrEqual(2);
+      seen.push(...res.body.items.map((o: { id: string }) => o.id));
+      cursor = res.body.nextCursor;
+    } while (cursor);
+    expect(seen).toEqual([...ids].reverse());
+    const failed = await api('GET', `/orders?customerId=${customerId}&status=FAILED`);
+    expect(failed.body).toEqual({ items: [], nextCursor: null });
+  });
+});

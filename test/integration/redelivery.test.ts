@@ -1,0 +1,160 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, describe, expect, it } from 'vitest';
+import { createEvent } from '../../shared/events/envelope';
+import type { AnyEnvelope } from '../../shared/events/envelope';
+import { dlqOf } from '../../shared/messaging/topology';
+import {
+  api,
+  closeTestClients,
+  createProduct,
+  db,
+  paymentsOf,
+  placeOrder,
+  product,
+  publishEnvelope,
+  publishRaw,
+  queueName,
+  rabbit,
+  reservationOf,
+  timeline,
+  waitFor,
+  waitForStatus,
+} from '../support/system';
+
+afterAll(closeTestClients);
+
+/** Every event any service published about an order, from the three outboxes. */
+async function publishedEvents(orderId: string): Promise<AnyEnvelope[]> {
+  const all = await Promise.all(
+    (['order', 'payment', 'inventory'] as const).map(async (s) =>
+      (await db(s).query('SELECT envelope FROM outbox WHERE order_id = $1 ORDER BY seq', [orderId])).rows.map((r) => r.envelope),
+    ),
+  );
+  return all.flat();
+}
+
+/** Places an order and waits for it: once it is confirmed, everything published before it has been consumed. */
+async function drain() {
+  const p = await createProduct({ stock: 1 });
+  const res = await placeOrder([{ productId: p.id, quantity: 1 }]);
+  await waitForStatus(res.body.id, ['CONFIRMED']);
+}
+
+/** How many events about the order each service (order, payment, inventory) has taken in. */
+async function inboxCounts(orderId: string) {
+  return Promise.all(
+    (['order', 'payment', 'inventory'] as const).map(
+      async (s) => (await db(s).query('SELECT count(*)::int AS n FROM inbox WHERE order_id = $1', [orderId])).rows[0].n as number,
+    ),
+  );
+}
+
+describe('redelivery and disorder', () => {
+  it('lets no event take effect twice, however often it is delivered', async () => {
+    const p = await createProduct({ stock: 5 });
+    const res = await placeOrder([{ productId: p.id, quantity: 2 }]);
+    const id = res.body.id;
+    await waitForStatus(id, ['CONFIRMED']);
+    await waitFor(async () => (await timeline(id)).length === 5, 'the timeline to be complete');
+    const events = await publishedEvents(id);
+    expect(events.map((e) => e.type).sort()).toEqual(
+      ['inventory.reserved', 'order.created', 'order.updated', 'payment.initiated', 'payment.processed'].sort(),
+    );
+    const before = { product: await product(p.id), timeline: await timeline(id), order: (await api('GET', `/orders/${id}`)).body };
+
+    // The whole history again, twice, as a broker redelivering after a lost ack would.
+    for (let i = 0; i < 2; i++) for (const e of events) await publishEnvelope(e);
+    await drain();
+
+    expect(await product(p.id)).toEqual(before.product);
+    expect(await paymentsOf(id)).toEqual([{ status: 'PROCESSED', amount_cents: res.body.totalCents }]);
+    expect(await timeline(id)).toEqual(before.timeline);
+    expect((await api('GET', `/orders/${id}`)).body).toEqual(before.order);
+    expect(await publishedEvents(id)).toHaveLength(events.length);
+  });
+
+  it('copes with a cancellation that arrives before the order it cancels', async () => {
+    const p = await createProduct({ stock: 3 });
+    const orderId = randomUUID();
+    const cause = { correlationId: `disorder-${orderId}`, causationId: null };
+    const created = createEvent(
+      'order.created',
+      {
+        orderId,
+        orderVersion: 1,
+        customerId: randomUUID(),
+        items: [{ productId: p.id, name: 'Test product', quantity: 2, unitPriceCents: 1000, lineTotalCents: 2000 }],
+        totalCents: 2000,
+        currency: 'USD',
+        paymentToken: 'tok_visa',
+      },
+      cause,
+    );
+    const cancelled = createEvent('order.cancelled', { orderId, orderVersion: 2, previousStatus: 'PENDING', reason: 'changed mind' }, cause);
+    await publishEnvelope(cancelled);
+    await publishEnvelope(created);
+    await drain();
+
+    expect(await reservationOf(orderId)).toMatchObject({ status: 'RELEASED', items: [] });
+    expect(await product(p.id)).toMatchObject({ reserved: 0, available: 3 });
+    expect(await paymentsOf(orderId)).toEqual([]);
+    const block = await db('payment').query('SELECT reason FROM payment_blocks WHERE order_id = $1', [orderId]);
+    expect(block.rows).toEqual([{ reason: 'order cancelled' }]);
+  });
+
+  it('parks malformed messages in the DLQ with the reason and carries on', async () => {
+    const { channel } = await rabbit();
+    const dlq = dlqOf(queueName('inventory'));
+    await channel.purgeQueue(dlq);
+    await publishRaw('order', 'order.created', 'this is not JSON');
+    await publishRaw('order', 'order.created', JSON.stringify({ ...createEvent('order.cancelled', { orderId: randomUUID(), orderVersion: 1, previousStatus: 'PENDING', reason: null }, { correlationId: 'x', causationId: null }), type: 'order.teleported' }));
+    const bad = createEvent('order.cancelled', { orderId: randomUUID(), orderVersion: 1, previousStatus: 'PENDING', reason: null }, { correlationId: 'x', causationId: null });
+    await publishRaw('order', 'order.cancelled', JSON.stringify({ ...bad, data: { ...bad.data, orderVersion: -4 } }));
+
+    // The system keeps working around them.
+    await drain();
+
+    const parked = await waitFor(async () => {
+      const got = [];
+      for (let m = await channel.get(dlq, { noAck: false }); m; m = await channel.get(dlq, { noAck: false })) got.push(m);
+      for (const m of got) channel.nack(m, false, true);
+      return got.length >= 3 && got;
+    }, 'three parked messages');
+    const reasons = parked.map((m) => String(m.properties.headers?.['x-eventflow-reason']));
+    expect(reasons.some((r) => /not valid JSON/.test(r))).toBe(true);
+    expect(reasons.some((r) => /unknown event type "order.teleported"/.test(r))).toBe(true);
+    expect(reasons.some((r) => /invalid order.cancelled data/.test(r))).toBe(true);
+    expect(parked.map((m) => m.content.toString())).toContain('this is not JSON');
+    await channel.purgeQueue(dlq);
+  });
+
+  it('publishes what a crash left in the outbox, through the scheduled relay', async () => {
+    const orderId = randomUUID();
+    // A committed event whose publish never happened (the process died right after COMMIT).
+    const stranded = createEvent('order.cancelled', { orderId, orderVersion: 2, previousStatus: 'PENDING', reason: 'relay test' }, { correlationId: 'relay', causationId: null });
+    await db('order').query('INSERT INTO outbox (event_id, type, order_id, envelope) VALUES ($1, $2, $3, $4)', [
+      stranded.id,
+      stranded.type,
+      orderId,
+      JSON.stringify(stranded),
+    ]);
+    await waitFor(
+      async () => (await db('order').query('SELECT published_at FROM outbox WHERE event_id = $1', [stranded.id])).rows[0].published_at,
+      'the relay to publish the stranded event',
+    );
+    // and it was delivered: inventory acted on it (a tombstone for an order it never saw)
+    await waitFor(async () => (await reservationOf(orderId))?.status === 'RELEASED', 'inventory to receive it');
+  });
+
+  it('records each delivered event once in every inbox', async () => {
+    const p = await createProduct({ stock: 2 });
+    const res = await placeOrder([{ productId: p.id, quantity: 1 }]);
+    await waitForStatus(res.body.id, ['CONFIRMED']);
+    await waitFor(async () => (await timeline(res.body.id)).length === 5, 'the timeline to be complete');
+    const before = await inboxCounts(res.body.id);
+    expect(before).toEqual([3, 1, 2]); // order: reserved, initiated, processed; payment: created; inventory: created, updated
+    for (const e of await publishedEvents(res.body.id)) await publishEnvelope(e);
+    await drain();
+    expect(await inboxCounts(res.body.id)).toEqual(before);
+  });
+});

@@ -1,0 +1,175 @@
+import { randomUUID } from 'node:crypto';
+import amqp from 'amqplib';
+import type { ChannelModel, ConfirmChannel } from 'amqplib';
+import pg from 'pg';
+import { inject } from 'vitest';
+import { DEFAULTS, brokerName, databaseName, withDatabase } from '../../shared/config';
+import type { ServiceName } from '../../shared/config';
+import type { AnyEnvelope } from '../../shared/events/envelope';
+import { EXCHANGES, QUEUES } from '../../shared/messaging/topology';
+import type { QueueId } from '../../shared/messaging/topology';
+
+/** Access to the system under test: its HTTP API, its databases and its broker, all in its namespace. */
+export const system = () => inject('system');
+
+export interface Response<T = any> {
+  status: number;
+  headers: Headers;
+  body: T;
+}
+
+export async function api<T = any>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Response<T>> {
+  const res = await fetch(`${system().httpUrl}${path}`, {
+    method,
+    headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers },
+    body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+  });
+  const text = await res.text();
+  let parsed: unknown = text;
+  try {
+    parsed = text ? JSON.parse(text) : undefined;
+  } catch {
+    // not JSON: keep the text
+  }
+  return { status: res.status, headers: res.headers, body: parsed as T };
+}
+
+const pools = new Map<ServiceName, pg.Pool>();
+
+/** A pool on a service's database in the test namespace, for checking invariants directly. */
+export function db(service: ServiceName): pg.Pool {
+  let pool = pools.get(service);
+  if (!pool) {
+    const url = withDatabase(process.env.DATABASE_URL ?? DEFAULTS.databaseServerUrl, databaseName(service, system().namespace));
+    pool = new pg.Pool({ connectionString: url, max: 3 });
+    pools.set(service, pool);
+  }
+  return pool;
+}
+
+let broker: Promise<{ connection: ChannelModel; channel: ConfirmChannel }> | undefined;
+
+export function rabbit() {
+  broker ??= (async () => {
+    const connection = await amqp.connect(process.env.RABBITMQ_URL ?? DEFAULTS.rabbitmqUrl);
+    return { connection, channel: await connection.createConfirmChannel() };
+  })();
+  return broker;
+}
+
+export const queueName = (id: QueueId) => brokerName(QUEUES[id].name, system().namespace);
+export const exchangeName = (publisher: keyof typeof EXCHANGES) => brokerName(EXCHANGES[publisher], system().namespace);
+
+/** Publishes raw bytes to a service exchange, as a misbehaving or replaying publisher would. */
+export async function publishRaw(publisher: keyof typeof EXCHANGES, routingKey: string, body: Buffer | string) {
+  const { channel } = await rabbit();
+  channel.publish(exchangeName(publisher), routingKey, Buffer.isBuffer(body) ? body : Buffer.from(body), { persistent: true });
+  await channel.waitForConfirms();
+}
+
+export async function publishEnvelope(event: AnyEnvelope) {
+  await publishRaw(event.source, event.type, JSON.stringify(event));
+}
+
+export async function closeTestClients() {
+  await Promise.all([...pools.values()].map((p) => p.end()));
+  pools.clear();
+  if (broker) await (await broker).connection.close();
+  broker = undefined;
+}
+
+export async function waitFor<T>(
+  probe: () => Promise<T | undefined | null | false>,
+  what: string,
+  timeoutMs = 15_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const value = await probe();
+      if (value) return value;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+export const customer = () => randomUUID();
+
+export interface ProductInput {
+  name?: string;
+  priceCents?: number;
+  stock?: number;
+  lowStockThreshold?: number;
+}
+
+/** Creates a product and waits until the order service's catalog copy knows it. */
+export async function createProduct(input: ProductInput = {}) {
+  const res = await api('POST', '/products', {
+    sku: `T-${randomUUID().slice(0, 8)}`,
+    name: input.name ?? 'Test product',
+    priceCents: input.priceCents ?? 1000,
+    stock: input.stock ?? 10,
+    lowStockThreshold: input.lowStockThreshold ?? 0,
+  });
+  if (res.status !== 201) throw new Error(`product not created: ${res.status} ${JSON.stringify(res.body)}`);
+  await waitFor(
+    async () => (await db('order').query('SELECT 1 FROM catalog_products WHERE id = $1', [res.body.id])).rowCount,
+    'the order service to learn of the product',
+  );
+  return res.body as { id: string; sku: string; priceCents: number; stock: number };
+}
+
+export async function placeOrder(items: { productId: string; quantity: number }[], paymentToken = 'tok_visa', headers: Record<string, string> = {}) {
+  return api('POST', '/orders', { customerId: customer(), items, paymentToken }, headers);
+}
+
+export const TERMINAL = ['CONFIRMED', 'FAILED', 'CANCELLED'];
+
+export async function waitForStatus(orderId: string, statuses: string[] = TERMINAL, timeoutMs = 15_000) {
+  return waitFor(async () => {
+    const res = await api('GET', `/orders/${orderId}`);
+    return statuses.includes(res.body.status) ? res.body : null;
+  }, `order ${orderId} to reach ${statuses.join('/')}`, timeoutMs);
+}
+
+export async function product(id: string) {
+  return (await api('GET', `/products/${id}`)).body as { stock: number; reserved: number; available: number; version: number };
+}
+
+export async function reservationOf(orderId: string) {
+  const { rows } = await db('inventory').query('SELECT status, items FROM reservations WHERE order_id = $1', [orderId]);
+  return rows[0] as { status: string; items: { productId: string; quantity: number }[] } | undefined;
+}
+
+export async function paymentsOf(orderId: string) {
+  const { rows } = await db('payment').query('SELECT status, amount_cents::int AS amount_cents FROM payments WHERE order_id = $1', [orderId]);
+  return rows as { status: string; amount_cents: number }[];
+}
+
+/**
+ * The saga's invariants for one settled order: CONFIRMED holds one active reservation and one
+ * processed payment; FAILED or CANCELLED holds no active reservation and no unrefunded payment.
+ * Compensations are asynchronous, so this waits for them to settle.
+ */
+export async function expectSettled(orderId: string) {
+  return waitFor(async () => {
+    const order = (await api('GET', `/orders/${orderId}`)).body;
+    const reservation = await reservationOf(orderId);
+    const payments = await paymentsOf(orderId);
+    if (order.status === 'CONFIRMED') {
+      return reservation?.status === 'ACTIVE' && payments.length === 1 && payments[0]!.status === 'PROCESSED' && order;
+    }
+    if (order.status === 'FAILED' || order.status === 'CANCELLED') {
+      return reservation?.status !== 'ACTIVE' && payments.every((p) => p.status === 'FAILED' || p.status === 'REFUNDED') && order;
+    }
+    return null;
+  }, `order ${orderId} to settle with its invariants holding`);
+}
+
+export async function timeline(orderId: string): Promise<AnyEnvelope[]> {
+  return (await api('GET', `/orders/${orderId}/events`)).body.items;
+}

@@ -1,0 +1,119 @@
+import { randomUUID } from 'node:crypto';
+import type { ConsumeMessage } from 'amqplib';
+import { describe, expect, it } from 'vitest';
+import { paymentIdFor } from '../../functions/payment/domain/gateway';
+import { toRmqEvent } from '../../local/mq-event-source';
+import { createEvent, decodeEvent } from '../../shared/events/envelope';
+import { isTransient } from '../../shared/messaging/errors';
+import { RmqEventSchema, decodeHeader, parseQueueKey } from '../../shared/messaging/rmq-event';
+import { resolveTopology } from '../../shared/messaging/topology';
+
+const orderId = randomUUID();
+const sample = () =>
+  createEvent(
+    'order.cancelled',
+    { orderId, orderVersion: 2, previousStatus: 'PENDING', reason: null },
+    { correlationId: 'c-1', causationId: null },
+  );
+
+describe('event decoding', () => {
+  it('accepts a valid event', () => {
+    const e = sample();
+    expect(decodeEvent(JSON.stringify(e))).toEqual({ ok: true, event: e });
+  });
+
+  it.each([
+    ['not JSON', '{nope', /not valid JSON/],
+    ['no envelope', '{"hello":1}', /invalid envelope/],
+    ['unknown type', JSON.stringify({ ...sample(), type: 'order.exploded' }), /unknown event type "order.exploded"/],
+    ['wrong source', JSON.stringify({ ...sample(), source: 'payment' }), /cannot come from payment/],
+    ['bad data', JSON.stringify({ ...sample(), data: { orderId: 'x' } }), /invalid order.cancelled data/],
+    ['future version', JSON.stringify({ ...sample(), version: 2 }), /unsupported version/],
+  ])('refuses %s with a reason', (_, raw, reason) => {
+    const r = decodeEvent(raw);
+    expect(r.ok).toBe(false);
+    expect(!r.ok && r.reason).toMatch(reason);
+  });
+
+  it('keeps events emitted in a row strictly ordered in time', () => {
+    const times = Array.from({ length: 50 }, () => sample().occurredAt);
+    expect([...times].sort()).toEqual(times);
+    expect(new Set(times).size).toBe(times.length);
+  });
+});
+
+describe('aws:rmq event shape', () => {
+  it('renders AMQP messages as the Amazon MQ event source does', () => {
+    const body = Buffer.from(JSON.stringify(sample()));
+    const msg = {
+      content: body,
+      fields: { deliveryTag: 1, redelivered: true, exchange: 'x', routingKey: 'order.cancelled', consumerTag: 't' },
+      properties: {
+        contentType: 'application/json',
+        headers: { causationId: 'abc', attempt: 3 },
+        messageId: 'm-1',
+        timestamp: 1_000,
+        deliveryMode: 2,
+      },
+    } as unknown as ConsumeMessage;
+    const event = toRmqEvent('order_queue', [msg]);
+    expect(RmqEventSchema.parse(event)).toBeTruthy();
+    expect(event.eventSource).toBe('aws:rmq');
+    const [m] = event.rmqMessagesByQueue['order_queue::/']!;
+    expect(Buffer.from(m!.data, 'base64').equals(body)).toBe(true);
+    expect(m!.redelivered).toBe(true);
+    expect(m!.basicProperties.headers).toEqual({ causationId: { bytes: [97, 98, 99] }, attempt: 3 });
+    expect(decodeHeader((m!.basicProperties.headers as Record<string, unknown>).causationId)).toBe('abc');
+    expect(m!.basicProperties.timestamp).toBe('Jan 1, 1970, 12:16:40 AM');
+    expect(m!.basicProperties.replyTo).toBeNull();
+    expect(m!.basicProperties.bodySize).toBe(body.length);
+  });
+
+  it('splits the queue key on its last ::', () => {
+    expect(parseQueueKey('order_queue::/')).toEqual({ queue: 'order_queue', vhost: '/' });
+    expect(parseQueueKey('a::b::prod')).toEqual({ queue: 'a::b', vhost: 'prod' });
+  });
+});
+
+describe('topology', () => {
+  const t = resolveTopology('ns1');
+
+  it('gives every queue a delivery limit and a dead-letter queue of its own', () => {
+    const main = t.queues.filter((q) => !q.name.endsWith('.dlq'));
+    expect(main.map((q) => q.name).sort()).toEqual(['ns1.inventory_queue', 'ns1.notification_queue', 'ns1.order_queue', 'ns1.payment_queue']);
+    for (const q of main) {
+      expect(q.arguments).toMatchObject({ 'x-queue-type': 'quorum', 'x-dead-letter-exchange': '', 'x-dead-letter-routing-key': `${q.name}.dlq` });
+      expect(q.arguments['x-delivery-limit']).toBeGreaterThan(0);
+      expect(t.queues.some((d) => d.name === `${q.name}.dlq`)).toBe(true);
+    }
+  });
+
+  it('routes every event to the notification queue and each event type from its own exchange', () => {
+    const notification = t.bindings.filter((b) => b.queue === 'ns1.notification_queue');
+    expect(notification.map((b) => `${b.exchange} ${b.routingKey}`).sort()).toEqual([
+      'ns1.inventory_exchange #',
+      'ns1.order_exchange #',
+      'ns1.payment_exchange #',
+    ]);
+    expect(t.bindings).toContainEqual({ queue: 'ns1.inventory_queue', exchange: 'ns1.payment_exchange', routingKey: 'payment.failed' });
+    expect(t.bindings).toContainEqual({ queue: 'ns1.payment_queue', exchange: 'ns1.inventory_exchange', routingKey: 'inventory.reservation_failed' });
+  });
+});
+
+describe('failure classification', () => {
+  it('retries only what waiting can fix', () => {
+    expect(isTransient(Object.assign(new Error('x'), { code: 'ECONNREFUSED' }))).toBe(true);
+    expect(isTransient(Object.assign(new Error('x'), { code: '57P01' }))).toBe(true);
+    expect(isTransient(new Error('Connection terminated unexpectedly'))).toBe(true);
+    expect(isTransient(Object.assign(new Error('dup'), { code: '23505' }))).toBe(false);
+    expect(isTransient(new TypeError('cannot read properties of undefined'))).toBe(false);
+  });
+});
+
+describe('payment ids', () => {
+  it('follow from the order id, so a retried charge reuses its idempotency key', () => {
+    expect(paymentIdFor(orderId)).toBe(paymentIdFor(orderId));
+    expect(paymentIdFor(orderId)).not.toBe(paymentIdFor(randomUUID()));
+    expect(paymentIdFor(orderId)).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+  });
+});
