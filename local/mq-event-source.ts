@@ -16,21 +16,22 @@ function encodeHeader(value: unknown): RmqHeaderValue {
   return { bytes: [...Buffer.from(String(value), 'utf8')] };
 }
 
+// Built once: constructing an Intl formatter per message is expensive.
+const TIMESTAMP_FORMAT = new Intl.DateTimeFormat('en-US', {
+  timeZone: 'UTC',
+  month: 'short',
+  day: 'numeric',
+  year: 'numeric',
+  hour: 'numeric',
+  minute: '2-digit',
+  second: '2-digit',
+  hour12: true,
+});
+
 /** Lambda shows the AMQP timestamp formatted, e.g. "Jan 1, 1970, 12:33:41 AM". */
 function formatTimestamp(seconds: number | undefined): string | null {
   if (seconds === undefined) return null;
-  return new Date(seconds * 1000)
-    .toLocaleString('en-US', {
-      timeZone: 'UTC',
-      month: 'short',
-      day: 'numeric',
-      year: 'numeric',
-      hour: 'numeric',
-      minute: '2-digit',
-      second: '2-digit',
-      hour12: true,
-    })
-    .replace(/\u202f/g, ' ');
+  return TIMESTAMP_FORMAT.format(new Date(seconds * 1000)).replace(/\u202f/g, ' ');
 }
 
 export function toRmqMessage(msg: ConsumeMessage): RmqMessage {

@@ -112,7 +112,8 @@ export async function resolveConfig(env: NodeJS.ProcessEnv = process.env): Promi
     rabbitmqUrl,
     redis: { url: env.REDIS_URL ?? DEFAULTS.redisUrl, cluster: env.REDIS_CLUSTER === 'true' },
     currency: env.EVENTFLOW_CURRENCY ?? 'USD',
-    dbPoolMax: Number(env.DB_POOL_MAX ?? 4),
+    // Locally one process hosts every function; on Lambda each environment has its own pool.
+    dbPoolMax: Number(env.DB_POOL_MAX ?? 8),
   };
 }
 

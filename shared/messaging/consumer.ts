@@ -1,6 +1,7 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Context } from 'aws-lambda';
 import type pg from 'pg';
+import { getConfig } from '../config';
 import type { ServiceName } from '../config';
 import { getPool, withTransaction } from '../db/pool';
 import { causedBy, createEvent, decodeEvent, orderIdOf } from '../events/envelope';
@@ -25,18 +26,36 @@ async function park(queue: string, raw: Buffer, reason: string, message: RmqMess
   });
 }
 
+interface Item {
+  queue: string;
+  raw: Buffer;
+  message: RmqMessage;
+  event: AnyEnvelope;
+}
+
+export interface BatchOptions {
+  /** Lanes processed at once (default 1: the whole batch in order). */
+  concurrency?: number;
+  /** Messages with the same lane key are processed one after another, in batch order. */
+  laneOf?: (event: AnyEnvelope) => string;
+}
+
 /**
  * Runs process for each message of an aws:rmq batch, isolating messages from one another:
  * a message that is not a valid event, or whose processing fails permanently, is parked in the
  * DLQ and the batch goes on. Only a transient failure (a dependency unreachable) is thrown, which
- * makes the event source redeliver the whole batch.
+ * makes the event source redeliver the whole batch. With a concurrency above 1, messages of
+ * different lanes (say, different orders) are processed in parallel, each lane in order.
  */
 export async function consumeBatch(
   input: unknown,
   logger: Logger,
-  process: (event: AnyEnvelope) => Promise<void>,
+  process: (event: AnyEnvelope, log: Logger) => Promise<void>,
+  opts: BatchOptions = {},
 ): Promise<{ processed: number; parked: number }> {
   const event: RmqEvent = RmqEventSchema.parse(input);
+  const laneOf = opts.laneOf ?? (() => '');
+  const lanes = new Map<string, Item[]>();
   let processed = 0;
   let parked = 0;
   for (const [key, messages] of Object.entries(event.rmqMessagesByQueue)) {
@@ -49,20 +68,37 @@ export async function consumeBatch(
         parked++;
         continue;
       }
-      const ev = decoded.event;
-      logger.appendKeys({ correlationId: ev.correlationId, eventId: ev.id, eventType: ev.type, orderId: orderIdOf(ev) ?? undefined });
-      try {
-        await process(ev);
-        processed++;
-      } catch (err) {
-        if (isTransient(err)) throw err;
-        await park(queue, raw, `processing failed: ${(err as Error).message}`, message, logger);
-        parked++;
-      } finally {
-        logger.removeKeys(['correlationId', 'eventId', 'eventType', 'orderId']);
-      }
+      const lane = laneOf(decoded.event);
+      if (!lanes.has(lane)) lanes.set(lane, []);
+      lanes.get(lane)!.push({ queue, raw, message, event: decoded.event });
     }
   }
+
+  let transient: unknown;
+  const pending = [...lanes.values()];
+  const worker = async () => {
+    for (let lane = pending.shift(); lane && !transient; lane = pending.shift()) {
+      for (const { queue, raw, message, event: ev } of lane) {
+        if (transient) return;
+        const log = logger.createChild({
+          persistentKeys: { correlationId: ev.correlationId, eventId: ev.id, eventType: ev.type, orderId: orderIdOf(ev) ?? undefined },
+        });
+        try {
+          await process(ev, log);
+          processed++;
+        } catch (err) {
+          if (isTransient(err)) {
+            transient = err;
+            return;
+          }
+          await park(queue, raw, `processing failed: ${(err as Error).message}`, message, log);
+          parked++;
+        }
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(opts.concurrency ?? 1, lanes.size)) }, worker));
+  if (transient) throw transient;
   return { processed, parked };
 }
 
@@ -124,12 +160,19 @@ export function createEventConsumer(opts: { service: ServiceName; logger: Logger
   return async (input: RmqEvent, context?: Context): Promise<{ processed: number; parked: number }> => {
     if (context) logger.addContext(context);
     const pool = await getPool(service);
+    const { dbPoolMax } = await getConfig();
     const emitted: string[] = [];
-    const result = await consumeBatch(input, logger, async (event) => {
-      const handler = handlers[event.type] as ((e: AnyEnvelope, c: EventContext) => Promise<void>) | undefined;
-      if (!handler) return; // bound for another reason (the same queue key); nothing to do here
-      emitted.push(...(await applyOnce(pool, event, handler, logger)));
-    });
+    const result = await consumeBatch(
+      input,
+      logger,
+      async (event, log) => {
+        const handler = handlers[event.type] as ((e: AnyEnvelope, c: EventContext) => Promise<void>) | undefined;
+        if (!handler) return; // bound for another reason (the same queue key); nothing to do here
+        emitted.push(...(await applyOnce(pool, event, handler, log)));
+      },
+      // Each order's events in order; different orders in parallel, one database connection each.
+      { concurrency: dbPoolMax, laneOf: (e) => orderIdOf(e) ?? ('productId' in e.data ? e.data.productId : e.id) },
+    );
     await publishCommitted(pool, emitted, logger);
     return result;
   };

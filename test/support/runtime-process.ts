@@ -1,0 +1,95 @@
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import amqp from 'amqplib';
+import pg from 'pg';
+import { DEFAULTS, SERVICES, databaseName } from '../../shared/config';
+import { deleteTopology } from '../../shared/messaging/topology';
+
+export interface TestSystem {
+  httpUrl: string;
+  wsUrl?: string;
+  namespace: string;
+  logFile: string;
+}
+
+export function freshNamespace(prefix = 't'): string {
+  return `${prefix}${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
+}
+
+/**
+ * Starts the local runtime (`npm run dev`'s own entry point) as a child process in a namespace of
+ * its own: its own databases, exchanges and queues, on free ports. stop() ends it and removes
+ * everything it created, so runs never see each other's data.
+ */
+export async function startRuntimeProcess(opts: { namespace?: string; env?: Record<string, string> } = {}) {
+  const namespace = opts.namespace ?? freshNamespace();
+  const logFile = path.join(os.tmpdir(), `eventflow-${namespace}.log`);
+  const log = createWriteStream(logFile);
+  const root = path.resolve(import.meta.dirname, '../..');
+  const child = spawn(process.execPath, [...(process.env.RUNTIME_NODE_ARGS?.split(' ').filter(Boolean) ?? []), '--import', 'tsx', 'local/dev.ts'], {
+    cwd: root,
+    env: {
+      ...process.env,
+      EVENTFLOW_NAMESPACE: namespace,
+      HTTP_PORT: '0',
+      WS_PORT: '0',
+      SEED_DEMO: 'false',
+      SCHEDULE_SECONDS: '2',
+      LOG_LEVEL: process.env.LOG_LEVEL ?? 'WARN',
+      ...opts.env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stderr.pipe(log, { end: false });
+  const lines = createInterface({ input: child.stdout });
+  const stop = async () => {
+    const exited = new Promise((r) => child.once('exit', r));
+    child.kill('SIGTERM');
+    await Promise.race([exited, new Promise((r) => setTimeout(r, 20_000).unref())]);
+    child.kill('SIGKILL');
+    lines.close();
+    child.stdout.destroy();
+    child.stderr.destroy();
+    await dropNamespace(namespace);
+    log.end();
+  };
+  try {
+    const system = await new Promise<TestSystem>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`runtime did not start in 90 s; see ${logFile}`)), 90_000);
+      timer.unref();
+      child.once('exit', (code) => reject(new Error(`runtime exited with ${code} before it was ready; see ${logFile}`)));
+      lines.on('line', (line) => {
+        log.write(`${line}\n`);
+        if (line.startsWith('EVENTFLOW_READY ')) {
+          clearTimeout(timer);
+          resolve({ ...JSON.parse(line.slice('EVENTFLOW_READY '.length)), logFile });
+        }
+      });
+    });
+    return { system, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
+
+/** Drops a namespace's databases and broker topology. */
+export async function dropNamespace(namespace: string) {
+  const admin = new pg.Client({ connectionString: process.env.DATABASE_URL ?? DEFAULTS.databaseServerUrl });
+  await admin.connect();
+  try {
+    for (const s of SERVICES) await admin.query(`DROP DATABASE IF EXISTS "${databaseName(s, namespace)}" WITH (FORCE)`);
+  } finally {
+    await admin.end();
+  }
+  const connection = await amqp.connect(process.env.RABBITMQ_URL ?? DEFAULTS.rabbitmqUrl);
+  try {
+    await deleteTopology(await connection.createChannel(), namespace);
+  } finally {
+    await connection.close();
+  }
+}
