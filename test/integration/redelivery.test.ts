@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createEvent } from '../../shared/events/envelope';
 import type { AnyEnvelope } from '../../shared/events/envelope';
+import { inspectDlq, redriveDlq } from '../../shared/messaging/dlq';
 import { dlqOf } from '../../shared/messaging/topology';
 import {
   api,
@@ -156,5 +157,37 @@ describe('redelivery and disorder', () => {
     for (const e of await publishedEvents(res.body.id)) await publishEnvelope(e);
     await drain();
     expect(await inboxCounts(res.body.id)).toEqual(before);
+  });
+
+  it('redrives a dead-lettered event back onto its queue, where it takes effect', async () => {
+    const { channel } = await rabbit();
+    const queue = queueName('inventory');
+    const p = await createProduct({ stock: 4 });
+    const orderId = randomUUID();
+    const created = createEvent(
+      'order.created',
+      {
+        orderId,
+        orderVersion: 1,
+        customerId: randomUUID(),
+        items: [{ productId: p.id, name: 'Test product', quantity: 3, unitPriceCents: 1000, lineTotalCents: 3000 }],
+        totalCents: 3000,
+        currency: 'USD',
+        paymentToken: 'tok_visa',
+      },
+      { correlationId: 'redrive', causationId: null },
+    );
+    // As the broker leaves it after the delivery limit ran out during an outage.
+    channel.sendToQueue(dlqOf(queue), Buffer.from(JSON.stringify(created)), {
+      persistent: true,
+      headers: { 'x-death': [{ reason: 'delivery_limit', count: 10, queue }] },
+    });
+    await channel.waitForConfirms();
+    const seen = await inspectDlq(channel, queue);
+    expect(seen.reasons.get('dead-lettered by the broker (delivery_limit, 10 deliveries)')).toBeGreaterThanOrEqual(1);
+
+    expect(await redriveDlq(channel, queue)).toBeGreaterThanOrEqual(1);
+    await waitFor(async () => (await reservationOf(orderId))?.status === 'ACTIVE', 'the redriven event to reserve stock');
+    expect(await product(p.id)).toMatchObject({ reserved: 3, available: 1 });
   });
 });
