@@ -34,6 +34,23 @@ async function publishedEvents(orderId: string): Promise<AnyEnvelope[]> {
   return all.flat();
 }
 
+/** An order.created as the order service would publish it, for an order it never stored. */
+function orderCreated(orderId: string, productId: string, quantity: number) {
+  return createEvent(
+    'order.created',
+    {
+      orderId,
+      orderVersion: 1,
+      customerId: randomUUID(),
+      items: [{ productId, name: 'Test product', quantity, unitPriceCents: 1000, lineTotalCents: 1000 * quantity }],
+      totalCents: 1000 * quantity,
+      currency: 'USD',
+      paymentToken: 'tok_visa',
+    },
+    { correlationId: `synthetic-${orderId}`, causationId: null },
+  );
+}
+
 /** Places an order and waits for it: once it is confirmed, everything published before it has been consumed. */
 async function drain() {
   const p = await createProduct({ stock: 1 });
@@ -77,21 +94,12 @@ describe('redelivery and disorder', () => {
   it('copes with a cancellation that arrives before the order it cancels', async () => {
     const p = await createProduct({ stock: 3 });
     const orderId = randomUUID();
-    const cause = { correlationId: `disorder-${orderId}`, causationId: null };
-    const created = createEvent(
-      'order.created',
-      {
-        orderId,
-        orderVersion: 1,
-        customerId: randomUUID(),
-        items: [{ productId: p.id, name: 'Test product', quantity: 2, unitPriceCents: 1000, lineTotalCents: 2000 }],
-        totalCents: 2000,
-        currency: 'USD',
-        paymentToken: 'tok_visa',
-      },
-      cause,
+    const created = orderCreated(orderId, p.id, 2);
+    const cancelled = createEvent(
+      'order.cancelled',
+      { orderId, orderVersion: 2, previousStatus: 'PENDING', reason: 'changed mind' },
+      { correlationId: created.correlationId, causationId: null },
     );
-    const cancelled = createEvent('order.cancelled', { orderId, orderVersion: 2, previousStatus: 'PENDING', reason: 'changed mind' }, cause);
     await publishEnvelope(cancelled);
     await publishEnvelope(created);
     await drain();
@@ -164,19 +172,7 @@ describe('redelivery and disorder', () => {
     const queue = queueName('inventory');
     const p = await createProduct({ stock: 4 });
     const orderId = randomUUID();
-    const created = createEvent(
-      'order.created',
-      {
-        orderId,
-        orderVersion: 1,
-        customerId: randomUUID(),
-        items: [{ productId: p.id, name: 'Test product', quantity: 3, unitPriceCents: 1000, lineTotalCents: 3000 }],
-        totalCents: 3000,
-        currency: 'USD',
-        paymentToken: 'tok_visa',
-      },
-      { correlationId: 'redrive', causationId: null },
-    );
+    const created = orderCreated(orderId, p.id, 3);
     // As the broker leaves it after the delivery limit ran out during an outage.
     channel.sendToQueue(dlqOf(queue), Buffer.from(JSON.stringify(created)), {
       persistent: true,
