@@ -133,7 +133,8 @@ export const FUNCTIONS: FunctionSpec[] = [
     service: 'notification',
     entry: 'functions/notification/consumer.ts',
     trigger: { kind: 'queue', queue: 'notification', batchSize: 100, batchWindowSeconds: 0 },
-    memoryMb: 512,
+    // A full vCPU: pushing one batch to many connections is CPU-bound in the SDK client.
+    memoryMb: 1769,
     timeoutSeconds: 60,
     uses: { databases: [], broker: true, redis: true, websocketCallback: true },
   },

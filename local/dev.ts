@@ -19,6 +19,9 @@ async function main() {
   const runtime = await startRuntime(config, {
     host: process.env.HOST ?? '127.0.0.1',
     httpPort: Number(process.env.HTTP_PORT ?? 3001),
+    wsPort: Number(process.env.WS_PORT ?? 3005),
+    wsIdleTimeoutSeconds: process.env.WS_IDLE_TIMEOUT_SECONDS ? Number(process.env.WS_IDLE_TIMEOUT_SECONDS) : undefined,
+    wsMaxConnectionSeconds: process.env.WS_MAX_CONNECTION_SECONDS ? Number(process.env.WS_MAX_CONNECTION_SECONDS) : undefined,
     scheduleSeconds: process.env.SCHEDULE_SECONDS ? Number(process.env.SCHEDULE_SECONDS) : undefined,
     log,
     logError,
@@ -40,9 +43,10 @@ async function main() {
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
 
   log(`HTTP API   ${runtime.httpUrl}   (try: curl ${runtime.httpUrl}/health)`);
+  log(`WebSocket  ${runtime.wsUrl}   (watch events live: npx wscat -c ${runtime.wsUrl})`);
   log(`namespace  ${config.namespace || '(none)'}; Ctrl-C to stop`);
   // One machine-readable line for tools that start the runtime (the test suite does).
-  process.stdout.write(`EVENTFLOW_READY ${JSON.stringify({ httpUrl: runtime.httpUrl, namespace: config.namespace })}\n`);
+  process.stdout.write(`EVENTFLOW_READY ${JSON.stringify({ httpUrl: runtime.httpUrl, wsUrl: runtime.wsUrl, namespace: config.namespace })}\n`);
 }
 
 main().catch((err) => {

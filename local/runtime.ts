@@ -9,10 +9,15 @@ import { closeRedis } from '../shared/redis';
 import { startHttpGateway } from './http-gateway';
 import { invoke } from './lambda';
 import { startQueueSource } from './mq-event-source';
+import { startWsGateway } from './ws-gateway';
 
 export interface RuntimeOptions {
   host: string;
   httpPort: number;
+  wsPort: number;
+  /** API Gateway's WebSocket limits (10 min idle, 2 h in all), shortened for tests. */
+  wsIdleTimeoutSeconds?: number;
+  wsMaxConnectionSeconds?: number;
   /** Overrides every schedule's period (seconds); by default the catalog's own. */
   scheduleSeconds?: number;
   log: (line: string) => void;
@@ -20,11 +25,36 @@ export interface RuntimeOptions {
 }
 
 /**
+ * Points the handlers' API Gateway Management API client at the local gateway, before any handler
+ * loads: on AWS the CDK app sets WEBSOCKET_CALLBACK_URL to the stage's callback URL. The real SDK
+ * client signs its requests, so it needs credentials and a region; dummy ones do locally.
+ */
+function useLocalManagementApi(callbackUrl: string) {
+  process.env.WEBSOCKET_CALLBACK_URL = callbackUrl;
+  process.env.AWS_REGION ??= 'us-east-1';
+  if (!process.env.AWS_ACCESS_KEY_ID && !process.env.AWS_PROFILE) {
+    process.env.AWS_ACCESS_KEY_ID = 'local';
+    process.env.AWS_SECRET_ACCESS_KEY = 'local';
+  }
+}
+
+/**
  * Runs the catalog's functions on this machine as AWS would: the HTTP API in front of the HTTP
- * handlers, an event source mapping per queue consumer, and the schedules.
+ * handlers, the WebSocket API in front of the websocket handlers, an event source mapping per
+ * queue consumer, and the schedules.
  */
 export async function startRuntime(config: Config, opts: RuntimeOptions) {
   const stops: (() => Promise<void>)[] = [];
+  const ws = await startWsGateway({
+    host: opts.host,
+    port: opts.wsPort,
+    idleTimeoutMs: opts.wsIdleTimeoutSeconds === undefined ? undefined : opts.wsIdleTimeoutSeconds * 1000,
+    maxConnectionMs: opts.wsMaxConnectionSeconds === undefined ? undefined : opts.wsMaxConnectionSeconds * 1000,
+    onError: (err) => opts.logError('WebSocket gateway error', err),
+  });
+  stops.push(ws.close);
+  useLocalManagementApi(ws.callbackUrl);
+
   const gateway = await startHttpGateway({
     host: opts.host,
     port: opts.httpPort,
@@ -68,6 +98,7 @@ export async function startRuntime(config: Config, opts: RuntimeOptions) {
 
   return {
     httpUrl: gateway.url,
+    wsUrl: ws.url,
     async stop() {
       for (const stop of stops) await stop();
     },

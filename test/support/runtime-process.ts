@@ -5,13 +5,15 @@ import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import amqp from 'amqplib';
+import { Redis } from 'ioredis';
 import pg from 'pg';
 import { DEFAULTS, SERVICES, databaseName } from '../../shared/config';
 import { deleteTopology } from '../../shared/messaging/topology';
+import { notificationKeys } from '../../functions/notification/redis-keys';
 
 export interface TestSystem {
   httpUrl: string;
-  wsUrl?: string;
+  wsUrl: string;
   namespace: string;
   logFile: string;
 }
@@ -77,7 +79,7 @@ export async function startRuntimeProcess(opts: { namespace?: string; env?: Reco
   }
 }
 
-/** Drops a namespace's databases and broker topology. */
+/** Drops a namespace's databases, broker topology and Redis keys. */
 export async function dropNamespace(namespace: string) {
   const admin = new pg.Client({ connectionString: process.env.DATABASE_URL ?? DEFAULTS.databaseServerUrl });
   await admin.connect();
@@ -91,5 +93,15 @@ export async function dropNamespace(namespace: string) {
     await deleteTopology(await connection.createChannel(), namespace);
   } finally {
     await connection.close();
+  }
+  const redis = new Redis(process.env.REDIS_URL ?? DEFAULTS.redisUrl);
+  try {
+    const keys = notificationKeys(namespace);
+    const prefix = keys.connections.slice(0, keys.connections.lastIndexOf(':'));
+    for await (const batch of redis.scanStream({ match: `${prefix}:*`, count: 500 })) {
+      if ((batch as string[]).length) await redis.del(...(batch as string[]));
+    }
+  } finally {
+    redis.disconnect();
   }
 }

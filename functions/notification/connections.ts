@@ -1,0 +1,74 @@
+import { getConfig } from '../../shared/config';
+import { getRedis } from '../../shared/redis';
+import { notificationKeys } from './redis-keys';
+
+/** API Gateway ends every WebSocket connection after 2 hours, so no record needs to outlive that. */
+export const MAX_CONNECTION_MS = 2 * 60 * 60 * 1000;
+
+export interface LiveConnection {
+  connectionId: string;
+  orderIds: Set<string>;
+}
+
+async function keys() {
+  return notificationKeys((await getConfig()).namespace);
+}
+
+/**
+ * Records a connection. Its record expires when API Gateway would have ended it, so one whose
+ * $disconnect never came (best effort on AWS) does not live forever.
+ */
+export async function addConnection(connectionId: string, connectedAt: number): Promise<void> {
+  const k = await keys();
+  const redis = await getRedis();
+  // The newest connection ends last; the whole hash expires 2 h after it.
+  await redis.multi().hset(k.connections, connectionId, String(connectedAt + MAX_CONNECTION_MS)).pexpire(k.connections, MAX_CONNECTION_MS).exec();
+}
+
+export async function removeConnection(connectionId: string): Promise<void> {
+  const k = await keys();
+  const redis = await getRedis();
+  await redis.multi().hdel(k.connections, connectionId).del(k.subscriptions(connectionId)).exec();
+}
+
+/** The connections that may still be alive, with their subscriptions; records past their expiry are swept. */
+export async function liveConnections(now = Date.now()): Promise<LiveConnection[]> {
+  const k = await keys();
+  const redis = await getRedis();
+  const all = await redis.hgetall(k.connections);
+  const live: string[] = [];
+  const expired: string[] = [];
+  for (const [id, expiresAt] of Object.entries(all)) (Number(expiresAt) > now ? live : expired).push(id);
+  if (expired.length) await Promise.all(expired.map(removeConnection));
+  // Auto-pipelining sends these in one round trip.
+  const subscriptions = await Promise.all(live.map((id) => redis.smembers(k.subscriptions(id))));
+  return live.map((connectionId, i) => ({ connectionId, orderIds: new Set(subscriptions[i]) }));
+}
+
+export async function subscriptionsOf(connectionId: string): Promise<Set<string>> {
+  const k = await keys();
+  return new Set(await (await getRedis()).smembers(k.subscriptions(connectionId)));
+}
+
+/** Adds an order to a connection's subscriptions; they expire with the connection. Returns them all. */
+export async function subscribe(connectionId: string, orderId: string): Promise<string[]> {
+  const k = await keys();
+  const redis = await getRedis();
+  const expiresAt = Number((await redis.hget(k.connections, connectionId)) ?? Date.now() + MAX_CONNECTION_MS);
+  const key = k.subscriptions(connectionId);
+  const [, , members] = (await redis.multi().sadd(key, orderId).pexpireat(key, expiresAt).smembers(key).exec()) ?? [];
+  return ((members?.[1] as string[] | undefined) ?? []).sort();
+}
+
+/** Removes one order, or all of them (the connection then receives every event again). Returns what is left. */
+export async function unsubscribe(connectionId: string, orderId?: string): Promise<string[]> {
+  const k = await keys();
+  const redis = await getRedis();
+  const key = k.subscriptions(connectionId);
+  if (!orderId) {
+    await redis.del(key);
+    return [];
+  }
+  const [, members] = (await redis.multi().srem(key, orderId).smembers(key).exec()) ?? [];
+  return ((members?.[1] as string[] | undefined) ?? []).sort();
+}

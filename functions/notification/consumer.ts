@@ -1,0 +1,41 @@
+import type { Context } from 'aws-lambda';
+import type { AnyEnvelope } from '../../shared/events/envelope';
+import { createLogger } from '../../shared/logger';
+import { consumeBatch } from '../../shared/messaging/consumer';
+import { liveConnections, removeConnection } from './connections';
+import { deliver } from './delivery';
+import { packFrames } from './domain/frames';
+import { visibleEvents } from './domain/subscriptions';
+import { isGone, postToConnection } from './management-api';
+import { appendRecentEvents } from './recent-events';
+
+const logger = createLogger('notification');
+
+/**
+ * notification_queue's consumer: every event of every exchange, pushed to every WebSocket
+ * connection that wants it. The batch is in publication order; each connection gets it as few
+ * frames, sent in order, and the next batch only comes once this one is out, so a client sees
+ * each order's events in the order they were published.
+ */
+export const handler = async (input: unknown, context?: Context) => {
+  if (context) logger.addContext(context);
+  const events: AnyEnvelope[] = [];
+  const batch = await consumeBatch(input, logger, async (event) => {
+    events.push(event);
+  });
+  if (events.length === 0) return { ...batch, connections: 0 };
+
+  // Logged before pushing, so a client that reconnects can resume from an event it never got.
+  await appendRecentEvents(events);
+  const connections = await liveConnections();
+  const deliveries = connections
+    .map(({ connectionId, orderIds }) => ({ connectionId, frames: packFrames(visibleEvents(orderIds, events)) }))
+    .filter((d) => d.frames.length > 0);
+  const report = await deliver(deliveries, postToConnection, isGone);
+  await Promise.all(report.gone.map(removeConnection));
+  for (const { connectionId, error } of report.failed) {
+    logger.warn('push to a connection failed; it can resume', { connectionId, error: (error as Error).message });
+  }
+  logger.info('batch pushed', { events: events.length, connections: deliveries.length, gone: report.gone.length, failed: report.failed.length });
+  return { ...batch, connections: deliveries.length, delivered: report.delivered, gone: report.gone.length, failed: report.failed.length };
+};

@@ -1,0 +1,16 @@
+/**
+ * The notification service's Redis keys, within a namespace (tests run in their own). One hash tag
+ * per namespace puts them all in one cluster slot, so ElastiCache Serverless (cluster mode) accepts
+ * MULTI across them.
+ */
+export function notificationKeys(namespace: string) {
+  const prefix = `notification:{${namespace || 'eventflow'}}`;
+  return {
+    /** Hash: connection id → epoch ms after which the connection cannot be alive (API Gateway's 2 h limit). */
+    connections: `${prefix}:connections`,
+    /** Set of the order ids a connection subscribed to. */
+    subscriptions: (connectionId: string) => `${prefix}:subscriptions:${connectionId}`,
+    /** Stream of recent events, in publication order, for clients that resume. */
+    recentEvents: `${prefix}:recent-events`,
+  };
+}

@@ -1,0 +1,60 @@
+import type { APIGatewayProxyStructuredResultV2, APIGatewayProxyWebsocketEventV2, Context } from 'aws-lambda';
+import { createLogger } from '../../shared/logger';
+import { addConnection, removeConnection, subscribe, subscriptionsOf, unsubscribe } from './connections';
+import { packFrames } from './domain/frames';
+import type { ClientMessage, Reply } from './domain/protocol';
+import { parseClientMessage } from './domain/protocol';
+import { parseSince, selectMissed } from './domain/resume';
+import { postToConnection } from './management-api';
+import { recentEventsBackTo } from './recent-events';
+
+const logger = createLogger('notification');
+
+/** Sends what the client missed since a point, as event frames, before the reply that says how much. */
+async function resume(connectionId: string, since: string): Promise<Reply> {
+  const boundary = parseSince(since);
+  const [log, orderIds] = await Promise.all([recentEventsBackTo(boundary), subscriptionsOf(connectionId)]);
+  const missed = selectMissed(log, boundary, orderIds);
+  for (const frame of packFrames(missed.events)) await postToConnection(connectionId, frame);
+  return { type: 'resumed', since, count: missed.events.length, complete: missed.complete, through: missed.through };
+}
+
+async function answer(connectionId: string, message: ClientMessage): Promise<Reply> {
+  switch (message.action) {
+    case 'ping':
+      return { type: 'pong', connectionId, at: new Date().toISOString() };
+    case 'subscribe':
+      return { type: 'subscribed', orderIds: await subscribe(connectionId, message.orderId) };
+    case 'unsubscribe':
+      return { type: 'unsubscribed', orderIds: await unsubscribe(connectionId, message.orderId) };
+    case 'resume':
+      return resume(connectionId, message.since);
+  }
+}
+
+/**
+ * The WebSocket API's three routes. $connect and $disconnect keep the live connections in Redis;
+ * $default answers the client's messages, and its body goes back to the client (a two-way route).
+ * Nothing is posted to a connection from $connect: it exists only once $connect has returned.
+ */
+export const handler = async (event: APIGatewayProxyWebsocketEventV2, context?: Context): Promise<APIGatewayProxyStructuredResultV2> => {
+  if (context) logger.addContext(context);
+  const { routeKey, connectionId, connectedAt } = event.requestContext;
+  logger.appendKeys({ connectionId, routeKey });
+  try {
+    if (routeKey === '$connect') {
+      await addConnection(connectionId, connectedAt);
+      return { statusCode: 200 };
+    }
+    if (routeKey === '$disconnect') {
+      await removeConnection(connectionId);
+      return { statusCode: 200 };
+    }
+    const body = event.isBase64Encoded && event.body ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
+    const parsed = parseClientMessage(body);
+    const reply = parsed.ok ? await answer(connectionId, parsed.message) : parsed.reply;
+    return { statusCode: parsed.ok ? 200 : 400, body: JSON.stringify(reply) };
+  } finally {
+    logger.removeKeys(['connectionId', 'routeKey']);
+  }
+};
