@@ -1,0 +1,27 @@
+/**
+ * Custom resource (CDK Provider framework): declares the broker topology (exchanges, quorum queues,
+ * DLQs, bindings) at deploy time with the same function the local runtime uses, before any event
+ * source mapping points at a queue. Delete leaves the broker alone: it goes with the stack.
+ */
+import amqp from 'amqplib';
+import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
+import { resolveConfig } from '../../shared/config';
+import { createLogger } from '../../shared/logger';
+import { declareTopology } from '../../shared/messaging/topology';
+
+const logger = createLogger('platform');
+const PHYSICAL_ID = 'eventflow-topology';
+
+export async function handler(event: CloudFormationCustomResourceEvent) {
+  if (event.RequestType === 'Delete') return { PhysicalResourceId: event.PhysicalResourceId };
+  const config = await resolveConfig();
+  const connection = await amqp.connect(config.rabbitmqUrl, { timeout: 10_000 });
+  try {
+    const channel = await connection.createChannel();
+    const topology = await declareTopology(channel, config.namespace);
+    logger.info('topology declared', { queues: topology.queues.map((q) => q.name) });
+    return { PhysicalResourceId: PHYSICAL_ID, Data: { queues: topology.queues.length } };
+  } finally {
+    await connection.close();
+  }
+}

@@ -1,0 +1,44 @@
+import type { App } from 'aws-cdk-lib';
+import { FUNCTIONS, type FunctionSpec } from '../functions/catalog';
+import { EventFlowStack } from './eventflow-stack';
+import { addNagChecks } from './nag';
+import { settingsFromContext } from './settings';
+import { WebStack } from './web-stack';
+
+export interface EventFlowApp {
+  app: App;
+  backend: EventFlowStack;
+  web: WebStack;
+}
+
+export interface BuildOptions {
+  specs?: FunctionSpec[];
+  /** Run cdk-nag's AwsSolutions checks at synthesis (on by default). */
+  nag?: boolean;
+  siteDir?: string;
+}
+
+/**
+ * Both stacks of one environment (context `env`), named EventFlow-<env> and EventFlow-<env>-Web.
+ * The stacks are environment-agnostic (account and region come from the deploying credentials), so
+ * the same template, and the same cdk-nag findings, come out wherever it is synthesized.
+ */
+export function buildApp(app: App, options: BuildOptions = {}): EventFlowApp {
+  const settings = settingsFromContext(app.node);
+  const name = `EventFlow-${settings.env}`;
+  const backend = new EventFlowStack(app, name, {
+    settings,
+    specs: options.specs ?? FUNCTIONS,
+    description: `EventFlow ${settings.env}: broker, databases, cache, functions and APIs`,
+    terminationProtection: settings.protectData,
+  });
+  const web = new WebStack(app, `${name}-Web`, {
+    settings,
+    apiUrl: backend.apis.httpUrl,
+    wsUrl: backend.apis.webSocketUrl,
+    siteDir: options.siteDir,
+    description: `EventFlow ${settings.env}: dashboard on S3 and CloudFront`,
+  });
+  if (options.nag ?? true) addNagChecks(app, { backend, web, settings });
+  return { app, backend, web };
+}

@@ -1,0 +1,70 @@
+import { Fn, RemovalPolicy } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as mq from 'aws-cdk-lib/aws-amazonmq';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { Construct } from 'constructs';
+import type { Settings } from './settings';
+
+export const AMQPS_PORT = 5671;
+const BROKER_USER = 'eventflow';
+
+/** RabbitMQ on Amazon MQ, private, with its one admin user's credentials in Secrets Manager. */
+export class Broker extends Construct {
+  readonly broker: mq.CfnBroker;
+  /** JSON {username, password}: the shape both our config and Lambda's MQ event source read. */
+  readonly secret: secretsmanager.Secret;
+  readonly securityGroup: ec2.SecurityGroup;
+  /** amqps://b-….mq.<region>.amazonaws.com:5671 */
+  readonly endpoint: string;
+  readonly arn: string;
+
+  constructor(scope: Construct, id: string, props: { vpc: ec2.IVpc; settings: Settings }) {
+    super(scope, id);
+    const { vpc, settings } = props;
+    this.secret = new secretsmanager.Secret(this, 'AdminSecret', {
+      description: 'EventFlow RabbitMQ admin user',
+      generateSecretString: {
+        secretStringTemplate: JSON.stringify({ username: BROKER_USER }),
+        generateStringKey: 'password',
+        passwordLength: 32,
+        // Amazon MQ rejects , : = in passwords; the rest would need escaping in an amqps URL.
+        excludeCharacters: ',:=\'"@/\\%?#[]{}<>|`^ ',
+      },
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    this.securityGroup = new ec2.SecurityGroup(this, 'SecurityGroup', {
+      vpc,
+      description: 'Amazon MQ broker and the ENIs of its Lambda event source mappings',
+      // The mappings' ENIs call Lambda, STS and Secrets Manager through the NAT gateway.
+      allowAllOutbound: true,
+    });
+    // The event source mappings' ENIs carry this group: they reach the broker through it.
+    this.securityGroup.addIngressRule(this.securityGroup, ec2.Port.tcp(AMQPS_PORT), 'MQ event source mappings');
+
+    const subnets = vpc.selectSubnets({ subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS }).subnetIds;
+    const single = settings.broker.deploymentMode === 'SINGLE_INSTANCE';
+    this.broker = new mq.CfnBroker(this, 'Broker', {
+      brokerName: `eventflow-${settings.env}`,
+      engineType: 'RABBITMQ',
+      engineVersion: settings.broker.engineVersion,
+      // Required for RabbitMQ 3.13 and later: Amazon MQ applies patch versions itself.
+      autoMinorVersionUpgrade: true,
+      hostInstanceType: settings.broker.instanceType,
+      deploymentMode: settings.broker.deploymentMode,
+      publiclyAccessible: false,
+      subnetIds: single ? subnets.slice(0, 1) : subnets,
+      securityGroups: [this.securityGroup.securityGroupId],
+      users: [
+        {
+          username: BROKER_USER,
+          password: this.secret.secretValueFromJson('password').unsafeUnwrap(),
+        },
+      ],
+      // Amazon MQ for RabbitMQ publishes these through its service-linked role.
+      logs: { general: true },
+      maintenanceWindowStartTime: { dayOfWeek: 'SUNDAY', timeOfDay: '03:00', timeZone: 'UTC' },
+    });
+    this.endpoint = Fn.select(0, this.broker.attrAmqpEndpoints);
+    this.arn = this.broker.attrArn;
+  }
+}

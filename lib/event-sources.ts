@@ -1,0 +1,74 @@
+import { Duration } from 'aws-cdk-lib';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { Construct, type IDependable } from 'constructs';
+import type { FunctionSpec } from '../functions/catalog';
+import { brokerName } from '../shared/config';
+import { QUEUES } from '../shared/messaging/topology';
+import type { Broker } from './broker';
+import type { CatalogFunctions } from './functions';
+
+export interface EventSourcesProps {
+  specs: FunctionSpec[];
+  functions: CatalogFunctions;
+  broker: Broker;
+  /** Broker namespace; empty on AWS, where each deployment has its own broker. */
+  namespace: string;
+  /** What must exist before a function gets events: the queues, the database schemas. */
+  prerequisites: IDependable[];
+}
+
+/** The queue consumers' Amazon MQ event source mappings and the scheduled functions' rules. */
+export class EventSources extends Construct {
+  readonly mappings = new Map<string, lambda.EventSourceMapping>();
+  readonly rules = new Map<string, events.Rule>();
+
+  constructor(scope: Construct, id: string, props: EventSourcesProps) {
+    super(scope, id);
+    const { broker, functions } = props;
+    for (const spec of props.specs) {
+      const fn = functions.get(spec.id);
+      const trigger = spec.trigger;
+      if (trigger.kind === 'queue') {
+        grantMqEventSource(fn, broker);
+        const esm = new lambda.EventSourceMapping(this, spec.id, {
+          target: fn,
+          eventSourceArn: broker.arn,
+          batchSize: trigger.batchSize,
+          maxBatchingWindow: Duration.seconds(trigger.batchWindowSeconds),
+          // Default virtual host "/": VIRTUAL_HOST cannot be changed on an existing mapping.
+          sourceAccessConfigurations: [
+            { type: lambda.SourceAccessConfigurationType.BASIC_AUTH, uri: broker.secret.secretArn },
+          ],
+        });
+        // aws-cdk-lib's EventSourceMapping has no queues prop; one queue per mapping is all Lambda takes.
+        (esm.node.defaultChild as lambda.CfnEventSourceMapping).addPropertyOverride('Queues', [
+          brokerName(QUEUES[trigger.queue].name, props.namespace),
+        ]);
+        // Role policies first: Lambda checks the role's access to the broker when it creates the mapping.
+        esm.node.addDependency(fn.role!, ...props.prerequisites);
+        this.mappings.set(spec.id, esm);
+      } else if (trigger.kind === 'schedule') {
+        const rule = new events.Rule(this, `${spec.id}-schedule`, {
+          description: `Runs ${spec.id} every ${trigger.everyMinutes} minute(s)`,
+          schedule: events.Schedule.rate(Duration.minutes(trigger.everyMinutes)),
+          targets: [new targets.LambdaFunction(fn, { retryAttempts: 0 })],
+        });
+        rule.node.addDependency(...props.prerequisites);
+        this.rules.set(spec.id, rule);
+      }
+    }
+  }
+}
+
+/** The permissions Lambda's Amazon MQ poller uses, through the function's role. */
+function grantMqEventSource(fn: lambda.IFunction, broker: Broker): void {
+  fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['mq:DescribeBroker'], resources: [broker.arn] }));
+  // Describe actions support no resource scoping; the VPC access managed policy does not include these two.
+  fn.addToRolePolicy(
+    new iam.PolicyStatement({ actions: ['ec2:DescribeSecurityGroups', 'ec2:DescribeVpcs'], resources: ['*'] }),
+  );
+  broker.secret.grantRead(fn);
+}

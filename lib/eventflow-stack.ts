@@ -1,0 +1,74 @@
+import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import { Construct } from 'constructs';
+import type { FunctionSpec } from '../functions/catalog';
+import { Apis } from './apis';
+import { Broker } from './broker';
+import { Cache } from './cache';
+import { Databases } from './data';
+import { DeployHooks } from './deploy-hooks';
+import { EventSources } from './event-sources';
+import { CatalogFunctions } from './functions';
+import { Network } from './network';
+import type { Settings } from './settings';
+
+export interface EventFlowStackProps extends StackProps {
+  settings: Settings;
+  specs: FunctionSpec[];
+}
+
+/** Everything but the dashboard: network, broker, databases, cache, the catalog's functions and both APIs. */
+export class EventFlowStack extends Stack {
+  readonly network: Network;
+  readonly broker: Broker;
+  readonly databases: Databases;
+  readonly cache: Cache;
+  readonly functions: CatalogFunctions;
+  readonly hooks: DeployHooks;
+  readonly eventSources: EventSources;
+  readonly apis: Apis;
+
+  constructor(scope: Construct, id: string, props: EventFlowStackProps) {
+    super(scope, id, props);
+    const { settings, specs } = props;
+    // Each AWS deployment has its own broker and databases, so no namespace is needed there.
+    const namespace = '';
+    this.network = new Network(this, 'Network', settings);
+    const vpc = this.network.vpc;
+    this.broker = new Broker(this, 'Broker', { vpc, settings });
+    this.databases = new Databases(this, 'Data', { vpc, settings });
+    this.cache = new Cache(this, 'Cache', { vpc, settings });
+    this.functions = new CatalogFunctions(this, 'Functions', {
+      specs,
+      settings,
+      vpc,
+      databases: this.databases.instances,
+      broker: this.broker,
+      cache: this.cache,
+    });
+    this.hooks = new DeployHooks(this, 'DeployHooks', { specs, functions: this.functions, settings, namespace });
+    // The hooks connect to the databases and the broker: their security-group openings (children of
+    // these constructs) must exist first, not just the functions.
+    this.hooks.node.addDependency(this.databases, this.broker);
+    const migrations = this.hooks.byPurpose.get('migrations');
+    this.eventSources = new EventSources(this, 'EventSources', {
+      specs,
+      functions: this.functions,
+      broker: this.broker,
+      namespace,
+      // Queues must exist before a mapping points at one, or Lambda disables the mapping.
+      prerequisites: this.hooks.hooks,
+    });
+    this.apis = new Apis(this, 'Apis', {
+      specs,
+      functions: this.functions,
+      settings,
+      prerequisites: migrations ? [migrations] : [],
+    });
+    this.functions.connectWebSocket(this.apis.webSocketStage.callbackUrl, (fn) =>
+      this.apis.webSocketStage.grantManagementApiAccess(fn),
+    );
+
+    new CfnOutput(this, 'HttpApiUrl', { value: this.apis.httpUrl, description: 'EventFlow HTTP API' });
+    new CfnOutput(this, 'WebSocketUrl', { value: this.apis.webSocketUrl, description: 'EventFlow WebSocket API' });
+  }
+}

@@ -1,0 +1,277 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { CfnResource } from 'aws-cdk-lib';
+import { Annotations, Match } from 'aws-cdk-lib/assertions';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { FUNCTIONS, HTTP_API_CORS } from '../../functions/catalog';
+import { QUEUES } from '../../shared/messaging/topology';
+import { ofType, refTarget, synthesize, type Synthesized } from './support';
+
+let dev: Synthesized;
+let prod: Synthesized;
+const fnLogicalId = (s: Synthesized, id: string) =>
+  s.backend.getLogicalId(s.backend.functions.get(id).node.defaultChild as CfnResource);
+
+beforeAll(() => {
+  dev = synthesize({ env: 'dev' });
+  prod = synthesize({ env: 'prod' });
+});
+
+describe('catalog parity', () => {
+  it('deploys one Lambda per catalog entry and no other function but CDK helpers', () => {
+    const lambdas = ofType(dev.resources, 'AWS::Lambda::Function');
+    const names = lambdas.map(([, r]) => r.Properties?.FunctionName).filter(Boolean);
+    expect(names.sort()).toEqual(FUNCTIONS.map((f) => `eventflow-dev-${f.id}`).sort());
+    const helpers = lambdas.filter(([, r]) => !r.Properties?.FunctionName);
+    for (const [, r] of helpers) expect(r.Metadata?.['aws:cdk:path']).toMatch(/-provider\/framework-onEvent\/Resource$/);
+    expect(helpers).toHaveLength(FUNCTIONS.filter((f) => f.trigger.kind === 'deploy').length);
+    const webLambdas = ofType(dev.webTemplate.toJSON().Resources, 'AWS::Lambda::Function');
+    for (const [, r] of webLambdas) expect(r.Metadata?.['aws:cdk:path']).toMatch(/Custom::(CDKBucketDeployment|S3AutoDeleteObjects)/);
+  });
+
+  it('builds every function for Node.js 22 on arm64 with the catalog memory and timeout', () => {
+    for (const spec of FUNCTIONS) {
+      const r = dev.resources[fnLogicalId(dev, spec.id)]!;
+      expect(r.Properties).toMatchObject({
+        Runtime: 'nodejs22.x',
+        Architectures: ['arm64'],
+        MemorySize: spec.memoryMb,
+        Timeout: spec.timeoutSeconds,
+        Handler: 'index.handler',
+      });
+      expect(r.Properties!.Environment.Variables.NODE_OPTIONS).toBe('--enable-source-maps');
+      expect(r.Properties!.VpcConfig).toBeDefined();
+    }
+  });
+
+  it('wires every catalog entry to exactly one trigger', () => {
+    const triggered = new Map<string, string[]>();
+    const mark = (logicalId: string | undefined, how: string) => {
+      const spec = FUNCTIONS.find((f) => fnLogicalId(dev, f.id) === logicalId);
+      expect(spec, `${how} targets a function outside the catalog`).toBeDefined();
+      triggered.set(spec!.id, [...(triggered.get(spec!.id) ?? []), how]);
+    };
+    const integrations = dev.resources;
+    for (const [, route] of ofType(dev.resources, 'AWS::ApiGatewayV2::Route')) {
+      const integrationId = (route.Properties!.Target['Fn::Join'][1] as unknown[]).map(refTarget).find(Boolean)!;
+      const uri = integrations[integrationId]!.Properties!.IntegrationUri;
+      const fn = refTarget(uri) ?? (uri['Fn::Join'][1] as unknown[]).map(refTarget).find(Boolean);
+      mark(fn, `route ${route.Properties!.RouteKey}`);
+    }
+    for (const [, esm] of ofType(dev.resources, 'AWS::Lambda::EventSourceMapping')) mark(refTarget(esm.Properties!.FunctionName), 'mapping');
+    for (const [, rule] of ofType(dev.resources, 'AWS::Events::Rule')) mark(refTarget(rule.Properties!.Targets[0].Arn), 'schedule');
+    for (const [, fn] of ofType(dev.resources, 'AWS::Lambda::Function')) {
+      const user = fn.Properties!.Environment?.Variables?.USER_ON_EVENT_FUNCTION_ARN;
+      if (user) mark(refTarget(user), 'custom resource');
+    }
+    for (const spec of FUNCTIONS) {
+      const kinds = new Set((triggered.get(spec.id) ?? []).map((h) => h.split(' ')[0]));
+      expect(kinds.size, `${spec.id}: ${triggered.get(spec.id)}`).toBe(1);
+    }
+  });
+
+  it('serves exactly the catalog routes, each from its function', () => {
+    const http = FUNCTIONS.flatMap((f) => (f.trigger.kind === 'http' ? f.trigger.routes : []));
+    const ws = FUNCTIONS.flatMap((f) => (f.trigger.kind === 'websocket' ? f.trigger.routes : []));
+    const keys = ofType(dev.resources, 'AWS::ApiGatewayV2::Route').map(([, r]) => r.Properties!.RouteKey as string);
+    expect(keys.sort()).toEqual([...http, ...ws].sort());
+    expect([...dev.backend.apis.routes.entries()].sort()).toEqual(
+      FUNCTIONS.flatMap((f) => (f.trigger.kind === 'http' || f.trigger.kind === 'websocket' ? f.trigger.routes.map((r) => [r, f.id]) : [])).sort(),
+    );
+  });
+
+  it('gives each queue consumer an Amazon MQ mapping with its queue and batch settings, after the topology', () => {
+    const topology = dev.backend.getLogicalId(dev.backend.hooks.byPurpose.get('topology')!.node.defaultChild as CfnResource);
+    const migrations = dev.backend.getLogicalId(dev.backend.hooks.byPurpose.get('migrations')!.node.defaultChild as CfnResource);
+    const consumers = FUNCTIONS.filter((f) => f.trigger.kind === 'queue');
+    expect(ofType(dev.resources, 'AWS::Lambda::EventSourceMapping')).toHaveLength(consumers.length);
+    for (const spec of consumers) {
+      if (spec.trigger.kind !== 'queue') continue;
+      const [, esm] = ofType(dev.resources, 'AWS::Lambda::EventSourceMapping').find(
+        ([, r]) => refTarget(r.Properties!.FunctionName) === fnLogicalId(dev, spec.id),
+      )!;
+      expect(esm.Properties).toMatchObject({
+        Queues: [QUEUES[spec.trigger.queue].name],
+        BatchSize: spec.trigger.batchSize,
+        MaximumBatchingWindowInSeconds: spec.trigger.batchWindowSeconds,
+        SourceAccessConfigurations: [{ Type: 'BASIC_AUTH', URI: { Ref: expect.stringMatching(/^BrokerAdminSecret/) } }],
+        EventSourceArn: { 'Fn::GetAtt': [dev.backend.getLogicalId(dev.backend.broker.broker), 'Arn'] },
+      });
+      expect(esm.DependsOn).toEqual(expect.arrayContaining([topology, migrations]));
+    }
+  });
+
+  it('runs the outbox relays on their schedule', () => {
+    for (const spec of FUNCTIONS) {
+      if (spec.trigger.kind !== 'schedule') continue;
+      dev.backendTemplate.hasResourceProperties('AWS::Events::Rule', {
+        ScheduleExpression: spec.trigger.everyMinutes === 1 ? 'rate(1 minute)' : `rate(${spec.trigger.everyMinutes} minutes)`,
+        Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [fnLogicalId(dev, spec.id), 'Arn'] } })],
+      });
+    }
+  });
+});
+
+describe('least privilege', () => {
+  const env = (id: string) => dev.resources[fnLogicalId(dev, id)]!.Properties!.Environment.Variables as Record<string, unknown>;
+
+  it('hands each function only the configuration its `uses` names', () => {
+    for (const spec of FUNCTIONS) {
+      const vars = env(spec.id);
+      for (const service of ['order', 'payment', 'inventory'] as const) {
+        expect(`${service.toUpperCase()}_DB_SECRET_ARN` in vars, `${spec.id} ${service}`).toBe(spec.uses.databases.includes(service));
+      }
+      expect('RABBITMQ_SECRET_ARN' in vars, spec.id).toBe(spec.uses.broker);
+      expect('RABBITMQ_ENDPOINT' in vars, spec.id).toBe(spec.uses.broker);
+      expect('REDIS_URL' in vars, spec.id).toBe(spec.uses.redis);
+      expect('WEBSOCKET_CALLBACK_URL' in vars, spec.id).toBe(Boolean(spec.uses.websocketCallback));
+      expect(vars.DATABASE_TLS === 'true', spec.id).toBe(spec.uses.databases.length > 0);
+      if (spec.uses.redis) expect(vars.REDIS_CLUSTER).toBe('true');
+      if (spec.uses.databases.length > 0) expect(vars.NODE_EXTRA_CA_CERTS).toBe('/var/runtime/ca-cert.pem');
+    }
+    expect(env('platform-migrate').MIGRATIONS_ROOT).toBe('/var/task');
+  });
+
+  it('opens each data port only to the functions that use it', () => {
+    const sgOf = (id: string) => dev.backend.getLogicalId(dev.backend.functions.get(id).connections.securityGroups[0]!.node.defaultChild as CfnResource);
+    // Database rules take their port from the instance endpoint (a token), so only the group is matched there.
+    const ingressSources = (sgConstruct: { node: { defaultChild?: unknown } }, port?: number) => {
+      const target = dev.backend.getLogicalId(sgConstruct.node.defaultChild as CfnResource);
+      return ofType(dev.resources, 'AWS::EC2::SecurityGroupIngress')
+        .filter(([, r]) => refTarget(r.Properties!.GroupId) === target && (port === undefined || r.Properties!.FromPort === port))
+        .map(([, r]) => refTarget(r.Properties!.SourceSecurityGroupId))
+        .sort();
+    };
+    for (const [service, db] of Object.entries(dev.backend.databases.instances)) {
+      const users = FUNCTIONS.filter((f) => f.uses.databases.includes(service as 'order')).map((f) => sgOf(f.id)).sort();
+      expect(ingressSources(db.connections.securityGroups[0]!)).toEqual(users);
+    }
+    const brokerUsers = FUNCTIONS.filter((f) => f.uses.broker).map((f) => sgOf(f.id));
+    const brokerSg = dev.backend.broker.securityGroup;
+    // Plus the broker group itself: the event source mappings' ENIs carry it.
+    expect(ingressSources(brokerSg, 5671)).toEqual(
+      [...brokerUsers, dev.backend.getLogicalId(brokerSg.node.defaultChild as CfnResource)].sort(),
+    );
+    const redisUsers = FUNCTIONS.filter((f) => f.uses.redis).map((f) => sgOf(f.id)).sort();
+    expect(ingressSources(dev.backend.cache.securityGroup, 6379)).toEqual(redisUsers);
+  });
+
+  it('lets only the WebSocket callback users manage connections', () => {
+    const policies = ofType(dev.resources, 'AWS::IAM::Policy');
+    for (const spec of FUNCTIONS) {
+      const role = refTarget(dev.resources[fnLogicalId(dev, spec.id)]!.Properties!.Role);
+      const statements = policies
+        .filter(([, p]) => (p.Properties!.Roles as unknown[]).some((r) => refTarget(r) === role))
+        .flatMap(([, p]) => p.Properties!.PolicyDocument.Statement as { Action: string | string[] }[]);
+      const actions = statements.flatMap((s) => [s.Action].flat());
+      expect(actions.includes('execute-api:ManageConnections'), spec.id).toBe(Boolean(spec.uses.websocketCallback));
+      expect(actions.includes('mq:DescribeBroker'), spec.id).toBe(spec.trigger.kind === 'queue');
+    }
+  });
+});
+
+describe('resources', () => {
+  it('runs a private RabbitMQ broker from settings, single instance in dev and a cluster in prod', () => {
+    dev.backendTemplate.hasResourceProperties('AWS::AmazonMQ::Broker', {
+      EngineType: 'RABBITMQ',
+      EngineVersion: '4.2',
+      DeploymentMode: 'SINGLE_INSTANCE',
+      PubliclyAccessible: false,
+      AutoMinorVersionUpgrade: true,
+    });
+    prod.backendTemplate.hasResourceProperties('AWS::AmazonMQ::Broker', { DeploymentMode: 'CLUSTER_MULTI_AZ', HostInstanceType: 'mq.m7g.large' });
+    const custom = synthesize({ brokerEngineVersion: '3.13', brokerInstanceType: 'mq.m5.large', brokerDeploymentMode: 'CLUSTER_MULTI_AZ' });
+    custom.backendTemplate.hasResourceProperties('AWS::AmazonMQ::Broker', {
+      EngineVersion: '3.13',
+      HostInstanceType: 'mq.m5.large',
+      DeploymentMode: 'CLUSTER_MULTI_AZ',
+    });
+    dev.backendTemplate.hasResourceProperties('AWS::SecretsManager::Secret', {
+      GenerateSecretString: Match.objectLike({ GenerateStringKey: 'password', SecretStringTemplate: '{"username":"eventflow"}' }),
+    });
+  });
+
+  it('declares the topology and runs the migrations through custom resources', () => {
+    dev.backendTemplate.resourceCountIs('Custom::EventFlowTopology', 1);
+    dev.backendTemplate.resourceCountIs('Custom::EventFlowMigrations', 1);
+  });
+
+  it('gives each service its own encrypted, backed-up PostgreSQL with a generated secret', () => {
+    dev.backendTemplate.resourceCountIs('AWS::RDS::DBInstance', 3);
+    dev.backendTemplate.resourceCountIs('AWS::SecretsManager::SecretTargetAttachment', 3);
+    dev.backendTemplate.allResourcesProperties('AWS::RDS::DBInstance', {
+      Engine: 'postgres',
+      StorageEncrypted: true,
+      MultiAZ: false,
+      DeletionProtection: false,
+      BackupRetentionPeriod: 1,
+      PubliclyAccessible: false,
+    });
+    prod.backendTemplate.allResourcesProperties('AWS::RDS::DBInstance', { MultiAZ: true, DeletionProtection: true, BackupRetentionPeriod: 14 });
+    for (const [, db] of ofType(prod.resources, 'AWS::RDS::DBInstance')) expect(db.DeletionPolicy).toBe('Snapshot');
+    for (const [, db] of ofType(dev.resources, 'AWS::RDS::DBInstance')) expect(db.DeletionPolicy).toBe('Delete');
+    expect(prod.backend.terminationProtection).toBe(true);
+    expect(dev.backend.terminationProtection).toBe(false);
+  });
+
+  it('runs Redis on ElastiCache Serverless (always TLS and encrypted at rest) in the isolated subnets', () => {
+    dev.backendTemplate.hasResourceProperties('AWS::ElastiCache::ServerlessCache', { Engine: 'redis', SecurityGroupIds: Match.anyValue() });
+  });
+
+  it('gives the VPC private subnets and NAT for the MQ event source and the WebSocket management API', () => {
+    dev.backendTemplate.resourceCountIs('AWS::EC2::NatGateway', 1);
+    prod.backendTemplate.resourceCountIs('AWS::EC2::NatGateway', 2);
+    dev.backendTemplate.hasResourceProperties('AWS::EC2::FlowLog', { TrafficType: 'REJECT' });
+  });
+
+  it('exposes an HTTP API with the catalog CORS and a WebSocket API on a logged, throttled stage', () => {
+    dev.backendTemplate.hasResourceProperties('AWS::ApiGatewayV2::Api', {
+      ProtocolType: 'HTTP',
+      CorsConfiguration: Match.objectLike({ AllowOrigins: HTTP_API_CORS.allowOrigins, MaxAge: HTTP_API_CORS.maxAgeSeconds }),
+    });
+    dev.backendTemplate.hasResourceProperties('AWS::ApiGatewayV2::Api', { ProtocolType: 'WEBSOCKET' });
+    dev.backendTemplate.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+      StageName: '$default',
+      AccessLogSettings: Match.objectLike({ DestinationArn: Match.anyValue() }),
+    });
+    dev.backendTemplate.hasOutput('HttpApiUrl', {});
+    dev.backendTemplate.hasOutput('WebSocketUrl', {});
+  });
+});
+
+describe('web', () => {
+  it('serves a private bucket through CloudFront with origin access control over HTTPS', () => {
+    dev.webTemplate.hasResourceProperties('AWS::S3::Bucket', {
+      PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
+    });
+    dev.webTemplate.resourceCountIs('AWS::CloudFront::OriginAccessControl', 1);
+    dev.webTemplate.hasResourceProperties('AWS::CloudFront::Distribution', {
+      DistributionConfig: Match.objectLike({
+        DefaultRootObject: 'index.html',
+        DefaultCacheBehavior: Match.objectLike({ ViewerProtocolPolicy: 'redirect-to-https' }),
+      }),
+    });
+    dev.webTemplate.hasOutput('DashboardUrl', {});
+  });
+
+  it('without web/out deploys only config.json and warns', () => {
+    const s = synthesize({}, { siteDir: path.join(tmpdir(), 'eventflow-no-such-dir') });
+    s.webTemplate.resourceCountIs('Custom::CDKBucketDeployment', 1);
+    s.webTemplate.hasResourceProperties('Custom::CDKBucketDeployment', {
+      Prune: false,
+      SystemMetadata: { 'cache-control': 'no-cache' },
+    });
+    Annotations.fromStack(s.web).hasWarning('*', Match.stringLikeRegexp('only config.json is deployed'));
+  });
+
+  it('with web/out deploys the site, minus config.json, then config.json', () => {
+    const siteDir = mkdtempSync(path.join(tmpdir(), 'eventflow-site-'));
+    writeFileSync(path.join(siteDir, 'index.html'), '<!doctype html>');
+    const s = synthesize({}, { siteDir });
+    s.webTemplate.resourceCountIs('Custom::CDKBucketDeployment', 2);
+    s.webTemplate.hasResourceProperties('Custom::CDKBucketDeployment', { Exclude: ['config.json'], DistributionPaths: ['/*'] });
+    s.webTemplate.hasResourceProperties('Custom::CDKBucketDeployment', { Prune: false, DistributionPaths: ['/config.json'] });
+    Annotations.fromStack(s.web).hasNoWarning('*', Match.stringLikeRegexp('only config.json is deployed'));
+  });
+});

@@ -1,0 +1,44 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { App } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import { buildApp, type BuildOptions, type EventFlowApp } from '../../lib/app';
+
+export type Resources = Record<string, { Type: string; Properties?: Record<string, any>; DependsOn?: string[]; Metadata?: Record<string, any>; DeletionPolicy?: string }>;
+
+export interface Synthesized extends EventFlowApp {
+  backendTemplate: Template;
+  webTemplate: Template;
+  resources: Resources;
+}
+
+/** Builds both stacks without bundling (NodejsFunction gets placeholder code): fast assertion tests. */
+export function synthesize(context: Record<string, unknown> = {}, options: BuildOptions = {}): Synthesized {
+  const app = new App({
+    outdir: mkdtempSync(path.join(tmpdir(), 'eventflow-cdk-')),
+    context: { 'aws:cdk:bundling-stacks': [], 'aws:cdk:enable-path-metadata': true, ...context },
+  });
+  const built = buildApp(app, { nag: false, ...options });
+  const backendTemplate = Template.fromStack(built.backend);
+  return {
+    ...built,
+    backendTemplate,
+    webTemplate: Template.fromStack(built.web),
+    resources: backendTemplate.toJSON().Resources as Resources,
+  };
+}
+
+export function ofType(resources: Resources, type: string) {
+  return Object.entries(resources).filter(([, r]) => r.Type === type);
+}
+
+/** The logical id a Ref / Fn::GetAtt points at. */
+export function refTarget(value: unknown): string | undefined {
+  if (value && typeof value === 'object') {
+    const v = value as Record<string, unknown>;
+    if (typeof v.Ref === 'string' && !v.Ref.startsWith('AWS::')) return v.Ref;
+    if (Array.isArray(v['Fn::GetAtt'])) return v['Fn::GetAtt'][0] as string;
+  }
+  return undefined;
+}
