@@ -12,13 +12,14 @@ function emitProductChanges(ctx: EventContext, before: Product, after: Product) 
   for (const e of productChangeEvents(before, after)) ctx.emit(e.type, e.data);
 }
 
-/** Applies a stock movement to every line, in product-id order, emitting what each change causes. */
-async function move(ctx: EventContext, lines: StockLine[], delta: { reserved: number; stock: number }) {
-  const before = await lockProducts(ctx.tx, lines.map((l) => l.productId));
-  for (const line of [...lines].sort((a, b) => a.productId.localeCompare(b.productId))) {
-    const after = await adjustStock(ctx.tx, line, delta);
-    emitProductChanges(ctx, before.get(line.productId)!, after);
-  }
+/**
+ * Applies a stock movement to every line and emits what each product change causes. `locked` are
+ * the products as read under lock (or they are locked here, in id order).
+ */
+async function move(ctx: EventContext, lines: StockLine[], delta: { reserved: number; stock: number }, locked?: Map<string, Product>) {
+  const before = locked ?? (await lockProducts(ctx.tx, lines.map((l) => l.productId)));
+  const after = (await adjustStock(ctx.tx, lines, delta)).sort((a, b) => a.id.localeCompare(b.id));
+  for (const product of after) emitProductChanges(ctx, before.get(product.id)!, product);
 }
 
 async function reserve(event: Envelope<'order.created'>, ctx: EventContext) {
@@ -37,7 +38,7 @@ async function reserve(event: Envelope<'order.created'>, ctx: EventContext) {
     ctx.emit('inventory.reservation_failed', { orderId, orderVersion, reason, shortages: plan.shortages });
     return;
   }
-  await move(ctx, plan.lines, { reserved: +1, stock: 0 });
+  await move(ctx, plan.lines, { reserved: +1, stock: 0 }, products);
   await saveReservation(ctx.tx, { orderId, status: 'ACTIVE', items: plan.lines, reason: null });
   ctx.emit('inventory.reserved', { orderId, orderVersion, items: plan.lines });
 }

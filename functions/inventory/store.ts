@@ -76,14 +76,20 @@ export async function updateProduct(
   return toProduct(rows[0]!);
 }
 
-/** Moves stock between reserved and physically gone; the table's CHECKs refuse any oversell. */
-export async function adjustStock(tx: Queryable, line: StockLine, delta: { reserved: number; stock: number }) {
+/**
+ * Moves stock between reserved and physically gone, for several products in one statement. Lock
+ * the rows first (lockProducts): the table's CHECKs refuse any oversell whatever happens here.
+ */
+export async function adjustStock(tx: Queryable, lines: StockLine[], delta: { reserved: number; stock: number }): Promise<Product[]> {
   const { rows } = await tx.query<ProductRow>(
-    `UPDATE products SET reserved = reserved + $2, stock = stock + $3, version = version + 1, updated_at = now()
-      WHERE id = $1 RETURNING *`,
-    [line.productId, delta.reserved * line.quantity, delta.stock * line.quantity],
+    `UPDATE products p SET reserved = p.reserved + $2 * l.quantity, stock = p.stock + $3 * l.quantity,
+            version = p.version + 1, updated_at = now()
+       FROM unnest($1::uuid[], $4::int[]) AS l(id, quantity)
+      WHERE p.id = l.id
+      RETURNING p.*`,
+    [lines.map((l) => l.productId), delta.reserved, delta.stock, lines.map((l) => l.quantity)],
   );
-  return toProduct(rows[0]!);
+  return rows.map(toProduct);
 }
 
 export type ReservationStatus = 'ACTIVE' | 'FAILED' | 'RELEASED' | 'COMMITTED';

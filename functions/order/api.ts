@@ -85,14 +85,14 @@ async function createOrder(req: HttpRequest) {
         detail: 'unknown product',
       })));
     }
-    await insertOrder(tx, { id: orderId, customerId: body.customerId, items: priced.items, totalCents: priced.totalCents, currency, paymentToken: body.paymentToken });
+    const order = await insertOrder(tx, { id: orderId, customerId: body.customerId, items: priced.items, totalCents: priced.totalCents, currency, paymentToken: body.paymentToken });
     const event = createEvent(
       'order.created',
       { orderId, orderVersion: 1, customerId: body.customerId, items: priced.items, totalCents: priced.totalCents, currency, paymentToken: body.paymentToken },
       { correlationId: req.correlationId, causationId: null },
     );
     await appendToOutbox(tx, [event]);
-    return { replayed: false as const, order: (await findOrder(tx, orderId))!, event };
+    return { replayed: false as const, order, event };
   });
   if (!outcome.replayed) await publishNow([outcome.event]);
   logger.info(outcome.replayed ? 'order creation replayed' : 'order created', { orderId: outcome.order.id });

@@ -4,13 +4,13 @@ import type { EventContext } from '../../shared/messaging/consumer';
 import type { AnyEnvelope } from '../../shared/events/envelope';
 import { applyOutcome } from './domain/saga';
 import type { Outcome } from './domain/saga';
-import { findOrder, saveSagaState, upsertCatalogProduct } from './store';
+import { lockSagaState, saveSagaState, upsertCatalogProduct } from './store';
 
 const logger = createLogger('order');
 
 /** Feeds a reservation or payment outcome into the order's saga; emits order.updated on a status change. */
 async function onOutcome(event: AnyEnvelope & { data: { orderId: string } }, outcome: Outcome, ctx: EventContext) {
-  const order = await findOrder(ctx.tx, event.data.orderId, { forUpdate: true });
+  const order = await lockSagaState(ctx.tx, event.data.orderId);
   if (!order) {
     ctx.logger.warn('outcome for an unknown order ignored');
     return;

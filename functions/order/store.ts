@@ -97,13 +97,14 @@ export async function listOrders(db: Queryable, f: OrderFilter): Promise<StoredO
   return rows.map(toOrder);
 }
 
+/** Stores a new PENDING order with its lines and returns it as stored. */
 export async function insertOrder(
   tx: Queryable,
   o: { id: string; customerId: string; items: PricedLine[]; totalCents: number; currency: string; paymentToken: string },
-): Promise<void> {
-  await tx.query(
+): Promise<StoredOrder> {
+  const { rows } = await tx.query<OrderRow>(
     `INSERT INTO orders (id, customer_id, status, total_cents, currency, payment_token)
-     VALUES ($1, $2, 'PENDING', $3, $4, $5)`,
+     VALUES ($1, $2, 'PENDING', $3, $4, $5) RETURNING *`,
     [o.id, o.customerId, o.totalCents, o.currency, o.paymentToken],
   );
   await tx.query(
@@ -120,6 +121,17 @@ export async function insertOrder(
       o.items.map((i) => i.lineTotalCents),
     ],
   );
+  return toOrder({ ...rows[0]!, items: o.items });
+}
+
+/** Locks an order and reads just what its saga needs (no items). */
+export async function lockSagaState(tx: Queryable, id: string): Promise<(SagaState & { id: string }) | null> {
+  const { rows } = await tx.query<{ status: OrderStatus; stock_reserved: boolean; payment_processed: boolean; failure_reason: string | null }>(
+    'SELECT status, stock_reserved, payment_processed, failure_reason FROM orders WHERE id = $1 FOR UPDATE',
+    [id],
+  );
+  const r = rows[0];
+  return r ? { id, status: r.status, stockReserved: r.stock_reserved, paymentProcessed: r.payment_processed, failureReason: r.failure_reason } : null;
 }
 
 /** Writes a new saga state and bumps the version when the status changes. Returns the new version. */

@@ -21,15 +21,15 @@ async function charge(event: Envelope<'order.created'>, ctx: EventContext) {
     return;
   }
   const paymentId = paymentIdFor(orderId);
-  await insertPayment(ctx.tx, { id: paymentId, orderId, amountCents, currency });
   ctx.emit('payment.initiated', { orderId, orderVersion, paymentId, amountCents, currency });
-  // The gateway is idempotent by paymentId: if this transaction rolls back, the retry gets the same answer.
+  // The gateway is idempotent by paymentId: if this transaction rolls back, the retry gets the same
+  // answer. Nobody sees the payment between the charge and the commit, so it is stored once, settled.
   const result = await gateway.charge({ idempotencyKey: paymentId, token: paymentToken, amountCents, currency });
   if (result.ok) {
-    await settlePayment(ctx.tx, paymentId, { status: 'PROCESSED', chargeReference: result.reference });
+    await insertPayment(ctx.tx, { id: paymentId, orderId, amountCents, currency, status: 'PROCESSED', chargeReference: result.reference });
     ctx.emit('payment.processed', { orderId, orderVersion, paymentId, amountCents, currency });
   } else {
-    await settlePayment(ctx.tx, paymentId, { status: 'FAILED', failureReason: result.reason });
+    await insertPayment(ctx.tx, { id: paymentId, orderId, amountCents, currency, status: 'FAILED', failureReason: result.reason });
     ctx.emit('payment.failed', { orderId, orderVersion, paymentId, amountCents, reason: `payment declined: ${result.reason}` });
   }
 }

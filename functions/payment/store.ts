@@ -1,7 +1,7 @@
 import { lockOrderScope } from '../../shared/db/locks';
 import type { Queryable } from '../../shared/db/pool';
 
-export type PaymentStatus = 'INITIATED' | 'PROCESSED' | 'FAILED' | 'REFUNDED';
+export type PaymentStatus = 'PROCESSED' | 'FAILED' | 'REFUNDED';
 
 export interface Payment {
   id: string;
@@ -43,17 +43,24 @@ export function publicPayment(p: Payment & { chargeReference?: string | null }):
 /** Takes the order's lock, then reads its payment and whether it was blocked before payment. */
 export async function lockOrderPayment(tx: Queryable, orderId: string) {
   await lockOrderScope(tx, orderId);
-  const [payment, block] = await Promise.all([
-    tx.query<PaymentRow>('SELECT * FROM payments WHERE order_id = $1', [orderId]),
-    tx.query<{ reason: string }>('SELECT reason FROM payment_blocks WHERE order_id = $1', [orderId]),
-  ]);
-  return { payment: payment.rows[0] ? toPayment(payment.rows[0]) : null, blockedBecause: block.rows[0]?.reason ?? null };
+  const { rows } = await tx.query<{ payment: (Omit<PaymentRow, 'created_at'> & { created_at: string }) | null; blocked: string | null }>(
+    `SELECT (SELECT row_to_json(p) FROM payments p WHERE p.order_id = $1) AS payment,
+            (SELECT reason FROM payment_blocks WHERE order_id = $1) AS blocked`,
+    [orderId],
+  );
+  const { payment, blocked } = rows[0]!;
+  return { payment: payment ? toPayment({ ...payment, created_at: new Date(payment.created_at) }) : null, blockedBecause: blocked };
 }
 
-export async function insertPayment(tx: Queryable, p: { id: string; orderId: string; amountCents: number; currency: string }) {
+/** Records a payment with the gateway's answer. */
+export async function insertPayment(
+  tx: Queryable,
+  p: { id: string; orderId: string; amountCents: number; currency: string; status: PaymentStatus; failureReason?: string; chargeReference?: string },
+) {
   await tx.query(
-    `INSERT INTO payments (id, order_id, amount_cents, currency, status) VALUES ($1, $2, $3, $4, 'INITIATED')`,
-    [p.id, p.orderId, p.amountCents, p.currency],
+    `INSERT INTO payments (id, order_id, amount_cents, currency, status, failure_reason, charge_reference)
+     VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+    [p.id, p.orderId, p.amountCents, p.currency, p.status, p.failureReason ?? null, p.chargeReference ?? null],
   );
 }
 

@@ -1,4 +1,6 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
+import { withKeys } from '../logger';
+import type { Log } from '../logger';
 import type { Context } from 'aws-lambda';
 import type pg from 'pg';
 import { getConfig } from '../config';
@@ -15,7 +17,7 @@ import type { RmqEvent, RmqMessage } from './rmq-event';
 import { dlqOf } from './topology';
 
 /** Moves a message that can never succeed to its queue's DLQ, with the reason, so the batch can go on. */
-async function park(queue: string, raw: Buffer, reason: string, message: RmqMessage, logger: Logger) {
+async function park(queue: string, raw: Buffer, reason: string, message: RmqMessage, logger: Log) {
   const messageId = decodeHeader(message.basicProperties.messageId) ?? '';
   logger.error('message parked in DLQ', { queue, dlq: dlqOf(queue), reason, messageId });
   await sendToQueue(dlqOf(queue), raw, {
@@ -50,7 +52,7 @@ export interface BatchOptions {
 export async function consumeBatch(
   input: unknown,
   logger: Logger,
-  process: (event: AnyEnvelope, log: Logger) => Promise<void>,
+  process: (event: AnyEnvelope, log: Log) => Promise<void>,
   opts: BatchOptions = {},
 ): Promise<{ processed: number; parked: number }> {
   const event: RmqEvent = RmqEventSchema.parse(input);
@@ -64,7 +66,7 @@ export async function consumeBatch(
       const raw = Buffer.from(message.data, 'base64');
       const decoded = decodeEvent(raw);
       if (!decoded.ok) {
-        await park(queue, raw, decoded.reason, message, logger);
+        await park(queue, raw, decoded.reason, message, withKeys(logger, {}));
         parked++;
         continue;
       }
@@ -80,9 +82,7 @@ export async function consumeBatch(
     for (let lane = pending.shift(); lane && !transient; lane = pending.shift()) {
       for (const { queue, raw, message, event: ev } of lane) {
         if (transient) return;
-        const log = logger.createChild({
-          persistentKeys: { correlationId: ev.correlationId, eventId: ev.id, eventType: ev.type, orderId: orderIdOf(ev) ?? undefined },
-        });
+        const log = withKeys(logger, { correlationId: ev.correlationId, eventId: ev.id, eventType: ev.type, orderId: orderIdOf(ev) ?? undefined });
         try {
           await process(ev, log);
           processed++;
@@ -106,7 +106,7 @@ export interface EventContext {
   tx: pg.PoolClient;
   /** Queues an event caused by the one being handled; it is stored in the outbox in the same transaction. */
   emit<T extends EventType>(type: T, data: EventData<T>): void;
-  logger: Logger;
+  logger: Log;
 }
 
 export type EventHandlers = { [T in EventType]?: (event: Envelope<T>, ctx: EventContext) => Promise<void> };
@@ -122,7 +122,7 @@ export async function applyOnce(
   pool: pg.Pool,
   event: AnyEnvelope,
   handler: (event: AnyEnvelope, ctx: EventContext) => Promise<void>,
-  logger: Logger,
+  logger: Log,
 ): Promise<string[]> {
   for (let attempt = 1; ; attempt++) {
     try {

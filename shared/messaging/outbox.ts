@@ -15,47 +15,44 @@ export async function appendToOutbox(tx: Queryable, events: AnyEnvelope[]): Prom
   );
 }
 
+/** How long a publisher may hold rows it claimed before another may take them over. */
+const CLAIM_SECONDS = 30;
+
 /**
- * Publishes unpublished outbox rows in commit order and marks them published, holding row locks
- * (SKIP LOCKED) so the immediate publish and the relay never send the same row at once.
- * Pass eventIds to publish just those (right after a commit); omit them to sweep (the relay).
- * Returns how many rows were published.
+ * Publishes unpublished outbox rows in commit order and marks them published. Rows are claimed
+ * first with a short lease (one statement, SKIP LOCKED), so the immediate publish and the relay
+ * never send the same row at once, and a publisher that dies mid-way only delays its rows by the
+ * lease. A row published but not yet marked when its publisher died is sent again: consumers
+ * deduplicate by event id. Pass eventIds to publish just those (right after a commit); omit them
+ * to sweep (the relay). Returns how many rows were published.
  */
 export async function publishOutbox(pool: pg.Pool, opts: { eventIds?: string[]; limit?: number } = {}): Promise<number> {
   if (opts.eventIds && opts.eventIds.length === 0) return 0;
-  const client = await pool.connect();
+  const { rows } = await pool.query<{ seq: string; envelope: AnyEnvelope }>(
+    `UPDATE outbox SET claimed_until = now() + make_interval(secs => $3), attempts = attempts + 1
+      WHERE seq IN (SELECT seq FROM outbox
+                     WHERE published_at IS NULL AND (claimed_until IS NULL OR claimed_until < now())
+                       AND ($1::uuid[] IS NULL OR event_id = ANY($1))
+                     ORDER BY seq LIMIT $2 FOR UPDATE SKIP LOCKED)
+      RETURNING seq, envelope`,
+    [opts.eventIds ?? null, opts.limit ?? 500, CLAIM_SECONDS],
+  );
+  if (rows.length === 0) return 0;
+  rows.sort((a, b) => Number(a.seq) - Number(b.seq));
+  const seqs = rows.map((r) => r.seq);
   try {
-    await client.query('BEGIN');
-    const { rows } = await client.query<{ seq: string; envelope: AnyEnvelope }>(
-      `SELECT seq, envelope FROM outbox
-        WHERE published_at IS NULL AND ($1::uuid[] IS NULL OR event_id = ANY($1))
-        ORDER BY seq FOR UPDATE SKIP LOCKED LIMIT $2`,
-      [opts.eventIds ?? null, opts.limit ?? 500],
-    );
-    if (rows.length === 0) {
-      await client.query('COMMIT');
-      return 0;
-    }
-    const seqs = rows.map((r) => r.seq);
-    try {
-      await publishEvents(rows.map((r) => r.envelope));
-    } catch (err) {
-      await client.query(
-        'UPDATE outbox SET attempts = attempts + 1, last_error = $2 WHERE seq = ANY($1::bigint[])',
-        [seqs, String((err as Error).message).slice(0, 500)],
-      );
-      await client.query('COMMIT');
-      throw err;
-    }
-    await client.query('UPDATE outbox SET published_at = now(), attempts = attempts + 1 WHERE seq = ANY($1::bigint[])', [seqs]);
-    await client.query('COMMIT');
-    return rows.length;
+    await publishEvents(rows.map((r) => r.envelope));
   } catch (err) {
-    await client.query('ROLLBACK').catch(() => undefined);
+    await pool
+      .query('UPDATE outbox SET claimed_until = NULL, last_error = $2 WHERE seq = ANY($1::bigint[])', [
+        seqs,
+        String((err as Error).message).slice(0, 500),
+      ])
+      .catch(() => undefined); // the lease runs out on its own
     throw err;
-  } finally {
-    client.release();
   }
+  await pool.query('UPDATE outbox SET published_at = now(), claimed_until = NULL, last_error = NULL WHERE seq = ANY($1::bigint[])', [seqs]);
+  return rows.length;
 }
 
 /** Sweeps the whole outbox backlog; the relay's job. */

@@ -3,7 +3,7 @@ CREATE TABLE payments (
   order_id          uuid NOT NULL UNIQUE,
   amount_cents      bigint NOT NULL CHECK (amount_cents >= 0),
   currency          text NOT NULL,
-  status            text NOT NULL CHECK (status IN ('INITIATED', 'PROCESSED', 'FAILED', 'REFUNDED')),
+  status            text NOT NULL CHECK (status IN ('PROCESSED', 'FAILED', 'REFUNDED')),
   failure_reason    text,
   charge_reference  text,
   refund_reference  text,

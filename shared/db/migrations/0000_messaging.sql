@@ -8,6 +8,8 @@ CREATE TABLE outbox (
   envelope     jsonb NOT NULL,
   created_at   timestamptz NOT NULL DEFAULT now(),
   published_at timestamptz,
+  -- A publisher's lease on the row: others leave it alone until then (see publishOutbox).
+  claimed_until timestamptz,
   attempts     integer NOT NULL DEFAULT 0,
   last_error   text
 );
