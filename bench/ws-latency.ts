@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import amqp from 'amqplib';
+import { connectAmqp } from '../shared/messaging/broker';
 import { Redis } from 'ioredis';
 import { WebSocket } from 'ws';
 import { notificationKeys } from '../functions/notification/redis-keys';
@@ -58,7 +58,7 @@ async function run(wsUrl: string, namespace: string, clients: number) {
   for (let i = 0; i < clients; i += 100) {
     sockets.push(...(await Promise.all(Array.from({ length: Math.min(100, clients - i) }, () => connect(wsUrl, onEvent)))));
   }
-  const connection = await amqp.connect(process.env.RABBITMQ_URL ?? DEFAULTS.rabbitmqUrl);
+  const connection = await connectAmqp(process.env.RABBITMQ_URL ?? DEFAULTS.rabbitmqUrl);
   const channel = await connection.createConfirmChannel();
   const exchange = brokerName(EXCHANGES.inventory, namespace);
   const tag = `bench-${clients}-${randomUUID().slice(0, 8)}`;

@@ -3,13 +3,13 @@
  * `npm run dlq -- redrive <queue>`   moves <queue>.dlq back onto <queue> (after an outage outlasted
  *                                    the delivery limit, or once a bug is fixed).
  */
-import amqp from 'amqplib';
+import { connectAmqp } from '../shared/messaging/broker';
 import { brokerName, getConfig } from '../shared/config';
 import { inspectDlq, redriveDlq } from '../shared/messaging/dlq';
 import { QUEUES, dlqOf } from '../shared/messaging/topology';
 
 const config = await getConfig();
-const connection = await amqp.connect(config.rabbitmqUrl);
+const connection = await connectAmqp(config.rabbitmqUrl);
 const channel = await connection.createConfirmChannel();
 const [command, target] = process.argv.slice(2);
 const queues = Object.values(QUEUES).map((q) => brokerName(q.name, config.namespace));

@@ -1,4 +1,4 @@
-import amqp from 'amqplib';
+import { connectAmqp } from '../shared/messaging/broker';
 import { SERVICES } from '../shared/config';
 import type { Config } from '../shared/config';
 import { migrateService } from '../shared/db/migrate';
@@ -10,7 +10,7 @@ export async function prepare(config: Config, log: (line: string) => void): Prom
     const applied = await migrateService(service, config.databaseUrls[service], { tls: config.databaseTls });
     if (applied.length) log(`${service}: applied migrations ${applied.join(', ')}`);
   }
-  const connection = await amqp.connect(config.rabbitmqUrl);
+  const connection = await connectAmqp(config.rabbitmqUrl);
   try {
     const channel = await connection.createChannel();
     const topology = await declareTopology(channel, config.namespace);

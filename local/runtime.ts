@@ -1,9 +1,8 @@
-import amqp from 'amqplib';
 import { FUNCTIONS } from '../functions/catalog';
 import { brokerName } from '../shared/config';
 import type { Config } from '../shared/config';
 import { closePools } from '../shared/db/pool';
-import { closeBroker } from '../shared/messaging/broker';
+import { closeBroker, connectAmqp } from '../shared/messaging/broker';
 import { QUEUES } from '../shared/messaging/topology';
 import { closeRedis } from '../shared/redis';
 import { startHttpGateway } from './http-gateway';
@@ -62,7 +61,7 @@ export async function startRuntime(config: Config, opts: RuntimeOptions) {
   });
   stops.push(gateway.close);
 
-  const connection = await amqp.connect(config.rabbitmqUrl);
+  const connection = await connectAmqp(config.rabbitmqUrl);
   connection.on('error', (err) => opts.logError('event source connection error', err));
   for (const spec of FUNCTIONS) {
     const t = spec.trigger;

@@ -3,7 +3,7 @@
  * DLQs, bindings) at deploy time with the same function the local runtime uses, before any event
  * source mapping points at a queue. Delete leaves the broker alone: it goes with the stack.
  */
-import amqp from 'amqplib';
+import { connectAmqp } from '../../shared/messaging/broker';
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 import { resolveConfig } from '../../shared/config';
 import { createLogger } from '../../shared/logger';
@@ -15,7 +15,7 @@ const PHYSICAL_ID = 'eventflow-topology';
 export async function handler(event: CloudFormationCustomResourceEvent) {
   if (event.RequestType === 'Delete') return { PhysicalResourceId: event.PhysicalResourceId };
   const config = await resolveConfig();
-  const connection = await amqp.connect(config.rabbitmqUrl, { timeout: 10_000 });
+  const connection = await connectAmqp(config.rabbitmqUrl, 10_000);
   try {
     const channel = await connection.createChannel();
     const topology = await declareTopology(channel, config.namespace);

@@ -20,9 +20,17 @@ export function getBroker(): Promise<BrokerSession> {
   return session;
 }
 
+/**
+ * Opens an AMQP connection with Nagle's algorithm off: publishes, confirms and acks are small
+ * frames, and with Nagle on each can sit ~40 ms waiting for the peer's delayed ACK.
+ */
+export function connectAmqp(url: string, timeoutMs = 5_000): Promise<ChannelModel> {
+  return amqp.connect(url, { noDelay: true, timeout: timeoutMs });
+}
+
 async function open(): Promise<BrokerSession> {
   const { rabbitmqUrl } = await getConfig();
-  const connection = await amqp.connect(rabbitmqUrl, { timeout: 5_000 });
+  const connection = await connectAmqp(rabbitmqUrl);
   const reset = () => {
     session = undefined;
   };

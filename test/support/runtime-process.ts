@@ -4,7 +4,7 @@ import { createWriteStream } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
-import amqp from 'amqplib';
+import { connectAmqp } from '../../shared/messaging/broker';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { DEFAULTS, SERVICES, databaseName } from '../../shared/config';
@@ -88,7 +88,7 @@ export async function dropNamespace(namespace: string) {
   } finally {
     await admin.end();
   }
-  const connection = await amqp.connect(process.env.RABBITMQ_URL ?? DEFAULTS.rabbitmqUrl);
+  const connection = await connectAmqp(process.env.RABBITMQ_URL ?? DEFAULTS.rabbitmqUrl);
   try {
     await deleteTopology(await connection.createChannel(), namespace);
   } finally {

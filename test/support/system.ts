@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import amqp from 'amqplib';
+import { connectAmqp } from '../../shared/messaging/broker';
 import type { ChannelModel, ConfirmChannel } from 'amqplib';
 import pg from 'pg';
 import { inject } from 'vitest';
@@ -51,7 +51,7 @@ let broker: Promise<{ connection: ChannelModel; channel: ConfirmChannel }> | und
 
 export function rabbit() {
   broker ??= (async () => {
-    const connection = await amqp.connect(process.env.RABBITMQ_URL ?? DEFAULTS.rabbitmqUrl);
+    const connection = await connectAmqp(process.env.RABBITMQ_URL ?? DEFAULTS.rabbitmqUrl);
     return { connection, channel: await connection.createConfirmChannel() };
   })();
   return broker;
