@@ -1,5 +1,6 @@
 import pg from 'pg';
 import { getConfig } from '../config';
+import { TransientError } from '../messaging/errors';
 import type { ServiceName } from '../config';
 
 // bigint columns (sums of cents) come back as numbers; amounts stay far below 2^53.
@@ -32,7 +33,11 @@ export type Queryable = Pick<pg.PoolClient, 'query'>;
 
 /** Runs fn in one transaction: all of its writes commit together or none do. */
 export async function withTransaction<T>(pool: pg.Pool, fn: (tx: pg.PoolClient) => Promise<T>): Promise<T> {
-  const client = await pool.connect();
+  // Whatever keeps us from getting a connection (down, restarting, refusing connections, full) is
+  // about the database's availability, not about the work: worth retrying later.
+  const client = await pool.connect().catch((err: Error) => {
+    throw new TransientError(`database unavailable: ${err.message}`, { cause: err });
+  });
   try {
     await client.query('BEGIN');
     const result = await fn(client);

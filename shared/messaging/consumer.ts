@@ -162,18 +162,21 @@ export function createEventConsumer(opts: { service: ServiceName; logger: Logger
     const pool = await getPool(service);
     const { dbPoolMax } = await getConfig();
     const emitted: string[] = [];
-    const result = await consumeBatch(
-      input,
-      logger,
-      async (event, log) => {
-        const handler = handlers[event.type] as ((e: AnyEnvelope, c: EventContext) => Promise<void>) | undefined;
-        if (!handler) return; // bound for another reason (the same queue key); nothing to do here
-        emitted.push(...(await applyOnce(pool, event, handler, log)));
-      },
-      // Each order's events in order; different orders in parallel, one database connection each.
-      { concurrency: dbPoolMax, laneOf: (e) => orderIdOf(e) ?? ('productId' in e.data ? e.data.productId : e.id) },
-    );
-    await publishCommitted(pool, emitted, logger);
-    return result;
+    try {
+      return await consumeBatch(
+        input,
+        logger,
+        async (event, log) => {
+          const handler = handlers[event.type] as ((e: AnyEnvelope, c: EventContext) => Promise<void>) | undefined;
+          if (!handler) return; // bound for another reason (the same queue key); nothing to do here
+          emitted.push(...(await applyOnce(pool, event, handler, log)));
+        },
+        // Each order's events in order; different orders in parallel, one database connection each.
+        { concurrency: dbPoolMax, laneOf: (e) => orderIdOf(e) ?? ('productId' in e.data ? e.data.productId : e.id) },
+      );
+    } finally {
+      // What committed goes out now, even if the batch failed and will be redelivered.
+      await publishCommitted(pool, emitted, logger);
+    }
   };
 }
