@@ -28,8 +28,15 @@ export const handler = async (input: unknown, context?: Context) => {
   // Logged before pushing, so a client that reconnects can resume from an event it never got.
   await appendRecentEvents(events);
   const connections = await liveConnections();
+  // Connections with the same subscriptions (all of them, when nobody subscribed) share their frames.
+  const framesFor = new Map<string, string[]>();
   const deliveries = connections
-    .map(({ connectionId, orderIds }) => ({ connectionId, frames: packFrames(visibleEvents(orderIds, events)) }))
+    .map(({ connectionId, orderIds }) => {
+      const key = [...orderIds].sort().join(',');
+      let frames = framesFor.get(key);
+      if (!frames) framesFor.set(key, (frames = packFrames(visibleEvents(orderIds, events))));
+      return { connectionId, frames };
+    })
     .filter((d) => d.frames.length > 0);
   const report = await deliver(deliveries, postToConnection, isGone);
   await Promise.all(report.gone.map(removeConnection));
