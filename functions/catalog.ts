@@ -120,6 +120,15 @@ export const FUNCTIONS: FunctionSpec[] = [
   relay('payment'),
   relay('inventory'),
   {
+    id: 'order-deadlines',
+    service: 'order',
+    entry: 'functions/order/deadlines.ts',
+    trigger: { kind: 'schedule', everyMinutes: 1 },
+    memoryMb: 256,
+    timeoutSeconds: 50,
+    uses: { databases: ['order'], broker: true, redis: false },
+  },
+  {
     id: 'notification-websocket',
     service: 'notification',
     entry: 'functions/notification/websocket.ts',

@@ -15,6 +15,8 @@ export interface Config {
   redis: { url: string; cluster: boolean };
   currency: string;
   dbPoolMax: number;
+  /** How long an order may stay PENDING before the system cancels it and compensates. */
+  orderDeadlineSeconds: number;
 }
 
 const DB_SECRET_ENV: Record<ServiceName, string> = {
@@ -114,6 +116,7 @@ export async function resolveConfig(env: NodeJS.ProcessEnv = process.env): Promi
     currency: env.EVENTFLOW_CURRENCY ?? 'USD',
     // Locally one process hosts every function; on Lambda each environment has its own pool.
     dbPoolMax: Number(env.DB_POOL_MAX ?? 8),
+    orderDeadlineSeconds: Number(env.ORDER_DEADLINE_SECONDS ?? 300),
   };
 }
 

@@ -13,6 +13,7 @@ import { conflict, notFound, parseInput, unprocessable } from '../../shared/http
 import { createLogger } from '../../shared/logger';
 import { appendToOutbox, publishCommitted } from '../../shared/messaging/outbox';
 import { PAYMENT_TOKENS, isPaymentToken } from '../../shared/payments/test-tokens';
+import { cancelOrder } from './cancellation';
 import { priceOrder } from './domain/pricing';
 import { canCancel, canFulfil, nextFulfilmentStep } from './domain/status';
 import {
@@ -121,20 +122,14 @@ async function getEvents(req: HttpRequest) {
   return ok({ items: await orderTimeline(pool, id), nextCursor: null });
 }
 
-async function cancelOrder(req: HttpRequest) {
+async function cancel(req: HttpRequest) {
   const { id } = parseInput(IdParams, req.params, 'the path');
   const pool = await getPool('order');
   const { order, event } = await withTransaction(pool, async (tx) => {
     const current = await findOrder(tx, id, { forUpdate: true });
     if (!current) throw notFound(`order ${id} does not exist`);
     if (!canCancel(current.status)) throw conflict(`an order that is ${current.status} can no longer be cancelled`);
-    const version = await saveSagaState(tx, id, { ...current, status: 'CANCELLED', failureReason: 'cancelled by request' }, true);
-    const event = createEvent(
-      'order.cancelled',
-      { orderId: id, orderVersion: version, previousStatus: current.status, reason: 'cancelled by request' },
-      { correlationId: req.correlationId, causationId: null },
-    );
-    await appendToOutbox(tx, [event]);
+    const event = await cancelOrder(tx, current, 'cancelled by request', { correlationId: req.correlationId, causationId: null });
     return { order: (await findOrder(tx, id))!, event };
   });
   await publishNow([event]);
@@ -172,7 +167,7 @@ export const handler = createHttpApi({
     [ROUTES.listOrders]: listAll,
     [ROUTES.getOrder]: getOrder,
     [ROUTES.getOrderEvents]: getEvents,
-    [ROUTES.cancelOrder]: cancelOrder,
+    [ROUTES.cancelOrder]: cancel,
     [ROUTES.updateOrder]: updateOrder,
   },
 });

@@ -134,6 +134,34 @@ export async function lockSagaState(tx: Queryable, id: string): Promise<(SagaSta
   return r ? { id, status: r.status, stockReserved: r.stock_reserved, paymentProcessed: r.payment_processed, failureReason: r.failure_reason } : null;
 }
 
+/** PENDING orders older than the deadline, locked (others running the sweep skip them). */
+export async function lockOverdueOrders(tx: Queryable, deadlineSeconds: number, limit: number) {
+  const { rows } = await tx.query<{
+    id: string;
+    status: OrderStatus;
+    stock_reserved: boolean;
+    payment_processed: boolean;
+    failure_reason: string | null;
+    correlation_id: string;
+  }>(
+    `SELECT o.id, o.status, o.stock_reserved, o.payment_processed, o.failure_reason,
+            (SELECT envelope->>'correlationId' FROM outbox WHERE order_id = o.id AND type = 'order.created') AS correlation_id
+       FROM orders o
+      WHERE o.status = 'PENDING' AND o.created_at < now() - make_interval(secs => $1)
+      ORDER BY o.created_at LIMIT $2 FOR UPDATE OF o SKIP LOCKED`,
+    [deadlineSeconds, limit],
+  );
+  return rows.map((r) => ({
+    id: r.id,
+    status: r.status,
+    stockReserved: r.stock_reserved,
+    paymentProcessed: r.payment_processed,
+    failureReason: r.failure_reason,
+    /** The order's own correlation id, so the cancellation joins its timeline. */
+    correlationId: r.correlation_id,
+  }));
+}
+
 /** Writes a new saga state and bumps the version when the status changes. Returns the new version. */
 export async function saveSagaState(tx: Queryable, id: string, s: SagaState, statusChanged: boolean): Promise<number> {
   const { rows } = await tx.query<{ version: number }>(

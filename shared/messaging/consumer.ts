@@ -40,6 +40,12 @@ export interface BatchOptions {
   concurrency?: number;
   /** Messages with the same lane key are processed one after another, in batch order. */
   laneOf?: (event: AnyEnvelope) => string;
+  /**
+   * How long a message that fails transiently is retried in place before the whole batch fails
+   * (default 0). Each redelivery counts against the queue's delivery limit, so riding out a short
+   * outage here keeps its messages out of the DLQ.
+   */
+  transientRetryMs?: number;
 }
 
 /**
@@ -77,22 +83,31 @@ export async function consumeBatch(
   }
 
   let transient: unknown;
+  const retryUntil = Date.now() + (opts.transientRetryMs ?? 0);
   const pending = [...lanes.values()];
   const worker = async () => {
     for (let lane = pending.shift(); lane && !transient; lane = pending.shift()) {
       for (const { queue, raw, message, event: ev } of lane) {
         if (transient) return;
         const log = withKeys(logger, { correlationId: ev.correlationId, eventId: ev.id, eventType: ev.type, orderId: orderIdOf(ev) ?? undefined });
-        try {
-          await process(ev, log);
-          processed++;
-        } catch (err) {
-          if (isTransient(err)) {
-            transient = err;
-            return;
+        for (let pause = 100; ; pause = Math.min(pause * 2, 2_000)) {
+          try {
+            await process(ev, log);
+            processed++;
+          } catch (err) {
+            if (isTransient(err)) {
+              if (!transient && Date.now() + pause < retryUntil) {
+                log.warn('transient failure; retrying in place', { error: (err as Error).message, pauseMs: pause });
+                await new Promise((r) => setTimeout(r, pause));
+                continue;
+              }
+              transient ??= err;
+              return;
+            }
+            await park(queue, raw, `processing failed: ${(err as Error).message}`, message, log);
+            parked++;
           }
-          await park(queue, raw, `processing failed: ${(err as Error).message}`, message, log);
-          parked++;
+          break;
         }
       }
     }
@@ -112,6 +127,9 @@ export interface EventContext {
 export type EventHandlers = { [T in EventType]?: (event: Envelope<T>, ctx: EventContext) => Promise<void> };
 
 const RETRYABLE_IN_PLACE = new Set(['40001', '40P01']);
+
+/** In-place retry budget of a consumer invocation for transient failures (see BatchOptions). */
+const TRANSIENT_RETRY_MS = 10_000;
 
 /**
  * Applies one event exactly once: the inbox row, the handler's writes and the events it emits
@@ -171,8 +189,13 @@ export function createEventConsumer(opts: { service: ServiceName; logger: Logger
           if (!handler) return; // bound for another reason (the same queue key); nothing to do here
           emitted.push(...(await applyOnce(pool, event, handler, log)));
         },
-        // Each order's events in order; different orders in parallel, one database connection each.
-        { concurrency: dbPoolMax, laneOf: (e) => orderIdOf(e) ?? ('productId' in e.data ? e.data.productId : e.id) },
+        {
+          // Each order's events in order; different orders in parallel, one database connection each.
+          concurrency: dbPoolMax,
+          laneOf: (e) => orderIdOf(e) ?? ('productId' in e.data ? e.data.productId : e.id),
+          // Ride out a short outage in place, leaving time to publish before the invocation times out.
+          transientRetryMs: Math.min(TRANSIENT_RETRY_MS, (context?.getRemainingTimeInMillis() ?? Infinity) - 10_000),
+        },
       );
     } finally {
       // What committed goes out now, even if the batch failed and will be redelivered.

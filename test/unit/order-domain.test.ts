@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { priceOrder } from '../../functions/order/domain/pricing';
-import { applyOutcome } from '../../functions/order/domain/saga';
+import { applyOutcome, deadlineReason } from '../../functions/order/domain/saga';
 import type { SagaState } from '../../functions/order/domain/saga';
 import { canCancel, canFulfil, nextFulfilmentStep } from '../../functions/order/domain/status';
 import { ORDER_STATUSES } from '../../shared/events/types';
@@ -39,6 +39,14 @@ describe('order saga join', () => {
   it('does not confirm twice on a repeated outcome', () => {
     const confirmed = applyOutcome(applyOutcome(pending, { kind: 'stock_reserved' }).state, { kind: 'payment_processed' }).state;
     expect(applyOutcome(confirmed, { kind: 'payment_processed' }).transition).toBeNull();
+  });
+});
+
+describe('saga deadline', () => {
+  it('names the steps that never answered', () => {
+    expect(deadlineReason({ stockReserved: false, paymentProcessed: false }, 300)).toBe('timed out: no stock reservation and payment within 300 s');
+    expect(deadlineReason({ stockReserved: true, paymentProcessed: false }, 300)).toBe('timed out: no payment within 300 s');
+    expect(deadlineReason({ stockReserved: false, paymentProcessed: true }, 60)).toBe('timed out: no stock reservation within 60 s');
   });
 });
 

@@ -43,3 +43,9 @@ export function applyOutcome(state: SagaState, outcome: Outcome): { state: SagaS
   }
   return { state: next, transition: null };
 }
+
+/** Why a PENDING order ran out of time: which of its two steps never answered. */
+export function deadlineReason(state: Pick<SagaState, 'stockReserved' | 'paymentProcessed'>, deadlineSeconds: number): string {
+  const missing = [!state.stockReserved && 'stock reservation', !state.paymentProcessed && 'payment'].filter(Boolean).join(' and ');
+  return `timed out: no ${missing} within ${deadlineSeconds} s`;
+}

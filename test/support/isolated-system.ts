@@ -1,0 +1,72 @@
+import pg from 'pg';
+import { DEFAULTS, brokerName, databaseName, withDatabase } from '../../shared/config';
+import type { ServiceName } from '../../shared/config';
+import { connectAmqp } from '../../shared/messaging/broker';
+import { QUEUES, dlqOf } from '../../shared/messaging/topology';
+import type { QueueId } from '../../shared/messaging/topology';
+import { startRuntimeProcess } from './runtime-process';
+
+/**
+ * A runtime of a test file's own, for tests that disturb it (take a database away, shorten its
+ * deadlines) and so must not share the suite's runtime. Same helpers as test/support/system.ts,
+ * bound to this runtime.
+ */
+export async function startIsolatedSystem(env: Record<string, string> = {}) {
+  const runtime = await startRuntimeProcess({ env });
+  const { namespace, httpUrl } = runtime.system;
+  const admin = new pg.Client({ connectionString: process.env.DATABASE_URL ?? DEFAULTS.databaseServerUrl });
+  await admin.connect();
+  const pools = new Map<ServiceName, pg.Pool>();
+  const dbName = (s: ServiceName) => databaseName(s, namespace);
+
+  return {
+    async call(method: string, path: string, body?: unknown) {
+      const res = await fetch(`${httpUrl}${path}`, {
+        method,
+        headers: body ? { 'content-type': 'application/json' } : {},
+        body: body ? JSON.stringify(body) : undefined,
+      });
+      return { status: res.status, body: (await res.json()) as any };
+    },
+    db(service: ServiceName): pg.Pool {
+      let p = pools.get(service);
+      if (!p) pools.set(service, (p = new pg.Pool({ connectionString: withDatabase(process.env.DATABASE_URL ?? DEFAULTS.databaseServerUrl, dbName(service)), max: 2 })));
+      return p;
+    },
+    /** The service's database refuses connections and drops the ones it had, as in an outage. */
+    async takeDatabaseAway(service: ServiceName) {
+      await admin.query(`ALTER DATABASE "${dbName(service)}" ALLOW_CONNECTIONS false`);
+      await admin.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1', [dbName(service)]);
+    },
+    async bringDatabaseBack(service: ServiceName) {
+      await admin.query(`ALTER DATABASE "${dbName(service)}" ALLOW_CONNECTIONS true`);
+    },
+    async dlqDepth(queue: QueueId): Promise<number> {
+      const connection = await connectAmqp(process.env.RABBITMQ_URL ?? DEFAULTS.rabbitmqUrl);
+      try {
+        return (await (await connection.createChannel()).checkQueue(dlqOf(brokerName(QUEUES[queue].name, namespace)))).messageCount;
+      } finally {
+        await connection.close();
+      }
+    },
+    async until<T>(probe: () => Promise<T | null | undefined | false>, what: string, ms = 30_000): Promise<T> {
+      const deadline = Date.now() + ms;
+      for (;;) {
+        const v = await probe().catch(() => null);
+        if (v) return v;
+        if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    },
+    async stop() {
+      for (const s of ['order', 'payment', 'inventory'] as const) {
+        await admin.query(`ALTER DATABASE "${dbName(s)}" ALLOW_CONNECTIONS true`).catch(() => undefined);
+      }
+      await Promise.all([...pools.values()].map((p) => p.end()));
+      await admin.end();
+      await runtime.stop();
+    },
+  };
+}
+
+export type IsolatedSystem = Awaited<ReturnType<typeof startIsolatedSystem>>;
