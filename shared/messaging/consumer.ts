@@ -48,40 +48,51 @@ export interface BatchOptions {
   transientRetryMs?: number;
 }
 
-/**
- * Runs process for each message of an aws:rmq batch, isolating messages from one another:
- * a message that is not a valid event, or whose processing fails permanently, is parked in the
- * DLQ and the batch goes on. Only a transient failure (a dependency unreachable) is thrown, which
- * makes the event source redeliver the whole batch. With a concurrency above 1, messages of
- * different lanes (say, different orders) are processed in parallel, each lane in order.
- */
-export async function consumeBatch(
-  input: unknown,
-  logger: Logger,
-  process: (event: AnyEnvelope, log: Log) => Promise<void>,
-  opts: BatchOptions = {},
-): Promise<{ processed: number; parked: number }> {
+/** Decodes an aws:rmq batch in order; what is not a valid event is parked in its DLQ at once. */
+export async function decodeBatch(input: unknown, logger: Logger): Promise<{ items: Item[]; parked: number }> {
   const event: RmqEvent = RmqEventSchema.parse(input);
-  const laneOf = opts.laneOf ?? (() => '');
-  const lanes = new Map<string, Item[]>();
-  let processed = 0;
+  const items: Item[] = [];
   let parked = 0;
   for (const [key, messages] of Object.entries(event.rmqMessagesByQueue)) {
     const { queue } = parseQueueKey(key);
     for (const message of messages) {
       const raw = Buffer.from(message.data, 'base64');
       const decoded = decodeEvent(raw);
-      if (!decoded.ok) {
+      if (decoded.ok) {
+        items.push({ queue, raw, message, event: decoded.event });
+      } else {
         await park(queue, raw, decoded.reason, message, withKeys(logger, {}));
         parked++;
-        continue;
       }
-      const lane = laneOf(decoded.event);
-      if (!lanes.has(lane)) lanes.set(lane, []);
-      lanes.get(lane)!.push({ queue, raw, message, event: decoded.event });
     }
   }
+  return { items, parked };
+}
 
+const logKeysOf = (ev: AnyEnvelope) => ({ correlationId: ev.correlationId, eventId: ev.id, eventType: ev.type, orderId: orderIdOf(ev) ?? undefined });
+
+/**
+ * Runs process for each decoded message, isolating messages from one another: one whose
+ * processing fails permanently is parked in the DLQ and the rest go on. Only a transient failure
+ * (a dependency unreachable) is thrown, which makes the event source redeliver the whole batch.
+ * With a concurrency above 1, messages of different lanes (say, different orders) are processed
+ * in parallel, each lane in order.
+ */
+async function processItems(
+  items: Item[],
+  logger: Logger,
+  process: (event: AnyEnvelope, log: Log) => Promise<void>,
+  opts: BatchOptions,
+): Promise<{ processed: number; parked: number }> {
+  const laneOf = opts.laneOf ?? (() => '');
+  const lanes = new Map<string, Item[]>();
+  for (const item of items) {
+    const lane = laneOf(item.event);
+    if (!lanes.has(lane)) lanes.set(lane, []);
+    lanes.get(lane)!.push(item);
+  }
+  let processed = 0;
+  let parked = 0;
   let transient: unknown;
   const retryUntil = Date.now() + (opts.transientRetryMs ?? 0);
   const pending = [...lanes.values()];
@@ -89,7 +100,7 @@ export async function consumeBatch(
     for (let lane = pending.shift(); lane && !transient; lane = pending.shift()) {
       for (const { queue, raw, message, event: ev } of lane) {
         if (transient) return;
-        const log = withKeys(logger, { correlationId: ev.correlationId, eventId: ev.id, eventType: ev.type, orderId: orderIdOf(ev) ?? undefined });
+        const log = withKeys(logger, logKeysOf(ev));
         for (let pause = 100; ; pause = Math.min(pause * 2, 2_000)) {
           try {
             await process(ev, log);
@@ -115,6 +126,18 @@ export async function consumeBatch(
   await Promise.all(Array.from({ length: Math.max(1, Math.min(opts.concurrency ?? 1, lanes.size)) }, worker));
   if (transient) throw transient;
   return { processed, parked };
+}
+
+/** decodeBatch, then processItems: a whole aws:rmq batch, each message isolated from the others. */
+export async function consumeBatch(
+  input: unknown,
+  logger: Logger,
+  process: (event: AnyEnvelope, log: Log) => Promise<void>,
+  opts: BatchOptions = {},
+): Promise<{ processed: number; parked: number }> {
+  const { items, parked } = await decodeBatch(input, logger);
+  const result = await processItems(items, logger, process, opts);
+  return { processed: result.processed, parked: parked + result.parked };
 }
 
 export interface EventContext {
@@ -172,22 +195,77 @@ export async function applyOnce(
   }
 }
 
-/** A Lambda handler for a service queue: every event handled once, in its own transaction. */
+type AnyHandler = (event: AnyEnvelope, ctx: EventContext) => Promise<void>;
+
+/**
+ * Applies a whole batch in one transaction: one inbox insert tells which events are new, their
+ * handlers run in batch order, and everything they emit goes to the outbox in one insert. One
+ * commit and a handful of statements per batch instead of per message. Throws if any handler
+ * fails; nothing is applied then. Returns the ids of the events emitted.
+ */
+export async function applyBatchOnce(
+  pool: pg.Pool,
+  events: { event: AnyEnvelope; handler: AnyHandler }[],
+  logger: Logger,
+): Promise<string[]> {
+  const unique = [...new Map(events.map((e) => [e.event.id, e])).values()];
+  return withTransaction(pool, async (tx) => {
+    const { rows } = await tx.query<{ event_id: string }>(
+      `INSERT INTO inbox (event_id, type, order_id, envelope)
+       SELECT * FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::jsonb[])
+       ON CONFLICT (event_id) DO NOTHING RETURNING event_id`,
+      [
+        unique.map((e) => e.event.id),
+        unique.map((e) => e.event.type),
+        unique.map((e) => orderIdOf(e.event)),
+        unique.map((e) => JSON.stringify(e.event)),
+      ],
+    );
+    const fresh = new Set(rows.map((r) => r.event_id));
+    const emitted: AnyEnvelope[] = [];
+    for (const { event, handler } of unique) {
+      const log = withKeys(logger, logKeysOf(event));
+      if (!fresh.has(event.id)) {
+        log.info('duplicate event ignored');
+        continue;
+      }
+      const cause = causedBy(event);
+      await handler(event, { tx, logger: log, emit: (type, data) => emitted.push(createEvent(type, data, cause) as AnyEnvelope) });
+    }
+    await appendToOutbox(tx, emitted);
+    return emitted.map((e) => e.id);
+  });
+}
+
+/**
+ * A Lambda handler for a service queue: every event handled once. The batch is applied in one
+ * transaction; if that fails (a message that cannot succeed, a dependency down), nothing of it
+ * stays and the messages are applied one by one instead, each in its own transaction, so that the
+ * bad one is parked and the rest go through.
+ */
 export function createEventConsumer(opts: { service: ServiceName; logger: Logger; handlers: EventHandlers }) {
   const { service, logger, handlers } = opts;
+  const handlerOf = (event: AnyEnvelope) => handlers[event.type] as AnyHandler | undefined;
   return async (input: RmqEvent, context?: Context): Promise<{ processed: number; parked: number }> => {
     if (context) logger.addContext(context);
     const pool = await getPool(service);
     const { dbPoolMax } = await getConfig();
+    const { items, parked } = await decodeBatch(input, logger);
+    // Events bound to this queue for another consumer's sake have no handler here: nothing to do.
+    const handled = items.filter((i) => handlerOf(i.event));
     const emitted: string[] = [];
     try {
-      return await consumeBatch(
-        input,
+      try {
+        emitted.push(...(await applyBatchOnce(pool, handled.map((i) => ({ event: i.event, handler: handlerOf(i.event)! })), logger)));
+        return { processed: handled.length, parked };
+      } catch (err) {
+        logger.warn('batch transaction failed; applying its messages one by one', { error: (err as Error).message });
+      }
+      const result = await processItems(
+        handled,
         logger,
         async (event, log) => {
-          const handler = handlers[event.type] as ((e: AnyEnvelope, c: EventContext) => Promise<void>) | undefined;
-          if (!handler) return; // bound for another reason (the same queue key); nothing to do here
-          emitted.push(...(await applyOnce(pool, event, handler, log)));
+          emitted.push(...(await applyOnce(pool, event, handlerOf(event)!, log)));
         },
         {
           // Each order's events in order; different orders in parallel, one database connection each.
@@ -197,6 +275,7 @@ export function createEventConsumer(opts: { service: ServiceName; logger: Logger
           transientRetryMs: Math.min(TRANSIENT_RETRY_MS, (context?.getRemainingTimeInMillis() ?? Infinity) - 10_000),
         },
       );
+      return { processed: result.processed, parked: parked + result.parked };
     } finally {
       // What committed goes out now, even if the batch failed and will be redelivered.
       await publishCommitted(pool, emitted, logger);

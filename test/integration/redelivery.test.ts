@@ -186,4 +186,34 @@ describe('redelivery and disorder', () => {
     await waitFor(async () => (await reservationOf(orderId))?.status === 'ACTIVE', 'the redriven event to reserve stock');
     expect(await product(p.id)).toMatchObject({ reserved: 3, available: 1 });
   });
+
+  it('parks a message its handler can never apply and applies the ones around it', async () => {
+    const { channel } = await rabbit();
+    const dlq = dlqOf(queueName('inventory'));
+    const cause = { correlationId: 'isolation', causationId: null };
+    const before = randomUUID();
+    const poisoned = randomUUID();
+    const after = randomUUID();
+    const cancel = (orderId: string, reason: string) =>
+      createEvent('order.cancelled', { orderId, orderVersion: 2, previousStatus: 'PENDING', reason }, cause);
+    // Valid by schema, but PostgreSQL refuses to store a NUL character: this one fails in the handler.
+    const bad = cancel(poisoned, 'nul \u0000 inside');
+    await publishRaw('order', 'order.cancelled', JSON.stringify(cancel(before, 'fine')));
+    await publishRaw('order', 'order.cancelled', JSON.stringify(bad));
+    await publishRaw('order', 'order.cancelled', JSON.stringify(cancel(after, 'fine')));
+
+    for (const id of [before, after]) await waitFor(async () => (await reservationOf(id))?.status === 'RELEASED', `the good event for ${id}`);
+    const parked = await waitFor(async () => {
+      for (let m = await channel.get(dlq, { noAck: false }); m; m = await channel.get(dlq, { noAck: false })) {
+        if (m.content.toString().includes(poisoned)) {
+          channel.ack(m);
+          return m;
+        }
+        channel.nack(m, false, true);
+      }
+      return null;
+    }, 'the poisoned event in the DLQ');
+    expect(String(parked.properties.headers?.['x-eventflow-reason'])).toMatch(/processing failed/);
+    expect(await reservationOf(poisoned)).toBeUndefined();
+  });
 });
