@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
-import { api, closeTestClients, createProduct, customer, db } from '../support/system';
+import { api, closeTestClients, createProduct, customer, db, system } from '../support/system';
 
 afterAll(closeTestClients);
 
@@ -125,3 +125,22 @@ describe('listing', () => {
     expect(failed.body).toEqual({ items: [], nextCursor: null });
   });
 });
+
+describe('CORS, as the HTTP API is configured for the dashboard', () => {
+  it('answers preflights and exposes the headers clients need', async () => {
+    const origin = 'http://127.0.0.1:3000';
+    const preflight = await fetch(`${system().httpUrl}/orders`, {
+      method: 'OPTIONS',
+      headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type,idempotency-key' },
+    });
+    expect(preflight.status).toBe(204);
+    expect(preflight.headers.get('access-control-allow-origin')).toBe('*');
+    expect(preflight.headers.get('access-control-allow-methods')).toContain('POST');
+    expect(preflight.headers.get('access-control-allow-headers')).toContain('idempotency-key');
+
+    const res = await fetch(`${system().httpUrl}/products?limit=1`, { headers: { origin } });
+    expect(res.headers.get('access-control-allow-origin')).toBe('*');
+    expect(res.headers.get('access-control-expose-headers')).toContain('location');
+  });
+});
+
