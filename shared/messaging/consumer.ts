@@ -149,44 +149,21 @@ export interface EventContext {
 
 export type EventHandlers = { [T in EventType]?: (event: Envelope<T>, ctx: EventContext) => Promise<void> };
 
+type AnyHandler = (event: AnyEnvelope, ctx: EventContext) => Promise<void>;
+
 const RETRYABLE_IN_PLACE = new Set(['40001', '40P01']);
 
 /** In-place retry budget of a consumer invocation for transient failures (see BatchOptions). */
 const TRANSIENT_RETRY_MS = 10_000;
 
 /**
- * Applies one event exactly once: the inbox row, the handler's writes and the events it emits
- * commit in one transaction, so a redelivered event finds its inbox row and does nothing.
- * Returns the ids of the events emitted.
+ * Applies one event exactly once (applyBatchOnce with a batch of one), retrying in place when the
+ * database reports a serialization failure or a deadlock. Returns the ids of the events emitted.
  */
-export async function applyOnce(
-  pool: pg.Pool,
-  event: AnyEnvelope,
-  handler: (event: AnyEnvelope, ctx: EventContext) => Promise<void>,
-  logger: Log,
-): Promise<string[]> {
+export async function applyOnce(pool: pg.Pool, event: AnyEnvelope, handler: AnyHandler, log: Log): Promise<string[]> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await withTransaction(pool, async (tx) => {
-        const inserted = await tx.query(
-          `INSERT INTO inbox (event_id, type, order_id, envelope) VALUES ($1, $2, $3, $4)
-           ON CONFLICT (event_id) DO NOTHING`,
-          [event.id, event.type, orderIdOf(event), JSON.stringify(event)],
-        );
-        if (inserted.rowCount === 0) {
-          logger.info('duplicate event ignored');
-          return [];
-        }
-        const emitted: AnyEnvelope[] = [];
-        const cause = causedBy(event);
-        await handler(event, {
-          tx,
-          logger,
-          emit: (type, data) => emitted.push(createEvent(type, data, cause) as AnyEnvelope),
-        });
-        await appendToOutbox(tx, emitted);
-        return emitted.map((e) => e.id);
-      });
+      return await applyBatchOnce(pool, [{ event, handler }], () => log);
     } catch (err) {
       const code = (err as { code?: string }).code;
       if (attempt < 3 && code && RETRYABLE_IN_PLACE.has(code)) continue;
@@ -195,18 +172,17 @@ export async function applyOnce(
   }
 }
 
-type AnyHandler = (event: AnyEnvelope, ctx: EventContext) => Promise<void>;
-
 /**
- * Applies a whole batch in one transaction: one inbox insert tells which events are new, their
- * handlers run in batch order, and everything they emit goes to the outbox in one insert. One
- * commit and a handful of statements per batch instead of per message. Throws if any handler
- * fails; nothing is applied then. Returns the ids of the events emitted.
+ * Applies events exactly once, all in one transaction: one inbox insert tells which are new (a
+ * redelivered event finds its row and does nothing), their handlers run in order, and everything
+ * they emit goes to the outbox in one insert. For a batch, one commit and a handful of statements
+ * instead of per message. Throws if any handler fails; nothing is applied then. Returns the ids of
+ * the events emitted.
  */
 export async function applyBatchOnce(
   pool: pg.Pool,
   events: { event: AnyEnvelope; handler: AnyHandler }[],
-  logger: Logger,
+  logFor: (event: AnyEnvelope) => Log,
 ): Promise<string[]> {
   const unique = [...new Map(events.map((e) => [e.event.id, e])).values()];
   return withTransaction(pool, async (tx) => {
@@ -224,7 +200,7 @@ export async function applyBatchOnce(
     const fresh = new Set(rows.map((r) => r.event_id));
     const emitted: AnyEnvelope[] = [];
     for (const { event, handler } of unique) {
-      const log = withKeys(logger, logKeysOf(event));
+      const log = logFor(event);
       if (!fresh.has(event.id)) {
         log.info('duplicate event ignored');
         continue;
@@ -256,7 +232,8 @@ export function createEventConsumer(opts: { service: ServiceName; logger: Logger
     const emitted: string[] = [];
     try {
       try {
-        emitted.push(...(await applyBatchOnce(pool, handled.map((i) => ({ event: i.event, handler: handlerOf(i.event)! })), logger)));
+        const batch = handled.map((i) => ({ event: i.event, handler: handlerOf(i.event)! }));
+        emitted.push(...(await applyBatchOnce(pool, batch, (e) => withKeys(logger, logKeysOf(e)))));
         return { processed: handled.length, parked };
       } catch (err) {
         logger.warn('batch transaction failed; applying its messages one by one', { error: (err as Error).message });

@@ -5,6 +5,7 @@ import { connectAmqp } from '../../shared/messaging/broker';
 import { QUEUES, dlqOf } from '../../shared/messaging/topology';
 import type { QueueId } from '../../shared/messaging/topology';
 import { startRuntimeProcess } from './runtime-process';
+import { waitFor } from './wait';
 
 /**
  * A runtime of a test file's own, for tests that disturb it (take a database away, shorten its
@@ -49,15 +50,7 @@ export async function startIsolatedSystem(env: Record<string, string> = {}) {
         await connection.close();
       }
     },
-    async until<T>(probe: () => Promise<T | null | undefined | false>, what: string, ms = 30_000): Promise<T> {
-      const deadline = Date.now() + ms;
-      for (;;) {
-        const v = await probe().catch(() => null);
-        if (v) return v;
-        if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-        await new Promise((r) => setTimeout(r, 100));
-      }
-    },
+    until: <T>(probe: () => Promise<T | null | undefined | false>, what: string, ms = 30_000) => waitFor(probe, what, ms),
     async stop() {
       for (const s of ['order', 'payment', 'inventory'] as const) {
         await admin.query(`ALTER DATABASE "${dbName(s)}" ALLOW_CONNECTIONS true`).catch(() => undefined);

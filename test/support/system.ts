@@ -3,11 +3,14 @@ import { connectAmqp } from '../../shared/messaging/broker';
 import type { ChannelModel, ConfirmChannel } from 'amqplib';
 import pg from 'pg';
 import { inject } from 'vitest';
+import { waitFor } from './wait';
 import { DEFAULTS, brokerName, databaseName, withDatabase } from '../../shared/config';
 import type { ServiceName } from '../../shared/config';
 import type { AnyEnvelope } from '../../shared/events/envelope';
 import { EXCHANGES, QUEUES } from '../../shared/messaging/topology';
 import type { QueueId } from '../../shared/messaging/topology';
+
+export { waitFor };
 
 /** Access to the system under test: its HTTP API, its databases and its broker, all in its namespace. */
 export const system = () => inject('system');
@@ -76,25 +79,6 @@ export async function closeTestClients() {
   pools.clear();
   if (broker) await (await broker).connection.close();
   broker = undefined;
-}
-
-export async function waitFor<T>(
-  probe: () => Promise<T | undefined | null | false>,
-  what: string,
-  timeoutMs = 15_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await probe();
-      if (value) return value;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 export const customer = () => randomUUID();
