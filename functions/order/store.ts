@@ -48,19 +48,15 @@ const SELECT_ORDER = `
 
 function toOrder(row: OrderRow): StoredOrder {
   return {
-    id: row.id,
+    ...toSagaState(row),
     customerId: row.customer_id,
-    status: row.status,
     items: row.items,
     totalCents: row.total_cents,
     currency: row.currency,
-    failureReason: row.failure_reason,
     version: row.version,
     createdAt: row.created_at.toISOString(),
     updatedAt: row.updated_at.toISOString(),
     paymentToken: row.payment_token,
-    stockReserved: row.stock_reserved,
-    paymentProcessed: row.payment_processed,
   };
 }
 
@@ -124,42 +120,39 @@ export async function insertOrder(
   return toOrder({ ...rows[0]!, items: o.items });
 }
 
+/** The saga columns of an order row. */
+interface SagaRow {
+  id: string;
+  status: OrderStatus;
+  stock_reserved: boolean;
+  payment_processed: boolean;
+  failure_reason: string | null;
+}
+
+const SAGA_COLUMNS = 'o.id, o.status, o.stock_reserved, o.payment_processed, o.failure_reason';
+
+function toSagaState(r: SagaRow): SagaState & { id: string } {
+  return { id: r.id, status: r.status, stockReserved: r.stock_reserved, paymentProcessed: r.payment_processed, failureReason: r.failure_reason };
+}
+
 /** Locks an order and reads just what its saga needs (no items). */
 export async function lockSagaState(tx: Queryable, id: string): Promise<(SagaState & { id: string }) | null> {
-  const { rows } = await tx.query<{ status: OrderStatus; stock_reserved: boolean; payment_processed: boolean; failure_reason: string | null }>(
-    'SELECT status, stock_reserved, payment_processed, failure_reason FROM orders WHERE id = $1 FOR UPDATE',
-    [id],
-  );
-  const r = rows[0];
-  return r ? { id, status: r.status, stockReserved: r.stock_reserved, paymentProcessed: r.payment_processed, failureReason: r.failure_reason } : null;
+  const { rows } = await tx.query<SagaRow>(`SELECT ${SAGA_COLUMNS} FROM orders o WHERE o.id = $1 FOR UPDATE`, [id]);
+  return rows[0] ? toSagaState(rows[0]) : null;
 }
 
 /** PENDING orders older than the deadline, locked (others running the sweep skip them). */
 export async function lockOverdueOrders(tx: Queryable, deadlineSeconds: number, limit: number) {
-  const { rows } = await tx.query<{
-    id: string;
-    status: OrderStatus;
-    stock_reserved: boolean;
-    payment_processed: boolean;
-    failure_reason: string | null;
-    correlation_id: string;
-  }>(
-    `SELECT o.id, o.status, o.stock_reserved, o.payment_processed, o.failure_reason,
+  const { rows } = await tx.query<SagaRow & { correlation_id: string }>(
+    `SELECT ${SAGA_COLUMNS},
             (SELECT envelope->>'correlationId' FROM outbox WHERE order_id = o.id AND type = 'order.created') AS correlation_id
        FROM orders o
       WHERE o.status = 'PENDING' AND o.created_at < now() - make_interval(secs => $1)
       ORDER BY o.created_at LIMIT $2 FOR UPDATE OF o SKIP LOCKED`,
     [deadlineSeconds, limit],
   );
-  return rows.map((r) => ({
-    id: r.id,
-    status: r.status,
-    stockReserved: r.stock_reserved,
-    paymentProcessed: r.payment_processed,
-    failureReason: r.failure_reason,
-    /** The order's own correlation id, so the cancellation joins its timeline. */
-    correlationId: r.correlation_id,
-  }));
+  // The order's own correlation id, so its cancellation joins its timeline.
+  return rows.map((r) => ({ ...toSagaState(r), correlationId: r.correlation_id }));
 }
 
 /** Writes a new saga state and bumps the version when the status changes. Returns the new version. */
