@@ -20,6 +20,10 @@ export const ROUTES = {
   cancelOrder: 'DELETE /orders/{id}',
   updateOrder: 'PATCH /orders/{id}',
   listPayments: 'GET /payments',
+  orderStats: 'GET /stats/orders',
+  listQueues: 'GET /queues',
+  listDeadLetters: 'GET /queues/{queue}/dead-letters',
+  redriveQueue: 'POST /queues/{queue}/redrive',
 } as const;
 /** CORS of the HTTP API, for the dashboard served from another origin. */
 export const HTTP_API_CORS = {
@@ -109,10 +113,17 @@ export const FUNCTIONS: FunctionSpec[] = [
   api('inventory', [ROUTES.listProducts, ROUTES.getProduct, ROUTES.createProduct, ROUTES.updateProduct], ['inventory']),
   api(
     'order',
-    [ROUTES.createOrder, ROUTES.listOrders, ROUTES.getOrder, ROUTES.getOrderEvents, ROUTES.cancelOrder, ROUTES.updateOrder],
+    [ROUTES.createOrder, ROUTES.listOrders, ROUTES.getOrder, ROUTES.getOrderEvents, ROUTES.cancelOrder, ROUTES.updateOrder, ROUTES.orderStats],
     ['order'],
   ),
   api('payment', [ROUTES.listPayments], ['payment']),
+  {
+    // Operators' view of the broker: queue depths, dead letters, redrive (functions/platform/queues.ts).
+    ...api('platform', [ROUTES.listQueues, ROUTES.listDeadLetters, ROUTES.redriveQueue], []),
+    id: 'operations-api',
+    entry: 'functions/platform/queues.ts',
+    timeoutSeconds: 29,
+  },
   consumer('order', 100),
   consumer('payment', 100),
   consumer('inventory', 100),

@@ -14,6 +14,7 @@ import { createLogger } from '../../shared/logger';
 import { appendToOutbox, publishCommitted } from '../../shared/messaging/outbox';
 import { PAYMENT_TOKENS, isPaymentToken } from '../../shared/payments/test-tokens';
 import { cancelOrder } from './cancellation';
+import { orderStats } from './stats';
 import { priceOrder } from './domain/pricing';
 import { canCancel, canFulfil, nextFulfilmentStep } from './domain/status';
 import {
@@ -160,6 +161,10 @@ async function updateOrder(req: HttpRequest) {
   return ok(publicOrder(order));
 }
 
+async function stats() {
+  return ok(await orderStats(await getPool('order')));
+}
+
 export const handler = createHttpApi({
   logger,
   routes: {
@@ -169,5 +174,6 @@ export const handler = createHttpApi({
     [ROUTES.getOrderEvents]: getEvents,
     [ROUTES.cancelOrder]: cancel,
     [ROUTES.updateOrder]: updateOrder,
+    [ROUTES.orderStats]: stats,
   },
 });
