@@ -7,6 +7,7 @@ import { seedDemoCatalog } from './demo-catalog';
 import { ensureInfrastructure } from './infra';
 import { prepare } from './prepare';
 import { startRuntime } from './runtime';
+import { prepareDashboard, startDashboard } from './web-server';
 
 const log = (line: string) => process.stderr.write(`[eventflow] ${line}\n`);
 const logError = (line: string, err: unknown) =>
@@ -14,6 +15,7 @@ const logError = (line: string, err: unknown) =>
 
 async function main() {
   const config = await getConfig();
+  const dashboard = prepareDashboard(log);
   await ensureInfrastructure(config, log);
   await prepare(config, log);
   const runtime = await startRuntime(config, {
@@ -27,6 +29,7 @@ async function main() {
     logError,
   });
   if (process.env.SEED_DEMO !== 'false') await seedDemoCatalog(runtime.httpUrl, log);
+  const web = await startDashboard(dashboard, { host: process.env.HOST ?? '127.0.0.1', apiUrl: runtime.httpUrl, wsUrl: runtime.wsUrl, log });
 
   let stopping = false;
   const shutdown = async (signal: string) => {
@@ -35,6 +38,7 @@ async function main() {
     log(`${signal}: finishing batches in flight and shutting down`);
     const force = setTimeout(() => process.exit(1), 15_000);
     force.unref();
+    await web?.close();
     await runtime.stop();
     log('stopped');
     process.exit(0);
@@ -42,11 +46,12 @@ async function main() {
   process.on('SIGINT', () => void shutdown('SIGINT'));
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
 
+  if (web) log(`Dashboard  ${web.url}/`);
   log(`HTTP API   ${runtime.httpUrl}   (try: curl ${runtime.httpUrl}/health)`);
   log(`WebSocket  ${runtime.wsUrl}   (watch events live: npx wscat -c ${runtime.wsUrl})`);
   log(`namespace  ${config.namespace || '(none)'}; Ctrl-C to stop`);
   // One machine-readable line for tools that start the runtime (the test suite does).
-  process.stdout.write(`EVENTFLOW_READY ${JSON.stringify({ httpUrl: runtime.httpUrl, wsUrl: runtime.wsUrl, namespace: config.namespace })}\n`);
+  process.stdout.write(`EVENTFLOW_READY ${JSON.stringify({ httpUrl: runtime.httpUrl, wsUrl: runtime.wsUrl, webUrl: web?.url ?? null, namespace: config.namespace })}\n`);
 }
 
 main().catch((err) => {

@@ -14,6 +14,8 @@ import { notificationKeys } from '../../functions/notification/redis-keys';
 export interface TestSystem {
   httpUrl: string;
   wsUrl: string;
+  /** The dashboard, when started with WEB_PORT set (it is "off" unless a test asks for it). */
+  webUrl: string | null;
   namespace: string;
   logFile: string;
 }
@@ -39,6 +41,7 @@ export async function startRuntimeProcess(opts: { namespace?: string; env?: Reco
       EVENTFLOW_NAMESPACE: namespace,
       HTTP_PORT: '0',
       WS_PORT: '0',
+      WEB_PORT: 'off',
       SEED_DEMO: 'false',
       SCHEDULE_SECONDS: '2',
       LOG_LEVEL: process.env.LOG_LEVEL ?? 'WARN',

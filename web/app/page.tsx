@@ -1,0 +1,5 @@
+import { OverviewView } from '../components/views/OverviewView';
+
+export default function Page() {
+  return <OverviewView />;
+}

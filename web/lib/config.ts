@@ -1,0 +1,71 @@
+/**
+ * Where the APIs are, read at start from /config.json: one build serves every environment
+ * (`npm run dev` serves its own config.json; on AWS the web stack writes it at deploy time).
+ */
+export interface RuntimeConfig {
+  apiUrl: string;
+  wsUrl: string;
+}
+
+export type ConfigState =
+  | { status: 'loading' }
+  | { status: 'ready'; config: RuntimeConfig }
+  | { status: 'error'; message: string };
+
+const LOADING: ConfigState = { status: 'loading' };
+let state: ConfigState = LOADING;
+let loading: Promise<RuntimeConfig> | undefined;
+const listeners = new Set<() => void>();
+
+function set(next: ConfigState) {
+  state = next;
+  for (const l of listeners) l();
+}
+
+function parse(json: unknown): RuntimeConfig {
+  const c = json as Partial<RuntimeConfig> | null;
+  const url = (v: unknown, schemes: string[]) => {
+    if (typeof v !== 'string') return null;
+    try {
+      const u = new URL(v);
+      return schemes.includes(u.protocol) ? v.replace(/\/+$/, '') : null;
+    } catch {
+      return null;
+    }
+  };
+  const apiUrl = url(c?.apiUrl, ['http:', 'https:']);
+  const wsUrl = url(c?.wsUrl, ['ws:', 'wss:']);
+  if (!apiUrl || !wsUrl) throw new Error('config.json must name an http(s) apiUrl and a ws(s) wsUrl');
+  return { apiUrl, wsUrl };
+}
+
+/** Fetches config.json once (never from a cache: a redeploy that moves an API is seen at once). */
+export function loadConfig(): Promise<RuntimeConfig> {
+  loading ??= fetch('/config.json', { cache: 'no-store' })
+    .then(async (res) => {
+      if (!res.ok) throw new Error(`config.json answered ${res.status}`);
+      return parse(await res.json());
+    })
+    .then(
+      (config) => {
+        set({ status: 'ready', config });
+        return config;
+      },
+      (err: unknown) => {
+        loading = undefined;
+        set({ status: 'error', message: `The dashboard could not read its configuration: ${err instanceof Error ? err.message : String(err)}` });
+        throw err;
+      },
+    );
+  return loading;
+}
+
+export const configStore = {
+  subscribe(listener: () => void) {
+    listeners.add(listener);
+    return () => listeners.delete(listener);
+  },
+  get: () => state,
+  /** What the server renders: the shell, with the config still to come. */
+  getServer: (): ConfigState => LOADING,
+};
