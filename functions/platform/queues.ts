@@ -1,9 +1,10 @@
 /**
  * Operators' HTTP routes for the broker (the dashboard's Queues page). The contract:
  *
- * - `GET /queues` → `{ checkedAt, queues: [{ name, depth, consumers, deadLetter: { name, depth } }] }`,
- *   one entry per service queue of the topology (`resolveTopology()`), names without the deployment's
- *   namespace. Reads counts only: it never takes a message off a queue.
+ * - `GET /queues` → `{ checkedAt, queues: [{ name, depth, consumers, partitions: [{ name, depth,
+ *   consumers }], deadLetter: { name, depth } }] }`: one entry per service queue of the topology, its
+ *   depth and consumers summed over its partitions (one partition is the queue itself), names without
+ *   the deployment's namespace. Reads counts only: it never takes a message off a queue.
  * - `GET /queues/{queue}/dead-letters?limit=1..100` (default 50) → `{ queue, deadLetterQueue, depth,
  *   messages: [{ messageId, eventType, orderId, reason, parkedAt }], truncated }`: the first messages
  *   of the queue's DLQ, left in place; any field but `reason` may be null (a message that is not JSON).
@@ -11,7 +12,9 @@
  *   back onto the queue (shared/messaging/dlq.ts: each is acked in the DLQ only once its copy is
  *   confirmed on the queue).
  *
- * An unknown `{queue}` is a 404 problem naming the known ones; an unreachable broker a 503.
+ * `{queue}` is a service queue's name as listed (e.g. order_queue). An unknown one is a 404 problem
+ * naming the known ones; an unreachable broker a 503. A queue split into partitions is a 409 for
+ * redrive until the DLQ tooling returns each message to the partition it came from.
  */
 import type { ChannelModel } from 'amqplib';
 import { z } from 'zod';
@@ -19,26 +22,39 @@ import { ROUTES } from '../catalog';
 import { brokerName, getConfig } from '../../shared/config';
 import { createHttpApi, ok } from '../../shared/http/api';
 import type { HttpRequest } from '../../shared/http/api';
-import { notFound, parseInput } from '../../shared/http/problem';
+import { conflict, notFound, parseInput } from '../../shared/http/problem';
 import { createLogger } from '../../shared/logger';
 import { connectAmqp } from '../../shared/messaging/broker';
 import { inspectDlq, redriveDlq } from '../../shared/messaging/dlq';
 import { TransientError } from '../../shared/messaging/errors';
-import { dlqOf, resolveTopology } from '../../shared/messaging/topology';
+import { QUEUES, QUEUE_IDS, dlqOf, partitionQueues } from '../../shared/messaging/topology';
 
 const logger = createLogger('platform');
 
 const QueueParams = z.object({ queue: z.string().min(1).max(200) });
 const DeadLetterQuery = z.object({ limit: z.coerce.number().int().min(1).max(100).default(50) });
 
-/** The service queues of this deployment: every queue of the topology that is not a DLQ. */
-async function serviceQueues(): Promise<{ name: string; brokerName: string }[]> {
+interface ServiceQueue {
+  name: string;
+  /** Broker names of its partitions (one: the queue itself), in this deployment's namespace. */
+  partitions: string[];
+  /** Broker name of its DLQ, shared by its partitions. */
+  deadLetter: string;
+}
+
+/** The service queues of this deployment, as the topology declares them. */
+async function serviceQueues(): Promise<ServiceQueue[]> {
   const { namespace } = await getConfig();
-  const prefix = brokerName('', namespace);
-  const declared = resolveTopology(namespace).queues.map((q) => q.name);
-  return declared
-    .filter((name) => !declared.some((other) => dlqOf(other) === name))
-    .map((name) => ({ name: name.slice(prefix.length), brokerName: name }));
+  return QUEUE_IDS.map((id) => {
+    const partitions = partitionQueues(id, namespace);
+    return { name: QUEUES[id].name, partitions, deadLetter: dlqOf(partitions[0]!) };
+  });
+}
+
+/** A broker name as operators read it: without the deployment's namespace. */
+async function shown(name: string): Promise<string> {
+  const prefix = brokerName('', (await getConfig()).namespace);
+  return name.startsWith(prefix) ? name.slice(prefix.length) : name;
 }
 
 async function queueNamed(name: string) {
@@ -86,13 +102,18 @@ async function listQueues() {
   const rows = await withChannel(async (channel) => {
     const out = [];
     for (const q of queues) {
-      const main = await channel.checkQueue(q.brokerName);
-      const dead = await channel.checkQueue(dlqOf(q.brokerName));
+      const partitions = [];
+      for (const name of q.partitions) {
+        const { messageCount, consumerCount } = await channel.checkQueue(name);
+        partitions.push({ name: await shown(name), depth: messageCount, consumers: consumerCount });
+      }
+      const dead = await channel.checkQueue(q.deadLetter);
       out.push({
         name: q.name,
-        depth: main.messageCount,
-        consumers: main.consumerCount,
-        deadLetter: { name: dlqOf(q.name), depth: dead.messageCount },
+        depth: partitions.reduce((n, p) => n + p.depth, 0),
+        consumers: partitions.reduce((n, p) => n + p.consumers, 0),
+        partitions,
+        deadLetter: { name: await shown(q.deadLetter), depth: dead.messageCount },
       });
     }
     return out;
@@ -103,15 +124,20 @@ async function listQueues() {
 async function listDeadLetters(req: HttpRequest) {
   const queue = await queueNamed(parseInput(QueueParams, req.params, 'the path').queue);
   const { limit } = parseInput(DeadLetterQuery, req.query, 'the query');
-  const { depth, messages } = await withChannel((channel) => inspectDlq(channel, queue.brokerName, limit));
-  return ok({ queue: queue.name, deadLetterQueue: dlqOf(queue.name), depth, messages, truncated: depth > messages.length });
+  const { depth, messages } = await withChannel((channel) => inspectDlq(channel, queue.partitions[0]!, limit));
+  return ok({ queue: queue.name, deadLetterQueue: await shown(queue.deadLetter), depth, messages, truncated: depth > messages.length });
 }
 
 async function redrive(req: HttpRequest) {
   const queue = await queueNamed(parseInput(QueueParams, req.params, 'the path').queue);
-  const moved = await withChannel((channel) => redriveDlq(channel, queue.brokerName));
-  logger.info('dead letters redriven', { queue: queue.brokerName, moved });
-  return ok({ queue: queue.name, deadLetterQueue: dlqOf(queue.name), moved });
+  if (queue.partitions.length !== 1) {
+    // Sent to one partition, messages would land with the wrong consumer; to a queue that does not exist, be dropped.
+    throw conflict(`${queue.name} is split into ${queue.partitions.length} partitions: its dead letters cannot be redriven to one of them`);
+  }
+  const target = queue.partitions[0]!;
+  const moved = await withChannel((channel) => redriveDlq(channel, target));
+  logger.info('dead letters redriven', { queue: target, moved });
+  return ok({ queue: queue.name, deadLetterQueue: await shown(queue.deadLetter), moved });
 }
 
 export const handler = createHttpApi({

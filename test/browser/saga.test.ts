@@ -85,7 +85,7 @@ describe('the saga, watched from the dashboard', () => {
     for (const step of ['inventory.released', 'payment.refunded']) {
       expect(await page.locator(`[data-step="${step}"]`).getAttribute('data-kind'), step).toBe('compensation');
     }
-    await expect.poll(() => page.getByTestId('payment').textContent(), { timeout: 10_000 }).toMatch(/refunded/);
+    await expect.poll(() => page.getByTestId('payment').textContent(), { timeout: 10_000 }).toMatch(/refunded/i);
     expect(await steps(page, 'pending')).toEqual([]);
     await screenshot(page, 'order-cancelled');
     expectNoErrors(errors, 'the cancelled order page');

@@ -5,7 +5,7 @@
  */
 import type { Order } from '../../functions/order/store';
 import type { Product } from '../../functions/inventory/domain/stock';
-import type { Payment } from '../../functions/payment/store';
+import type { PublicPayment as Payment } from '../../functions/payment/store';
 import type { OrderStats } from '../../functions/order/domain/stats';
 import type { DeadLetterSummary } from '../../shared/messaging/dlq';
 import type { OrderStatus } from '../../shared/events/types';
@@ -123,6 +123,8 @@ export interface QueueInfo {
   name: string;
   depth: number;
   consumers: number;
+  /** One partition is the queue itself; a partitioned queue lists each. */
+  partitions: { name: string; depth: number; consumers: number }[];
   deadLetter: { name: string; depth: number };
 }
 

@@ -4,6 +4,7 @@
  */
 import type { AnyEnvelope } from '../../shared/events/envelope';
 import type { EventType, OrderStatus, Publisher } from '../../shared/events/types';
+import type { PaymentStatus } from '../../functions/payment/domain/payments';
 
 /** An event as it arrives over the WebSocket or from GET /orders/{id}/events. */
 export type LiveEvent = AnyEnvelope & { truncated?: boolean };
@@ -54,6 +55,17 @@ export const STATUS_INFO: Record<OrderStatus, { label: string; tone: 'neutral' |
   FAILED: { label: 'Failed', tone: 'bad' },
 };
 export const ORDER_STATUSES = Object.keys(STATUS_INFO) as OrderStatus[];
+
+/** Payment statuses as the payment service records them (CHARGING and REFUNDING are intents in flight). */
+export const PAYMENT_STATUS_INFO: Record<PaymentStatus, { label: string; tone: 'neutral' | 'progress' | 'good' | 'bad' | 'warn' | 'muted' }> = {
+  CHARGING: { label: 'Charging', tone: 'progress' },
+  PROCESSED: { label: 'Charged', tone: 'good' },
+  FAILED: { label: 'Declined', tone: 'bad' },
+  REFUNDING: { label: 'Refunding', tone: 'progress' },
+  REFUNDED: { label: 'Refunded', tone: 'warn' },
+  VOIDED: { label: 'Voided', tone: 'muted' },
+};
+export type { PaymentStatus };
 
 export function infoOf(type: string): EventInfo {
   return EVENT_INFO[type as EventType] ?? { label: type };

@@ -6,7 +6,7 @@ import { canCancel, nextFulfilmentStep } from '../../../functions/order/domain/s
 import type { Order, Payment } from '../../lib/api';
 import { ApiError, api, errorText } from '../../lib/api';
 import type { LiveEvent } from '../../lib/events';
-import { SERVICES, STATUS_INFO, describeEvent, formatCents, infoOf } from '../../lib/events';
+import { PAYMENT_STATUS_INFO, SERVICES, STATUS_INFO, describeEvent, formatCents, infoOf } from '../../lib/events';
 import { useLiveEvents } from '../../lib/hooks';
 import { buildSwimlane, mergeEvents, statusFromEvents } from '../../lib/saga';
 import { isAbout } from '../../lib/socket';
@@ -14,8 +14,6 @@ import { Swimlane } from '../Swimlane';
 import { Badge, ErrorNotice, Loading, PageHeader, StatusBadge, SuccessNotice, Time, formatMs } from '../ui';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-const PAYMENT_TONE = { PROCESSED: 'good', FAILED: 'bad', REFUNDED: 'warn' } as const;
 
 function Actions({ order, onChanged }: { order: Order; onChanged: (o: Order) => void }) {
   const [busy, setBusy] = useState<string | null>(null);
@@ -217,9 +215,11 @@ function OrderDetails({ id }: { id: string }) {
             {payment === null && <p className="text-sm text-slate-600">{settled ? 'No payment was taken.' : 'Not charged yet.'}</p>}
             {payment && (
               <p className="flex flex-wrap items-center gap-2 text-sm" data-testid="payment">
-                <Badge tone={PAYMENT_TONE[payment.status]}>{payment.status.toLowerCase()}</Badge>
+                <span data-payment-status={payment.status}>
+                  <Badge tone={PAYMENT_STATUS_INFO[payment.status].tone}>{PAYMENT_STATUS_INFO[payment.status].label}</Badge>
+                </span>
                 {formatCents(payment.amountCents, payment.currency)}
-                {payment.failureReason && <span className="text-slate-600">{payment.failureReason}</span>}
+                {(payment.refundReason ?? payment.failureReason) && <span className="text-slate-600">{payment.refundReason ?? payment.failureReason}</span>}
               </p>
             )}
           </div>

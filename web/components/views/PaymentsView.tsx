@@ -2,17 +2,13 @@
 import { useCallback, useEffect, useState } from 'react';
 import type { Payment } from '../../lib/api';
 import { api, errorText } from '../../lib/api';
-import { formatCents, orderIdOf } from '../../lib/events';
+import { PAYMENT_STATUS_INFO, formatCents, orderIdOf } from '../../lib/events';
 import { useLiveEvents } from '../../lib/hooks';
 import { Badge, Empty, ErrorNotice, Loading, OrderLink, PageHeader, Time } from '../ui';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const PAGE_SIZE = 25;
-const TONE = { PROCESSED: 'good', FAILED: 'bad', REFUNDED: 'warn' } as const;
-const LABEL = { PROCESSED: 'Charged', FAILED: 'Declined', REFUNDED: 'Refunded' } as const;
-
-/** A payment as its events say, for rows that appear or change live. */
-type Row = Payment & { refundReason?: string };
+type Row = Payment;
 
 export function PaymentsView() {
   const [orderInput, setOrderInput] = useState('');
@@ -50,11 +46,11 @@ export function PaymentsView() {
           if (at >= 0) {
             if (status !== 'REFUNDED' && items[at]!.status === 'REFUNDED') continue;
             items = items.slice();
-            items[at] = { ...items[at]!, status, refundReason: e.type === 'payment.refunded' ? e.data.reason : items[at]!.refundReason };
+            items[at] = { ...items[at]!, status, updatedAt: e.occurredAt, refundReason: e.type === 'payment.refunded' ? e.data.reason : items[at]!.refundReason };
           } else if (cursors.length === 1 && e.type !== 'payment.refunded') {
             const currency = 'currency' in d ? d.currency : (items[0]?.currency ?? 'USD');
             items = [
-              { id: d.paymentId, orderId: id, amountCents: d.amountCents, currency, status, failureReason: e.type === 'payment.failed' ? e.data.reason : null, createdAt: e.occurredAt },
+              { id: d.paymentId, orderId: id, amountCents: d.amountCents, currency, status, failureReason: e.type === 'payment.failed' ? e.data.reason : null, refundReason: null, createdAt: e.occurredAt, updatedAt: e.occurredAt },
               ...items,
             ];
           }
@@ -65,7 +61,7 @@ export function PaymentsView() {
     reload,
   );
 
-  const charged = page?.items.filter((p) => p.status !== 'FAILED').reduce((s, p) => s + p.amountCents, 0) ?? 0;
+  const charged = page?.items.filter((p) => p.status === 'PROCESSED' || p.status === 'REFUNDING' || p.status === 'REFUNDED').reduce((s, p) => s + p.amountCents, 0) ?? 0;
   const refunded = page?.items.filter((p) => p.status === 'REFUNDED').reduce((s, p) => s + p.amountCents, 0) ?? 0;
   return (
     <>
@@ -141,7 +137,7 @@ export function PaymentsView() {
                     <OrderLink id={p.orderId} />
                   </td>
                   <td>
-                    <Badge tone={TONE[p.status]}>{LABEL[p.status]}</Badge>
+                    <Badge tone={PAYMENT_STATUS_INFO[p.status].tone}>{PAYMENT_STATUS_INFO[p.status].label}</Badge>
                   </td>
                   <td className={`text-right tabular-nums ${p.status === 'REFUNDED' ? 'text-slate-500 line-through' : ''}`}>{formatCents(p.amountCents, p.currency)}</td>
                   <td className="text-slate-700">{p.refundReason ?? p.failureReason ?? (p.status === 'REFUNDED' ? 'refunded' : '')}</td>

@@ -184,7 +184,21 @@ export function QueuesView() {
             <tbody>
               {queues.queues.map((q) => (
                 <tr key={q.name} data-queue={q.name}>
-                  <td className="font-mono text-sm">{q.name}</td>
+                  <td className="font-mono text-sm">
+                    {q.name}
+                    {q.partitions.length > 1 && (
+                      <details className="mt-1 font-sans text-xs text-slate-700">
+                        <summary className="cursor-pointer">{q.partitions.length} partitions</summary>
+                        <ul className="mt-1 space-y-0.5">
+                          {q.partitions.map((p) => (
+                            <li key={p.name} className="font-mono">
+                              {p.name}: {p.depth} waiting, {p.consumers} consumer(s)
+                            </li>
+                          ))}
+                        </ul>
+                      </details>
+                    )}
+                  </td>
                   <td className="text-right tabular-nums" data-field="depth">{q.depth}</td>
                   <td className="text-right tabular-nums">{q.consumers === 0 ? <Badge tone="bad">none</Badge> : q.consumers}</td>
                   <td className="font-mono text-sm">{q.deadLetter.name}</td>
