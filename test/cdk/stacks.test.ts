@@ -1,8 +1,5 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import type { CfnResource } from 'aws-cdk-lib';
-import { Annotations, Match } from 'aws-cdk-lib/assertions';
+import { Match } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { FUNCTIONS, HTTP_API_CORS } from '../../functions/catalog';
 import { partitionQueues } from '../../shared/messaging/topology';
@@ -238,41 +235,5 @@ describe('resources', () => {
     });
     dev.backendTemplate.hasOutput('HttpApiUrl', {});
     dev.backendTemplate.hasOutput('WebSocketUrl', {});
-  });
-});
-
-describe('web', () => {
-  it('serves a private bucket through CloudFront with origin access control over HTTPS', () => {
-    dev.webTemplate.hasResourceProperties('AWS::S3::Bucket', {
-      PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
-    });
-    dev.webTemplate.resourceCountIs('AWS::CloudFront::OriginAccessControl', 1);
-    dev.webTemplate.hasResourceProperties('AWS::CloudFront::Distribution', {
-      DistributionConfig: Match.objectLike({
-        DefaultRootObject: 'index.html',
-        DefaultCacheBehavior: Match.objectLike({ ViewerProtocolPolicy: 'redirect-to-https' }),
-      }),
-    });
-    dev.webTemplate.hasOutput('DashboardUrl', {});
-  });
-
-  it('without web/out deploys only config.json and warns', () => {
-    const s = synthesize({}, { siteDir: path.join(tmpdir(), 'eventflow-no-such-dir') });
-    s.webTemplate.resourceCountIs('Custom::CDKBucketDeployment', 1);
-    s.webTemplate.hasResourceProperties('Custom::CDKBucketDeployment', {
-      Prune: false,
-      SystemMetadata: { 'cache-control': 'no-cache' },
-    });
-    Annotations.fromStack(s.web).hasWarning('*', Match.stringLikeRegexp('only config.json is deployed'));
-  });
-
-  it('with web/out deploys the site, minus config.json, then config.json', () => {
-    const siteDir = mkdtempSync(path.join(tmpdir(), 'eventflow-site-'));
-    writeFileSync(path.join(siteDir, 'index.html'), '<!doctype html>');
-    const s = synthesize({}, { siteDir });
-    s.webTemplate.resourceCountIs('Custom::CDKBucketDeployment', 2);
-    s.webTemplate.hasResourceProperties('Custom::CDKBucketDeployment', { Exclude: ['config.json'], DistributionPaths: ['/*'] });
-    s.webTemplate.hasResourceProperties('Custom::CDKBucketDeployment', { Prune: false, DistributionPaths: ['/config.json'] });
-    Annotations.fromStack(s.web).hasNoWarning('*', Match.stringLikeRegexp('only config.json is deployed'));
   });
 });

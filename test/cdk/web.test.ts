@@ -1,0 +1,137 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { AssetStaging } from 'aws-cdk-lib';
+import { Match } from 'aws-cdk-lib/assertions';
+import { WEB_DIR } from '../../lib/web';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { IMMUTABLE_CACHE_CONTROL, NOT_FOUND_PAGE, REVALIDATE_CACHE_CONTROL, SECURITY_HEADERS } from '../../lib/web-site';
+import { ofType, synthesize, type Synthesized } from './support';
+
+let dev: Synthesized;
+let resources: Record<string, { Type: string; Properties?: Record<string, any> }>;
+let distribution: Record<string, any>;
+
+beforeAll(() => {
+  dev = synthesize({ env: 'dev' });
+  resources = dev.webTemplate.toJSON().Resources;
+  distribution = ofType(resources, 'AWS::CloudFront::Distribution')[0]![1].Properties!.DistributionConfig;
+});
+
+const byRef = (ref: unknown) => resources[(ref as { Ref: string }).Ref]!;
+
+/** The viewer-request function as deployed, run on a CloudFront Functions event. */
+function viewerRequest(uri: string, querystring: Record<string, { value: string; multiValue?: { value: string }[] }> = {}) {
+  const [, fn] = ofType(resources, 'AWS::CloudFront::Function')[0]!;
+  const handler = new Function(`${fn.Properties!.FunctionCode}\nreturn handler;`)();
+  return handler({ request: { uri, method: 'GET', querystring, headers: {} } });
+}
+
+describe('web stack', () => {
+  it('serves a private bucket through CloudFront with origin access control over HTTPS', () => {
+    dev.webTemplate.hasResourceProperties('AWS::S3::Bucket', {
+      PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
+    });
+    dev.webTemplate.resourceCountIs('AWS::CloudFront::OriginAccessControl', 1);
+    expect(distribution.DefaultRootObject).toBe('index.html');
+    expect(distribution.DefaultCacheBehavior.ViewerProtocolPolicy).toBe('redirect-to-https');
+    expect(distribution.CacheBehaviors.map((b: { ViewerProtocolPolicy: string }) => b.ViewerProtocolPolicy)).toEqual(['redirect-to-https']);
+    dev.webTemplate.hasOutput('DashboardUrl', {});
+  });
+
+  it('runs a viewer-request function that maps /x/ to /x/index.html and redirects /x to /x/ keeping the query', () => {
+    const [, fn] = ofType(resources, 'AWS::CloudFront::Function')[0]!;
+    expect(fn.Properties!.FunctionConfig.Runtime).toBe('cloudfront-js-2.0');
+    expect(distribution.DefaultCacheBehavior.FunctionAssociations).toEqual([
+      { EventType: 'viewer-request', FunctionARN: { 'Fn::GetAtt': [expect.any(String), 'FunctionARN'] } },
+    ]);
+    expect(viewerRequest('/').uri).toBe('/index.html');
+    expect(viewerRequest('/orders/').uri).toBe('/orders/index.html');
+    expect(viewerRequest('/orders/view/').uri).toBe('/orders/view/index.html');
+    expect(viewerRequest('/_next/static/chunks/a1b2.js').uri).toBe('/_next/static/chunks/a1b2.js');
+    expect(viewerRequest('/orders/__next._tree.txt').uri).toBe('/orders/__next._tree.txt');
+    expect(viewerRequest('/config.json').uri).toBe('/config.json');
+    const redirect = viewerRequest('/orders/view', {
+      id: { value: 'f0e1d2c3-0000-4000-8000-000000000001' },
+      tag: { value: 'b', multiValue: [{ value: 'a%20b' }, { value: 'c' }] },
+      flag: { value: '' },
+    });
+    expect(redirect.statusCode).toBe(301);
+    expect(redirect.headers.location.value).toBe('/orders/view/?id=f0e1d2c3-0000-4000-8000-000000000001&tag=a%20b&tag=c&flag');
+    expect(viewerRequest('/queues').headers.location.value).toBe('/queues/');
+  });
+
+  it('answers 403 and 404 from S3 with the 404 page and status 404, not the SPA fallback', () => {
+    expect(distribution.CustomErrorResponses).toEqual([
+      { ErrorCode: 403, ResponseCode: 404, ResponsePagePath: NOT_FOUND_PAGE, ErrorCachingMinTTL: 10 },
+      { ErrorCode: 404, ResponseCode: 404, ResponsePagePath: NOT_FOUND_PAGE, ErrorCachingMinTTL: 10 },
+    ]);
+    expect(JSON.stringify(distribution.CustomErrorResponses)).not.toContain('index.html');
+  });
+
+  it('serves pages no-cache and hashed assets immutable, each with its cache policy', () => {
+    const pages = distribution.DefaultCacheBehavior;
+    const [assets] = distribution.CacheBehaviors;
+    expect(assets.PathPattern).toBe('/_next/static/*');
+    const cacheControl = (behavior: { ResponseHeadersPolicyId: unknown }) =>
+      byRef(behavior.ResponseHeadersPolicyId).Properties!.ResponseHeadersPolicyConfig.CustomHeadersConfig.Items;
+    expect(cacheControl(pages)).toEqual([{ Header: 'Cache-Control', Value: REVALIDATE_CACHE_CONTROL, Override: true }]);
+    expect(cacheControl(assets)).toEqual([{ Header: 'Cache-Control', Value: IMMUTABLE_CACHE_CONTROL, Override: true }]);
+    const policy = (behavior: { CachePolicyId: unknown }) => byRef(behavior.CachePolicyId).Properties!.CachePolicyConfig;
+    expect(policy(assets)).toMatchObject({ MinTTL: 31_536_000, DefaultTTL: 31_536_000 });
+    expect(policy(pages)).toMatchObject({ MinTTL: 0 });
+    for (const p of [policy(pages), policy(assets)]) {
+      // Nothing a visitor sends changes what a static file is: one cache entry per path.
+      expect(p.ParametersInCacheKeyAndForwardedToOrigin).toMatchObject({
+        CookiesConfig: { CookieBehavior: 'none' },
+        HeadersConfig: { HeaderBehavior: 'none' },
+        QueryStringsConfig: { QueryStringBehavior: 'none' },
+        EnableAcceptEncodingGzip: true,
+        EnableAcceptEncodingBrotli: true,
+      });
+    }
+  });
+
+  it('sends CSP, HSTS, nosniff, frame options and a referrer policy on every response', () => {
+    const policies = ofType(resources, 'AWS::CloudFront::ResponseHeadersPolicy');
+    expect(policies).toHaveLength(2);
+    for (const [, p] of policies) {
+      const s = p.Properties!.ResponseHeadersPolicyConfig.SecurityHeadersConfig;
+      expect(s.StrictTransportSecurity).toEqual({ AccessControlMaxAgeSec: 63_072_000, IncludeSubdomains: true, Override: true });
+      expect(s.ContentTypeOptions).toEqual({ Override: true });
+      expect(s.FrameOptions).toEqual({ FrameOption: SECURITY_HEADERS['x-frame-options'], Override: true });
+      expect(s.ReferrerPolicy).toEqual({ ReferrerPolicy: SECURITY_HEADERS['referrer-policy'], Override: true });
+      const csp = JSON.stringify(s.ContentSecurityPolicy.ContentSecurityPolicy);
+      for (const directive of ["default-src 'self'", "frame-ancestors 'none'", "object-src 'none'", "script-src 'self'"]) expect(csp).toContain(directive);
+      // The dashboard may call exactly the two APIs of its environment, resolved at deploy time.
+      expect(csp).toContain("connect-src 'self' ");
+      expect(csp.match(/Fn::ImportValue/g)?.length).toBe(2);
+    }
+  });
+
+  it('builds web/ into the site it deploys, minus config.json, then writes config.json no-cache', () => {
+    dev.webTemplate.resourceCountIs('Custom::CDKBucketDeployment', 2);
+    dev.webTemplate.hasResourceProperties('Custom::CDKBucketDeployment', { Exclude: ['config.json'], DistributionPaths: ['/*'] });
+    dev.webTemplate.hasResourceProperties('Custom::CDKBucketDeployment', {
+      Prune: false,
+      DistributionPaths: ['/config.json'],
+      SystemMetadata: { 'cache-control': 'no-cache' },
+    });
+    // The site's asset is web/ itself, bundled (built) at synthesis; config.json goes after it.
+    const stage = dev.web.web.node.findChild('DeploySite').node.findChild('Asset1').node.findChild('Stage') as AssetStaging;
+    expect(stage.sourcePath).toBe(WEB_DIR);
+    const deployments = ofType(resources, 'Custom::CDKBucketDeployment');
+    const [siteId] = deployments.find(([, r]) => r.Properties!.Prune !== false)!;
+    dev.webTemplate.hasResource('Custom::CDKBucketDeployment', { Properties: Match.objectLike({ Prune: false }), DependsOn: Match.arrayWith([siteId]) });
+  });
+
+  it('deploys a prebuilt site folder as is, and refuses one that is not an export', () => {
+    const siteDir = mkdtempSync(path.join(tmpdir(), 'eventflow-site-'));
+    writeFileSync(path.join(siteDir, 'index.html'), '<!doctype html>');
+    expect(() => synthesize({}, { siteDir })).toThrow(/has no 404\.html.*npm run build:web/);
+    writeFileSync(path.join(siteDir, '404.html'), '<!doctype html>');
+    const s = synthesize({}, { siteDir });
+    s.webTemplate.resourceCountIs('Custom::CDKBucketDeployment', 2);
+    expect(() => synthesize({}, { siteDir: path.join(tmpdir(), 'eventflow-no-such-dir') })).toThrow(/has no index\.html/);
+  });
+});
