@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { routingKeyFor } from '../../shared/messaging/routing';
 import { closeTestClients, createProduct, placeOrder, publishRaw, waitForStatus } from '../support/system';
 import { axeViolations, expectNoErrors, launch, openPage, screenshot, statusOf, waitLive, web } from './browser';
 
@@ -13,7 +14,7 @@ beforeAll(async () => {
   orderId = (await placeOrder([{ productId: p.id, quantity: 2 }])).body.id;
   await waitForStatus(orderId, ['CONFIRMED']);
   // Something for the Queues page to show: a message no consumer can read, parked in a DLQ.
-  await publishRaw('inventory', 'inventory.reserved', 'this is not JSON');
+  await publishRaw('inventory', routingKeyFor('inventory.reserved', randomUUID()), 'this is not JSON');
 });
 afterAll(async () => {
   await browser?.close();

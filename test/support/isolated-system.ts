@@ -21,6 +21,7 @@ export async function startIsolatedSystem(env: Record<string, string> = {}) {
   const dbName = (s: ServiceName) => databaseName(s, namespace);
 
   return {
+    namespace,
     async call(method: string, path: string, body?: unknown) {
       const res = await fetch(`${httpUrl}${path}`, {
         method,
