@@ -47,29 +47,40 @@ export function useLiveEvents(orderId: string | null | undefined, onEvents: (eve
 }
 
 /**
- * A value recomputed from the socket's recent events at most every `everyMs`, so a page under a
- * stream of hundreds of events per second renders a few times a second, not hundreds.
+ * A value read from a source that changes often, re-read at most every `everyMs` after a change: a
+ * page under hundreds of events per second renders a few times a second, not once per event.
+ * `subscribe` registers a listener for changes and returns its removal.
  */
-export function useRecentEvents(everyMs = 250): LiveEvent[] {
-  const version = useSyncExternalStore(liveSocket.subscribeRecent, liveSocket.getRecentVersion, () => 0);
-  return useThrottled(version, everyMs, () => liveSocket.getRecent());
+export function useSampled<T>(subscribe: (onChange: () => void) => () => void, read: () => T, everyMs: number, initial: () => T): T {
+  const [value, setValue] = useState(initial);
+  const readRef = useRef(read);
+  readRef.current = read;
+  useEffect(() => {
+    let timer: ReturnType<typeof setTimeout> | null = null;
+    let last = 0;
+    const flush = () => {
+      timer = null;
+      last = Date.now();
+      setValue(readRef.current());
+    };
+    const stop = subscribe(() => {
+      if (timer) return;
+      timer = setTimeout(flush, Math.max(0, last + everyMs - Date.now()));
+    });
+    flush();
+    return () => {
+      stop();
+      if (timer) clearTimeout(timer);
+    };
+  }, [subscribe, everyMs]);
+  return value;
 }
 
-/** Recomputes `compute` when `key` changes, at most once per `everyMs`. */
-export function useThrottled<T>(key: unknown, everyMs: number, compute: () => T): T {
-  const [value, setValue] = useState(compute);
-  const last = useRef(0);
-  const computeRef = useRef(compute);
-  computeRef.current = compute;
-  useEffect(() => {
-    const wait = Math.max(0, last.current + everyMs - Date.now());
-    const timer = setTimeout(() => {
-      last.current = Date.now();
-      setValue(computeRef.current());
-    }, wait);
-    return () => clearTimeout(timer);
-  }, [key, everyMs]);
-  return value;
+const noEvents = (): LiveEvent[] => [];
+
+/** The socket's recent events, oldest first, re-read at most every `everyMs`. */
+export function useRecentEvents(everyMs = 250): LiveEvent[] {
+  return useSampled(liveSocket.subscribeRecent, liveSocket.getRecent, everyMs, noEvents);
 }
 
 /** Re-renders every `everyMs` (clocks, "3 s ago"). */

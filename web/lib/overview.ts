@@ -34,6 +34,8 @@ export interface Figures {
 
 export interface OverviewSnapshot {
   at: number;
+  /** Whether the server's figures are in (before that, only what arrived live). */
+  seeded: boolean;
   lastMinute: Figures;
   lastHour: Figures;
   inFlight: number;
@@ -138,6 +140,7 @@ export class OverviewModel {
     }
     return {
       at: now,
+      seeded: this.seeded,
       lastMinute: figures(sumSeries(this.perSecond, nowSecond - 59 * SECOND, nowSecond + SECOND)),
       lastHour: figures(sumSeries(this.perMinute, Math.floor(now / MINUTE) * MINUTE - (MINUTES_KEPT - 1) * MINUTE, now + MINUTE)),
       inFlight: this.inFlight.size + this.unlisted,

@@ -106,8 +106,8 @@ class LiveSocket {
     return () => void this.gapListeners.delete(l);
   }
 
-  /** The recent events, oldest first, bounded. */
-  getRecent = () => this.recent;
+  /** A copy of the recent events, oldest first, at most RECENT_MAX. */
+  getRecent = () => this.recent.slice(-RECENT_MAX);
   getRecentVersion = () => this.recentVersion;
   subscribeRecent = (l: () => void) => {
     this.recentListeners.add(l);
@@ -288,13 +288,12 @@ class LiveSocket {
   }
 
   private remember(events: LiveEvent[]) {
-    let list = this.recent.concat(events);
     // Resumed events are older than live ones already kept: keep the list in time order.
-    if (this.recent.length && events[0]!.occurredAt < this.recent.at(-1)!.occurredAt) {
-      list = list.sort((a, b) => (a.occurredAt < b.occurredAt ? -1 : a.occurredAt > b.occurredAt ? 1 : 0));
-    }
-    if (list.length > RECENT_MAX) list = list.slice(list.length - RECENT_MAX);
-    this.recent = list;
+    const older = this.recent.length > 0 && events[0]!.occurredAt < this.recent.at(-1)!.occurredAt;
+    for (const e of events) this.recent.push(e);
+    if (older) this.recent.sort((a, b) => (a.occurredAt < b.occurredAt ? -1 : a.occurredAt > b.occurredAt ? 1 : 0));
+    // Trimmed in steps, not per event: pushing stays cheap under a stream.
+    if (this.recent.length > RECENT_MAX * 1.5) this.recent = this.recent.slice(this.recent.length - RECENT_MAX);
     this.recentVersion++;
     for (const l of this.recentListeners) l();
   }

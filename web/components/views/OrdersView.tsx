@@ -11,6 +11,8 @@ import { Empty, ErrorNotice, Loading, OrderLink, PageHeader, StatusBadge, Time }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const PAGE_SIZE = 25;
+/** New orders shown above the first page as they arrive; beyond this, the oldest of them drop off. */
+const ARRIVED_MAX = 50;
 
 /** An order as its order.created event describes it, for rows that appear live. */
 function orderFromCreated(e: LiveEvent): Order | null {
@@ -39,6 +41,8 @@ export function OrdersView() {
   const [customerInput, setCustomerInput] = useState(customerId);
   const [cursors, setCursors] = useState<(string | null)[]>([null]);
   const [page, setPage] = useState<{ items: Order[]; nextCursor: string | null } | null>(null);
+  // Orders placed since the page was read; kept apart so the page's cursor stays right.
+  const [arrived, setArrived] = useState<{ items: Order[]; dropped: number }>({ items: [], dropped: 0 });
   const [error, setError] = useState<string | null>(null);
   const [reloads, setReloads] = useState(0);
   const cursor = cursors.at(-1) ?? null;
@@ -50,7 +54,10 @@ export function OrdersView() {
     const ctl = new AbortController();
     setError(null);
     api.listOrders({ status, customerId: UUID.test(customerId) ? customerId : undefined, cursor, limit: PAGE_SIZE }, ctl.signal).then(
-      (p) => setPage(p),
+      (p) => {
+        setPage(p);
+        setArrived({ items: [], dropped: 0 });
+      },
       (err: unknown) => {
         if ((err as Error).name !== 'AbortError') setError(errorText(err));
       },
@@ -63,33 +70,49 @@ export function OrdersView() {
   useLiveEvents(
     null,
     (events) => {
-      setPage((current) => {
-        if (!current) return current;
-        let items = current.items;
+      const moved = (items: Order[]) => {
+        let out = items;
         for (const e of events) {
           const id = orderIdOf(e);
-          if (!id) continue;
-          const created = orderFromCreated(e);
-          if (created) {
-            // New orders appear on the first page when they match the filters.
-            const matches = (!status || status === 'PENDING') && (!customerId || customerId === created.customerId);
-            if (cursors.length === 1 && matches && !items.some((o) => o.id === id)) items = [created, ...items];
-            continue;
-          }
-          const at = items.findIndex((o) => o.id === id);
+          const at = id ? out.findIndex((o) => o.id === id) : -1;
           if (at < 0) continue;
-          const o = items[at]!;
+          const o = out[at]!;
           const next = statusFromEvents(o, [e]);
           if (next !== o && next.version > o.version) {
-            items = items.slice();
-            items[at] = { ...o, ...next, updatedAt: e.occurredAt };
+            out = out.slice();
+            out[at] = { ...o, ...next, updatedAt: e.occurredAt };
           }
         }
+        return out;
+      };
+      setPage((current) => {
+        if (!current) return current;
+        const items = moved(current.items);
         return items === current.items ? current : { ...current, items };
+      });
+      if (cursors.length !== 1) return;
+      setArrived((current) => {
+        let items = current.items;
+        let dropped = current.dropped;
+        for (const e of events) {
+          const created = orderFromCreated(e);
+          if (!created) continue;
+          // New orders appear on the first page when they match the filters.
+          const matches = (!status || status === 'PENDING') && (!customerId || customerId === created.customerId);
+          if (!matches || items.some((o) => o.id === created.id) || page?.items.some((o) => o.id === created.id)) continue;
+          items = [created, ...items];
+          if (items.length > ARRIVED_MAX) {
+            dropped += items.length - ARRIVED_MAX;
+            items = items.slice(0, ARRIVED_MAX);
+          }
+        }
+        items = moved(items);
+        return items === current.items && dropped === current.dropped ? current : { items, dropped };
       });
     },
     reload,
   );
+  const rows = page ? [...arrived.items, ...page.items] : [];
 
   function setFilters(next: { status?: string; customerId?: string }) {
     const q = new URLSearchParams(params.toString());
@@ -155,12 +178,20 @@ export function OrdersView() {
       </form>
       {error && <ErrorNotice title="The orders could not be loaded" message={error} onRetry={reload} />}
       {!page && !error && <Loading what="orders" />}
-      {page && page.items.length === 0 && (
+      {page && rows.length === 0 && (
         <Empty title={status || customerId ? 'No order matches these filters' : 'No orders yet'}>
           Place one from <a href="/orders/new/" className="link">New order</a>; it appears here as soon as it is placed.
         </Empty>
       )}
-      {page && page.items.length > 0 && (
+      {arrived.dropped > 0 && (
+        <p className="mb-2 text-sm text-slate-700" role="status">
+          {arrived.dropped} more order(s) arrived than are shown.{' '}
+          <button type="button" className="link" onClick={reload}>
+            Show the newest
+          </button>
+        </p>
+      )}
+      {page && rows.length > 0 && (
         <div className="card overflow-x-auto">
           <table className="table" aria-label="Orders">
             <thead>
@@ -175,7 +206,7 @@ export function OrdersView() {
               </tr>
             </thead>
             <tbody>
-              {page.items.map((o) => (
+              {rows.map((o) => (
                 <tr key={o.id} data-order-id={o.id}>
                   <td>
                     <OrderLink id={o.id} />

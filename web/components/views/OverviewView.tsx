@@ -1,8 +1,8 @@
 'use client';
-import { useCallback, useEffect, useRef, useState } from 'react';
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { api, errorText } from '../../lib/api';
 import { formatCents } from '../../lib/events';
-import { useLiveEvents, useNow, useThrottled } from '../../lib/hooks';
+import { useLiveEvents, useSampled } from '../../lib/hooks';
 import { OverviewModel } from '../../lib/overview';
 import type { Figures, OverviewSnapshot } from '../../lib/overview';
 import { Chart } from '../Chart';
@@ -135,10 +135,21 @@ const SETTLE = [
 ];
 
 export function OverviewView() {
-  const model = useRef(new OverviewModel());
-  const [version, setVersion] = useState(0);
+  const model = useRef<OverviewModel>(null as unknown as OverviewModel);
+  model.current ??= new OverviewModel();
+  // Events move the model in place; the page reads it at most twice a second, and every second
+  // anyway (the last minute moves on), however many events arrive.
+  const listeners = useRef(new Set<() => void>());
+  const changed = useCallback(() => listeners.current.forEach((l) => l()), []);
+  const subscribe = useCallback((onChange: () => void) => {
+    listeners.current.add(onChange);
+    const tick = setInterval(onChange, 1000);
+    return () => {
+      listeners.current.delete(onChange);
+      clearInterval(tick);
+    };
+  }, []);
   const [error, setError] = useState<string | null>(null);
-  const [loaded, setLoaded] = useState(false);
 
   const load = useCallback(() => {
     const ctl = new AbortController();
@@ -147,29 +158,30 @@ export function OverviewView() {
       (stats) => {
         // Events received before the answer are kept in the model and counted if they are past its cut.
         model.current.seed(stats);
-        setLoaded(true);
-        setVersion((v) => v + 1);
+        changed();
       },
       (err: unknown) => {
         if ((err as Error).name !== 'AbortError') setError(errorText(err));
       },
     );
     return () => ctl.abort();
-  }, []);
+  }, [changed]);
 
   useEffect(() => load(), [load]);
   useLiveEvents(
     null,
     (events) => {
       model.current.add(events);
-      setVersion((v) => v + 1);
+      changed();
     },
     load,
   );
-  const now = useNow(1000);
-  const snap = useThrottled(`${version}:${now}`, 500, () => model.current.snapshot());
-  const throughputData = [snap.throughput.t, snap.throughput.placed, snap.throughput.confirmed, snap.throughput.failed, snap.throughput.cancelled];
-  const settleData = [snap.settle.t, snap.settle.p95, snap.settle.p50];
+  const snap = useSampled(subscribe, () => model.current.snapshot(), 500, () => model.current.snapshot());
+  const throughputData = useMemo(
+    () => [snap.throughput.t, snap.throughput.placed, snap.throughput.confirmed, snap.throughput.failed, snap.throughput.cancelled],
+    [snap],
+  );
+  const settleData = useMemo(() => [snap.settle.t, snap.settle.p95, snap.settle.p50], [snap]);
 
   return (
     <>
@@ -178,7 +190,7 @@ export function OverviewView() {
         description="Orders across the saga, as they happen: what was placed, how it settled, how long it took. Figures move with every event."
       />
       {error && <ErrorNotice title="The figures could not be loaded" message={error} onRetry={load} />}
-      <div aria-busy={!loaded} className="grid gap-4 lg:grid-cols-2">
+      <div aria-busy={!snap.seeded} className="grid gap-4 lg:grid-cols-2">
         <FigureGrid id="lastMinute" title="Last minute" figures={snap.lastMinute} inFlight={snap.inFlight} />
         <FigureGrid id="lastHour" title="Last hour" figures={snap.lastHour} />
       </div>

@@ -8,6 +8,8 @@ import { Badge, Empty, ErrorNotice, Loading, OrderLink, PageHeader, Time } from 
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const PAGE_SIZE = 25;
+/** New payments shown above the first page as they arrive, at most; "Newer" reloads to see the rest. */
+const ARRIVED_MAX = 50;
 type Row = Payment;
 
 export function PaymentsView() {
@@ -47,7 +49,7 @@ export function PaymentsView() {
             if (status !== 'REFUNDED' && items[at]!.status === 'REFUNDED') continue;
             items = items.slice();
             items[at] = { ...items[at]!, status, updatedAt: e.occurredAt, refundReason: e.type === 'payment.refunded' ? e.data.reason : items[at]!.refundReason };
-          } else if (cursors.length === 1 && e.type !== 'payment.refunded') {
+          } else if (cursors.length === 1 && e.type !== 'payment.refunded' && items.length < PAGE_SIZE + ARRIVED_MAX) {
             const currency = 'currency' in d ? d.currency : (items[0]?.currency ?? 'USD');
             items = [
               { id: d.paymentId, orderId: id, amountCents: d.amountCents, currency, status, failureReason: e.type === 'payment.failed' ? e.data.reason : null, refundReason: null, createdAt: e.occurredAt, updatedAt: e.occurredAt },
