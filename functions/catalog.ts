@@ -65,6 +65,17 @@ export interface FunctionSpec {
   trigger: Trigger;
   memoryMb: number;
   timeoutSeconds: number;
+  /**
+   * Database connections each environment's pool may hold. An environment runs one invocation at a
+   * time, and a consumer applies its batch in one transaction, so one is enough.
+   */
+  dbPoolMax: number;
+  /**
+   * Environments the function may run at once (Lambda reserved concurrency); undefined leaves it
+   * to the account's pool. A queue consumer's concurrency is its partition count instead: each
+   * event source mapping runs one batch at a time.
+   */
+  maxConcurrency?: number;
   /** What the function may reach; the CDK app grants exactly this. */
   uses: {
     databases: ServiceName[];
@@ -82,6 +93,7 @@ const api = (service: FunctionSpec['service'], routes: RouteKey[], databases: Se
   trigger: { kind: 'http', routes },
   memoryMb: 512,
   timeoutSeconds: 10,
+  dbPoolMax: 1,
   uses: { databases, broker: true, redis: false },
 });
 
@@ -92,6 +104,7 @@ const consumer = (service: ServiceName, batchSize: number, partitions: number): 
   trigger: { kind: 'queue', queue: service, batchSize, batchWindowSeconds: 0, partitions },
   memoryMb: 512,
   timeoutSeconds: 60,
+  dbPoolMax: 1,
   uses: { databases: [service], broker: true, redis: false },
 });
 
@@ -102,6 +115,7 @@ const relay = (service: ServiceName): FunctionSpec => ({
   trigger: { kind: 'schedule', everyMinutes: 1 },
   memoryMb: 256,
   timeoutSeconds: 50,
+  dbPoolMax: 1,
   uses: { databases: [service], broker: true, redis: false },
 });
 
@@ -132,6 +146,7 @@ export const FUNCTIONS: FunctionSpec[] = [
     trigger: { kind: 'schedule', everyMinutes: 1 },
     memoryMb: 256,
     timeoutSeconds: 50,
+    dbPoolMax: 1,
     uses: { databases: ['payment'], broker: true, redis: false },
   },
   {
@@ -141,6 +156,7 @@ export const FUNCTIONS: FunctionSpec[] = [
     trigger: { kind: 'schedule', everyMinutes: 1 },
     memoryMb: 256,
     timeoutSeconds: 50,
+    dbPoolMax: 1,
     uses: { databases: ['order'], broker: true, redis: false },
   },
   {
@@ -150,6 +166,7 @@ export const FUNCTIONS: FunctionSpec[] = [
     trigger: { kind: 'websocket', routes: [...WEBSOCKET_ROUTES] },
     memoryMb: 256,
     timeoutSeconds: 10,
+    dbPoolMax: 1,
     uses: { databases: [], broker: false, redis: true, websocketCallback: true },
   },
   {
@@ -160,6 +177,7 @@ export const FUNCTIONS: FunctionSpec[] = [
     // A full vCPU: pushing one batch to many connections is CPU-bound in the SDK client.
     memoryMb: 1769,
     timeoutSeconds: 60,
+    dbPoolMax: 1,
     uses: { databases: [], broker: true, redis: true, websocketCallback: true },
   },
   {
@@ -169,6 +187,7 @@ export const FUNCTIONS: FunctionSpec[] = [
     trigger: { kind: 'deploy', purpose: 'migrations' },
     memoryMb: 256,
     timeoutSeconds: 300,
+    dbPoolMax: 1,
     uses: { databases: ['order', 'payment', 'inventory'], broker: false, redis: false },
   },
   {
@@ -178,6 +197,7 @@ export const FUNCTIONS: FunctionSpec[] = [
     trigger: { kind: 'deploy', purpose: 'topology' },
     memoryMb: 256,
     timeoutSeconds: 120,
+    dbPoolMax: 1,
     uses: { databases: [], broker: true, redis: false },
   },
 ];
