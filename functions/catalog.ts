@@ -69,6 +69,17 @@ export interface FunctionSpec {
   trigger: Trigger;
   memoryMb: number;
   timeoutSeconds: number;
+  /**
+   * Database connections each environment's pool may hold. An environment runs one invocation at a
+   * time, and a consumer applies its batch in one transaction, so one is enough.
+   */
+  dbPoolMax: number;
+  /**
+   * Environments the function may run at once (Lambda reserved concurrency); undefined leaves it
+   * to the account's pool. A queue consumer's concurrency is its partition count instead: each
+   * event source mapping runs one batch at a time.
+   */
+  maxConcurrency?: number;
   /** What the function may reach; the CDK app grants exactly this. */
   uses: {
     databases: ServiceName[];
@@ -86,6 +97,7 @@ const api = (service: FunctionSpec['service'], routes: RouteKey[], databases: Se
   trigger: { kind: 'http', routes },
   memoryMb: 512,
   timeoutSeconds: 10,
+  dbPoolMax: 1,
   uses: { databases, broker: true, redis: false },
 });
 
@@ -96,6 +108,7 @@ const consumer = (service: ServiceName, batchSize: number, partitions: number): 
   trigger: { kind: 'queue', queue: service, batchSize, batchWindowSeconds: 0, partitions },
   memoryMb: 512,
   timeoutSeconds: 60,
+  dbPoolMax: 1,
   uses: { databases: [service], broker: true, redis: false },
 });
 
@@ -106,6 +119,7 @@ const relay = (service: ServiceName): FunctionSpec => ({
   trigger: { kind: 'schedule', everyMinutes: 1 },
   memoryMb: 256,
   timeoutSeconds: 50,
+  dbPoolMax: 1,
   uses: { databases: [service], broker: true, redis: false },
 });
 
@@ -143,6 +157,7 @@ export const FUNCTIONS: FunctionSpec[] = [
     trigger: { kind: 'schedule', everyMinutes: 1 },
     memoryMb: 256,
     timeoutSeconds: 50,
+    dbPoolMax: 1,
     uses: { databases: ['payment'], broker: true, redis: false },
   },
   {
@@ -152,6 +167,7 @@ export const FUNCTIONS: FunctionSpec[] = [
     trigger: { kind: 'schedule', everyMinutes: 1 },
     memoryMb: 256,
     timeoutSeconds: 50,
+    dbPoolMax: 1,
     uses: { databases: ['order'], broker: true, redis: false },
   },
   {
@@ -161,6 +177,7 @@ export const FUNCTIONS: FunctionSpec[] = [
     trigger: { kind: 'websocket', routes: [...WEBSOCKET_ROUTES] },
     memoryMb: 256,
     timeoutSeconds: 10,
+    dbPoolMax: 1,
     uses: { databases: [], broker: false, redis: true, websocketCallback: true },
   },
   {
@@ -171,6 +188,7 @@ export const FUNCTIONS: FunctionSpec[] = [
     // A full vCPU: pushing one batch to many connections is CPU-bound in the SDK client.
     memoryMb: 1769,
     timeoutSeconds: 60,
+    dbPoolMax: 1,
     uses: { databases: [], broker: true, redis: true, websocketCallback: true },
   },
   {
@@ -180,6 +198,7 @@ export const FUNCTIONS: FunctionSpec[] = [
     trigger: { kind: 'deploy', purpose: 'migrations' },
     memoryMb: 256,
     timeoutSeconds: 300,
+    dbPoolMax: 1,
     uses: { databases: ['order', 'payment', 'inventory'], broker: false, redis: false },
   },
   {
@@ -189,6 +208,7 @@ export const FUNCTIONS: FunctionSpec[] = [
     trigger: { kind: 'deploy', purpose: 'topology' },
     memoryMb: 256,
     timeoutSeconds: 120,
+    dbPoolMax: 1,
     uses: { databases: [], broker: true, redis: false },
   },
 ];
