@@ -24,6 +24,9 @@ export default defineConfig({
           testTimeout: 90_000,
           hookTimeout: 180_000,
           fileParallelism: false,
+          // After the other projects: a browser and a busy page add load that timing-sensitive
+          // integration tests should not share.
+          sequence: { groupOrder: 1 },
         },
       },
     ],

@@ -24,7 +24,8 @@ afterAll(async () => {
 /** Waits until a page has loaded what it shows: live, nothing "Loading…" left. */
 async function settled(page: Page) {
   await waitLive(page);
-  await page.waitForFunction("!document.body.innerText.includes('Loading')", undefined, { timeout: 15_000 });
+  // Polled from outside: a predicate polled inside the page would need eval, which the CSP forbids.
+  await expect.poll(() => page.evaluate("document.body.innerText.includes('Loading')"), { timeout: 15_000 }).toBe(false);
 }
 
 const PAGES: { name: string; path: () => string; ready?: (page: Page) => Promise<unknown> }[] = [
