@@ -14,7 +14,7 @@ import { ESM_BANNER, EXTERNAL_MODULES } from '../lib/bundling';
 const ROOT = path.resolve(import.meta.dirname, '..');
 const CACHE = path.join(ROOT, 'node_modules', '.cache', 'eventflow');
 /** The process that hosts a handler in an environment (local/environment.ts), bundled like the handlers. */
-export const ENVIRONMENT_HOST = '__environment';
+export const ENVIRONMENT_HOST = 'local/environment';
 
 interface Manifest {
   dir: string;
