@@ -9,7 +9,7 @@ import type { LiveEvent } from '../../lib/events';
 import { PAYMENT_STATUS_INFO, SERVICES, STATUS_INFO, describeEvent, formatCents, infoOf } from '../../lib/events';
 import { useLiveEvents } from '../../lib/hooks';
 import { buildSwimlane, mergeEvents, statusFromEvents } from '../../lib/saga';
-import { isAbout } from '../../lib/socket';
+import { isAbout, liveSocket } from '../../lib/socket';
 import { Swimlane } from '../Swimlane';
 import { Badge, ErrorNotice, Loading, PageHeader, StatusBadge, SuccessNotice, Time, formatMs } from '../ui';
 
@@ -105,7 +105,9 @@ function EventList({ events }: { events: LiveEvent[] }) {
 function OrderDetails({ id }: { id: string }) {
   const [order, setOrder] = useState<Order | null>(null);
   const [history, setHistory] = useState<LiveEvent[]>([]);
-  const [live, setLive] = useState<LiveEvent[]>([]);
+  // Events of this order the socket received before this page opened (the New order page was
+  // listening while the order was placed): the order's HTTP timeline may not hold them yet.
+  const [live, setLive] = useState<LiveEvent[]>(() => liveSocket.getRecent().filter(isAbout(id)));
   const [payment, setPayment] = useState<Payment | null | undefined>(undefined);
   const [error, setError] = useState<{ message: string; status: number | null } | null>(null);
   const [reloads, setReloads] = useState(0);

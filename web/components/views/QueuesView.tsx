@@ -12,12 +12,11 @@ const DEPTH_EVERY_MS = 5_000;
  */
 const DEAD_LETTERS_MIN_MS = 15_000;
 
-function DeadLetterPanel({ queue, depth, onRedriven }: { queue: QueueInfo; depth: number; onRedriven: () => void }) {
+function DeadLetterPanel({ queue, depth, onRedriven }: { queue: QueueInfo; depth: number; onRedriven: (result: string) => void }) {
   const [letters, setLetters] = useState<DeadLetters | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [confirming, setConfirming] = useState(false);
   const [busy, setBusy] = useState(false);
-  const [done, setDone] = useState<string | null>(null);
   const lastRead = useRef<{ at: number; depth: number } | null>(null);
 
   const read = useCallback(
@@ -44,10 +43,10 @@ function DeadLetterPanel({ queue, depth, onRedriven }: { queue: QueueInfo; depth
     setError(null);
     try {
       const r = await api.redrive(queue.name);
-      setDone(`Moved ${r.moved} message(s) from ${r.deadLetterQueue} back to ${r.queue}. What still cannot be processed is parked again, with its reason.`);
       setLetters(null);
       lastRead.current = null;
-      onRedriven();
+      // Told by the page: this panel goes away while the DLQ is empty.
+      onRedriven(`Moved ${r.moved} message(s) from ${r.deadLetterQueue} back to ${r.queue}. What still cannot be processed is parked again, with its reason.`);
     } catch (err) {
       setError(errorText(err));
     } finally {
@@ -86,11 +85,6 @@ function DeadLetterPanel({ queue, depth, onRedriven }: { queue: QueueInfo; depth
               Not now
             </button>
           </div>
-        </div>
-      )}
-      {done && (
-        <div className="mt-3">
-          <SuccessNotice>{done}</SuccessNotice>
         </div>
       )}
       {error && (
@@ -134,6 +128,7 @@ export function QueuesView() {
   const [queues, setQueues] = useState<{ checkedAt: string; queues: QueueInfo[] } | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [tick, setTick] = useState(0);
+  const [redriven, setRedriven] = useState<string | null>(null);
   const refresh = useCallback(() => setTick((t) => t + 1), []);
 
   useEffect(() => {
@@ -211,13 +206,26 @@ export function QueuesView() {
           </table>
         </div>
       )}
+      {redriven && (
+        <div className="mt-4" data-redrive-result>
+          <SuccessNotice>{redriven}</SuccessNotice>
+        </div>
+      )}
       {queues && parked.length === 0 && (
         <div className="mt-4">
           <Empty title="No dead letters">Every message was processed or is waiting its turn.</Empty>
         </div>
       )}
       {parked.map((q) => (
-        <DeadLetterPanel key={q.name} queue={q} depth={q.deadLetter.depth} onRedriven={refresh} />
+        <DeadLetterPanel
+          key={q.name}
+          queue={q}
+          depth={q.deadLetter.depth}
+          onRedriven={(result) => {
+            setRedriven(result);
+            refresh();
+          }}
+        />
       ))}
     </>
   );
