@@ -13,6 +13,8 @@ export interface BenchOptions {
   warmupSeconds: number;
   runs: number;
   wsClients: number;
+  /** subscribe: one subscription per order; all: connections that receive every event. */
+  wsWatch: 'subscribe' | 'all';
   httpConnections: number;
   requestTimeoutMs: number;
   settleWaitMs: number;
@@ -44,6 +46,9 @@ Load
   --warmup 5                warm-up seconds before each level, reported apart (default 5)
   --runs 3                  repetitions; the report shows medians (default 3)
   --ws-clients 1            WebSocket connections that watch the orders (default 1)
+  --ws-watch subscribe|all  subscribe to each order after its 201, unsubscribe once settled
+                            (default); or subscribe to nothing and receive every event, as
+                            the dashboard does
   --http-connections 64     keep-alive connections of the HTTP pool (default 64)
 
 Mix
@@ -97,6 +102,7 @@ export function parseBenchArgs(argv: string[]): { help: true } | { help: false; 
       warmup: { type: 'string' },
       runs: { type: 'string' },
       'ws-clients': { type: 'string' },
+      'ws-watch': { type: 'string' },
       'http-connections': { type: 'string' },
       declined: { type: 'string' },
       scarce: { type: 'string' },
@@ -123,6 +129,8 @@ export function parseBenchArgs(argv: string[]): { help: true } | { help: false; 
   const mode = values.mode ?? 'open';
   if (mode !== 'open' && mode !== 'closed') throw new Error(`--mode: open or closed, got "${mode}"`);
   const levels = mode === 'open' ? list(values.rates ?? '250,500,1000,1500,2000', '--rates') : list(values.concurrency ?? '32', '--concurrency').map(Math.round);
+  const wsWatch = values['ws-watch'] ?? 'subscribe';
+  if (wsWatch !== 'subscribe' && wsWatch !== 'all') throw new Error(`--ws-watch: subscribe or all, got "${wsWatch}"`);
   const lines = /^(\d+)(?:-(\d+))?$/.exec(values.lines ?? '1-3');
   if (!lines) throw new Error(`--lines: N or N-M, got "${values.lines}"`);
   const minLines = Number(lines[1]);
@@ -145,6 +153,7 @@ export function parseBenchArgs(argv: string[]): { help: true } | { help: false; 
       warmupSeconds: num(values.warmup, 5, '--warmup'),
       runs: Math.round(num(values.runs, 3, '--runs', { min: 1 })),
       wsClients: Math.round(num(values['ws-clients'], 1, '--ws-clients', { min: 1, max: 1000 })),
+      wsWatch,
       httpConnections: Math.round(num(values['http-connections'], 64, '--http-connections', { min: 1 })),
       requestTimeoutMs: num(values['timeout-ms'], 10_000, '--timeout-ms', { min: 100 }),
       settleWaitMs: num(values['settle-wait-ms'], 60_000, '--settle-wait-ms', { min: 100 }),

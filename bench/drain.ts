@@ -64,7 +64,10 @@ export async function drain(opts: DrainOptions): Promise<DrainResult> {
   let bestAt = started;
   let quietPolls = 0;
   for (;;) {
-    const state = await readQuietState(opts);
+    const state = await Promise.race([
+      readQuietState(opts),
+      new Promise<never>((_, reject) => setTimeout(() => reject(new Error('reading queue depths and pending orders took over 30 s')), 30_000).unref()),
+    ]);
     opts.onProgress?.(state);
     const backlog = backlogOf(state);
     if (backlog === 0) {

@@ -26,6 +26,8 @@ export interface LoadOptions {
   wsUrl: string;
   /** WebSocket connections that watch the orders (few: each push to a connection costs the system CPU). */
   wsClients: number;
+  /** Subscribe to each order on the WebSocket (as a customer's page would), or receive every event (as the dashboard does). */
+  wsSubscribe: boolean;
   products: ProductSet;
   mix: Mix;
   mode: LoadMode;
@@ -100,7 +102,7 @@ function outcomeOf(err: unknown): string {
  */
 export async function startLoad(opts: LoadOptions) {
   let onFinalStatus: (orderId: string, status: FinalStatus, at: number) => void = () => undefined;
-  const watcher = await startOrderWatcher({ wsUrl: opts.wsUrl, clients: opts.wsClients, onFinal: (...args) => onFinalStatus(...args) });
+  const watcher = await startOrderWatcher({ wsUrl: opts.wsUrl, clients: opts.wsClients, subscribe: opts.wsSubscribe, onFinal: (...args) => onFinalStatus(...args) });
   const pool = new Pool(opts.httpUrl, {
     connections: opts.httpConnections,
     pipelining: 1,

@@ -122,6 +122,13 @@ async function main(options: BenchOptions) {
   console.log(report.throughputTable(options.mode, levels));
   console.log(`\nWarm-up (reported apart): ${levels.map((l) => `${l.level}: accepted ${l.warmup.acceptedPerSec.toFixed(0)}/s, settle p99 ${l.warmup.settleP99.toFixed(0)} ms`).join('; ')}`);
   console.log(`Generator lateness p99 (ms) by ${unit}: ${levels.map((l) => `${l.level}: ${l.latenessP99.toFixed(1)}`).join(', ')}`);
+  const kv = (o: Record<string, number>) => Object.entries(o).map(([k, n]) => `${k} ${Math.round(n)}`).join(', ') || 'none';
+  for (const l of levels) {
+    console.log(
+      `${l.level}: outcomes ${kv(l.outcomes)}; cancellations answered ${kv(l.cancellations)}; errors ${kv(l.errors)}; ` +
+        `WebSocket ${l.wsEventMB.toFixed(1)} MB of events, ${l.wsReplyMB.toFixed(1)} MB of replies`,
+    );
+  }
   console.log(`\nBusy cores per process group (mean over the measured window)\n`);
   console.log(report.cpuTable(options.mode, levels));
   console.log(`\n${report.cpuDetailTable(options.mode, levels)}`);

@@ -44,6 +44,14 @@ export interface LevelSummary {
   cpu: Record<string, number>;
   /** Median of each run's deepest ready count, per queue. */
   queueMax: Record<string, number>;
+  /** Medians of every unexpected answer and error, by kind (HTTP "POST 500", "POST timeout", WebSocket ...). */
+  errors: Record<string, number>;
+  /** Medians of the measured orders' final statuses, and of the cancellations' answers. */
+  outcomes: Record<string, number>;
+  cancellations: Record<string, number>;
+  /** WebSocket traffic per run (medians): event frames and replies to subscribe/unsubscribe, MB. */
+  wsEventMB: number;
+  wsReplyMB: number;
   warmup: { offeredPerSec: number; acceptedPerSec: number; settledPerSec: number; postP99: number; settleP99: number };
   invariantsHeld: boolean;
 }
@@ -58,6 +66,24 @@ function mediansOf(runs: LevelRun[], pick: (r: LevelRun) => Record<string, numbe
 export function wsErrorsOf(r: LevelRun): number {
   const ws = r.figures.ws;
   return ws.socketErrors + ws.unexpectedCloses + ws.errorReplies;
+}
+
+const EXPECTED_HTTP = new Set(['POST 201', 'DELETE 200', 'DELETE 409']);
+
+/** Every error of a run by kind, zeros left out. */
+export function errorsOf(r: LevelRun): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [k, n] of Object.entries(r.figures.http)) if (!EXPECTED_HTTP.has(k)) out[k] = n;
+  const ws = r.figures.ws;
+  const more: Record<string, number> = {
+    'WS socket errors': ws.socketErrors,
+    'WS unexpected closes': ws.unexpectedCloses,
+    'WS error replies': ws.errorReplies,
+    'missed on WS': r.figures.missedOnWs,
+    'closed loop: settle waits given up': r.figures.settleWaitTimeouts,
+  };
+  for (const [k, n] of Object.entries(more)) if (n > 0) out[k] = n;
+  return out;
 }
 
 /** Medians over the runs of one level, metric by metric. */
@@ -85,6 +111,11 @@ export function summarizeLevel(runs: LevelRun[]): LevelSummary {
     cpuTop: mediansOf(runs, (r) => r.figures.cpuTop),
     cpu: mediansOf(runs, (r) => r.figures.cpu),
     queueMax: mediansOf(runs, (r) => Object.fromEntries(Object.entries(r.figures.queues).map(([q, d]) => [q, d.max]))),
+    errors: mediansOf(runs, errorsOf),
+    outcomes: mediansOf(runs, (r) => r.figures.outcomes),
+    cancellations: mediansOf(runs, (r) => r.figures.cancellations.outcomes),
+    wsEventMB: med(runs, (r) => r.figures.ws.eventBytes / 1e6),
+    wsReplyMB: med(runs, (r) => r.figures.ws.replyBytes / 1e6),
     warmup: {
       offeredPerSec: med(runs, (r) => r.figures.warmup.offeredPerSec),
       acceptedPerSec: med(runs, (r) => r.figures.warmup.acceptedPerSec),

@@ -78,13 +78,14 @@ export async function runLevel(opts: BenchOptions, level: number, run: number, h
   let amqp: ChannelModel | undefined;
   let pools: Record<ServiceName, pg.Pool> | undefined;
   let cleaned: Promise<void> | undefined;
+  const step = (p: Promise<unknown> | undefined, what: string, ms = 30_000) => (p ? within(p, ms, what).catch((err) => hooks.log(`  cleanup: ${String(err)}`)) : undefined);
   const cleanup = () =>
     (cleaned ??= (async () => {
-      await load?.stop().catch(() => undefined);
-      await sampler?.stop().catch(() => undefined);
-      await Promise.all(Object.values(pools ?? {}).map((p) => p.end().catch(() => undefined)));
-      await amqp?.close().catch(() => undefined);
-      await runtime.stop();
+      await step(load?.stop(), 'stopping the load');
+      await step(sampler?.stop(), 'stopping the sampler');
+      await step(Promise.all(Object.values(pools ?? {}).map((p) => p.end())), 'closing the database pools');
+      await step(amqp?.close(), 'closing the AMQP connection');
+      await step(runtime.stop(), 'stopping the runtime and removing its namespace', 90_000);
     })());
   const unregister = hooks.registerCleanup(cleanup);
   try {
@@ -100,6 +101,7 @@ export async function runLevel(opts: BenchOptions, level: number, run: number, h
       httpUrl,
       wsUrl,
       wsClients: opts.wsClients,
+      wsSubscribe: opts.wsWatch === 'subscribe',
       products,
       mix: opts.mix,
       mode,

@@ -5,6 +5,9 @@
  * holds a subscription to an order id that never exists, so that it never falls back to
  * receiving every event (a connection subscribed to nothing receives all of them).
  *
+ * Or, with `subscribe: false`, the connections subscribe to nothing and receive every event, as
+ * the live dashboard does: no subscribe or unsubscribe messages at all.
+ *
  * A final status that never arrives is not looked up elsewhere: the caller counts it as missed.
  * A connection that drops reconnects, subscribes again and resumes from its last event id, as the
  * protocol tells clients to.
@@ -35,6 +38,8 @@ export interface WatcherStats {
 export interface OrderWatcherOptions {
   wsUrl: string;
   clients: number;
+  /** Subscribe to each order (true), or receive every event (false). */
+  subscribe: boolean;
   /** Called once per order and final status, at its first arrival (performance.now() time). */
   onFinal: (orderId: string, status: FinalStatus, at: number) => void;
   connectTimeoutMs?: number;
@@ -137,7 +142,7 @@ export async function startOrderWatcher(opts: OrderWatcherOptions) {
       stats.unexpectedCloses++;
       void reconnect(conn);
     });
-    send(conn, { action: 'subscribe', orderId: sentinel });
+    if (opts.subscribe) send(conn, { action: 'subscribe', orderId: sentinel });
     for (const id of conn.watched) send(conn, { action: 'subscribe', orderId: id });
     if (conn.lastEventId) send(conn, { action: 'resume', since: conn.lastEventId });
   }
@@ -167,8 +172,9 @@ export async function startOrderWatcher(opts: OrderWatcherOptions) {
     /** Subscribes to an order on the next connection. */
     watch(orderId: string) {
       const conn = conns[next++ % conns.length]!;
-      conn.watched.add(orderId);
       owner.set(orderId, conn);
+      if (!opts.subscribe) return;
+      conn.watched.add(orderId);
       stats.subscribes++;
       send(conn, { action: 'subscribe', orderId });
     },
@@ -177,6 +183,7 @@ export async function startOrderWatcher(opts: OrderWatcherOptions) {
       const conn = owner.get(orderId);
       if (!conn) return;
       owner.delete(orderId);
+      if (!opts.subscribe) return;
       conn.watched.delete(orderId);
       stats.unsubscribes++;
       send(conn, { action: 'unsubscribe', orderId });
