@@ -16,6 +16,8 @@ export interface Window {
   measureTo: number;
   /** performance.timeOrigin, to place Date.now() samples on the same clock. */
   timeOrigin: number;
+  /** Queue names lose their namespace prefix in the figures, so runs compare. */
+  namespace: string;
 }
 
 export interface SeriesPoint {
@@ -58,6 +60,8 @@ export interface RunFigures {
   outcomes: Record<string, number>;
   /** Accepted orders whose final status (as the database has it) never arrived on the WebSocket. */
   missedOnWs: number;
+  /** A few of the missed orders, to see why: what the database says, what the socket showed, the cancellation. */
+  missedExamples: { id: string; dbStatus: string; seenOnWs: string[]; postMs: number; cancel: number | string | null; scarce: boolean; declined: boolean }[];
   /** Orders the database still holds unsettled (the invariant check fails on them too). */
   unsettledInDb: number;
   cancellations: { sent: number; outcomes: Record<string, number>; deleteMs: Summary };
@@ -133,6 +137,7 @@ export function analyzeRun(
   const outcomes: Record<string, number> = {};
   const byStatus: Partial<Record<FinalStatus, number[]>> = {};
   let missedOnWs = 0;
+  const missedExamples: RunFigures['missedExamples'] = [];
   let unsettledInDb = 0;
   for (const r of records.filter((x) => x.id)) {
     const status = dbStatus.get(r.id!) ?? 'MISSING';
@@ -142,8 +147,20 @@ export function analyzeRun(
       continue;
     }
     const at = r.finals[status];
-    if (at === undefined) missedOnWs++;
-    else if (!r.warmup) (byStatus[status] ??= []).push(at - r.startedAt);
+    if (at === undefined) {
+      missedOnWs++;
+      if (missedExamples.length < 10) {
+        missedExamples.push({
+          id: r.id!,
+          dbStatus: status,
+          seenOnWs: Object.keys(r.finals),
+          postMs: r.postMs ?? Number.NaN,
+          cancel: r.cancel?.outcome ?? null,
+          scarce: r.scarce,
+          declined: r.declined,
+        });
+      }
+    } else if (!r.warmup) (byStatus[status] ??= []).push(at - r.startedAt);
   }
   const settleByStatus = Object.fromEntries(Object.entries(byStatus).map(([k, v]) => [k, summarize(v)]));
 
@@ -164,11 +181,13 @@ export function analyzeRun(
   const cpuTop: Record<string, number> = {};
   for (const [g, v] of Object.entries(cpu)) cpuTop[topGroupOf(g)] = (cpuTop[topGroupOf(g)] ?? 0) + v;
   const boxBusy = mean(inWindow.map((s) => s.box.busy));
+  const prefix = w.namespace ? `${w.namespace}.` : '';
+  const bare = (q: string) => (q.startsWith(prefix) ? q.slice(prefix.length) : q);
   const queueNames = new Set(samples.flatMap((s) => Object.keys(s.queues)));
   const queues: RunFigures['queues'] = {};
   for (const q of queueNames) {
     const depths = inWindow.map((s) => s.queues[q]).filter((d): d is number => typeof d === 'number');
-    queues[q] = { max: depths.length ? Math.max(...depths) : 0, mean: mean(depths), end: depths.at(-1) ?? 0 };
+    queues[bare(q)] = { max: depths.length ? Math.max(...depths) : 0, mean: mean(depths), end: depths.at(-1) ?? 0 };
   }
 
   // Per-second series over the whole run (warm-up, window, drain).
@@ -215,6 +234,7 @@ export function analyzeRun(
     settleByStatus,
     outcomes,
     missedOnWs,
+    missedExamples,
     unsettledInDb,
     cancellations: { sent: cancelled.length, outcomes: cancelOutcomes, deleteMs: summarize(cancelled.map((r) => r.cancel!.ms)) },
     http: counters.http,
@@ -231,6 +251,11 @@ export function analyzeRun(
       settle: histogram(accepted.flatMap((r) => (settleOf(r) === undefined ? [] : [settleOf(r)! - r.startedAt]))),
     },
     series,
-    samples: samples.map((s) => ({ t: (toPerf(s.t) - w.measureFrom) / 1000, cpu: s.cpu, box: s.box, queues: s.queues })),
+    samples: samples.map((s) => ({
+      t: (toPerf(s.t) - w.measureFrom) / 1000,
+      cpu: s.cpu,
+      box: s.box,
+      queues: Object.fromEntries(Object.entries(s.queues).map(([q, n]) => [bare(q), n])),
+    })),
   };
 }

@@ -15,8 +15,6 @@ export interface ChartColumn {
   seconds: number;
   series: SeriesPoint[];
   samples: SamplePoint[];
-  /** Queue names carry the namespace; shown without it. */
-  namespace: string;
 }
 
 type Row = { column: string; t: number; series: string; value: number };
@@ -35,12 +33,11 @@ function rows(columns: ChartColumn[]) {
       if (p.settleP99 !== null) latency.push({ column: c.label, t: p.t, series: 'settle p99', value: Math.max(0.1, p.settleP99) });
       if (p.postP99 !== null) latency.push({ column: c.label, t: p.t, series: 'POST p99', value: Math.max(0.1, p.postP99) });
     }
-    const prefix = c.namespace ? `${c.namespace}.` : '';
     const used = new Set(c.samples.flatMap((s) => Object.entries(s.queues).filter(([, n]) => (n ?? 0) > 0).map(([q]) => q)));
     const groups = new Set(c.samples.flatMap((s) => Object.keys(s.cpu)));
     for (const s of c.samples) {
       for (const [q, n] of Object.entries(s.queues)) {
-        if (n !== null && used.has(q)) queues.push({ column: c.label, t: s.t, series: q.startsWith(prefix) ? q.slice(prefix.length) : q, value: n });
+        if (n !== null && used.has(q)) queues.push({ column: c.label, t: s.t, series: q, value: n });
       }
       // Every group at every second (0 when idle), so the stack has no holes.
       for (const g of groups) cpu.push({ column: c.label, t: s.t, series: g, value: s.cpu[g] ?? 0 });

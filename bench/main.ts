@@ -122,7 +122,11 @@ async function main(options: BenchOptions) {
   console.log(report.throughputTable(options.mode, levels));
   console.log(`\nWarm-up (reported apart): ${levels.map((l) => `${l.level}: accepted ${l.warmup.acceptedPerSec.toFixed(0)}/s, settle p99 ${l.warmup.settleP99.toFixed(0)} ms`).join('; ')}`);
   console.log(`Generator lateness p99 (ms) by ${unit}: ${levels.map((l) => `${l.level}: ${l.latenessP99.toFixed(1)}`).join(', ')}`);
-  const kv = (o: Record<string, number>) => Object.entries(o).map(([k, n]) => `${k} ${Math.round(n)}`).join(', ') || 'none';
+  const kv = (o: Record<string, number>) =>
+    Object.entries(o)
+      .filter(([, n]) => Math.round(n) > 0)
+      .map(([k, n]) => `${k} ${Math.round(n)}`)
+      .join(', ') || 'none';
   for (const l of levels) {
     console.log(
       `${l.level}: outcomes ${kv(l.outcomes)}; cancellations answered ${kv(l.cancellations)}; errors ${kv(l.errors)}; ` +
@@ -134,9 +138,10 @@ async function main(options: BenchOptions) {
   console.log(`\n${report.cpuDetailTable(options.mode, levels)}`);
   console.log(`\nQueues\n\n${report.queueTable(options.mode, levels)}`);
   for (const l of result.levels) {
-    const p = l.runs.find((r) => r.profile)?.profile;
-    if (p) {
-      console.log(`\nProfile of the runtime at ${l.runs[0]!.level} (run 1, whole run, ${p.busyMs} ms busy), self time by module:`);
+    const r = l.runs.find((x) => x.profile);
+    const p = r?.profile;
+    if (r && p) {
+      console.log(`\nProfile of the runtime at ${r.level} (run ${r.run}, start to stop, ${p.busyMs} ms busy), self time by module:`);
       for (const e of p.byModule.slice(0, 12)) console.log(`  ${(e.share * 100).toFixed(1).padStart(5)} %  ${e.name}`);
     }
   }

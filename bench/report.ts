@@ -180,11 +180,11 @@ export function cpuDetailTable(mode: BenchOptions['mode'], levels: LevelSummary[
   );
 }
 
-export function queueTable(mode: BenchOptions['mode'], levels: LevelSummary[], namespacePrefix = /^[^.]+\./): string {
+export function queueTable(mode: BenchOptions['mode'], levels: LevelSummary[]): string {
   const queues = [...new Set(levels.flatMap((l) => Object.keys(l.queueMax)))].sort();
   return table(
     ['deepest ready count', ...levels.map((l) => `${l.level}${mode === 'open' ? '/s' : ''}`)],
-    queues.map((q) => [q.replace(namespacePrefix, ''), ...levels.map((l) => String(Math.round(l.queueMax[q] ?? 0)))]),
+    queues.map((q) => [q, ...levels.map((l) => String(Math.round(l.queueMax[q] ?? 0)))]),
   );
 }
 
@@ -224,7 +224,6 @@ export async function writeReport(report: BenchReport, dir: string, name: string
           seconds: report.options.seconds,
           series: r.figures.series,
           samples: r.figures.samples,
-          namespace: r.namespace,
         };
       }),
     );

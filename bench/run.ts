@@ -157,6 +157,7 @@ export async function runLevel(opts: BenchOptions, level: number, run: number, h
         measureFrom: load.measureFrom,
         measureTo: load.measureTo,
         timeOrigin: performance.timeOrigin,
+        namespace,
       });
       await cleanup();
       const profile = opts.profile ? await summarizeProfileDir(hooks.profileDir) : null;
