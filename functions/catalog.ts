@@ -40,6 +40,12 @@ export type Trigger =
       batchSize: number;
       /** Lambda's MaximumBatchingWindowInSeconds; 0 invokes as soon as messages are there. */
       batchWindowSeconds: number;
+      /**
+       * How many queues the service queue is split into, by order (a power of two, at most 16).
+       * Each partition has its own event source mapping, and an Amazon MQ mapping runs one batch
+       * at a time, so partitions are what lets a service consume in parallel.
+       */
+      partitions: number;
     }
   | { kind: 'schedule'; everyMinutes: number }
   /** API Gateway WebSocket API routes. */
@@ -59,6 +65,17 @@ export interface FunctionSpec {
   trigger: Trigger;
   memoryMb: number;
   timeoutSeconds: number;
+  /**
+   * Database connections each environment's pool may hold. An environment runs one invocation at a
+   * time, and a consumer applies its batch in one transaction, so one is enough.
+   */
+  dbPoolMax: number;
+  /**
+   * Environments the function may run at once (Lambda reserved concurrency); undefined leaves it
+   * to the account's pool. A queue consumer's concurrency is its partition count instead: each
+   * event source mapping runs one batch at a time.
+   */
+  maxConcurrency?: number;
   /** What the function may reach; the CDK app grants exactly this. */
   uses: {
     databases: ServiceName[];
@@ -76,16 +93,18 @@ const api = (service: FunctionSpec['service'], routes: RouteKey[], databases: Se
   trigger: { kind: 'http', routes },
   memoryMb: 512,
   timeoutSeconds: 10,
+  dbPoolMax: 1,
   uses: { databases, broker: true, redis: false },
 });
 
-const consumer = (service: ServiceName, batchSize: number): FunctionSpec => ({
+const consumer = (service: ServiceName, batchSize: number, partitions: number): FunctionSpec => ({
   id: `${service}-consumer`,
   service,
   entry: `functions/${service}/consumer.ts`,
-  trigger: { kind: 'queue', queue: service, batchSize, batchWindowSeconds: 0 },
+  trigger: { kind: 'queue', queue: service, batchSize, batchWindowSeconds: 0, partitions },
   memoryMb: 512,
   timeoutSeconds: 60,
+  dbPoolMax: 1,
   uses: { databases: [service], broker: true, redis: false },
 });
 
@@ -96,6 +115,7 @@ const relay = (service: ServiceName): FunctionSpec => ({
   trigger: { kind: 'schedule', everyMinutes: 1 },
   memoryMb: 256,
   timeoutSeconds: 50,
+  dbPoolMax: 1,
   uses: { databases: [service], broker: true, redis: false },
 });
 
@@ -113,12 +133,22 @@ export const FUNCTIONS: FunctionSpec[] = [
     ['order'],
   ),
   api('payment', [ROUTES.listPayments], ['payment']),
-  consumer('order', 100),
-  consumer('payment', 100),
-  consumer('inventory', 100),
+  consumer('order', 100, 1),
+  consumer('payment', 100, 1),
+  consumer('inventory', 100, 1),
   relay('order'),
   relay('payment'),
   relay('inventory'),
+  {
+    id: 'payment-reconciler',
+    service: 'payment',
+    entry: 'functions/payment/reconciler.ts',
+    trigger: { kind: 'schedule', everyMinutes: 1 },
+    memoryMb: 256,
+    timeoutSeconds: 50,
+    dbPoolMax: 1,
+    uses: { databases: ['payment'], broker: true, redis: false },
+  },
   {
     id: 'order-deadlines',
     service: 'order',
@@ -126,6 +156,7 @@ export const FUNCTIONS: FunctionSpec[] = [
     trigger: { kind: 'schedule', everyMinutes: 1 },
     memoryMb: 256,
     timeoutSeconds: 50,
+    dbPoolMax: 1,
     uses: { databases: ['order'], broker: true, redis: false },
   },
   {
@@ -135,16 +166,18 @@ export const FUNCTIONS: FunctionSpec[] = [
     trigger: { kind: 'websocket', routes: [...WEBSOCKET_ROUTES] },
     memoryMb: 256,
     timeoutSeconds: 10,
+    dbPoolMax: 1,
     uses: { databases: [], broker: false, redis: true, websocketCallback: true },
   },
   {
     id: 'notification-consumer',
     service: 'notification',
     entry: 'functions/notification/consumer.ts',
-    trigger: { kind: 'queue', queue: 'notification', batchSize: 100, batchWindowSeconds: 0 },
+    trigger: { kind: 'queue', queue: 'notification', batchSize: 100, batchWindowSeconds: 0, partitions: 1 },
     // A full vCPU: pushing one batch to many connections is CPU-bound in the SDK client.
     memoryMb: 1769,
     timeoutSeconds: 60,
+    dbPoolMax: 1,
     uses: { databases: [], broker: true, redis: true, websocketCallback: true },
   },
   {
@@ -154,6 +187,7 @@ export const FUNCTIONS: FunctionSpec[] = [
     trigger: { kind: 'deploy', purpose: 'migrations' },
     memoryMb: 256,
     timeoutSeconds: 300,
+    dbPoolMax: 1,
     uses: { databases: ['order', 'payment', 'inventory'], broker: false, redis: false },
   },
   {
@@ -163,6 +197,7 @@ export const FUNCTIONS: FunctionSpec[] = [
     trigger: { kind: 'deploy', purpose: 'topology' },
     memoryMb: 256,
     timeoutSeconds: 120,
+    dbPoolMax: 1,
     uses: { databases: [], broker: true, redis: false },
   },
 ];

@@ -100,7 +100,7 @@ export class CatalogFunctions extends Construct {
         NODE_OPTIONS: '--enable-source-maps',
         LOG_LEVEL: settings.logLevel,
         EVENTFLOW_CURRENCY: settings.currency,
-        DB_POOL_MAX: '2',
+        DB_POOL_MAX: String(spec.dbPoolMax),
         ...(migrations ? { MIGRATIONS_ROOT: LAMBDA_TASK_ROOT } : {}),
       },
     });
