@@ -1,11 +1,12 @@
 /**
  * Waits, bounded, until a namespace is quiet: no order PENDING, no message ready in any queue of
- * its topology, nothing left unpublished in any outbox, twice in a row a poll apart (a batch in
+ * its topology (the runtime's partition layout, PARTITIONS included), nothing left unpublished in any outbox, twice in a row a poll apart (a batch in
  * flight holds its messages unacknowledged, out of the ready count). Gives up when the backlog
  * stops shrinking for stallMs, or after timeoutMs in all.
  */
 import type { Channel, ChannelModel } from 'amqplib';
 import type pg from 'pg';
+import { localLayout } from '../local/layout';
 import { resolveTopology } from '../shared/messaging/topology';
 
 export interface DrainOptions {
@@ -42,7 +43,7 @@ export async function readQuietState(opts: Pick<DrainOptions, 'namespace' | 'amq
   channel.on('error', () => undefined);
   try {
     const queued: Record<string, number> = {};
-    for (const q of resolveTopology(opts.namespace).queues) queued[q.name] = (await channel.checkQueue(q.name)).messageCount;
+    for (const q of resolveTopology(opts.namespace, localLayout()).queues) queued[q.name] = (await channel.checkQueue(q.name)).messageCount;
     const count = async (db: pg.Pool, sql: string) => (await db.query<{ n: number }>(sql)).rows[0]!.n;
     const unpublished = 'SELECT count(*)::int AS n FROM outbox WHERE published_at IS NULL';
     const [pending, o, p, i] = await Promise.all([

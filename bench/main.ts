@@ -143,6 +143,12 @@ async function main(options: BenchOptions) {
     if (r && p) {
       console.log(`\nProfile of the runtime at ${r.level} (run ${r.run}, start to stop, ${p.busyMs} ms busy), self time by module:`);
       for (const e of p.byModule.slice(0, 12)) console.log(`  ${(e.share * 100).toFixed(1).padStart(5)} %  ${e.name}`);
+      if (p.byGroup.length > 1) {
+        console.log('by process:');
+        for (const g of p.byGroup) {
+          console.log(`  ${g.group}: ${g.busyMs} ms; ${g.byModule.slice(0, 5).map((e) => `${e.name} ${(e.share * 100).toFixed(0)} %`).join(', ')}`);
+        }
+      }
     }
   }
   if (interrupted) process.exitCode = 130;

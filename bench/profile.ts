@@ -31,6 +31,14 @@ export interface ProfileSummary {
   busyMs: number;
   byModule: ProfileEntry[];
   byFunction: ProfileEntry[];
+  /** The same per process group (a function's environments, or the runtime's main process). */
+  byGroup: { group: string; busyMs: number; byModule: ProfileEntry[] }[];
+}
+
+/** The pid in a --cpu-prof file name: CPU.<date>.<time>.<pid>.<thread>.<seq>.cpuprofile. */
+export function pidOfProfile(file: string): number | null {
+  const m = /^CPU\.\d+\.\d+\.(\d+)\.\d+\.\d+\.cpuprofile$/.exec(path.basename(file));
+  return m ? Number(m[1]) : null;
 }
 
 const PROJECT_ROOT = pathToFileURL(path.resolve(import.meta.dirname, '..')).href + '/';
@@ -50,7 +58,7 @@ export function moduleOf(url: string, root = PROJECT_ROOT): string {
 }
 
 /** Self time per module and per function over several profiles, top `top` of each. */
-export function summarizeProfiles(profiles: CpuProfile[], top = 15): Omit<ProfileSummary, 'files'> {
+export function summarizeProfiles(profiles: CpuProfile[], top = 15): Omit<ProfileSummary, 'files' | 'byGroup'> {
   const byModule = new Map<string, number>();
   const byFunction = new Map<string, number>();
   let busyUs = 0;
@@ -94,9 +102,22 @@ export function summarizeProfiles(profiles: CpuProfile[], top = 15): Omit<Profil
   return { busyMs: Math.round(busyUs / 1000), byModule: rank(byModule), byFunction: rank(byFunction) };
 }
 
-export async function summarizeProfileDir(dir: string, top = 15): Promise<ProfileSummary | null> {
+/** Summarizes every profile in dir, overall and per group (groupOfPid names a file's process). */
+export async function summarizeProfileDir(dir: string, groupOfPid: (pid: number) => string | undefined = () => undefined, top = 15): Promise<ProfileSummary | null> {
   const files = (await readdir(dir).catch(() => [] as string[])).filter((f) => f.endsWith('.cpuprofile')).map((f) => path.join(dir, f));
   if (files.length === 0) return null;
-  const profiles = await Promise.all(files.map(async (f) => JSON.parse(await readFile(f, 'utf8')) as CpuProfile));
-  return { files, ...summarizeProfiles(profiles, top) };
+  const profiles = await Promise.all(files.map(async (f) => ({ file: f, profile: JSON.parse(await readFile(f, 'utf8')) as CpuProfile })));
+  const groups = new Map<string, CpuProfile[]>();
+  for (const { file, profile } of profiles) {
+    const pid = pidOfProfile(file);
+    const group = (pid !== null && groupOfPid(pid)) || `pid ${pid ?? '?'}`;
+    groups.set(group, [...(groups.get(group) ?? []), profile]);
+  }
+  const byGroup = [...groups]
+    .map(([group, ps]) => {
+      const s = summarizeProfiles(ps, 8);
+      return { group, busyMs: s.busyMs, byModule: s.byModule };
+    })
+    .sort((a, b) => b.busyMs - a.busyMs);
+  return { files, ...summarizeProfiles(profiles.map((p) => p.profile), top), byGroup };
 }

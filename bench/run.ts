@@ -61,9 +61,11 @@ export async function runLevel(opts: BenchOptions, level: number, run: number, h
   const runtimeNodeArgs = process.env.RUNTIME_NODE_ARGS;
   if (opts.profile) {
     await mkdir(hooks.profileDir, { recursive: true });
-    // startRuntimeProcess passes RUNTIME_NODE_ARGS to the runtime's node (NODE_OPTIONS refuses
-    // --cpu-prof); child processes forked by the runtime inherit its execArgv.
-    process.env.RUNTIME_NODE_ARGS = `${runtimeNodeArgs ?? ''} --cpu-prof --cpu-prof-dir=${path.resolve(hooks.profileDir)}`.trim();
+    // NODE_OPTIONS refuses --cpu-prof: startRuntimeProcess passes RUNTIME_NODE_ARGS to the
+    // runtime's node, and the runtime FUNCTION_NODE_ARGS to each function's environment.
+    const prof = `--cpu-prof --cpu-prof-dir=${path.resolve(hooks.profileDir)}`;
+    process.env.RUNTIME_NODE_ARGS = `${runtimeNodeArgs ?? ''} ${prof}`.trim();
+    env.FUNCTION_NODE_ARGS = `${process.env.FUNCTION_NODE_ARGS ?? ''} ${opts.env.FUNCTION_NODE_ARGS ?? ''} ${prof}`.trim();
   }
   hooks.log(`level ${level}, run ${run}: starting a runtime in namespace ${namespace}`);
   // Ctrl-C while the runtime starts: the runtime gets the signal too; what it created is dropped.
@@ -160,7 +162,7 @@ export async function runLevel(opts: BenchOptions, level: number, run: number, h
         namespace,
       });
       await cleanup();
-      const profile = opts.profile ? await summarizeProfileDir(hooks.profileDir) : null;
+      const profile = opts.profile ? await summarizeProfileDir(hooks.profileDir, (pid) => sampler?.runtimeProcesses.get(pid)) : null;
       return {
         level,
         run,

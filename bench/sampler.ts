@@ -6,7 +6,7 @@
  *    itself, and everything else on this shared machine;
  *  - box-wide busy and iowait cores from /proc/stat;
  *  - ready messages of every queue and DLQ of the namespace (AMQP passive declare), with queue
- *    names from the topology, so partitioned queues are found as the topology names them.
+ *    names from the topology and the runtime's partition layout (PARTITIONS included).
  */
 import { execFileSync } from 'node:child_process';
 import { readFile, readdir } from 'node:fs/promises';
@@ -14,6 +14,7 @@ import type { Channel, ChannelModel } from 'amqplib';
 import pg from 'pg';
 import { FUNCTIONS } from '../functions/catalog';
 import { SERVICES, databaseName } from '../shared/config';
+import { localLayout } from '../local/layout';
 import { resolveTopology } from '../shared/messaging/topology';
 
 export interface ProcStat {
@@ -166,7 +167,7 @@ export async function startSampler(opts: SamplerOptions) {
   const hz = clockTicks();
   const intervalMs = opts.intervalMs ?? 1000;
   const functionIds = FUNCTIONS.map((f) => f.id);
-  const queueNames = resolveTopology(opts.namespace).queues.map((q) => q.name);
+  const queueNames = resolveTopology(opts.namespace, localLayout()).queues.map((q) => q.name);
   const dbGroups = new Map(SERVICES.map((s) => [databaseName(s, opts.namespace), `postgres: ${s}`]));
   const benchPids = new Set([process.pid, process.ppid]);
   const pgClient = new pg.Client({ connectionString: opts.databaseServerUrl, statement_timeout: 2_000, connectionTimeoutMillis: 5_000 });
@@ -176,6 +177,8 @@ export async function startSampler(opts: SamplerOptions) {
   let channel: Channel | null = null;
 
   const samples: Sample[] = [];
+  /** Every runtime process seen, and its group (a CPU profile file names its pid). */
+  const runtimeProcesses = new Map<number, string>();
   let prevTicks = new Map<number, { ticks: number; start: number }>();
   let prevCpu: ReturnType<typeof parseCpuLine> | null = null;
   let prevAt = 0;
@@ -244,6 +247,7 @@ export async function startSampler(opts: SamplerOptions) {
       const delta = p.stat.ticks - base;
       if (delta <= 0) continue;
       const group = groupOf({ pid: p.stat.pid, ppid: p.stat.ppid, comm: p.stat.comm, cmdline: p.cmdline }, ctx);
+      if (ctx.runtimePids.has(p.stat.pid)) runtimeProcesses.set(p.stat.pid, group);
       cpu[group] = (cpu[group] ?? 0) + delta / hz / seconds;
     }
     if (!first && prevCpu) {
@@ -279,6 +283,7 @@ export async function startSampler(opts: SamplerOptions) {
 
   return {
     samples,
+    runtimeProcesses,
     async stop(): Promise<Sample[]> {
       stopped = true;
       clearInterval(timer);

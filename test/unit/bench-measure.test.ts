@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseBenchArgs } from '../../bench/args';
 import { settledAs } from '../../bench/load';
-import { moduleOf, summarizeProfiles } from '../../bench/profile';
+import { moduleOf, pidOfProfile, summarizeProfiles } from '../../bench/profile';
 import { descendantsOf, groupOf, parseCpuLine, parseProcStat } from '../../bench/sampler';
 import type { GroupingContext } from '../../bench/sampler';
 import { DEFAULT_MIX, arrivalAt, dueBy, planOrder, seededRandom } from '../../bench/schedule';
@@ -139,6 +139,8 @@ describe('profile summary', () => {
       { name: '(garbage collector)', ms: 1, share: 0.25 },
     ]);
     expect(summary.byFunction[0]).toEqual({ name: 'writev (builtin, from pg)', ms: 3, share: 0.75 });
+    expect(pidOfProfile('/x/CPU.20261126.062751.25882.0.001.cpuprofile')).toBe(25882);
+    expect(pidOfProfile('notes.txt')).toBeNull();
   });
 });
 
