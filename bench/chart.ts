@@ -33,7 +33,8 @@ function rows(columns: ChartColumn[]) {
       if (p.settleP99 !== null) latency.push({ column: c.label, t: p.t, series: 'settle p99', value: Math.max(0.1, p.settleP99) });
       if (p.postP99 !== null) latency.push({ column: c.label, t: p.t, series: 'POST p99', value: Math.max(0.1, p.postP99) });
     }
-    const used = new Set(c.samples.flatMap((s) => Object.entries(s.queues).filter(([, n]) => (n ?? 0) > 0).map(([q]) => q)));
+    // Every service queue (partition), and a DLQ only if something reached it.
+    const used = new Set(c.samples.flatMap((s) => Object.entries(s.queues).filter(([q, n]) => !q.endsWith('.dlq') || (n ?? 0) > 0).map(([q]) => q)));
     const groups = new Set(c.samples.flatMap((s) => Object.keys(s.cpu)));
     for (const s of c.samples) {
       for (const [q, n] of Object.entries(s.queues)) {
@@ -63,7 +64,7 @@ export function chartSpec(title: string, columns: ChartColumn[]): vl.TopLevelSpe
           encoding: {
             x,
             y: { field: 'value', type: 'quantitative', title: yTitle, ...y },
-            color: { field: 'series', type: 'nominal', title: null, legend: { orient: 'right', labelLimit: 260 } },
+            color: { field: 'series', type: 'nominal', title: null, scale: { scheme: 'tableau20' }, legend: { orient: 'right', labelLimit: 260 } },
           },
         },
         ...marks,

@@ -125,7 +125,8 @@ export async function runLevel(opts: BenchOptions, level: number, run: number, h
       );
     }, 5_000);
     try {
-      const budget = (opts.warmupSeconds + opts.seconds) * 1000 + opts.mix.cancelDelayMaxMs + opts.requestTimeoutMs + 30_000;
+      const lastWait = opts.mode === 'closed' ? opts.settleWaitMs : opts.mix.cancelDelayMaxMs;
+      const budget = (opts.warmupSeconds + opts.seconds) * 1000 + lastWait + 2 * opts.requestTimeoutMs + 30_000;
       await within(load.done, budget, 'the load').catch(async (err) => {
         hooks.log(`  ${String(err)}; stopping the load`);
         await load!.stopOffering();

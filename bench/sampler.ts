@@ -9,7 +9,7 @@
  *    names from the topology and the runtime's partition layout (PARTITIONS included).
  */
 import { execFileSync } from 'node:child_process';
-import { readFile, readdir } from 'node:fs/promises';
+import { readFileSync, readdirSync } from 'node:fs';
 import type { Channel, ChannelModel } from 'amqplib';
 import pg from 'pg';
 import { FUNCTIONS } from '../functions/catalog';
@@ -136,20 +136,30 @@ function clockTicks(): number {
   }
 }
 
-async function readProcesses(): Promise<{ stat: ProcStat; cmdline: string }[]> {
-  const pids = (await readdir('/proc')).filter((d) => /^\d+$/.test(d));
-  const out = await Promise.all(
-    pids.map(async (pid) => {
-      try {
-        const [stat, cmdline] = await Promise.all([readFile(`/proc/${pid}/stat`, 'utf8'), readFile(`/proc/${pid}/cmdline`, 'utf8')]);
-        const parsed = parseProcStat(stat);
-        return parsed ? { stat: parsed, cmdline: cmdline.replace(/\0/g, ' ').trim() } : null;
-      } catch {
-        return null; // the process ended meanwhile
-      }
-    }),
-  );
-  return out.filter((x) => x !== null);
+/**
+ * Reads every process's stat, synchronously: a few milliseconds, and all of them close together in
+ * time, which the rates need more than the event loop needs those milliseconds (the generator's
+ * lateness shows what they cost). Command lines are read once per process.
+ */
+function readProcesses(cmdlines: Map<string, string>): { stat: ProcStat; cmdline: string }[] {
+  const out: { stat: ProcStat; cmdline: string }[] = [];
+  const seen = new Set<string>();
+  for (const pid of readdirSync('/proc')) {
+    if (!/^\d+$/.test(pid)) continue;
+    try {
+      const stat = parseProcStat(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+      if (!stat) continue;
+      const key = `${pid}:${stat.start}`;
+      seen.add(key);
+      let cmdline = cmdlines.get(key);
+      if (cmdline === undefined) cmdlines.set(key, (cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ').trim()));
+      out.push({ stat, cmdline });
+    } catch {
+      // the process ended meanwhile
+    }
+  }
+  for (const key of cmdlines.keys()) if (!seen.has(key)) cmdlines.delete(key);
+  return out;
 }
 
 export interface SamplerOptions {
@@ -182,6 +192,8 @@ export async function startSampler(opts: SamplerOptions) {
   let prevTicks = new Map<number, { ticks: number; start: number }>();
   let prevCpu: ReturnType<typeof parseCpuLine> | null = null;
   let prevAt = 0;
+  let prevBoxAt = 0;
+  const cmdlines = new Map<string, string>();
   let bootTicksAtPrev = 0;
 
   async function postgresPids(): Promise<Map<number, string>> {
@@ -213,18 +225,19 @@ export async function startSampler(opts: SamplerOptions) {
   }
 
   async function sample(first: boolean) {
-    const [procs, cpuText, pgPids, queues] = await Promise.all([
-      readProcesses(),
-      readFile('/proc/stat', 'utf8'),
+    // The machine's counters and every process's, read back to back; the database and the broker after.
+    const boxAt = Date.now();
+    const cpuNow = parseCpuLine(readFileSync('/proc/stat', 'utf8'));
+    const uptimeTicks = Number(readFileSync('/proc/uptime', 'utf8').split(' ')[0]) * hz;
+    const procs = readProcesses(cmdlines);
+    const now = (boxAt + Date.now()) / 2;
+    const [pgPids, queues] = await Promise.all([
       postgresPids().catch((err) => {
         opts.onError?.(err);
         return new Map<number, string>();
       }),
       first ? Promise.resolve({}) : queueDepths(),
     ]);
-    const now = Date.now();
-    const cpuNow = parseCpuLine(cpuText);
-    const uptimeTicks = Number((await readFile('/proc/uptime', 'utf8')).split(' ')[0]) * hz;
     const parents = new Map(procs.map((p) => [p.stat.pid, p.stat.ppid]));
     const root = procs.find((p) => p.stat.ppid === process.pid && p.cmdline.includes('local/dev.ts'))?.stat.pid ?? null;
     const ctx: GroupingContext = {
@@ -237,6 +250,7 @@ export async function startSampler(opts: SamplerOptions) {
     const ticks = new Map<number, { ticks: number; start: number }>();
     const cpu: Record<string, number> = {};
     const seconds = (now - prevAt) / 1000;
+    const boxSeconds = (boxAt - prevBoxAt) / 1000;
     for (const p of procs) {
       ticks.set(p.stat.pid, { ticks: p.stat.ticks, start: p.stat.start });
       if (first) continue;
@@ -251,7 +265,7 @@ export async function startSampler(opts: SamplerOptions) {
       cpu[group] = (cpu[group] ?? 0) + delta / hz / seconds;
     }
     if (!first && prevCpu) {
-      const box = { busy: (cpuNow.busy - prevCpu.busy) / hz / seconds, iowait: (cpuNow.iowait - prevCpu.iowait) / hz / seconds };
+      const box = { busy: (cpuNow.busy - prevCpu.busy) / hz / boxSeconds, iowait: (cpuNow.iowait - prevCpu.iowait) / hz / boxSeconds };
       // What /proc/stat saw busy that no live process accounts for: the kernel's own work
       // (loopback networking, softirqs) and processes that ended between two samples.
       cpu.unattributed = Math.max(0, box.busy - Object.values(cpu).reduce((a, b) => a + b, 0));
@@ -262,6 +276,7 @@ export async function startSampler(opts: SamplerOptions) {
     prevTicks = ticks;
     prevCpu = cpuNow;
     prevAt = now;
+    prevBoxAt = boxAt;
     bootTicksAtPrev = uptimeTicks;
   }
 
