@@ -72,6 +72,7 @@ Runtime and run
   --seed 1                  seed of the order mix
   --profile                 CPU-profile the runtime (--cpu-prof); top functions in the report
   --no-chart                skip the SVG/PNG
+  --replot FILE.json        print the tables and draw the chart again from a results file
   --help                    this text
 
 Quick check: npm run bench -- --rates 100 --seconds 10 --runs 1`;
@@ -89,7 +90,9 @@ function num(value: string | undefined, fallback: number, what: string, { min = 
   return x;
 }
 
-export function parseBenchArgs(argv: string[]): { help: true } | { help: false; options: BenchOptions } {
+export type ParsedArgs = { kind: 'help' } | { kind: 'replot'; file: string } | { kind: 'run'; options: BenchOptions };
+
+export function parseBenchArgs(argv: string[]): ParsedArgs {
   const { values } = parseArgs({
     args: argv,
     strict: true,
@@ -122,10 +125,12 @@ export function parseBenchArgs(argv: string[]): { help: true } | { help: false; 
       seed: { type: 'string' },
       profile: { type: 'boolean' },
       'no-chart': { type: 'boolean' },
+      replot: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
-  if (values.help) return { help: true };
+  if (values.help) return { kind: 'help' };
+  if (values.replot) return { kind: 'replot', file: values.replot };
   const mode = values.mode ?? 'open';
   if (mode !== 'open' && mode !== 'closed') throw new Error(`--mode: open or closed, got "${mode}"`);
   const levels = mode === 'open' ? list(values.rates ?? '250,500,1000,1500,2000', '--rates') : list(values.concurrency ?? '32', '--concurrency').map(Math.round);
@@ -145,7 +150,7 @@ export function parseBenchArgs(argv: string[]): { help: true } | { help: false; 
     env[pair.slice(0, eq)] = pair.slice(eq + 1);
   }
   return {
-    help: false,
+    kind: 'run',
     options: {
       mode,
       levels,

@@ -117,40 +117,7 @@ async function main(options: BenchOptions) {
     throw err;
   }
   const levels = await write();
-  const unit = options.mode === 'open' ? 'offered rate' : 'orders in flight';
-  console.log(`\nEventFlow bench, ${options.mode} loop: medians of ${options.runs} run(s), ${options.seconds} s measured per level after ${options.warmupSeconds} s of warm-up\n`);
-  console.log(report.throughputTable(options.mode, levels));
-  console.log(`\nWarm-up (reported apart): ${levels.map((l) => `${l.level}: accepted ${l.warmup.acceptedPerSec.toFixed(0)}/s, settle p99 ${l.warmup.settleP99.toFixed(0)} ms`).join('; ')}`);
-  console.log(`Generator lateness p99 (ms) by ${unit}: ${levels.map((l) => `${l.level}: ${l.latenessP99.toFixed(1)}`).join(', ')}`);
-  const kv = (o: Record<string, number>) =>
-    Object.entries(o)
-      .filter(([, n]) => Math.round(n) > 0)
-      .map(([k, n]) => `${k} ${Math.round(n)}`)
-      .join(', ') || 'none';
-  for (const l of levels) {
-    console.log(
-      `${l.level}: outcomes ${kv(l.outcomes)}; cancellations answered ${kv(l.cancellations)}; errors ${kv(l.errors)}; ` +
-        `WebSocket ${l.wsEventMB.toFixed(1)} MB of events, ${l.wsReplyMB.toFixed(1)} MB of replies`,
-    );
-  }
-  console.log(`\nBusy cores per process group (mean over the measured window)\n`);
-  console.log(report.cpuTable(options.mode, levels));
-  console.log(`\n${report.cpuDetailTable(options.mode, levels)}`);
-  console.log(`\nQueues\n\n${report.queueTable(options.mode, levels)}`);
-  for (const l of result.levels) {
-    const r = l.runs.find((x) => x.profile);
-    const p = r?.profile;
-    if (r && p) {
-      console.log(`\nProfile of the runtime at ${r.level} (run ${r.run}, start to stop, ${p.busyMs} ms busy), self time by module:`);
-      for (const e of p.byModule.slice(0, 12)) console.log(`  ${(e.share * 100).toFixed(1).padStart(5)} %  ${e.name}`);
-      if (p.byGroup.length > 1) {
-        console.log('by process:');
-        for (const g of p.byGroup) {
-          console.log(`  ${g.group}: ${g.busyMs} ms; ${g.byModule.slice(0, 5).map((e) => `${e.name} ${(e.share * 100).toFixed(0)} %`).join(', ')}`);
-        }
-      }
-    }
-  }
+  console.log(report.formatReport({ ...result, levels: result.levels.map((l, i) => ({ ...l, summary: levels[i]! })) }));
   if (interrupted) process.exitCode = 130;
 }
 
@@ -161,8 +128,17 @@ try {
   log(`${err instanceof Error ? err.message : String(err)}\n\n${HELP}`);
   process.exit(2);
 }
-if (parsed.help) {
+if (parsed.kind === 'help') {
   console.log(HELP);
+} else if (parsed.kind === 'replot') {
+  // Tables and chart again from a results file, with this version's report and chart.
+  const { readFile } = await import('node:fs/promises');
+  const report = await import('./report');
+  const saved = JSON.parse(await readFile(parsed.file, 'utf8')) as import('./report').BenchReport;
+  for (const l of saved.levels) l.summary = report.summarizeLevel(l.runs);
+  console.log(report.formatReport(saved));
+  const written = await report.writeReport(saved, path.dirname(parsed.file), path.basename(parsed.file, '.json'), true);
+  log(`wrote ${written.join(', ')}`);
 } else {
   const options = parsed.options;
   // --env settings reach the runtime, and this process, so both resolve the same topology.

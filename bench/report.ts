@@ -132,7 +132,7 @@ const rate = (x: number) => (Number.isNaN(x) ? '-' : x.toFixed(0));
 const cores = (x: number | undefined) => (x === undefined || Number.isNaN(x) ? '-' : x.toFixed(2));
 
 function table(header: string[], rows: string[][]): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const widths = header.map((h, i) => Math.max(3, h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: string[]) => `| ${cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(' | ')} |`;
   return [line(header), `| ${widths.map((w, i) => (i === 0 ? '-'.repeat(w) : `${'-'.repeat(w - 1)}:`)).join(' | ')} |`, ...rows.map(line)].join('\n');
 }
@@ -236,4 +236,44 @@ export async function writeReport(report: BenchReport, dir: string, name: string
     }
   }
   return written;
+}
+
+const kv = (o: Record<string, number>) =>
+  Object.entries(o)
+    .filter(([, n]) => Math.round(n) > 0)
+    .map(([k, n]) => `${k} ${Math.round(n)}`)
+    .join(', ') || 'none';
+
+/** Everything printed at the end of a run: the tables, the mix's outcomes, errors, the profile. */
+export function formatReport(report: BenchReport): string {
+  const { options } = report;
+  const levels = report.levels.map((l) => l.summary);
+  const unit = options.mode === 'open' ? 'offered rate' : 'orders in flight';
+  const out: string[] = [];
+  out.push(`\nEventFlow bench, ${options.mode} loop: medians of ${options.runs} run(s), ${options.seconds} s measured per level after ${options.warmupSeconds} s of warm-up\n`);
+  out.push(throughputTable(options.mode, levels));
+  out.push(`\nWarm-up (reported apart): ${levels.map((l) => `${l.level}: accepted ${l.warmup.acceptedPerSec.toFixed(0)}/s, settle p99 ${l.warmup.settleP99.toFixed(0)} ms`).join('; ')}`);
+  out.push(`Generator lateness p99 (ms) by ${unit}: ${levels.map((l) => `${l.level}: ${l.latenessP99.toFixed(1)}`).join(', ')}`);
+  for (const l of levels) {
+    out.push(
+      `${l.level}: outcomes ${kv(l.outcomes)}; cancellations answered ${kv(l.cancellations)}; errors ${kv(l.errors)}; ` +
+        `WebSocket ${l.wsEventMB.toFixed(1)} MB of events, ${l.wsReplyMB.toFixed(1)} MB of replies`,
+    );
+  }
+  out.push(`\nBusy cores per process group (mean over the measured window)\n`);
+  out.push(cpuTable(options.mode, levels));
+  out.push(`\n${cpuDetailTable(options.mode, levels)}`);
+  out.push(`\nQueues\n\n${queueTable(options.mode, levels)}`);
+  for (const l of report.levels) {
+    const r = l.runs.find((x) => x.profile);
+    const p = r?.profile;
+    if (!r || !p) continue;
+    out.push(`\nProfile of the runtime at ${r.level} (run ${r.run}, start to stop, ${p.busyMs} ms busy), self time by module:`);
+    for (const e of p.byModule.slice(0, 12)) out.push(`  ${(e.share * 100).toFixed(1).padStart(5)} %  ${e.name}`);
+    if (p.byGroup && p.byGroup.length > 1) {
+      out.push('by process:');
+      for (const g of p.byGroup) out.push(`  ${g.group}: ${g.busyMs} ms; ${g.byModule.slice(0, 5).map((e) => `${e.name} ${(e.share * 100).toFixed(0)} %`).join(', ')}`);
+    }
+  }
+  return out.join('\n');
 }

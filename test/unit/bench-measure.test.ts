@@ -147,15 +147,15 @@ describe('profile summary', () => {
 describe('bench command line', () => {
   it('has defaults, reads lists and --env, and refuses nonsense', () => {
     const parsed = parseBenchArgs([]);
-    expect(parsed.help).toBe(false);
-    if (parsed.help) return;
+    if (parsed.kind !== 'run') throw new Error(`expected a run, got ${parsed.kind}`);
     expect(parsed.options).toMatchObject({ mode: 'open', levels: [250, 500, 1000, 1500, 2000], seconds: 60, runs: 3, wsClients: 1 });
     const closed = parseBenchArgs(['--mode', 'closed', '--concurrency', '8,64', '--env', 'PARTITIONS=2', '--env', 'X=a=b', '--lines', '2']);
-    if (closed.help) throw new Error('unexpected help');
+    if (closed.kind !== 'run') throw new Error(`expected a run, got ${closed.kind}`);
     expect(closed.options.levels).toEqual([8, 64]);
     expect(closed.options.env).toEqual({ PARTITIONS: '2', X: 'a=b' });
     expect(closed.options.mix).toMatchObject({ minLines: 2, maxLines: 2 });
-    expect(parseBenchArgs(['--help']).help).toBe(true);
+    expect(parseBenchArgs(['--help'])).toEqual({ kind: 'help' });
+    expect(parseBenchArgs(['--replot', 'bench/results/x.json'])).toEqual({ kind: 'replot', file: 'bench/results/x.json' });
     expect(() => parseBenchArgs(['--rates', '100,fast'])).toThrow(/--rates/);
     expect(() => parseBenchArgs(['--declined', '2'])).toThrow(/--declined/);
     expect(() => parseBenchArgs(['--unknown'])).toThrow();
