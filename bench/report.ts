@@ -211,7 +211,7 @@ export async function writeReport(report: BenchReport, dir: string, name: string
   await mkdir(dir, { recursive: true });
   const base = path.join(dir, name);
   const written = [`${base}.json`];
-  await writeFile(`${base}.json`, JSON.stringify(report, (_, v) => (v === Number.POSITIVE_INFINITY ? null : v), 1));
+  await writeFile(`${base}.json`, JSON.stringify(report, (_, v) => (v === Number.POSITIVE_INFINITY ? null : v)));
   if (withChart && report.levels.length) {
     const unit = report.options.mode === 'open' ? 'orders/s offered' : 'in flight';
     const spec = chartSpec(
