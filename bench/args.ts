@@ -29,6 +29,8 @@ export interface BenchOptions {
   seed: number;
   profile: boolean;
   chart: boolean;
+  /** Run on a PostgreSQL, RabbitMQ and Redis of the bench's own (scripts/private-stack.ts). */
+  privateStack: boolean;
 }
 
 export const HELP = `npm run bench -- [options]
@@ -71,6 +73,8 @@ Runtime and run
   --name NAME               file name (default: the date and the mode)
   --seed 1                  seed of the order mix
   --profile                 CPU-profile the runtime (--cpu-prof); top functions in the report
+  --private-stack           start a PostgreSQL, RabbitMQ and Redis of its own (free ports, a
+                            temporary folder, removed afterwards) instead of the shared ones
   --no-chart                skip the SVG/PNG
   --replot FILE.json        print the tables and draw the chart again from a results file
   --help                    this text
@@ -124,6 +128,7 @@ export function parseBenchArgs(argv: string[]): ParsedArgs {
       name: { type: 'string' },
       seed: { type: 'string' },
       profile: { type: 'boolean' },
+      'private-stack': { type: 'boolean' },
       'no-chart': { type: 'boolean' },
       replot: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
@@ -185,6 +190,7 @@ export function parseBenchArgs(argv: string[]): ParsedArgs {
       seed: Math.round(num(values.seed, 1, '--seed')),
       profile: values.profile ?? false,
       chart: !values['no-chart'],
+      privateStack: values['private-stack'] ?? false,
     },
   };
 }

@@ -13,12 +13,15 @@ const log = (line: string) => process.stderr.write(`${line}\n`);
 
 /** Set on Ctrl-C: the cleanup under way, which every exit waits for. */
 let interruption: Promise<unknown> | null = null;
+/** Stops the private stack, if one runs. */
+let stackClose: (() => Promise<void>) | null = null;
 
 async function exit(code: number): Promise<never> {
   if (interruption) {
     await interruption;
     code = 130;
   }
+  await stackClose?.().catch((err) => log(`could not stop the private stack: ${String(err)}`));
   process.exit(code);
 }
 
@@ -57,6 +60,21 @@ async function main(options: BenchOptions) {
   process.on('SIGINT', () => onSignal('SIGINT'));
   process.on('SIGTERM', () => onSignal('SIGTERM'));
 
+  let ownServerPids: (() => Record<'postgres' | 'rabbitmq' | 'redis', number[]>) | undefined;
+  if (options.privateStack) {
+    log('starting a PostgreSQL, RabbitMQ and Redis of its own…');
+    const { startPrivateStack } = await import('../scripts/private-stack');
+    const stack = await startPrivateStack();
+    // Stopped last, by exit(), once every level's runtime is gone.
+    stackClose = () => {
+      stackClose = null;
+      return stack.close();
+    };
+    // The runtime and this process both use it: the runtime inherits this environment.
+    Object.assign(process.env, stack.env);
+    ownServerPids = () => stack.pids();
+    log(`private stack in ${stack.dir}: ${Object.values(stack.env).join(', ')}`);
+  }
   const amqp = await connectAmqp(process.env.RABBITMQ_URL ?? DEFAULTS.rabbitmqUrl);
   const machine = await describeMachine({ databaseServerUrl: databaseServerUrl(), amqp, redisUrl: process.env.REDIS_URL ?? DEFAULTS.redisUrl }).finally(() =>
     amqp.close().catch(() => undefined),
@@ -97,6 +115,7 @@ async function main(options: BenchOptions) {
             return () => cleanups.delete(fn);
           },
           profileDir: path.join(options.outDir, 'profiles', `${name}-${level}-run${run}`),
+          ownServerPids,
         });
         result.levels[i]!.runs.push(r);
         const m = r.figures.measured;

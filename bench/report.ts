@@ -161,13 +161,15 @@ export function throughputTable(mode: BenchOptions['mode'], levels: LevelSummary
   );
 }
 
-const TOP_GROUPS = ['runtime', 'postgres', 'rabbitmq', 'redis', 'load generator', 'other processes', 'unattributed'];
+const TOP_GROUPS = ['runtime', 'postgres', 'rabbitmq', 'redis', 'load generator', 'shared servers', 'other processes', 'unattributed'];
 
 /** Busy cores per process group (medians over runs, mean over the measured window). */
 export function cpuTable(mode: BenchOptions['mode'], levels: LevelSummary[]): string {
+  // "shared servers" exists only when the bench runs on servers of its own.
+  const groups = TOP_GROUPS.filter((g) => g !== 'shared servers' || levels.some((l) => g in l.cpuTop));
   return table(
-    [mode === 'open' ? 'offered/s' : 'in flight', ...TOP_GROUPS, 'box busy'],
-    levels.map((l) => [String(l.level), ...TOP_GROUPS.map((g) => cores(l.cpuTop[g] ?? 0)), cores(l.boxBusy)]),
+    [mode === 'open' ? 'offered/s' : 'in flight', ...groups, 'box busy'],
+    levels.map((l) => [String(l.level), ...groups.map((g) => cores(l.cpuTop[g] ?? 0)), cores(l.boxBusy)]),
   );
 }
 

@@ -47,6 +47,8 @@ export interface LevelHooks {
   registerCleanup: (fn: () => Promise<void>) => () => void;
   /** Where a CPU profile of the runtime goes (with --profile). */
   profileDir: string;
+  /** The pids of the bench's own servers, with --private-stack. */
+  ownServerPids?: () => Record<'postgres' | 'rabbitmq' | 'redis', number[]>;
 }
 
 function servicePools(namespace: string): Record<ServiceName, pg.Pool> {
@@ -97,7 +99,7 @@ export async function runLevel(opts: BenchOptions, level: number, run: number, h
     amqp.on('error', () => undefined);
     const products = await createProductSet(httpUrl, pools.order, opts.products);
 
-    sampler = await startSampler({ namespace, amqp, databaseServerUrl: databaseServerUrl(), onError: () => undefined });
+    sampler = await startSampler({ namespace, amqp, databaseServerUrl: databaseServerUrl(), ownServerPids: hooks.ownServerPids, onError: () => undefined });
     const mode = opts.mode === 'open' ? ({ kind: 'open', ratePerSec: level } as const) : ({ kind: 'closed', concurrency: level } as const);
     load = await startLoad({
       httpUrl,

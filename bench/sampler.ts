@@ -61,6 +61,11 @@ export interface GroupingContext {
   /** PostgreSQL backend pid -> group (postgres:order, postgres:other databases, ...). */
   postgresPids: ReadonlyMap<number, string>;
   functionIds: readonly string[];
+  /**
+   * With servers of the bench's own (a private stack): their pids. PostgreSQL, RabbitMQ and Redis
+   * processes outside these sets are the machine's shared servers, busy with other work.
+   */
+  ownServers?: { postgres: ReadonlySet<number>; rabbitmq: ReadonlySet<number>; redis: ReadonlySet<number> };
 }
 
 /** The broker's Erlang VM (not a rabbitmqctl run, which is a beam.smp too) and its helpers. */
@@ -90,9 +95,13 @@ export function groupOf(p: ProcessInfo, ctx: GroupingContext): string {
     }
     return `runtime: pid ${p.pid} ${shortCommand(p.cmdline)}`;
   }
-  if (p.comm === 'postgres' || p.comm.startsWith('postgres:')) return ctx.postgresPids.get(p.pid) ?? 'postgres: background';
-  if (isRabbitServer(p)) return 'rabbitmq';
-  if (p.comm === 'redis-server') return 'redis';
+  const own = ctx.ownServers;
+  if (p.comm === 'postgres' || p.comm.startsWith('postgres:')) {
+    if (own && !own.postgres.has(p.pid)) return 'shared servers';
+    return ctx.postgresPids.get(p.pid) ?? 'postgres: background';
+  }
+  if (isRabbitServer(p) || own?.rabbitmq.has(p.pid)) return own && !own.rabbitmq.has(p.pid) ? 'shared servers' : 'rabbitmq';
+  if (p.comm === 'redis-server') return own && !own.redis.has(p.pid) ? 'shared servers' : 'redis';
   return 'other processes';
 }
 
@@ -170,6 +179,8 @@ export interface SamplerOptions {
   intervalMs?: number;
   onSample?: (s: Sample) => void;
   onError?: (err: unknown) => void;
+  /** The pids of servers of the bench's own (a private stack), when it runs on them. */
+  ownServerPids?: () => Record<'postgres' | 'rabbitmq' | 'redis', number[]>;
 }
 
 /** Starts sampling at once; stop() ends it and returns every sample taken. */
@@ -247,6 +258,10 @@ export async function startSampler(opts: SamplerOptions) {
       postgresPids: pgPids,
       functionIds,
     };
+    if (opts.ownServerPids) {
+      const own = opts.ownServerPids();
+      ctx.ownServers = { postgres: new Set(own.postgres), rabbitmq: new Set(own.rabbitmq), redis: new Set(own.redis) };
+    }
     const ticks = new Map<number, { ticks: number; start: number }>();
     const cpu: Record<string, number> = {};
     const seconds = (now - prevAt) / 1000;

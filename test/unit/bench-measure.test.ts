@@ -109,6 +109,14 @@ describe('CPU sampling', () => {
     expect(p(50, 'beam.smp', '/usr/lib/erlang/beam.smp -B -- -s rabbit boot')).toBe('rabbitmq');
     expect(p(51, 'beam.smp', '/usr/lib/erlang/beam.smp -- -run escript start rabbitmqctl list_queues')).toBe('other processes');
     expect(p(52, 'redis-server', 'redis-server 127.0.0.1:6379')).toBe('redis');
+    // on servers of its own, the machine's shared servers are someone else's work
+    ctx.ownServers = { postgres: new Set([40]), rabbitmq: new Set([53]), redis: new Set([54]) };
+    expect(p(40, 'postgres', 'postgres: 15/main: postgres b_order_db')).toBe('postgres: order');
+    expect(p(41, 'postgres', 'postgres: 15/main: walwriter')).toBe('shared servers');
+    expect(p(50, 'beam.smp', '/usr/lib/erlang/beam.smp -B -- -s rabbit boot')).toBe('shared servers');
+    expect(p(53, 'beam.smp', '/usr/lib/erlang/beam.smp -B -- -s rabbit boot')).toBe('rabbitmq');
+    expect(p(52, 'redis-server', 'redis-server 127.0.0.1:6379')).toBe('shared servers');
+    expect(p(54, 'redis-server', 'redis-server 127.0.0.1:41234')).toBe('redis');
   });
 });
 
