@@ -67,7 +67,7 @@ export class FunctionEnvironments {
   ) {
     const t = spec.trigger;
     this.maxConcurrency =
-      t.kind === 'queue' ? t.partitions : t.kind === 'schedule' || t.kind === 'deploy' ? 1 : (spec.maxConcurrency ?? DEFAULT_LOCAL_CONCURRENCY);
+      t.kind === 'queue' ? t.partitions : t.kind === 'schedule' || t.kind === 'deploy' ? 1 : Math.min(spec.maxConcurrency ?? Infinity, DEFAULT_LOCAL_CONCURRENCY);
     this.reaper = setInterval(() => this.reclaimIdle(), 30_000);
     this.reaper.unref();
   }
