@@ -1,12 +1,12 @@
 import type { APIGatewayProxyStructuredResultV2, APIGatewayProxyWebsocketEventV2, Context } from 'aws-lambda';
 import { createLogger } from '../../shared/logger';
 import { addConnection, removeConnection, subscribe, subscriptionsOf, unsubscribe } from './connections';
-import { packFrames } from './domain/frames';
+import { FRAME_LIMIT_BYTES, packFrames } from './domain/frames';
 import type { ClientMessage, Reply } from './domain/protocol';
 import { parseClientMessage } from './domain/protocol';
 import { parseSince, selectMissed } from './domain/resume';
 import { postToConnection } from './management-api';
-import { recentEventsBackTo } from './recent-events';
+import { recentEventsBackTo, recentEventsOf } from './recent-events';
 
 const logger = createLogger('notification');
 
@@ -19,14 +19,32 @@ async function resume(connectionId: string, since: string): Promise<Reply> {
   return { type: 'resumed', since, count: missed.events.length, complete: missed.complete, through: missed.through };
 }
 
+/**
+ * Subscribes, then gives the client what the order already published (its own log), in the reply
+ * itself when it fits one frame (as it does for any saga), else as frames before the reply: a
+ * client that subscribes right after placing an order misses nothing. The consumer logs an event
+ * before it reads who is subscribed, and this reads the log after subscribing, so every event
+ * arrives one way or the other (or both: clients drop ids they have seen).
+ */
+async function subscribeAndCatchUp(connectionId: string, orderId: string): Promise<Reply> {
+  const subscriptions = await subscribe(connectionId, orderId);
+  const earlier = await recentEventsOf(orderId);
+  const frames = packFrames(earlier);
+  if (frames.length <= 1 && Buffer.byteLength(frames[0] ?? '') < FRAME_LIMIT_BYTES - 256) {
+    return { type: 'subscribed', orderId, subscriptions, replayed: earlier.length, events: earlier };
+  }
+  for (const frame of frames) await postToConnection(connectionId, frame);
+  return { type: 'subscribed', orderId, subscriptions, replayed: earlier.length, events: [] };
+}
+
 async function answer(connectionId: string, message: ClientMessage): Promise<Reply> {
   switch (message.action) {
     case 'ping':
       return { type: 'pong', connectionId, at: new Date().toISOString() };
     case 'subscribe':
-      return { type: 'subscribed', orderIds: await subscribe(connectionId, message.orderId) };
+      return subscribeAndCatchUp(connectionId, message.orderId);
     case 'unsubscribe':
-      return { type: 'unsubscribed', orderIds: await unsubscribe(connectionId, message.orderId) };
+      return { type: 'unsubscribed', orderId: message.orderId ?? null, subscriptions: await unsubscribe(connectionId, message.orderId) };
     case 'resume':
       return resume(connectionId, message.since);
   }

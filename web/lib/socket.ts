@@ -38,7 +38,8 @@ export const RECENT_MAX = 5_000;
 
 type Reply =
   | { type: 'pong'; connectionId: string; at: string }
-  | { type: 'subscribed' | 'unsubscribed'; orderIds: string[] }
+  | { type: 'subscribed'; orderId: string; subscriptions: number; replayed: number; events: LiveEvent[] }
+  | { type: 'unsubscribed'; orderId: string | null; subscriptions: number }
   | { type: 'resumed'; count: number; complete: boolean; through: string | null }
   | { type: 'error'; message: string };
 
@@ -161,8 +162,10 @@ class LiveSocket {
     }
     for (const id of want) {
       if (!this.serverOrders.has(id)) {
-        await this.call({ action: 'subscribe', orderId: id }, ['subscribed']);
+        const reply = await this.call({ action: 'subscribe', orderId: id }, ['subscribed']);
         this.serverOrders.add(id);
+        // The order's events so far (when they fit the reply; otherwise they came as frames just before).
+        if (reply.type === 'subscribed' && Array.isArray(reply.events)) this.deliver(reply.events, { replayed: true });
       }
     }
   }
@@ -270,7 +273,8 @@ class LiveSocket {
     }
   }
 
-  private deliver(frame: LiveEvent[]) {
+  /** `replayed`: history sent with a reply, not the live stream: it does not move the resume point. */
+  private deliver(frame: LiveEvent[], opts: { replayed?: boolean } = {}) {
     const fresh: LiveEvent[] = [];
     for (const e of frame) {
       if (!e || typeof e.id !== 'string' || this.seen.has(e.id)) continue;
@@ -281,7 +285,7 @@ class LiveSocket {
     while (this.seenOrder.length > SEEN_MAX) this.seen.delete(this.seenOrder.shift()!);
     // During a resume the frames are older than what may already have arrived live: the reply's
     // `through` says where the log was read up to.
-    if (!this.resuming && frame.length) this.lastEventId = frame.at(-1)!.id;
+    if (!this.resuming && !opts.replayed && frame.length) this.lastEventId = frame.at(-1)!.id;
     if (fresh.length === 0) return;
     this.remember(fresh);
     for (const l of this.eventListeners) l(fresh);
