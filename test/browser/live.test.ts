@@ -88,7 +88,8 @@ describe('pages follow the system live', () => {
     const placed = await placeOrder([{ productId: p.id, quantity: 1 }]);
     const id: string = placed.body.id;
     await waitForStatus(id, ['CONFIRMED']);
-    await new Promise((r) => setTimeout(r, 500));
+    // At least one attempt to reconnect has been refused meanwhile.
+    await expect.poll(() => sockets.length, { timeout: 10_000 }).toBeGreaterThan(1);
     expect(await page.locator(`tr[data-order-id="${id}"]`).count()).toBe(0);
 
     // The network comes back: the socket reconnects, resumes from the last event it saw, and the
