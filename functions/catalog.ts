@@ -4,6 +4,7 @@
  * Import nothing heavy here: the CDK app and every handler read this module.
  */
 import type { ServiceName } from '../shared/config';
+import type { Uses } from '../shared/env';
 import type { QueueId } from '../shared/messaging/topology';
 
 /** Every HTTP route, as API Gateway route keys. */
@@ -42,8 +43,12 @@ export type Trigger =
       batchWindowSeconds: number;
     }
   | { kind: 'schedule'; everyMinutes: number }
-  /** API Gateway WebSocket API routes. */
-  | { kind: 'websocket'; routes: WebSocketRoute[] }
+  /**
+   * API Gateway WebSocket API routes. With twoWay, what the handler returns for a message route
+   * ($default, custom routes) goes back to the client as the route's response; without it API
+   * Gateway drops the reply.
+   */
+  | { kind: 'websocket'; routes: WebSocketRoute[]; twoWay: boolean }
   /** Run by CloudFormation at deploy time (a custom resource), never by traffic. */
   | { kind: 'deploy'; purpose: 'migrations' | 'topology' };
 
@@ -59,14 +64,19 @@ export interface FunctionSpec {
   trigger: Trigger;
   memoryMb: number;
   timeoutSeconds: number;
-  /** What the function may reach; the CDK app grants exactly this. */
-  uses: {
-    databases: ServiceName[];
-    broker: boolean;
-    redis: boolean;
-    /** Posts to WebSocket connections through the API Gateway Management API. */
-    websocketCallback?: boolean;
-  };
+  /**
+   * At most this many environments run at once where the databases have no RDS Proxy in front
+   * (dev: Lambda reserved concurrency); the local runtime's cap on concurrent invocations.
+   * Absent: no cap (functions fed by one event source mapping run one environment anyway).
+   */
+  reservedConcurrency?: number;
+  /**
+   * PostgreSQL connections each environment keeps per database it uses (DB_POOL_MAX). An
+   * environment runs one invocation at a time: 1 unless the handler queries in parallel.
+   */
+  dbPoolSize: number;
+  /** What the function may reach; the CDK app grants exactly this (see shared/env.ts). */
+  uses: Uses & { databases: ServiceName[] };
 }
 
 const api = (service: FunctionSpec['service'], routes: RouteKey[], databases: ServiceName[]): FunctionSpec => ({
@@ -76,6 +86,8 @@ const api = (service: FunctionSpec['service'], routes: RouteKey[], databases: Se
   trigger: { kind: 'http', routes },
   memoryMb: 512,
   timeoutSeconds: 10,
+  reservedConcurrency: 40,
+  dbPoolSize: 1,
   uses: { databases, broker: true, redis: false },
 });
 
@@ -86,6 +98,7 @@ const consumer = (service: ServiceName, batchSize: number): FunctionSpec => ({
   trigger: { kind: 'queue', queue: service, batchSize, batchWindowSeconds: 0 },
   memoryMb: 512,
   timeoutSeconds: 60,
+  dbPoolSize: 1,
   uses: { databases: [service], broker: true, redis: false },
 });
 
@@ -96,6 +109,7 @@ const relay = (service: ServiceName): FunctionSpec => ({
   trigger: { kind: 'schedule', everyMinutes: 1 },
   memoryMb: 256,
   timeoutSeconds: 50,
+  dbPoolSize: 1,
   uses: { databases: [service], broker: true, redis: false },
 });
 
@@ -104,6 +118,8 @@ export const FUNCTIONS: FunctionSpec[] = [
     ...api('platform', [ROUTES.health], ['order', 'payment', 'inventory']),
     id: 'health-api',
     entry: 'functions/platform/health.ts',
+    // A probe, not traffic: a few environments are plenty, and it touches all three databases.
+    reservedConcurrency: 5,
     uses: { databases: ['order', 'payment', 'inventory'], broker: true, redis: true },
   },
   api('inventory', [ROUTES.listProducts, ROUTES.getProduct, ROUTES.createProduct, ROUTES.updateProduct], ['inventory']),
@@ -112,7 +128,7 @@ export const FUNCTIONS: FunctionSpec[] = [
     [ROUTES.createOrder, ROUTES.listOrders, ROUTES.getOrder, ROUTES.getOrderEvents, ROUTES.cancelOrder, ROUTES.updateOrder],
     ['order'],
   ),
-  api('payment', [ROUTES.listPayments], ['payment']),
+  { ...api('payment', [ROUTES.listPayments], ['payment']), reservedConcurrency: 20 },
   consumer('order', 100),
   consumer('payment', 100),
   consumer('inventory', 100),
@@ -126,15 +142,29 @@ export const FUNCTIONS: FunctionSpec[] = [
     trigger: { kind: 'schedule', everyMinutes: 1 },
     memoryMb: 256,
     timeoutSeconds: 50,
+    dbPoolSize: 1,
     uses: { databases: ['order'], broker: true, redis: false },
+  },
+  {
+    // Orders settled per outcome and saga latency, from the order database, as CloudWatch metrics.
+    id: 'order-metrics',
+    service: 'order',
+    entry: 'functions/order/metrics.ts',
+    trigger: { kind: 'schedule', everyMinutes: 1 },
+    memoryMb: 256,
+    timeoutSeconds: 50,
+    dbPoolSize: 1,
+    uses: { databases: ['order'], broker: false, redis: false },
   },
   {
     id: 'notification-websocket',
     service: 'notification',
     entry: 'functions/notification/websocket.ts',
-    trigger: { kind: 'websocket', routes: [...WEBSOCKET_ROUTES] },
+    // $default answers pong, subscribed, resumed…: the client must get the reply.
+    trigger: { kind: 'websocket', routes: [...WEBSOCKET_ROUTES], twoWay: true },
     memoryMb: 256,
     timeoutSeconds: 10,
+    dbPoolSize: 1,
     uses: { databases: [], broker: false, redis: true, websocketCallback: true },
   },
   {
@@ -145,6 +175,7 @@ export const FUNCTIONS: FunctionSpec[] = [
     // A full vCPU: pushing one batch to many connections is CPU-bound in the SDK client.
     memoryMb: 1769,
     timeoutSeconds: 60,
+    dbPoolSize: 1,
     uses: { databases: [], broker: true, redis: true, websocketCallback: true },
   },
   {
@@ -154,6 +185,7 @@ export const FUNCTIONS: FunctionSpec[] = [
     trigger: { kind: 'deploy', purpose: 'migrations' },
     memoryMb: 256,
     timeoutSeconds: 300,
+    dbPoolSize: 1,
     uses: { databases: ['order', 'payment', 'inventory'], broker: false, redis: false },
   },
   {
@@ -163,7 +195,21 @@ export const FUNCTIONS: FunctionSpec[] = [
     trigger: { kind: 'deploy', purpose: 'topology' },
     memoryMb: 256,
     timeoutSeconds: 120,
-    uses: { databases: [], broker: true, redis: false },
+    dbPoolSize: 1,
+    // Policies (delivery limit, dead-lettering) go through the management API.
+    uses: { databases: [], broker: true, brokerManagement: true, redis: false },
+  },
+  {
+    // Queue depths and consumers (Amazon MQ for RabbitMQ 4 publishes no per-queue metrics) and
+    // the state of the event source mappings, as CloudWatch metrics for the alarms.
+    id: 'platform-watch',
+    service: 'platform',
+    entry: 'functions/platform/watch.ts',
+    trigger: { kind: 'schedule', everyMinutes: 1 },
+    memoryMb: 256,
+    timeoutSeconds: 50,
+    dbPoolSize: 1,
+    uses: { databases: [], broker: true, brokerManagement: true, redis: false, eventSources: true },
   },
 ];
 

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import type { ServiceName } from '../config';
+import { LAMBDA_ENV } from '../env';
 
 /** Creates the database if it does not exist yet (needs a role allowed to create databases). */
 export async function ensureDatabase(serviceUrl: string, opts: { tls?: boolean } = {}): Promise<void> {
@@ -75,7 +76,7 @@ export async function applyMigrations(client: pg.ClientBase, migrations: Migrati
  * folder its build copied them into (same layout).
  */
 function migrationsRoot(): string {
-  return process.env.MIGRATIONS_ROOT ?? path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+  return process.env[LAMBDA_ENV.migrationsRoot] ?? path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 }
 
 /** The messaging tables every service has, then the service's own migrations. */

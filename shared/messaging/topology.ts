@@ -1,6 +1,8 @@
 import type { Channel } from 'amqplib';
-import { brokerName } from '../config';
+import { brokerName, localBrokerAccess } from '../config';
 import type { EventType, Publisher } from '../events/types';
+import { brokerAdmin, syncPolicies, type BrokerAccess } from './broker-admin';
+import { brokerPolicies, parseBrokerVersion, policyPrefix } from './policies';
 
 /** Each publishing service owns one topic exchange; the routing key is the event type. */
 export const EXCHANGES: Record<Publisher, string> = {
@@ -52,7 +54,10 @@ export function dlqOf(queue: string): string {
 
 export interface QueueDeclaration {
   name: string;
+  /** Fixed once the queue exists: only what can never change (its type). */
   arguments: Record<string, unknown>;
+  /** Applied as a broker policy (shared/messaging/policies.ts), so a deploy can change it on a live queue. */
+  policy: { kind: 'work'; deliveryLimit: number; deadLetterQueue: string } | { kind: 'dead-letter' };
 }
 
 export interface Topology {
@@ -69,14 +74,10 @@ export function resolveTopology(namespace = ''): Topology {
     const name = brokerName(spec.name, namespace);
     topology.queues.push({
       name,
-      arguments: {
-        'x-queue-type': 'quorum',
-        'x-delivery-limit': DELIVERY_LIMIT,
-        'x-dead-letter-exchange': '',
-        'x-dead-letter-routing-key': dlqOf(name),
-      },
+      arguments: { 'x-queue-type': 'quorum' },
+      policy: { kind: 'work', deliveryLimit: DELIVERY_LIMIT, deadLetterQueue: dlqOf(name) },
     });
-    topology.queues.push({ name: dlqOf(name), arguments: { 'x-queue-type': 'quorum' } });
+    topology.queues.push({ name: dlqOf(name), arguments: { 'x-queue-type': 'quorum' }, policy: { kind: 'dead-letter' } });
     if (spec.subscribes === 'all') {
       for (const p of Object.keys(EXCHANGES) as Publisher[]) {
         topology.bindings.push({ queue: name, exchange: exchangeOf(p), routingKey: '#' });
@@ -91,18 +92,36 @@ export function resolveTopology(namespace = ''): Topology {
   return topology;
 }
 
-/** Declares exchanges, queues, DLQs and bindings. Idempotent: safe on every start and every deploy. */
-export async function declareTopology(channel: Channel, namespace = ''): Promise<Topology> {
+/**
+ * Declares exchanges, queues, DLQs, bindings and the namespace's broker policies (delivery limit,
+ * dead-lettering), chosen for the broker's version as its AMQP connection reports it. Idempotent:
+ * safe on every start and every deploy.
+ */
+export async function declareTopology(channel: Channel, namespace = '', access: BrokerAccess = localBrokerAccess()): Promise<Topology> {
   const topology = resolveTopology(namespace);
+  const version = parseBrokerVersion(String(channel.connection.serverProperties.version ?? ''));
+  // Policies first: a queue then never runs a moment without its delivery limit and dead-lettering.
+  await syncPolicies(brokerAdmin(access), policyPrefix(namespace), brokerPolicies(topology, namespace, version));
   for (const exchange of topology.exchanges) await channel.assertExchange(exchange, 'topic', { durable: true });
-  for (const q of topology.queues) await channel.assertQueue(q.name, { durable: true, arguments: q.arguments });
+  for (const q of topology.queues) {
+    await channel.assertQueue(q.name, { durable: true, arguments: q.arguments }).catch((err: Error) => {
+      throw /inequivalent arg 'x-(delivery-limit|dead-letter)/.test(err.message)
+        ? new Error(
+            `queue ${q.name} was declared by an earlier version with x-delivery-limit/x-dead-letter-* arguments, ` +
+              'which now come from broker policies; once it is empty, delete it (rabbitmqctl delete_queue) and start again',
+            { cause: err },
+          )
+        : err;
+    });
+  }
   for (const b of topology.bindings) await channel.bindQueue(b.queue, b.exchange, b.routingKey);
   return topology;
 }
 
-/** Removes a namespace's topology (tests clean up after themselves with it). */
-export async function deleteTopology(channel: Channel, namespace: string): Promise<void> {
+/** Removes a namespace's topology and its policies (tests clean up after themselves with it). */
+export async function deleteTopology(channel: Channel, namespace: string, access: BrokerAccess = localBrokerAccess()): Promise<void> {
   const topology = resolveTopology(namespace);
   for (const q of topology.queues) await channel.deleteQueue(q.name);
   for (const exchange of topology.exchanges) await channel.deleteExchange(exchange);
+  await syncPolicies(brokerAdmin(access), policyPrefix(namespace), []);
 }
