@@ -1,5 +1,5 @@
 import { connectAmqp } from '../shared/messaging/broker';
-import { SERVICES } from '../shared/config';
+import { SERVICES, brokerAccess } from '../shared/config';
 import type { Config } from '../shared/config';
 import { migrateService } from '../shared/db/migrate';
 import { declareTopology } from '../shared/messaging/topology';
@@ -13,7 +13,7 @@ export async function prepare(config: Config, log: (line: string) => void): Prom
   const connection = await connectAmqp(config.rabbitmqUrl);
   try {
     const channel = await connection.createChannel();
-    const topology = await declareTopology(channel, config.namespace);
+    const topology = await declareTopology(channel, config.namespace, brokerAccess(config));
     log(`broker topology: ${topology.exchanges.length} exchanges, ${topology.queues.length} queues, ${topology.bindings.length} bindings`);
   } finally {
     await connection.close();

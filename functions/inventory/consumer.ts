@@ -2,6 +2,7 @@ import type { Envelope } from '../../shared/events/envelope';
 import { createLogger } from '../../shared/logger';
 import { createEventConsumer } from '../../shared/messaging/consumer';
 import type { EventContext } from '../../shared/messaging/consumer';
+import { instrument } from '../../shared/observability';
 import { describeShortages, planReservation, productChangeEvents } from './domain/stock';
 import type { Product, StockLine } from './domain/stock';
 import { adjustStock, lockProducts, lockReservation, saveReservation } from './store';
@@ -67,7 +68,7 @@ async function commit(orderId: string, ctx: EventContext) {
   await saveReservation(ctx.tx, { ...existing, status: 'COMMITTED' });
 }
 
-export const handler = createEventConsumer({
+export const handler = instrument(createEventConsumer({
   service: 'inventory',
   logger,
   handlers: {
@@ -78,4 +79,4 @@ export const handler = createEventConsumer({
       if (e.data.status === 'SHIPPED') await commit(e.data.orderId, ctx);
     },
   },
-});
+}));

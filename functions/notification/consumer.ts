@@ -2,6 +2,7 @@ import type { Context } from 'aws-lambda';
 import type { AnyEnvelope } from '../../shared/events/envelope';
 import { createLogger } from '../../shared/logger';
 import { consumeBatch } from '../../shared/messaging/consumer';
+import { instrument } from '../../shared/observability';
 import { liveConnections, removeConnection } from './connections';
 import { deliver } from './delivery';
 import { packFrames } from './domain/frames';
@@ -17,7 +18,7 @@ const logger = createLogger('notification');
  * frames, sent in order, and the next batch only comes once this one is out, so a client sees
  * each order's events in the order they were published.
  */
-export const handler = async (input: unknown, context?: Context) => {
+export const handler = instrument(async (input: unknown, context?: Context) => {
   if (context) logger.addContext(context);
   const events: AnyEnvelope[] = [];
   const batch = await consumeBatch(input, logger, async (event) => {
@@ -45,4 +46,4 @@ export const handler = async (input: unknown, context?: Context) => {
   }
   logger.info('batch pushed', { events: events.length, connections: deliveries.length, gone: report.gone.length, failed: report.failed.length });
   return { ...batch, connections: deliveries.length, delivered: report.delivered, gone: report.gone.length, failed: report.failed.length };
-};
+});

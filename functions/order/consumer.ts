@@ -2,6 +2,7 @@ import { createLogger } from '../../shared/logger';
 import { createEventConsumer } from '../../shared/messaging/consumer';
 import type { EventContext } from '../../shared/messaging/consumer';
 import type { AnyEnvelope } from '../../shared/events/envelope';
+import { instrument } from '../../shared/observability';
 import { applyOutcome } from './domain/saga';
 import type { Outcome } from './domain/saga';
 import { lockSagaState, saveSagaState, upsertCatalogProduct } from './store';
@@ -32,7 +33,7 @@ async function onOutcome(event: AnyEnvelope & { data: { orderId: string } }, out
 
 const recordOnly = async () => undefined; // kept in the inbox: part of the order's timeline
 
-export const handler = createEventConsumer({
+export const handler = instrument(createEventConsumer({
   service: 'order',
   logger,
   handlers: {
@@ -45,4 +46,4 @@ export const handler = createEventConsumer({
     'payment.refunded': recordOnly,
     'inventory.released': recordOnly,
   },
-});
+}));

@@ -3,6 +3,7 @@ import { getConfig } from '../../shared/config';
 import { getPool, withTransaction } from '../../shared/db/pool';
 import { createLogger } from '../../shared/logger';
 import { publishCommitted } from '../../shared/messaging/outbox';
+import { instrument } from '../../shared/observability';
 import { cancelOrder } from './cancellation';
 import { deadlineReason } from './domain/saga';
 import { lockOverdueOrders } from './store';
@@ -15,7 +16,7 @@ const BATCH = 100;
  * service down, a queue stuck) is cancelled with the reason, and the usual compensations follow:
  * inventory releases, payment refunds, or each makes sure its part never happens.
  */
-export const handler = async (_event?: ScheduledEvent): Promise<{ cancelled: number }> => {
+export const handler = instrument(async (_event?: ScheduledEvent): Promise<{ cancelled: number }> => {
   const { orderDeadlineSeconds } = await getConfig();
   const pool = await getPool('order');
   let cancelled = 0;
@@ -34,4 +35,4 @@ export const handler = async (_event?: ScheduledEvent): Promise<{ cancelled: num
     cancelled += events.length;
     if (events.length < BATCH) return { cancelled };
   }
-};
+});

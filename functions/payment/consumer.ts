@@ -2,6 +2,7 @@ import type { Envelope } from '../../shared/events/envelope';
 import { createLogger } from '../../shared/logger';
 import { createEventConsumer } from '../../shared/messaging/consumer';
 import type { EventContext } from '../../shared/messaging/consumer';
+import { instrument } from '../../shared/observability';
 import { paymentIdFor, simulatedGateway } from './domain/gateway';
 import type { PaymentGateway } from './domain/gateway';
 import { blockOrder, insertPayment, lockOrderPayment, settlePayment } from './store';
@@ -51,7 +52,7 @@ async function refund(orderId: string, orderVersion: number, reason: string, ctx
   ctx.emit('payment.refunded', { orderId, orderVersion, paymentId: payment.id, amountCents: payment.amountCents, reason });
 }
 
-export const handler = createEventConsumer({
+export const handler = instrument(createEventConsumer({
   service: 'payment',
   logger,
   handlers: {
@@ -60,4 +61,4 @@ export const handler = createEventConsumer({
     'inventory.reservation_failed': (e, ctx) =>
       refund(e.data.orderId, e.data.orderVersion, `stock could not be reserved: ${e.data.reason}`, ctx),
   },
-});
+}));
