@@ -24,7 +24,7 @@ function benchEvent(tag: string) {
   const productId = randomUUID();
   return createEvent(
     'inventory.low_stock',
-    { productId, productVersion: 1, sku: tag, name: 'bench', priceCents: 100, currency: 'USD', stock: 1, reserved: 0, available: 1, lowStockThreshold: 2 },
+    { productId, productVersion: 1, sku: tag, name: 'bench', priceCents: 100, currency: 'USD', stock: 1, reserved: 0, available: 1, lowStockThreshold: 2, changed: ['stock'] },
     { correlationId: `bench-${tag}`, causationId: null },
   );
 }

@@ -41,6 +41,12 @@ export type Trigger =
       batchSize: number;
       /** Lambda's MaximumBatchingWindowInSeconds; 0 invokes as soon as messages are there. */
       batchWindowSeconds: number;
+      /**
+       * How many queues the service queue is split into, by order (a power of two, at most 16).
+       * Each partition has its own event source mapping, and an Amazon MQ mapping runs one batch
+       * at a time, so partitions are what lets a service consume in parallel.
+       */
+      partitions: number;
     }
   | { kind: 'schedule'; everyMinutes: number }
   /**
@@ -91,11 +97,11 @@ const api = (service: FunctionSpec['service'], routes: RouteKey[], databases: Se
   uses: { databases, broker: true, redis: false },
 });
 
-const consumer = (service: ServiceName, batchSize: number): FunctionSpec => ({
+const consumer = (service: ServiceName, batchSize: number, partitions: number): FunctionSpec => ({
   id: `${service}-consumer`,
   service,
   entry: `functions/${service}/consumer.ts`,
-  trigger: { kind: 'queue', queue: service, batchSize, batchWindowSeconds: 0 },
+  trigger: { kind: 'queue', queue: service, batchSize, batchWindowSeconds: 0, partitions },
   memoryMb: 512,
   timeoutSeconds: 60,
   dbPoolSize: 1,
@@ -129,12 +135,22 @@ export const FUNCTIONS: FunctionSpec[] = [
     ['order'],
   ),
   { ...api('payment', [ROUTES.listPayments], ['payment']), reservedConcurrency: 20 },
-  consumer('order', 100),
-  consumer('payment', 100),
-  consumer('inventory', 100),
+  consumer('order', 100, 1),
+  consumer('payment', 100, 1),
+  consumer('inventory', 100, 1),
   relay('order'),
   relay('payment'),
   relay('inventory'),
+  {
+    id: 'payment-reconciler',
+    service: 'payment',
+    entry: 'functions/payment/reconciler.ts',
+    trigger: { kind: 'schedule', everyMinutes: 1 },
+    memoryMb: 256,
+    timeoutSeconds: 50,
+    dbPoolSize: 1,
+    uses: { databases: ['payment'], broker: true, redis: false },
+  },
   {
     id: 'order-deadlines',
     service: 'order',
@@ -171,7 +187,7 @@ export const FUNCTIONS: FunctionSpec[] = [
     id: 'notification-consumer',
     service: 'notification',
     entry: 'functions/notification/consumer.ts',
-    trigger: { kind: 'queue', queue: 'notification', batchSize: 100, batchWindowSeconds: 0 },
+    trigger: { kind: 'queue', queue: 'notification', batchSize: 100, batchWindowSeconds: 0, partitions: 1 },
     // A full vCPU: pushing one batch to many connections is CPU-bound in the SDK client.
     memoryMb: 1769,
     timeoutSeconds: 60,

@@ -5,8 +5,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { Construct, type IDependable } from 'constructs';
 import type { FunctionSpec } from '../functions/catalog';
-import { brokerName } from '../shared/config';
-import { QUEUES } from '../shared/messaging/topology';
+import { partitionQueues } from '../shared/messaging/topology';
 import type { Broker } from './broker';
 import type { CatalogFunctions } from './functions';
 
@@ -33,23 +32,26 @@ export class EventSources extends Construct {
       const trigger = spec.trigger;
       if (trigger.kind === 'queue') {
         grantMqEventSource(fn, broker);
-        const esm = new lambda.EventSourceMapping(this, spec.id, {
-          target: fn,
-          eventSourceArn: broker.arn,
-          batchSize: trigger.batchSize,
-          maxBatchingWindow: Duration.seconds(trigger.batchWindowSeconds),
-          // Default virtual host "/": VIRTUAL_HOST cannot be changed on an existing mapping.
-          sourceAccessConfigurations: [
-            { type: lambda.SourceAccessConfigurationType.BASIC_AUTH, uri: broker.secret.secretArn },
-          ],
+        // One mapping per partition: a mapping runs one batch at a time, so partitions are what
+        // lets a service consume in parallel (see the catalog).
+        partitionQueues(trigger.queue, props.namespace).forEach((queue, i) => {
+          const id = trigger.partitions === 1 ? spec.id : `${spec.id}-p${i}`;
+          const esm = new lambda.EventSourceMapping(this, id, {
+            target: fn,
+            eventSourceArn: broker.arn,
+            batchSize: trigger.batchSize,
+            maxBatchingWindow: Duration.seconds(trigger.batchWindowSeconds),
+            // Default virtual host "/": VIRTUAL_HOST cannot be changed on an existing mapping.
+            sourceAccessConfigurations: [
+              { type: lambda.SourceAccessConfigurationType.BASIC_AUTH, uri: broker.secret.secretArn },
+            ],
+          });
+          // aws-cdk-lib's EventSourceMapping has no queues prop; one queue per mapping is all Lambda takes.
+          (esm.node.defaultChild as lambda.CfnEventSourceMapping).addPropertyOverride('Queues', [queue]);
+          // Role policies first: Lambda checks the role's access to the broker when it creates the mapping.
+          esm.node.addDependency(fn.role!, ...props.prerequisites);
+          this.mappings.set(id, esm);
         });
-        // aws-cdk-lib's EventSourceMapping has no queues prop; one queue per mapping is all Lambda takes.
-        (esm.node.defaultChild as lambda.CfnEventSourceMapping).addPropertyOverride('Queues', [
-          brokerName(QUEUES[trigger.queue].name, props.namespace),
-        ]);
-        // Role policies first: Lambda checks the role's access to the broker when it creates the mapping.
-        esm.node.addDependency(fn.role!, ...props.prerequisites);
-        this.mappings.set(spec.id, esm);
       } else if (trigger.kind === 'schedule') {
         const rule = new events.Rule(this, `${spec.id}-schedule`, {
           description: `Runs ${spec.id} every ${trigger.everyMinutes} minute(s)`,

@@ -2,15 +2,14 @@ import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { ROUTES } from '../catalog';
 import { getConfig } from '../../shared/config';
-import { getPool, withTransaction } from '../../shared/db/pool';
-import { createEvent } from '../../shared/events/envelope';
-import type { AnyEnvelope, Cause } from '../../shared/events/envelope';
-import { createHttpApi, created, ok } from '../../shared/http/api';
+import { getPool } from '../../shared/db/pool';
+import { causeOf, createHttpApi, created, ok } from '../../shared/http/api';
 import type { HttpRequest } from '../../shared/http/api';
 import { decodeCursor, page, pageQuery } from '../../shared/http/pagination';
 import { badRequest, conflict, notFound, parseInput } from '../../shared/http/problem';
 import { createLogger } from '../../shared/logger';
-import { appendToOutbox, publishCommitted } from '../../shared/messaging/outbox';
+import { runUnitOfWork } from '../../shared/messaging/unit-of-work';
+import type { UnitOfWork } from '../../shared/messaging/unit-of-work';
 import { productChangeEvents } from './domain/stock';
 import type { Product } from './domain/stock';
 import { findProduct, insertProduct, listProducts, updateProduct } from './store';
@@ -35,29 +34,20 @@ const UpdateBody = z.strictObject({
 const IdParams = z.object({ id: z.uuid() });
 const ListQuery = z.object(pageQuery);
 
-/** Stores the events of a product change in the outbox and returns them for publishing. */
-async function recordChange(tx: Parameters<typeof appendToOutbox>[0], before: Product | null, after: Product, cause: Cause) {
-  const events = productChangeEvents(before, after).map((e) => createEvent(e.type, e.data, cause) as AnyEnvelope);
-  await appendToOutbox(tx, events);
-  return events;
-}
-
-async function publishNow(events: AnyEnvelope[]) {
-  await publishCommitted(await getPool('inventory'), events.map((e) => e.id), logger);
-}
+const emitChanges = (uow: UnitOfWork, before: Product | null, after: Product) => {
+  for (const e of productChangeEvents(before, after)) uow.emit(e.type, e.data);
+};
 
 async function create(req: HttpRequest) {
   const body = parseInput(CreateBody, req.body, 'the product');
   const { currency } = await getConfig();
-  const pool = await getPool('inventory');
-  const cause = { correlationId: req.correlationId, causationId: null };
-  const { product, events } = await withTransaction(pool, async (tx) => {
-    const product = await insertProduct(tx, { id: randomUUID(), currency, ...body }).catch((err: { code?: string }) => {
+  const { result: product } = await runUnitOfWork('inventory', causeOf(req), logger, async (uow) => {
+    const product = await insertProduct(uow.tx, { id: randomUUID(), currency, ...body }).catch((err: { code?: string }) => {
       throw err.code === '23505' ? conflict(`a product with sku ${body.sku} already exists`) : err;
     });
-    return { product, events: await recordChange(tx, null, product, cause) };
+    emitChanges(uow, null, product);
+    return product;
   });
-  await publishNow(events);
   return created(product, `/products/${product.id}`);
 }
 
@@ -65,18 +55,16 @@ async function update(req: HttpRequest) {
   const { id } = parseInput(IdParams, req.params, 'the path');
   const changes = parseInput(UpdateBody, req.body, 'the update');
   if (Object.keys(changes).length === 0) throw badRequest('the update changes nothing', [{ pointer: '', detail: 'no field given' }]);
-  const pool = await getPool('inventory');
-  const cause = { correlationId: req.correlationId, causationId: null };
-  const { product, events } = await withTransaction(pool, async (tx) => {
-    const before = await findProduct(tx, id, { forUpdate: true });
+  const { result: product } = await runUnitOfWork('inventory', causeOf(req), logger, async (uow) => {
+    const before = await findProduct(uow.tx, id, { forUpdate: true });
     if (!before) throw notFound(`product ${id} does not exist`);
     if (changes.stock !== undefined && changes.stock < before.reserved) {
       throw conflict(`stock cannot go below the ${before.reserved} units reserved for orders`);
     }
-    const after = await updateProduct(tx, id, changes);
-    return { product: after, events: await recordChange(tx, before, after, cause) };
+    const after = await updateProduct(uow.tx, id, changes);
+    emitChanges(uow, before, after);
+    return after;
   });
-  await publishNow(events);
   return ok(product);
 }
 

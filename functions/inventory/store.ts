@@ -1,5 +1,6 @@
-import { lockOrderScope } from '../../shared/db/locks';
+import { lockOrderScopes } from '../../shared/db/locks';
 import type { Queryable } from '../../shared/db/pool';
+import type { Reservation, ReservationStatus } from './domain/reservations';
 import type { Product, StockLine } from './domain/stock';
 
 interface ProductRow {
@@ -76,47 +77,34 @@ export async function updateProduct(
   return toProduct(rows[0]!);
 }
 
-/**
- * Moves stock between reserved and physically gone, for several products in one statement. Lock
- * the rows first (lockProducts): the table's CHECKs refuse any oversell whatever happens here.
- */
-export async function adjustStock(tx: Queryable, lines: StockLine[], delta: { reserved: number; stock: number }): Promise<Product[]> {
-  const { rows } = await tx.query<ProductRow>(
-    `UPDATE products p SET reserved = p.reserved + $2 * l.quantity, stock = p.stock + $3 * l.quantity,
-            version = p.version + 1, updated_at = now()
-       FROM unnest($1::uuid[], $4::int[]) AS l(id, quantity)
-      WHERE p.id = l.id
-      RETURNING p.*`,
-    [lines.map((l) => l.productId), delta.reserved, delta.stock, lines.map((l) => l.quantity)],
-  );
-  return rows.map(toProduct);
-}
-
-export type ReservationStatus = 'ACTIVE' | 'FAILED' | 'RELEASED' | 'COMMITTED';
-
-export interface Reservation {
-  orderId: string;
-  status: ReservationStatus;
-  items: StockLine[];
-  reason: string | null;
-}
-
-/** Takes the order's lock, then reads its reservation record. */
-export async function lockReservation(tx: Queryable, orderId: string): Promise<Reservation | null> {
-  await lockOrderScope(tx, orderId);
-  const { rows } = await tx.query<{ order_id: string; status: ReservationStatus; items: StockLine[]; reason: string | null }>(
-    'SELECT * FROM reservations WHERE order_id = $1',
-    [orderId],
-  );
-  const r = rows[0];
-  return r ? { orderId: r.order_id, status: r.status, items: r.items, reason: r.reason } : null;
-}
-
-export async function saveReservation(tx: Queryable, r: Reservation): Promise<void> {
+/** Writes products' stock, reservations and versions as decided for a batch, in one statement (rows locked by the caller). */
+export async function saveStock(tx: Queryable, products: Product[]): Promise<void> {
+  if (products.length === 0) return;
   await tx.query(
-    `INSERT INTO reservations (order_id, status, items, reason) VALUES ($1, $2, $3, $4)
+    `UPDATE products p SET stock = u.stock, reserved = u.reserved, version = u.version, updated_at = now()
+       FROM unnest($1::uuid[], $2::int[], $3::int[], $4::int[]) AS u(id, stock, reserved, version)
+      WHERE p.id = u.id`,
+    [products.map((p) => p.id), products.map((p) => p.stock), products.map((p) => p.reserved), products.map((p) => p.version)],
+  );
+}
+
+/** Takes the locks of every order in the batch (in one statement, in a stable order), then reads their reservation records. */
+export async function lockReservations(tx: Queryable, orderIds: string[]): Promise<Map<string, Reservation>> {
+  await lockOrderScopes(tx, orderIds);
+  const { rows } = await tx.query<{ order_id: string; status: ReservationStatus; items: StockLine[]; reason: string | null }>(
+    'SELECT order_id, status, items, reason FROM reservations WHERE order_id = ANY($1::uuid[])',
+    [orderIds],
+  );
+  return new Map(rows.map((r) => [r.order_id, { orderId: r.order_id, status: r.status, items: r.items, reason: r.reason }]));
+}
+
+export async function saveReservations(tx: Queryable, reservations: Reservation[]): Promise<void> {
+  if (reservations.length === 0) return;
+  await tx.query(
+    `INSERT INTO reservations (order_id, status, items, reason)
+     SELECT * FROM unnest($1::uuid[], $2::text[], $3::jsonb[], $4::text[])
      ON CONFLICT (order_id) DO UPDATE SET status = EXCLUDED.status, items = EXCLUDED.items,
        reason = EXCLUDED.reason, updated_at = now()`,
-    [r.orderId, r.status, JSON.stringify(r.items), r.reason],
+    [reservations.map((r) => r.orderId), reservations.map((r) => r.status), reservations.map((r) => JSON.stringify(r.items)), reservations.map((r) => r.reason)],
   );
 }

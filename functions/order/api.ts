@@ -2,16 +2,14 @@ import { createHash, randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { ROUTES } from '../catalog';
 import { getConfig } from '../../shared/config';
-import { getPool, withTransaction } from '../../shared/db/pool';
-import { createEvent } from '../../shared/events/envelope';
-import type { AnyEnvelope } from '../../shared/events/envelope';
+import { getPool } from '../../shared/db/pool';
 import { ORDER_STATUSES } from '../../shared/events/types';
-import { createHttpApi, created, ok } from '../../shared/http/api';
+import { causeOf, createHttpApi, created, ok } from '../../shared/http/api';
 import type { HttpRequest } from '../../shared/http/api';
 import { decodeCursor, page, pageQuery } from '../../shared/http/pagination';
 import { conflict, notFound, parseInput, unprocessable } from '../../shared/http/problem';
 import { createLogger } from '../../shared/logger';
-import { appendToOutbox, publishCommitted } from '../../shared/messaging/outbox';
+import { runUnitOfWork } from '../../shared/messaging/unit-of-work';
 import { PAYMENT_TOKENS, isPaymentToken } from '../../shared/payments/test-tokens';
 import { cancelOrder } from './cancellation';
 import { priceOrder } from './domain/pricing';
@@ -46,10 +44,6 @@ const IdempotencyKey = z.string().min(1).max(200);
 const ListQuery = z.object({ customerId: z.uuid().optional(), status: z.enum(ORDER_STATUSES).optional(), ...pageQuery });
 const UpdateBody = z.strictObject({ status: z.enum(ORDER_STATUSES) });
 
-async function publishNow(events: AnyEnvelope[]) {
-  await publishCommitted(await getPool('order'), events.map((e) => e.id), logger);
-}
-
 function requestHash(body: unknown): string {
   return createHash('sha256').update(JSON.stringify(body)).digest('hex');
 }
@@ -64,9 +58,8 @@ async function createOrder(req: HttpRequest) {
     ]);
   }
   const { currency } = await getConfig();
-  const pool = await getPool('order');
   const orderId = randomUUID();
-  const outcome = await withTransaction(pool, async (tx) => {
+  const { result: outcome } = await runUnitOfWork('order', causeOf(req), logger, async ({ tx, emit }) => {
     if (idempotencyKey) {
       const earlier = await claimIdempotencyKey(tx, idempotencyKey, requestHash(body), orderId);
       if (earlier) {
@@ -86,16 +79,26 @@ async function createOrder(req: HttpRequest) {
         detail: 'unknown product',
       })));
     }
-    const order = await insertOrder(tx, { id: orderId, customerId: body.customerId, items: priced.items, totalCents: priced.totalCents, currency, paymentToken: body.paymentToken });
-    const event = createEvent(
-      'order.created',
-      { orderId, orderVersion: 1, customerId: body.customerId, items: priced.items, totalCents: priced.totalCents, currency, paymentToken: body.paymentToken },
-      { correlationId: req.correlationId, causationId: null },
-    );
-    await appendToOutbox(tx, [event]);
-    return { replayed: false as const, order, event };
+    const order = await insertOrder(tx, {
+      id: orderId,
+      customerId: body.customerId,
+      items: priced.items,
+      totalCents: priced.totalCents,
+      currency,
+      paymentToken: body.paymentToken,
+      correlationId: req.correlationId,
+    });
+    emit('order.created', {
+      orderId,
+      orderVersion: 1,
+      customerId: body.customerId,
+      items: priced.items,
+      totalCents: priced.totalCents,
+      currency,
+      paymentToken: body.paymentToken,
+    });
+    return { replayed: false as const, order };
   });
-  if (!outcome.replayed) await publishNow([outcome.event]);
   logger.info(outcome.replayed ? 'order creation replayed' : 'order created', { orderId: outcome.order.id });
   return created(publicOrder(outcome.order), `/orders/${outcome.order.id}`, outcome.replayed ? { 'idempotent-replayed': 'true' } : undefined);
 }
@@ -124,23 +127,20 @@ async function getEvents(req: HttpRequest) {
 
 async function cancel(req: HttpRequest) {
   const { id } = parseInput(IdParams, req.params, 'the path');
-  const pool = await getPool('order');
-  const { order, event } = await withTransaction(pool, async (tx) => {
-    const current = await findOrder(tx, id, { forUpdate: true });
+  const { result: order } = await runUnitOfWork('order', causeOf(req), logger, async (uow) => {
+    const current = await findOrder(uow.tx, id, { forUpdate: true });
     if (!current) throw notFound(`order ${id} does not exist`);
     if (!canCancel(current.status)) throw conflict(`an order that is ${current.status} can no longer be cancelled`);
-    const event = await cancelOrder(tx, current, 'cancelled by request', { correlationId: req.correlationId, causationId: null });
-    return { order: (await findOrder(tx, id))!, event };
+    await cancelOrder(uow, current, 'cancelled by request');
+    return (await findOrder(uow.tx, id))!;
   });
-  await publishNow([event]);
   return ok(publicOrder(order));
 }
 
 async function updateOrder(req: HttpRequest) {
   const { id } = parseInput(IdParams, req.params, 'the path');
   const { status } = parseInput(UpdateBody, req.body, 'the update');
-  const pool = await getPool('order');
-  const { order, event } = await withTransaction(pool, async (tx) => {
+  const { result: order } = await runUnitOfWork('order', causeOf(req), logger, async ({ tx, emit }) => {
     const current = await findOrder(tx, id, { forUpdate: true });
     if (!current) throw notFound(`order ${id} does not exist`);
     if (!canFulfil(current.status, status)) {
@@ -148,15 +148,9 @@ async function updateOrder(req: HttpRequest) {
       throw conflict(`an order that is ${current.status} cannot move to ${status}${next ? `; its next step is ${next}` : ''}`);
     }
     const version = await saveSagaState(tx, id, { ...current, status }, true);
-    const event = createEvent(
-      'order.updated',
-      { orderId: id, orderVersion: version, status, previousStatus: current.status, reason: null },
-      { correlationId: req.correlationId, causationId: null },
-    );
-    await appendToOutbox(tx, [event]);
-    return { order: (await findOrder(tx, id))!, event };
+    emit('order.updated', { orderId: id, orderVersion: version, status, previousStatus: current.status, reason: null });
+    return (await findOrder(tx, id))!;
   });
-  await publishNow([event]);
   return ok(publicOrder(order));
 }
 

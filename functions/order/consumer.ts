@@ -1,49 +1,51 @@
+import { causedBy } from '../../shared/events/envelope';
+import type { Envelope } from '../../shared/events/envelope';
 import { createLogger } from '../../shared/logger';
 import { createEventConsumer } from '../../shared/messaging/consumer';
-import type { EventContext } from '../../shared/messaging/consumer';
-import type { AnyEnvelope } from '../../shared/events/envelope';
 import { instrument } from '../../shared/observability';
-import { applyOutcome } from './domain/saga';
-import type { Outcome } from './domain/saga';
-import { lockSagaState, saveSagaState, upsertCatalogProduct } from './store';
+import { decideOutcomes, newestPerProduct, outcomeOf } from './domain/saga';
+import { lockSagas, saveSagas, upsertCatalogProducts } from './store';
 
 const logger = createLogger('order');
 
-/** Feeds a reservation or payment outcome into the order's saga; emits order.updated on a status change. */
-async function onOutcome(event: AnyEnvelope & { data: { orderId: string } }, outcome: Outcome, ctx: EventContext) {
-  const order = await lockSagaState(ctx.tx, event.data.orderId);
-  if (!order) {
-    ctx.logger.warn('outcome for an unknown order ignored');
-    return;
-  }
-  const { state, transition } = applyOutcome(order, outcome);
-  const version = await saveSagaState(ctx.tx, order.id, state, transition !== null);
-  if (transition) {
-    ctx.emit('order.updated', {
-      orderId: order.id,
-      orderVersion: version,
-      status: transition.to,
-      previousStatus: transition.from,
-      reason: transition.reason,
-    });
-  } else if (order.status !== 'PENDING') {
-    ctx.logger.info('late outcome recorded without a status change', { status: order.status, outcome: outcome.kind });
-  }
-}
-
-const recordOnly = async () => undefined; // kept in the inbox: part of the order's timeline
-
+/**
+ * order_queue's consumer: reservation and payment outcomes join in each order's saga
+ * (domain/saga.ts), catalog changes keep the order service's copy of the catalog, and the other
+ * events are only recorded (the inbox is part of every order's timeline). A batch is the same few
+ * statements whatever its size: lock the orders, decide, write orders, catalog and outbox.
+ */
 export const handler = instrument(createEventConsumer({
   service: 'order',
   logger,
-  handlers: {
-    'inventory.updated': (e, ctx) => upsertCatalogProduct(ctx.tx, e.data),
-    'inventory.reserved': (e, ctx) => onOutcome(e, { kind: 'stock_reserved' }, ctx),
-    'inventory.reservation_failed': (e, ctx) => onOutcome(e, { kind: 'stock_failed', reason: e.data.reason }, ctx),
-    'payment.processed': (e, ctx) => onOutcome(e, { kind: 'payment_processed' }, ctx),
-    'payment.failed': (e, ctx) => onOutcome(e, { kind: 'payment_failed', reason: e.data.reason }, ctx),
-    'payment.initiated': recordOnly,
-    'payment.refunded': recordOnly,
-    'inventory.released': recordOnly,
+  handler: {
+    handles: [
+      'inventory.reserved',
+      'inventory.reservation_failed',
+      'payment.processed',
+      'payment.failed',
+      'inventory.updated',
+      'payment.initiated',
+      'payment.refunded',
+      'inventory.released',
+    ],
+    async apply(uow, events, log) {
+      const outcomes = events.flatMap((event) => {
+        const o = outcomeOf(event);
+        return o ? [{ event, ...o }] : [];
+      });
+      const orders = await lockSagas(uow.tx, [...new Set(outcomes.map((o) => o.orderId))]);
+      const decision = decideOutcomes(orders, outcomes);
+      await saveSagas(uow.tx, decision.updates);
+      for (const { cause, orderId, orderVersion, transition } of decision.transitions) {
+        uow.emit(
+          'order.updated',
+          { orderId, orderVersion, status: transition.to, previousStatus: transition.from, reason: transition.reason },
+          causedBy(outcomes[cause]!.event),
+        );
+      }
+      for (const { cause, why } of decision.ignored) log.info(why, { eventId: outcomes[cause]!.event.id, orderId: outcomes[cause]!.orderId });
+      const catalog = events.filter((e): e is Envelope<'inventory.updated'> => e.type === 'inventory.updated').map((e) => e.data);
+      await upsertCatalogProducts(uow.tx, newestPerProduct(catalog));
+    },
   },
 }));

@@ -1,8 +1,7 @@
 import type { ScheduledEvent } from 'aws-lambda';
 import { getConfig } from '../../shared/config';
-import { getPool, withTransaction } from '../../shared/db/pool';
 import { createLogger } from '../../shared/logger';
-import { publishCommitted } from '../../shared/messaging/outbox';
+import { runUnitOfWork } from '../../shared/messaging/unit-of-work';
 import { instrument } from '../../shared/observability';
 import { cancelOrder } from './cancellation';
 import { deadlineReason } from './domain/saga';
@@ -18,21 +17,19 @@ const BATCH = 100;
  */
 export const handler = instrument(async (_event?: ScheduledEvent): Promise<{ cancelled: number }> => {
   const { orderDeadlineSeconds } = await getConfig();
-  const pool = await getPool('order');
   let cancelled = 0;
   for (;;) {
-    const events = await withTransaction(pool, async (tx) => {
-      const overdue = await lockOverdueOrders(tx, orderDeadlineSeconds, BATCH);
-      const out = [];
+    // Each cancellation carries its own order's correlation id, so it joins that order's timeline.
+    const { result: count } = await runUnitOfWork('order', { correlationId: 'order-deadlines', causationId: null }, logger, async (uow) => {
+      const overdue = await lockOverdueOrders(uow.tx, orderDeadlineSeconds, BATCH);
       for (const order of overdue) {
         const reason = deadlineReason(order, orderDeadlineSeconds);
-        out.push(await cancelOrder(tx, order, reason, { correlationId: order.correlationId, causationId: null }));
+        await cancelOrder(uow, order, reason, { correlationId: order.correlationId, causationId: null });
         logger.warn('order cancelled at its deadline', { orderId: order.id, reason });
       }
-      return out;
+      return overdue.length;
     });
-    await publishCommitted(pool, events.map((e) => e.id), logger);
-    cancelled += events.length;
-    if (events.length < BATCH) return { cancelled };
+    cancelled += count;
+    if (count < BATCH) return { cancelled };
   }
 });

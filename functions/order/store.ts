@@ -2,7 +2,7 @@ import type { Queryable } from '../../shared/db/pool';
 import type { AnyEnvelope } from '../../shared/events/envelope';
 import type { EventData, OrderStatus } from '../../shared/events/types';
 import type { CatalogEntry, PricedLine } from './domain/pricing';
-import type { SagaState } from './domain/saga';
+import type { SagaState, StoredSaga } from './domain/saga';
 
 export interface Order {
   id: string;
@@ -96,12 +96,12 @@ export async function listOrders(db: Queryable, f: OrderFilter): Promise<StoredO
 /** Stores a new PENDING order with its lines and returns it as stored. */
 export async function insertOrder(
   tx: Queryable,
-  o: { id: string; customerId: string; items: PricedLine[]; totalCents: number; currency: string; paymentToken: string },
+  o: { id: string; customerId: string; items: PricedLine[]; totalCents: number; currency: string; paymentToken: string; correlationId: string },
 ): Promise<StoredOrder> {
   const { rows } = await tx.query<OrderRow>(
-    `INSERT INTO orders (id, customer_id, status, total_cents, currency, payment_token)
-     VALUES ($1, $2, 'PENDING', $3, $4, $5) RETURNING *`,
-    [o.id, o.customerId, o.totalCents, o.currency, o.paymentToken],
+    `INSERT INTO orders (id, customer_id, status, total_cents, currency, payment_token, correlation_id)
+     VALUES ($1, $2, 'PENDING', $3, $4, $5, $6) RETURNING *`,
+    [o.id, o.customerId, o.totalCents, o.currency, o.paymentToken, o.correlationId],
   );
   await tx.query(
     `INSERT INTO order_items (order_id, line_no, product_id, name, quantity, unit_price_cents, line_total_cents)
@@ -135,17 +135,44 @@ function toSagaState(r: SagaRow): SagaState & { id: string } {
   return { id: r.id, status: r.status, stockReserved: r.stock_reserved, paymentProcessed: r.payment_processed, failureReason: r.failure_reason };
 }
 
-/** Locks an order and reads just what its saga needs (no items). */
-export async function lockSagaState(tx: Queryable, id: string): Promise<(SagaState & { id: string }) | null> {
-  const { rows } = await tx.query<SagaRow>(`SELECT ${SAGA_COLUMNS} FROM orders o WHERE o.id = $1 FOR UPDATE`, [id]);
-  return rows[0] ? toSagaState(rows[0]) : null;
+/** Locks orders (in id order, so batches never deadlock) and reads just what their sagas need (no items). */
+export async function lockSagas(tx: Queryable, ids: string[]): Promise<Map<string, StoredSaga>> {
+  if (ids.length === 0) return new Map();
+  const { rows } = await tx.query<SagaRow & { version: number }>(
+    `SELECT ${SAGA_COLUMNS}, o.version FROM orders o WHERE o.id = ANY($1::uuid[]) ORDER BY o.id FOR UPDATE`,
+    [ids],
+  );
+  return new Map(rows.map((r) => [r.id, { ...toSagaState(r), version: r.version }]));
+}
+
+/** Writes the saga states a batch decided, in one statement; updatedAt moves only with the status. */
+export async function saveSagas(tx: Queryable, sagas: (StoredSaga & { statusChanged: boolean })[]): Promise<void> {
+  if (sagas.length === 0) return;
+  await tx.query(
+    `UPDATE orders o SET status = u.status, stock_reserved = u.stock_reserved, payment_processed = u.payment_processed,
+            failure_reason = u.failure_reason, version = u.version,
+            updated_at = CASE WHEN u.status_changed THEN now() ELSE o.updated_at END
+       FROM unnest($1::uuid[], $2::text[], $3::bool[], $4::bool[], $5::text[], $6::int[], $7::bool[])
+            AS u(id, status, stock_reserved, payment_processed, failure_reason, version, status_changed)
+      WHERE o.id = u.id`,
+    [
+      sagas.map((s) => s.id),
+      sagas.map((s) => s.status),
+      sagas.map((s) => s.stockReserved),
+      sagas.map((s) => s.paymentProcessed),
+      sagas.map((s) => s.failureReason),
+      sagas.map((s) => s.version),
+      sagas.map((s) => s.statusChanged),
+    ],
+  );
 }
 
 /** PENDING orders older than the deadline, locked (others running the sweep skip them). */
 export async function lockOverdueOrders(tx: Queryable, deadlineSeconds: number, limit: number) {
   const { rows } = await tx.query<SagaRow & { correlation_id: string }>(
     `SELECT ${SAGA_COLUMNS},
-            (SELECT envelope->>'correlationId' FROM outbox WHERE order_id = o.id AND type = 'order.created') AS correlation_id
+            COALESCE(o.correlation_id, (SELECT envelope->>'correlationId' FROM outbox WHERE order_id = o.id AND type = 'order.created'), o.id::text)
+              AS correlation_id
        FROM orders o
       WHERE o.status = 'PENDING' AND o.created_at < now() - make_interval(secs => $1)
       ORDER BY o.created_at LIMIT $2 FOR UPDATE OF o SKIP LOCKED`,
@@ -174,15 +201,23 @@ export async function loadCatalog(db: Queryable, ids: string[]): Promise<Map<str
   return new Map(rows.map((r) => [r.id, { id: r.id, name: r.name, priceCents: r.price_cents }]));
 }
 
-/** Keeps the catalog copy current; an older product version than the one held is ignored. */
-export async function upsertCatalogProduct(tx: Queryable, p: EventData<'inventory.updated'>): Promise<void> {
+/** Keeps the catalog copy current, for several products in one statement; an older product version than the one held is ignored. */
+export async function upsertCatalogProducts(tx: Queryable, products: EventData<'inventory.updated'>[]): Promise<void> {
+  if (products.length === 0) return;
   await tx.query(
     `INSERT INTO catalog_products (id, sku, name, price_cents, currency, product_version)
-     VALUES ($1, $2, $3, $4, $5, $6)
+     SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::int[], $5::text[], $6::int[])
      ON CONFLICT (id) DO UPDATE SET sku = EXCLUDED.sku, name = EXCLUDED.name, price_cents = EXCLUDED.price_cents,
        currency = EXCLUDED.currency, product_version = EXCLUDED.product_version, updated_at = now()
      WHERE catalog_products.product_version < EXCLUDED.product_version`,
-    [p.productId, p.sku, p.name, p.priceCents, p.currency, p.productVersion],
+    [
+      products.map((p) => p.productId),
+      products.map((p) => p.sku),
+      products.map((p) => p.name),
+      products.map((p) => p.priceCents),
+      products.map((p) => p.currency),
+      products.map((p) => p.productVersion),
+    ],
   );
 }
 

@@ -6,7 +6,7 @@ import type { HttpRequest } from '../../shared/http/api';
 import { decodeCursor, page, pageQuery } from '../../shared/http/pagination';
 import { parseInput } from '../../shared/http/problem';
 import { createLogger } from '../../shared/logger';
-import { listPayments, publicPayment } from './store';
+import { listPayments } from './store';
 
 const logger = createLogger('payment');
 const ListQuery = z.object({ orderId: z.uuid().optional(), ...pageQuery });
@@ -16,7 +16,7 @@ async function list(req: HttpRequest) {
   const after = decodeCursor(q.cursor, 2) as [string, string] | null;
   const rows = await listPayments(await getPool('payment'), { orderId: q.orderId, after, limit: q.limit + 1 });
   const result = page(rows, q.limit, (p) => [p.createdAt, p.id]);
-  return ok({ items: result.items.map(publicPayment), nextCursor: result.nextCursor });
+  return ok(result);
 }
 
 export const handler = createHttpApi({ logger, routes: { [ROUTES.listPayments]: list } });

@@ -19,9 +19,12 @@ export const handler = instrument(async (event: CloudFormationCustomResourceEven
   const config = await resolveConfig();
   const connection = await connectAmqp(config.rabbitmqUrl, 10_000);
   try {
-    const channel = await connection.createChannel();
-    const topology = await declareTopology(channel, config.namespace, brokerAccess(config));
-    logger.info('topology declared', { queues: topology.queues.map((q) => q.name) });
+    const topology = await declareTopology(connection, config.namespace, undefined, brokerAccess(config));
+    logger.info('topology declared', { queues: topology.queues.map((q) => q.name), retired: topology.retired });
+    // A partition of an earlier layout still holding events must not be lost silently: fail the deploy.
+    if (topology.stranded.length) {
+      throw new Error(`queues of an earlier partition layout still hold messages: ${topology.stranded.map((s) => `${s.queue} (${s.messages})`).join(', ')}; drain them, then deploy again`);
+    }
     return { PhysicalResourceId: PHYSICAL_ID, Data: { queues: topology.queues.length } };
   } finally {
     await connection.close();

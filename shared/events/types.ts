@@ -30,6 +30,10 @@ export const OrderLineSchema = z.object({
 
 const StockLineSchema = z.object({ productId: id, quantity: z.int().positive() });
 
+/** What a product change touched; `created` for a new product. */
+export const PRODUCT_CHANGES = ['created', 'sku', 'name', 'price', 'currency', 'stock', 'reserved', 'threshold'] as const;
+export type ProductChange = (typeof PRODUCT_CHANGES)[number];
+
 const ProductSnapshot = {
   productId: id,
   productVersion: z.int().positive(),
@@ -41,6 +45,7 @@ const ProductSnapshot = {
   reserved: z.int().nonnegative(),
   available: z.int().nonnegative(),
   lowStockThreshold: z.int().nonnegative(),
+  changed: z.array(z.enum(PRODUCT_CHANGES)).min(1),
 };
 
 /**

@@ -2,6 +2,7 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import type { Cause } from '../events/envelope';
 import { isTransient } from '../messaging/errors';
 import { annotateCorrelation, observe } from '../observability';
 import { HttpProblem, badRequest } from './problem';
@@ -99,6 +100,9 @@ export function createHttpApi(opts: { logger: Logger; routes: Record<string, Rou
     injectLambdaContext(logger, { resetKeys: true }),
   );
 }
+
+/** The cause stamped on events a request leads to: its correlation id, and no event before it. */
+export const causeOf = (req: HttpRequest): Cause => ({ correlationId: req.correlationId, causationId: null });
 
 export const ok = (body: unknown, headers?: Record<string, string>): HttpResult => ({ status: 200, body, headers });
 export const created = (body: unknown, location: string, headers?: Record<string, string>): HttpResult => ({

@@ -2,6 +2,7 @@ import amqp from 'amqplib';
 import type { ChannelModel, ConfirmChannel } from 'amqplib';
 import { brokerName, getConfig } from '../config';
 import type { AnyEnvelope } from '../events/envelope';
+import { routingKeyOf } from './routing';
 import { EXCHANGES } from './topology';
 
 interface BrokerSession {
@@ -51,7 +52,7 @@ export async function publishEvents(events: AnyEnvelope[]): Promise<void> {
   const { namespace } = await getConfig();
   const { channel } = await getBroker();
   for (const event of events) {
-    channel.publish(brokerName(EXCHANGES[event.source], namespace), event.type, Buffer.from(JSON.stringify(event)), {
+    channel.publish(brokerName(EXCHANGES[event.source], namespace), routingKeyOf(event), Buffer.from(JSON.stringify(event)), {
       persistent: true,
       contentType: 'application/json',
       messageId: event.id,

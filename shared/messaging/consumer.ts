@@ -1,20 +1,24 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
-import { withKeys } from '../logger';
-import type { Log } from '../logger';
 import type { Context } from 'aws-lambda';
 import type pg from 'pg';
 import { getConfig } from '../config';
 import type { ServiceName } from '../config';
-import { getPool, withTransaction } from '../db/pool';
-import { causedBy, createEvent, decodeEvent, orderIdOf } from '../events/envelope';
-import type { AnyEnvelope, Envelope } from '../events/envelope';
-import type { EventData, EventType } from '../events/types';
+import { getPool } from '../db/pool';
+import { decodeEvent, orderIdOf } from '../events/envelope';
+import type { AnyEnvelope } from '../events/envelope';
+import type { EventType } from '../events/types';
+import { withKeys } from '../logger';
+import type { Log } from '../logger';
 import { sendToQueue } from './broker';
 import { isTransient } from './errors';
-import { appendToOutbox, publishCommitted } from './outbox';
+import { recordInInbox } from './inbox';
+import { publishCommitted } from './outbox';
 import { RmqEventSchema, decodeHeader, parseQueueKey } from './rmq-event';
 import type { RmqEvent, RmqMessage } from './rmq-event';
+import { partitionKeyOf } from './routing';
 import { dlqOf } from './topology';
+import { inTransaction } from './unit-of-work';
+import type { UnitOfWork } from './unit-of-work';
 
 /** Moves a message that can never succeed to its queue's DLQ, with the reason, so the batch can go on. */
 async function park(queue: string, raw: Buffer, reason: string, message: RmqMessage, logger: Log) {
@@ -71,12 +75,25 @@ export async function decodeBatch(input: unknown, logger: Logger): Promise<{ ite
 
 const logKeysOf = (ev: AnyEnvelope) => ({ correlationId: ev.correlationId, eventId: ev.id, eventType: ev.type, orderId: orderIdOf(ev) ?? undefined });
 
+/** Runs `attempt` until it succeeds or fails for good; transient failures are retried in place until `until`. */
+async function retryingInPlace<T>(attempt: () => Promise<T>, until: number, log: Log): Promise<T> {
+  for (let pause = 100; ; pause = Math.min(pause * 2, 2_000)) {
+    try {
+      return await attempt();
+    } catch (err) {
+      if (!isTransient(err) || Date.now() + pause >= until) throw err;
+      log.warn('transient failure; retrying in place', { error: (err as Error).message, pauseMs: pause });
+      await new Promise((r) => setTimeout(r, pause));
+    }
+  }
+}
+
 /**
  * Runs process for each decoded message, isolating messages from one another: one whose
  * processing fails permanently is parked in the DLQ and the rest go on. Only a transient failure
- * (a dependency unreachable) is thrown, which makes the event source redeliver the whole batch.
- * With a concurrency above 1, messages of different lanes (say, different orders) are processed
- * in parallel, each lane in order.
+ * (a dependency unreachable) is thrown, which makes the event source redeliver the whole batch,
+ * and only once every lane has stopped. With a concurrency above 1, messages of different lanes
+ * (say, different orders) are processed in parallel, each lane in order.
  */
 async function processItems(
   items: Item[],
@@ -93,38 +110,37 @@ async function processItems(
   }
   let processed = 0;
   let parked = 0;
-  let transient: unknown;
-  const retryUntil = Date.now() + (opts.transientRetryMs ?? 0);
+  let failure: { err: unknown } | undefined;
+  const until = Date.now() + (opts.transientRetryMs ?? 0);
   const pending = [...lanes.values()];
   const worker = async () => {
-    for (let lane = pending.shift(); lane && !transient; lane = pending.shift()) {
+    for (let lane = pending.shift(); lane && !failure; lane = pending.shift()) {
       for (const { queue, raw, message, event: ev } of lane) {
-        if (transient) return;
+        if (failure) return;
         const log = withKeys(logger, logKeysOf(ev));
-        for (let pause = 100; ; pause = Math.min(pause * 2, 2_000)) {
+        try {
+          await retryingInPlace(() => process(ev, log), until, log);
+          processed++;
+        } catch (err) {
+          if (isTransient(err)) {
+            failure ??= { err };
+            return;
+          }
           try {
-            await process(ev, log);
-            processed++;
-          } catch (err) {
-            if (isTransient(err)) {
-              if (!transient && Date.now() + pause < retryUntil) {
-                log.warn('transient failure; retrying in place', { error: (err as Error).message, pauseMs: pause });
-                await new Promise((r) => setTimeout(r, pause));
-                continue;
-              }
-              transient ??= err;
-              return;
-            }
             await park(queue, raw, `processing failed: ${(err as Error).message}`, message, log);
             parked++;
+          } catch (parkErr) {
+            // Not parked, so not acknowledged either: the whole batch must come again.
+            failure ??= { err: parkErr };
+            return;
           }
-          break;
         }
       }
     }
   };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(opts.concurrency ?? 1, lanes.size)) }, worker));
-  if (transient) throw transient;
+  // Every lane is let finish (or stop) before the invocation ends: no work outlives its batch.
+  await Promise.allSettled(Array.from({ length: Math.max(1, Math.min(opts.concurrency ?? 1, lanes.size)) }, worker));
+  if (failure) throw failure.err;
   return { processed, parked };
 }
 
@@ -140,16 +156,19 @@ export async function consumeBatch(
   return { processed: result.processed, parked: parked + result.parked };
 }
 
-export interface EventContext {
-  tx: pg.PoolClient;
-  /** Queues an event caused by the one being handled; it is stored in the outbox in the same transaction. */
-  emit<T extends EventType>(type: T, data: EventData<T>): void;
-  logger: Log;
+/**
+ * What a service does with a batch of its queue's events. `apply` gets only events it has never
+ * applied, in batch order, inside the batch's transaction, and must touch the database with a
+ * fixed number of statements whatever the batch size (load what the batch needs, decide in a pure
+ * function, write). `afterCommit` runs once the batch has committed and its events are out, for
+ * work that must not sit inside a transaction (a call to a card gateway), with every handled event
+ * of the batch, new or redelivered, so that work a crash interrupted is taken up again.
+ */
+export interface BatchHandler {
+  handles: readonly EventType[];
+  apply(uow: UnitOfWork, events: AnyEnvelope[], log: Logger): Promise<void>;
+  afterCommit?(events: AnyEnvelope[], log: Logger): Promise<void>;
 }
-
-export type EventHandlers = { [T in EventType]?: (event: Envelope<T>, ctx: EventContext) => Promise<void> };
-
-type AnyHandler = (event: AnyEnvelope, ctx: EventContext) => Promise<void>;
 
 const RETRYABLE_IN_PLACE = new Set(['40001', '40P01']);
 
@@ -157,13 +176,21 @@ const RETRYABLE_IN_PLACE = new Set(['40001', '40P01']);
 const TRANSIENT_RETRY_MS = 10_000;
 
 /**
- * Applies one event exactly once (applyBatchOnce with a batch of one), retrying in place when the
- * database reports a serialization failure or a deadlock. Returns the ids of the events emitted.
+ * Applies events exactly once, all in one transaction: one inbox insert tells which are new (a
+ * redelivered event finds its row and does nothing), the handler applies those, and everything it
+ * emits goes to the outbox in one insert. Throws if anything fails; nothing is applied then.
+ * Returns the ids of the events emitted. Serialization failures and deadlocks are retried at once.
  */
-export async function applyOnce(pool: pg.Pool, event: AnyEnvelope, handler: AnyHandler, log: Log): Promise<string[]> {
+export async function applyOnce(pool: pg.Pool, events: AnyEnvelope[], handler: BatchHandler, logger: Logger): Promise<string[]> {
+  const unique = [...new Map(events.map((e) => [e.id, e])).values()];
   for (let attempt = 1; ; attempt++) {
     try {
-      return await applyBatchOnce(pool, [{ event, handler }], () => log);
+      const { events: emitted } = await inTransaction(pool, null, async (uow) => {
+        const fresh = await recordInInbox(uow.tx, unique);
+        if (fresh.length < unique.length) logger.info('duplicate events ignored', { duplicates: unique.length - fresh.length });
+        if (fresh.length > 0) await handler.apply(uow, fresh, logger);
+      });
+      return emitted.map((e) => e.id);
     } catch (err) {
       const code = (err as { code?: string }).code;
       if (attempt < 3 && code && RETRYABLE_IN_PLACE.has(code)) continue;
@@ -173,89 +200,57 @@ export async function applyOnce(pool: pg.Pool, event: AnyEnvelope, handler: AnyH
 }
 
 /**
- * Applies events exactly once, all in one transaction: one inbox insert tells which are new (a
- * redelivered event finds its row and does nothing), their handlers run in order, and everything
- * they emit goes to the outbox in one insert. For a batch, one commit and a handful of statements
- * instead of per message. Throws if any handler fails; nothing is applied then. Returns the ids of
- * the events emitted.
- */
-export async function applyBatchOnce(
-  pool: pg.Pool,
-  events: { event: AnyEnvelope; handler: AnyHandler }[],
-  logFor: (event: AnyEnvelope) => Log,
-): Promise<string[]> {
-  const unique = [...new Map(events.map((e) => [e.event.id, e])).values()];
-  return withTransaction(pool, async (tx) => {
-    const { rows } = await tx.query<{ event_id: string }>(
-      `INSERT INTO inbox (event_id, type, order_id, envelope)
-       SELECT * FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::jsonb[])
-       ON CONFLICT (event_id) DO NOTHING RETURNING event_id`,
-      [
-        unique.map((e) => e.event.id),
-        unique.map((e) => e.event.type),
-        unique.map((e) => orderIdOf(e.event)),
-        unique.map((e) => JSON.stringify(e.event)),
-      ],
-    );
-    const fresh = new Set(rows.map((r) => r.event_id));
-    const emitted: AnyEnvelope[] = [];
-    for (const { event, handler } of unique) {
-      const log = logFor(event);
-      if (!fresh.has(event.id)) {
-        log.info('duplicate event ignored');
-        continue;
-      }
-      const cause = causedBy(event);
-      await handler(event, { tx, logger: log, emit: (type, data) => emitted.push(createEvent(type, data, cause) as AnyEnvelope) });
-    }
-    await appendToOutbox(tx, emitted);
-    return emitted.map((e) => e.id);
-  });
-}
-
-/**
  * A Lambda handler for a service queue: every event handled once. The batch is applied in one
  * transaction; if that fails (a message that cannot succeed, a dependency down), nothing of it
  * stays and the messages are applied one by one instead, each in its own transaction, so that the
  * bad one is parked and the rest go through.
  */
-export function createEventConsumer(opts: { service: ServiceName; logger: Logger; handlers: EventHandlers }) {
-  const { service, logger, handlers } = opts;
-  const handlerOf = (event: AnyEnvelope) => handlers[event.type] as AnyHandler | undefined;
+export function createEventConsumer(opts: { service: ServiceName; logger: Logger; handler: BatchHandler }) {
+  const { service, logger, handler } = opts;
+  const handled = new Set<string>(handler.handles);
   return async (input: RmqEvent, context?: Context): Promise<{ processed: number; parked: number }> => {
     if (context) logger.addContext(context);
     const pool = await getPool(service);
     const { dbPoolMax } = await getConfig();
+    const retryUntil = Date.now() + Math.min(TRANSIENT_RETRY_MS, (context?.getRemainingTimeInMillis() ?? Infinity) - 10_000);
     const { items, parked } = await decodeBatch(input, logger);
     // Events bound to this queue for another consumer's sake have no handler here: nothing to do.
-    const handled = items.filter((i) => handlerOf(i.event));
+    const mine = items.filter((i) => handled.has(i.event.type));
     const emitted: string[] = [];
+    let result: { processed: number; parked: number };
     try {
       try {
-        const batch = handled.map((i) => ({ event: i.event, handler: handlerOf(i.event)! }));
-        emitted.push(...(await applyBatchOnce(pool, batch, (e) => withKeys(logger, logKeysOf(e)))));
-        return { processed: handled.length, parked };
+        emitted.push(...(await applyOnce(pool, mine.map((i) => i.event), handler, logger)));
+        result = { processed: mine.length, parked };
       } catch (err) {
         logger.warn('batch transaction failed; applying its messages one by one', { error: (err as Error).message });
+        const oneByOne = await processItems(
+          mine,
+          logger,
+          async (event) => {
+            emitted.push(...(await applyOnce(pool, [event], handler, logger)));
+          },
+          {
+            // Each order's events in order; different orders in parallel, one database connection each.
+            concurrency: dbPoolMax,
+            laneOf: partitionKeyOf,
+            // Ride out a short outage in place, leaving time to publish before the invocation times out.
+            transientRetryMs: retryUntil - Date.now(),
+          },
+        );
+        result = { processed: oneByOne.processed, parked: parked + oneByOne.parked };
       }
-      const result = await processItems(
-        handled,
-        logger,
-        async (event, log) => {
-          emitted.push(...(await applyOnce(pool, event, handlerOf(event)!, log)));
-        },
-        {
-          // Each order's events in order; different orders in parallel, one database connection each.
-          concurrency: dbPoolMax,
-          laneOf: (e) => orderIdOf(e) ?? ('productId' in e.data ? e.data.productId : e.id),
-          // Ride out a short outage in place, leaving time to publish before the invocation times out.
-          transientRetryMs: Math.min(TRANSIENT_RETRY_MS, (context?.getRemainingTimeInMillis() ?? Infinity) - 10_000),
-        },
-      );
-      return { processed: result.processed, parked: parked + result.parked };
     } finally {
       // What committed goes out now, even if the batch failed and will be redelivered.
       await publishCommitted(pool, emitted, logger);
     }
+    if (handler.afterCommit && mine.length > 0) {
+      // Follow-up work never fails the batch (its events are applied); what cannot finish now is
+      // taken up by the next delivery of the same events or by a schedule.
+      await retryingInPlace(() => handler.afterCommit!(mine.map((i) => i.event), logger), retryUntil, withKeys(logger, {})).catch((err) =>
+        logger.warn('follow-up work did not finish; it will be taken up again', { error: (err as Error).message }),
+      );
+    }
+    return result;
   };
 }

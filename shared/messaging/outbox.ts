@@ -35,7 +35,7 @@ export async function publishOutbox(pool: pg.Pool, opts: { eventIds?: string[]; 
                        AND ($1::uuid[] IS NULL OR event_id = ANY($1))
                      ORDER BY seq LIMIT $2 FOR UPDATE SKIP LOCKED)
       RETURNING seq, envelope`,
-    [opts.eventIds ?? null, opts.limit ?? 500, CLAIM_SECONDS],
+    [opts.eventIds ?? null, opts.eventIds ? opts.eventIds.length : (opts.limit ?? 500), CLAIM_SECONDS],
   );
   if (rows.length === 0) return 0;
   rows.sort((a, b) => Number(a.seq) - Number(b.seq));

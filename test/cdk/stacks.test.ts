@@ -5,7 +5,7 @@ import type { CfnResource } from 'aws-cdk-lib';
 import { Annotations, Match } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { FUNCTIONS, HTTP_API_CORS } from '../../functions/catalog';
-import { QUEUES } from '../../shared/messaging/topology';
+import { partitionQueues } from '../../shared/messaging/topology';
 import { ofType, refTarget, synthesize, type Synthesized } from './support';
 
 let dev: Synthesized;
@@ -81,24 +81,25 @@ describe('catalog parity', () => {
     );
   });
 
-  it('gives each queue consumer an Amazon MQ mapping with its queue and batch settings, after the topology', () => {
+  it('gives each partition of each queue consumer an Amazon MQ mapping with its queue and batch settings, after the topology', () => {
     const topology = dev.backend.getLogicalId(dev.backend.hooks.byPurpose.get('topology')!.node.defaultChild as CfnResource);
     const migrations = dev.backend.getLogicalId(dev.backend.hooks.byPurpose.get('migrations')!.node.defaultChild as CfnResource);
     const consumers = FUNCTIONS.filter((f) => f.trigger.kind === 'queue');
-    expect(ofType(dev.resources, 'AWS::Lambda::EventSourceMapping')).toHaveLength(consumers.length);
+    const mappings = ofType(dev.resources, 'AWS::Lambda::EventSourceMapping');
+    expect(mappings).toHaveLength(consumers.reduce((n, f) => n + (f.trigger.kind === 'queue' ? f.trigger.partitions : 0), 0));
     for (const spec of consumers) {
       if (spec.trigger.kind !== 'queue') continue;
-      const [, esm] = ofType(dev.resources, 'AWS::Lambda::EventSourceMapping').find(
-        ([, r]) => refTarget(r.Properties!.FunctionName) === fnLogicalId(dev, spec.id),
-      )!;
-      expect(esm.Properties).toMatchObject({
-        Queues: [QUEUES[spec.trigger.queue].name],
-        BatchSize: spec.trigger.batchSize,
-        MaximumBatchingWindowInSeconds: spec.trigger.batchWindowSeconds,
-        SourceAccessConfigurations: [{ Type: 'BASIC_AUTH', URI: { Ref: expect.stringMatching(/^BrokerAdminSecret/) } }],
-        EventSourceArn: { 'Fn::GetAtt': [dev.backend.getLogicalId(dev.backend.broker.broker), 'Arn'] },
-      });
-      expect(esm.DependsOn).toEqual(expect.arrayContaining([topology, migrations]));
+      const own = mappings.filter(([, r]) => refTarget(r.Properties!.FunctionName) === fnLogicalId(dev, spec.id));
+      expect(own.map(([, r]) => r.Properties!.Queues).sort()).toEqual(partitionQueues(spec.trigger.queue).map((q) => [q]).sort());
+      for (const [, esm] of own) {
+        expect(esm.Properties).toMatchObject({
+          BatchSize: spec.trigger.batchSize,
+          MaximumBatchingWindowInSeconds: spec.trigger.batchWindowSeconds,
+          SourceAccessConfigurations: [{ Type: 'BASIC_AUTH', URI: { Ref: expect.stringMatching(/^BrokerAdminSecret/) } }],
+          EventSourceArn: { 'Fn::GetAtt': [dev.backend.getLogicalId(dev.backend.broker.broker), 'Arn'] },
+        });
+        expect(esm.DependsOn).toEqual(expect.arrayContaining([topology, migrations]));
+      }
     }
   });
 

@@ -44,11 +44,11 @@ const ours = async () => (await admin.listPolicies()).filter((p) => p.name.start
 beforeAll(async () => {
   connection = await connectAmqp(access.amqpUrl);
   channel = await connection.createConfirmChannel();
-  await declareTopology(channel, namespace);
+  await declareTopology(connection, namespace);
 });
 
 afterAll(async () => {
-  await deleteTopology(channel, namespace).catch(() => undefined);
+  await deleteTopology(connection, namespace).catch(() => undefined);
   await connection.close();
 });
 
@@ -102,7 +102,7 @@ describe('broker policies', () => {
     await admin.putPolicy(stale);
     await admin.putPolicy(foreign);
     try {
-      await declareTopology(channel, namespace);
+      await declareTopology(connection, namespace);
       expect((await ours()).map((p) => p.name)).not.toContain(stale.name);
       expect((await admin.listPolicies()).map((p) => p.name)).toContain(foreign.name);
     } finally {
@@ -112,11 +112,9 @@ describe('broker policies', () => {
 
   it('deleteTopology drops the namespace policies with its queues', async () => {
     const scratch = freshNamespace('pol');
-    const ch = await connection.createChannel();
-    await declareTopology(ch, scratch);
+    await declareTopology(connection, scratch);
     expect((await admin.listPolicies()).some((p) => p.name.startsWith(policyPrefix(scratch)))).toBe(true);
-    await deleteTopology(ch, scratch);
+    await deleteTopology(connection, scratch);
     expect((await admin.listPolicies()).some((p) => p.name.startsWith(policyPrefix(scratch)))).toBe(false);
-    await ch.close();
   });
 });

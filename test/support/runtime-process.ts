@@ -90,7 +90,7 @@ export async function dropNamespace(namespace: string) {
   }
   const connection = await connectAmqp(process.env.RABBITMQ_URL ?? DEFAULTS.rabbitmqUrl);
   try {
-    await deleteTopology(await connection.createChannel(), namespace);
+    await deleteTopology(connection, namespace);
   } finally {
     await connection.close();
   }

@@ -7,6 +7,7 @@ import { waitFor } from './wait';
 import { DEFAULTS, brokerName, databaseName, withDatabase } from '../../shared/config';
 import type { ServiceName } from '../../shared/config';
 import type { AnyEnvelope } from '../../shared/events/envelope';
+import { routingKeyOf } from '../../shared/messaging/routing';
 import { EXCHANGES, QUEUES } from '../../shared/messaging/topology';
 import type { QueueId } from '../../shared/messaging/topology';
 
@@ -71,7 +72,7 @@ export async function publishRaw(publisher: keyof typeof EXCHANGES, routingKey: 
 }
 
 export async function publishEnvelope(event: AnyEnvelope) {
-  await publishRaw(event.source, event.type, JSON.stringify(event));
+  await publishRaw(event.source, routingKeyOf(event), JSON.stringify(event));
 }
 
 export async function closeTestClients() {

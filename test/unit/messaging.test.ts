@@ -6,7 +6,10 @@ import { toRmqEvent } from '../../local/mq-event-source';
 import { createEvent, decodeEvent } from '../../shared/events/envelope';
 import { isTransient } from '../../shared/messaging/errors';
 import { RmqEventSchema, decodeHeader, parseQueueKey } from '../../shared/messaging/rmq-event';
-import { resolveTopology } from '../../shared/messaging/topology';
+import type { AnyEnvelope } from '../../shared/events/envelope';
+import { assertPartitionCount, routingKeyOf, topicMatches } from '../../shared/messaging/routing';
+import { EXCHANGES, dlqOf, partitionQueues, queuesReached, resolveTopology } from '../../shared/messaging/topology';
+import type { Topology } from '../../shared/messaging/topology';
 
 const orderId = randomUUID();
 const sample = () =>
@@ -90,15 +93,68 @@ describe('topology', () => {
     }
   });
 
-  it('routes every event to the notification queue and each event type from its own exchange', () => {
-    const notification = t.bindings.filter((b) => b.queue === 'ns1.notification_queue');
-    expect(notification.map((b) => `${b.exchange} ${b.routingKey}`).sort()).toEqual([
-      'ns1.inventory_exchange #',
-      'ns1.order_exchange #',
-      'ns1.payment_exchange #',
-    ]);
-    expect(t.bindings).toContainEqual({ queue: 'ns1.inventory_queue', exchange: 'ns1.payment_exchange', routingKey: 'payment.failed' });
-    expect(t.bindings).toContainEqual({ queue: 'ns1.payment_queue', exchange: 'ns1.inventory_exchange', routingKey: 'inventory.reservation_failed' });
+  const reached = (topology: Topology, event: AnyEnvelope) =>
+    queuesReached(topology, `ns1.${EXCHANGES[event.source]}`, routingKeyOf(event)).sort();
+  const id = randomUUID();
+  const cause = { correlationId: 'c', causationId: null };
+  const created = createEvent(
+    'order.created',
+    { orderId: id, orderVersion: 1, customerId: id, items: [{ productId: id, name: 'n', quantity: 1, unitPriceCents: 1, lineTotalCents: 1 }], totalCents: 1, currency: 'USD', paymentToken: 'tok_visa' },
+    cause,
+  ) as AnyEnvelope;
+  const updated = (status: 'CONFIRMED' | 'SHIPPED') =>
+    createEvent('order.updated', { orderId: id, orderVersion: 2, status, previousStatus: 'PENDING', reason: null }, cause) as AnyEnvelope;
+  const product = (changed: ('stock' | 'reserved' | 'price')[]) =>
+    createEvent(
+      'inventory.updated',
+      { productId: id, productVersion: 2, sku: 's', name: 'n', priceCents: 1, currency: 'USD', stock: 1, reserved: 0, available: 1, lowStockThreshold: 0, changed },
+      cause,
+    ) as AnyEnvelope;
+
+  it('routes each event to the queues that act on it, and every event to the notification queue', () => {
+    expect(reached(t, created)).toEqual(['ns1.inventory_queue', 'ns1.notification_queue', 'ns1.payment_queue']);
+    // of an order's status changes, only shipping moves stock
+    expect(reached(t, updated('CONFIRMED'))).toEqual(['ns1.notification_queue']);
+    expect(reached(t, updated('SHIPPED'))).toEqual(['ns1.inventory_queue', 'ns1.notification_queue']);
+    // the order service's catalog copy needs names and prices, not stock
+    expect(reached(t, product(['reserved']))).toEqual(['ns1.notification_queue']);
+    expect(reached(t, product(['price', 'stock']))).toEqual(['ns1.notification_queue', 'ns1.order_queue']);
+  });
+
+  it('puts every event about an order in the same partition of each queue, whatever the partition count', () => {
+    for (const n of [2, 4, 8, 16]) {
+      const layout = { order: n, payment: n, inventory: n, notification: n };
+      const topology = resolveTopology('ns1', layout);
+      const orders = Array.from({ length: 200 }, () => randomUUID());
+      const partitionOf = new Map<string, string>();
+      for (const orderId of orders) {
+        const events = [
+          { ...created, data: { ...created.data, orderId } },
+          { ...updated('SHIPPED'), data: { ...updated('SHIPPED').data, orderId } },
+        ] as AnyEnvelope[];
+        const queues = events.flatMap((e) => reached(topology, e)).filter((q) => q.startsWith('ns1.inventory_queue'));
+        expect(new Set(queues).size).toBe(1); // one partition for both events
+        partitionOf.set(orderId, queues[0]!);
+      }
+      // and the orders spread over every partition
+      expect(new Set(partitionOf.values()).size).toBe(n);
+      expect(partitionQueues('inventory', 'ns1', layout)).toEqual(Array.from({ length: n }, (_, i) => `ns1.inventory_queue.p${i}`));
+      expect(dlqOf('ns1.inventory_queue.p3')).toBe('ns1.inventory_queue.dlq');
+    }
+  });
+
+  it('matches topic patterns as RabbitMQ does', () => {
+    expect(topicMatches('#', 'a.b')).toBe(true);
+    expect(topicMatches('a.*.c.#', 'a.b.c')).toBe(true);
+    expect(topicMatches('a.*.c.#', 'a.b.c.1.0')).toBe(true);
+    expect(topicMatches('a.*.c.1.#', 'a.b.c.0.1')).toBe(false);
+    expect(topicMatches('a.*', 'a.b.c')).toBe(false);
+  });
+
+  it('refuses a partition count that is not a power of two up to 16', () => {
+    expect(() => assertPartitionCount(3, 'x')).toThrow(/power of two/);
+    expect(() => assertPartitionCount(32, 'x')).toThrow(/power of two/);
+    expect(() => assertPartitionCount(8, 'x')).not.toThrow();
   });
 });
 

@@ -20,6 +20,7 @@ export function productUpdated(name = 'Widget'): AnyEnvelope {
       sku: 'SKU-1',
       name,
       priceCents: 100,
+      changed: ['name'],
       currency: 'USD',
       stock: 5,
       reserved: 0,

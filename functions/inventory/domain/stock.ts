@@ -1,4 +1,4 @@
-import type { EventData, EventType } from '../../../shared/events/types';
+import type { EventData, EventType, ProductChange } from '../../../shared/events/types';
 
 export interface Product {
   id: string;
@@ -50,7 +50,7 @@ export function describeShortages(shortages: Shortage[]): string {
 
 export type ProductEvent = { type: Extract<EventType, 'inventory.updated' | 'inventory.low_stock'>; data: EventData<'inventory.updated'> };
 
-function snapshot(p: Product): EventData<'inventory.updated'> {
+function snapshot(p: Product, changed: ProductChange[]): EventData<'inventory.updated'> {
   return {
     productId: p.id,
     productVersion: p.version,
@@ -62,17 +62,34 @@ function snapshot(p: Product): EventData<'inventory.updated'> {
     reserved: p.reserved,
     available: p.available,
     lowStockThreshold: p.lowStockThreshold,
+    changed,
   };
+}
+
+/** Which fields differ between two states of a product; `created` when there was none before. */
+export function changesOf(before: Product | null, after: Product): ProductChange[] {
+  if (!before) return ['created'];
+  const changed: ProductChange[] = [];
+  if (before.sku !== after.sku) changed.push('sku');
+  if (before.name !== after.name) changed.push('name');
+  if (before.priceCents !== after.priceCents) changed.push('price');
+  if (before.currency !== after.currency) changed.push('currency');
+  if (before.stock !== after.stock) changed.push('stock');
+  if (before.reserved !== after.reserved) changed.push('reserved');
+  if (before.lowStockThreshold !== after.lowStockThreshold) changed.push('threshold');
+  return changed;
 }
 
 const isLow = (p: Pick<Product, 'available' | 'lowStockThreshold'>) => p.available <= p.lowStockThreshold;
 
 /**
- * The events a product change causes: always inventory.updated; inventory.low_stock too when
- * available stock has just fallen to or below its threshold.
+ * The events a product change causes: inventory.updated saying what changed (nothing if nothing
+ * did); inventory.low_stock too when available stock has just fallen to or below its threshold.
  */
 export function productChangeEvents(before: Product | null, after: Product): ProductEvent[] {
-  const events: ProductEvent[] = [{ type: 'inventory.updated', data: snapshot(after) }];
-  if (before && isLow(after) && !isLow(before)) events.push({ type: 'inventory.low_stock', data: snapshot(after) });
+  const changed = changesOf(before, after);
+  if (changed.length === 0) return [];
+  const events: ProductEvent[] = [{ type: 'inventory.updated', data: snapshot(after, changed) }];
+  if (before && isLow(after) && !isLow(before)) events.push({ type: 'inventory.low_stock', data: snapshot(after, changed) });
   return events;
 }

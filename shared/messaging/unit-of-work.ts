@@ -1,0 +1,56 @@
+import type { Logger } from '@aws-lambda-powertools/logger';
+import type pg from 'pg';
+import type { ServiceName } from '../config';
+import { getPool, withTransaction } from '../db/pool';
+import { createEvent } from '../events/envelope';
+import type { AnyEnvelope, Cause, Envelope } from '../events/envelope';
+import type { EventData, EventType } from '../events/types';
+import { appendToOutbox, publishCommitted } from './outbox';
+
+export interface UnitOfWork {
+  tx: pg.PoolClient;
+  /**
+   * Records an event caused by this work: it goes to the outbox in the same transaction and is
+   * published right after the commit. `cause` defaults to the unit's own.
+   */
+  emit<T extends EventType>(type: T, data: EventData<T>, cause?: Cause): Envelope<T>;
+}
+
+/**
+ * The one way EventFlow changes state: a transaction, the events it causes stored in the outbox
+ * within it, and those events published once it has committed (what fails to publish, the relay
+ * sends). HTTP commands, schedules and queue consumers all go through here.
+ */
+export async function runUnitOfWork<T>(
+  service: ServiceName,
+  cause: Cause | null,
+  logger: Logger,
+  work: (uow: UnitOfWork) => Promise<T>,
+): Promise<{ result: T; events: AnyEnvelope[] }> {
+  const pool = await getPool(service);
+  const { result, events } = await inTransaction(pool, cause, work);
+  await publishCommitted(pool, events.map((e) => e.id), logger);
+  return { result, events };
+}
+
+/** The transaction part of a unit of work, for callers that publish later themselves (a consumer's batch). */
+export async function inTransaction<T>(
+  pool: pg.Pool,
+  cause: Cause | null,
+  work: (uow: UnitOfWork) => Promise<T>,
+): Promise<{ result: T; events: AnyEnvelope[] }> {
+  return withTransaction(pool, async (tx) => {
+    const events: AnyEnvelope[] = [];
+    const result = await work({
+      tx,
+      emit: (type, data, c = cause ?? undefined) => {
+        if (!c) throw new Error(`${type} emitted without a cause`);
+        const event = createEvent(type, data, c);
+        events.push(event as AnyEnvelope);
+        return event;
+      },
+    });
+    await appendToOutbox(tx, events);
+    return { result, events };
+  });
+}
