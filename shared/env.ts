@@ -8,6 +8,8 @@ import type { ServiceName } from './config';
 export const LAMBDA_ENV = {
   /** The catalog id of the function: what it uses, hence what must be configured. */
   functionId: 'EVENTFLOW_FUNCTION',
+  /** The catalog service: Powertools' service name (log lines, traces, the `service` metric dimension). */
+  serviceName: 'POWERTOOLS_SERVICE_NAME',
   logLevel: 'LOG_LEVEL',
   currency: 'EVENTFLOW_CURRENCY',
   /** PostgreSQL connections per pool (one pool per service database a function uses). */

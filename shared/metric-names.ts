@@ -10,15 +10,19 @@ export const METRICS = {
   queueDepth: 'QueueDepth',
   /** platform-watch, per queue: consumers attached (a work queue's event source mapping is one). */
   queueConsumers: 'QueueConsumers',
-  /** platform-watch, per queue consumer: 1 when its event source mapping is enabled and well. Dimensions: service=platform, function. */
+  /** platform-watch, per event source mapping: 1 when it is enabled and well. Dimensions: service=platform, mapping (the consumer's catalog id, -p<i> per partition). */
   eventSourceHealthy: 'EventSourceHealthy',
+  /** platform-watch: the highest memory use of a broker node as a fraction of its high watermark. Dimensions: service=platform. */
+  brokerMemoryUsage: 'BrokerMemoryUsage',
+  /** platform-watch: broker nodes in a memory or disk alarm (publishers blocked). Dimensions: service=platform. */
+  brokerResourceAlarms: 'BrokerResourceAlarms',
   /** order-metrics: orders that reached an outcome in a minute. Dimensions: service=order, outcome. */
   ordersSettled: 'OrdersSettled',
   /** order-metrics: milliseconds from creation to CONFIRMED or FAILED. Dimensions: service=order, outcome. */
   sagaLatency: 'SagaLatency',
 } as const;
 
-export const DIMENSIONS = { queue: 'queue', function: 'function', outcome: 'outcome' } as const;
+export const DIMENSIONS = { queue: 'queue', mapping: 'mapping', outcome: 'outcome' } as const;
 
 /** Saga outcomes counted by order-metrics. */
 export const OUTCOMES = ['CONFIRMED', 'FAILED', 'CANCELLED'] as const;

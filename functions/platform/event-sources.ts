@@ -20,7 +20,7 @@ export function mappingHealthy(m: MappingState): boolean {
   return !(m.LastProcessingResult ?? '').startsWith('PROBLEM');
 }
 
-/** "order-consumer=uuid,payment-consumer=uuid" (set by the CDK app) as [function id, uuid] pairs. */
+/** "order-consumer=uuid,payment-consumer-p1=uuid" (set by the CDK app) as [mapping id, uuid] pairs. */
 export function parseMappings(value: string | undefined): [string, string][] {
   if (!value) return [];
   return value.split(',').map((pair) => {

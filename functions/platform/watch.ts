@@ -9,6 +9,7 @@ import { LAMBDA_ENV } from '../../shared/env';
 import { createLogger } from '../../shared/logger';
 import { getBroker } from '../../shared/messaging/broker';
 import { DIMENSIONS, METRICS } from '../../shared/metric-names';
+import { ManagementApi } from '../../shared/messaging/broker-admin';
 import { queueStats } from '../../shared/messaging/queue-stats';
 import { resolveTopology } from '../../shared/messaging/topology';
 import { instrument, metrics, MetricUnit } from '../../shared/observability';
@@ -16,10 +17,10 @@ import { mappingsHealth, parseMappings } from './event-sources';
 
 const logger = createLogger('platform');
 
-function emit(dimension: string, value: string, name: string, amount: number) {
+function emit(dimension: string | undefined, value: string, name: string, amount: number, unit: (typeof MetricUnit)[keyof typeof MetricUnit] = MetricUnit.Count) {
   const m = metrics.singleMetric();
-  m.addDimension(dimension, value);
-  m.addMetric(name, MetricUnit.Count, amount);
+  if (dimension) m.addDimension(dimension, value);
+  m.addMetric(name, unit, amount);
 }
 
 export const handler = instrument(async () => {
@@ -36,9 +37,17 @@ export const handler = instrument(async () => {
   const missing = names.filter((n) => !stats.some((s) => s.name === n));
   if (missing.length > 0) logger.error('queues missing on the broker', { missing });
 
+  // Node memory and resource alarms: only the management API has them (AWS, or a broker with the plugin).
+  if (config.rabbitmqManagementUrl) {
+    const nodes = await new ManagementApi(config.rabbitmqManagementUrl, '/').listNodes();
+    emit(undefined, '', METRICS.brokerMemoryUsage, Math.max(0, ...nodes.map((n) => n.memoryUsage)), MetricUnit.NoUnit);
+    emit(undefined, '', METRICS.brokerResourceAlarms, nodes.filter((n) => n.inAlarm).length);
+    for (const n of nodes.filter((x) => x.inAlarm)) logger.error('broker node in a resource alarm', { node: n.name });
+  }
+
   const mappings = await mappingsHealth(parseMappings(process.env[LAMBDA_ENV.eventSourceMappings]));
   for (const m of mappings) {
-    emit(DIMENSIONS.function, m.functionId, METRICS.eventSourceHealthy, m.healthy ? 1 : 0);
+    emit(DIMENSIONS.mapping, m.functionId, METRICS.eventSourceHealthy, m.healthy ? 1 : 0);
     if (!m.healthy) logger.error('event source mapping unhealthy', { function: m.functionId, state: m.state, error: m.error });
   }
   const dlqs = stats.filter((s) => s.name.endsWith('.dlq') && s.messages > 0);

@@ -22,6 +22,14 @@ export interface QueueStats {
   consumers: number;
 }
 
+export interface NodeStats {
+  name: string;
+  /** mem_used / mem_limit (the memory high watermark). */
+  memoryUsage: number;
+  /** A memory or disk alarm: the node blocks publishers. */
+  inAlarm: boolean;
+}
+
 export interface BrokerAdmin {
   /** "management API at https://…" or "rabbitmqctl": said in logs and errors. */
   readonly description: string;
@@ -127,6 +135,16 @@ export class ManagementApi implements BrokerAdmin {
 
   async deletePolicy(name: string) {
     await this.call('DELETE', `/policies/${this.v}/${encodeURIComponent(name)}`);
+  }
+
+  /** Each node's memory use against its high watermark, and whether it is in a resource alarm. */
+  async listNodes(): Promise<NodeStats[]> {
+    const nodes = (await this.call('GET', '/nodes?columns=name,mem_used,mem_limit,mem_alarm,disk_free_alarm')) as Record<string, unknown>[];
+    return nodes.map((n) => ({
+      name: String(n.name),
+      memoryUsage: toNumber(n.mem_limit) > 0 ? toNumber(n.mem_used) / toNumber(n.mem_limit) : 0,
+      inAlarm: n.mem_alarm === true || n.disk_free_alarm === true,
+    }));
   }
 
   /** Every queue of the vhost with its depth and consumers, in one request. */
