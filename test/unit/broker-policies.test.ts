@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { brokerPolicies, parseBrokerVersion, policyPrefix } from '../../shared/messaging/policies';
-import { DELIVERY_LIMIT, resolveTopology } from '../../shared/messaging/topology';
+import { DELIVERY_LIMIT, catalogLayout, partitionQueues, resolveTopology } from '../../shared/messaging/topology';
 
 const v310 = parseBrokerVersion('3.10.8');
 const v42 = parseBrokerVersion('4.2.1');
@@ -63,6 +63,17 @@ describe('broker policies', () => {
     }
     // No namespace's policy names fall under another namespace's prefix.
     for (const a of namespaces) for (const b of namespaces) if (a !== b) expect(policyPrefix(a).startsWith(policyPrefix(b))).toBe(false);
+  });
+
+  it('gives each partition of a service queue its own policy, dead-lettering into the service DLQ', () => {
+    const layout = { ...catalogLayout(), order: 4 };
+    const topology = resolveTopology('t1', layout);
+    const policies = brokerPolicies(topology, 't1', v42);
+    for (const q of partitionQueues('order', 't1', layout)) {
+      const matching = policies.filter((p) => new RegExp(p.pattern).test(q));
+      expect(matching, q).toHaveLength(1);
+      expect(matching[0]!.definition['dead-letter-routing-key']).toBe('t1.order_queue.dlq');
+    }
   });
 
   it('outranks the broker defaults Amazon MQ creates (priority 0 and 1)', () => {
