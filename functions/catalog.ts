@@ -71,16 +71,17 @@ export interface FunctionSpec {
   memoryMb: number;
   timeoutSeconds: number;
   /**
-   * At most this many environments run at once where the databases have no RDS Proxy in front
-   * (dev: Lambda reserved concurrency); the local runtime's cap on concurrent invocations.
-   * Absent: no cap (functions fed by one event source mapping run one environment anyway).
+   * Database connections each environment's pool may hold. An environment runs one invocation at a
+   * time, and a consumer applies its batch in one transaction, so one is enough.
    */
-  reservedConcurrency?: number;
+  dbPoolMax: number;
   /**
-   * PostgreSQL connections each environment keeps per database it uses (DB_POOL_MAX). An
-   * environment runs one invocation at a time: 1 unless the handler queries in parallel.
+   * Environments the function may run at once: Lambda reserved concurrency where the databases
+   * have no RDS Proxy in front (dev), so a burst cannot exhaust their connections; the local
+   * runtime's cap. Undefined leaves it to the account's pool. A queue consumer's concurrency is
+   * its partition count instead: each event source mapping runs one batch at a time.
    */
-  dbPoolSize: number;
+  maxConcurrency?: number;
   /** What the function may reach; the CDK app grants exactly this (see shared/env.ts). */
   uses: Uses & { databases: ServiceName[] };
 }
@@ -92,8 +93,9 @@ const api = (service: FunctionSpec['service'], routes: RouteKey[], databases: Se
   trigger: { kind: 'http', routes },
   memoryMb: 512,
   timeoutSeconds: 10,
-  reservedConcurrency: 40,
-  dbPoolSize: 1,
+  // Within a dev database's connections (one per environment) with room for the rest.
+  maxConcurrency: 16,
+  dbPoolMax: 1,
   uses: { databases, broker: true, redis: false },
 });
 
@@ -104,7 +106,7 @@ const consumer = (service: ServiceName, batchSize: number, partitions: number): 
   trigger: { kind: 'queue', queue: service, batchSize, batchWindowSeconds: 0, partitions },
   memoryMb: 512,
   timeoutSeconds: 60,
-  dbPoolSize: 1,
+  dbPoolMax: 1,
   uses: { databases: [service], broker: true, redis: false },
 });
 
@@ -115,7 +117,7 @@ const relay = (service: ServiceName): FunctionSpec => ({
   trigger: { kind: 'schedule', everyMinutes: 1 },
   memoryMb: 256,
   timeoutSeconds: 50,
-  dbPoolSize: 1,
+  dbPoolMax: 1,
   uses: { databases: [service], broker: true, redis: false },
 });
 
@@ -125,7 +127,7 @@ export const FUNCTIONS: FunctionSpec[] = [
     id: 'health-api',
     entry: 'functions/platform/health.ts',
     // A probe, not traffic: a few environments are plenty, and it touches all three databases.
-    reservedConcurrency: 5,
+    maxConcurrency: 4,
     uses: { databases: ['order', 'payment', 'inventory'], broker: true, redis: true },
   },
   api('inventory', [ROUTES.listProducts, ROUTES.getProduct, ROUTES.createProduct, ROUTES.updateProduct], ['inventory']),
@@ -134,7 +136,7 @@ export const FUNCTIONS: FunctionSpec[] = [
     [ROUTES.createOrder, ROUTES.listOrders, ROUTES.getOrder, ROUTES.getOrderEvents, ROUTES.cancelOrder, ROUTES.updateOrder],
     ['order'],
   ),
-  { ...api('payment', [ROUTES.listPayments], ['payment']), reservedConcurrency: 20 },
+  { ...api('payment', [ROUTES.listPayments], ['payment']), maxConcurrency: 8 },
   consumer('order', 100, 1),
   consumer('payment', 100, 1),
   consumer('inventory', 100, 1),
@@ -148,7 +150,7 @@ export const FUNCTIONS: FunctionSpec[] = [
     trigger: { kind: 'schedule', everyMinutes: 1 },
     memoryMb: 256,
     timeoutSeconds: 50,
-    dbPoolSize: 1,
+    dbPoolMax: 1,
     uses: { databases: ['payment'], broker: true, redis: false },
   },
   {
@@ -158,7 +160,7 @@ export const FUNCTIONS: FunctionSpec[] = [
     trigger: { kind: 'schedule', everyMinutes: 1 },
     memoryMb: 256,
     timeoutSeconds: 50,
-    dbPoolSize: 1,
+    dbPoolMax: 1,
     uses: { databases: ['order'], broker: true, redis: false },
   },
   {
@@ -169,7 +171,7 @@ export const FUNCTIONS: FunctionSpec[] = [
     trigger: { kind: 'schedule', everyMinutes: 1 },
     memoryMb: 256,
     timeoutSeconds: 50,
-    dbPoolSize: 1,
+    dbPoolMax: 1,
     uses: { databases: ['order'], broker: false, redis: false },
   },
   {
@@ -180,7 +182,7 @@ export const FUNCTIONS: FunctionSpec[] = [
     trigger: { kind: 'websocket', routes: [...WEBSOCKET_ROUTES], twoWay: true },
     memoryMb: 256,
     timeoutSeconds: 10,
-    dbPoolSize: 1,
+    dbPoolMax: 1,
     uses: { databases: [], broker: false, redis: true, websocketCallback: true },
   },
   {
@@ -191,7 +193,7 @@ export const FUNCTIONS: FunctionSpec[] = [
     // A full vCPU: pushing one batch to many connections is CPU-bound in the SDK client.
     memoryMb: 1769,
     timeoutSeconds: 60,
-    dbPoolSize: 1,
+    dbPoolMax: 1,
     uses: { databases: [], broker: true, redis: true, websocketCallback: true },
   },
   {
@@ -201,7 +203,7 @@ export const FUNCTIONS: FunctionSpec[] = [
     trigger: { kind: 'deploy', purpose: 'migrations' },
     memoryMb: 256,
     timeoutSeconds: 300,
-    dbPoolSize: 1,
+    dbPoolMax: 1,
     uses: { databases: ['order', 'payment', 'inventory'], broker: false, redis: false },
   },
   {
@@ -211,7 +213,7 @@ export const FUNCTIONS: FunctionSpec[] = [
     trigger: { kind: 'deploy', purpose: 'topology' },
     memoryMb: 256,
     timeoutSeconds: 120,
-    dbPoolSize: 1,
+    dbPoolMax: 1,
     // Policies (delivery limit, dead-lettering) go through the management API.
     uses: { databases: [], broker: true, brokerManagement: true, redis: false },
   },
@@ -224,7 +226,7 @@ export const FUNCTIONS: FunctionSpec[] = [
     trigger: { kind: 'schedule', everyMinutes: 1 },
     memoryMb: 256,
     timeoutSeconds: 50,
-    dbPoolSize: 1,
+    dbPoolMax: 1,
     uses: { databases: [], broker: true, brokerManagement: true, redis: false, eventSources: true },
   },
 ];

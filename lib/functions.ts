@@ -105,7 +105,7 @@ export class CatalogFunctions extends Construct {
       logGroup,
       tracing: lambda.Tracing.ACTIVE,
       // Without RDS Proxy (dev) the catalog's cap keeps a burst from exhausting the database's connections.
-      reservedConcurrentExecutions: settings.databaseProxy ? undefined : spec.reservedConcurrency,
+      reservedConcurrentExecutions: settings.databaseProxy ? undefined : spec.maxConcurrency,
       // Every function reaches something private (PostgreSQL, RabbitMQ or Redis), so all run in the VPC.
       vpc,
       vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
@@ -134,7 +134,7 @@ export class CatalogFunctions extends Construct {
 
     if (uses.databases.length > 0) {
       fn.addEnvironment(E.databaseTls, 'true');
-      fn.addEnvironment(E.dbPoolMax, String(spec.dbPoolSize));
+      fn.addEnvironment(E.dbPoolMax, String(spec.dbPoolMax));
       // Node 20+ Lambda runtimes no longer load the Amazon CA bundle (which includes the RDS CAs)
       // by default; only the functions that talk to RDS pay its cold-start cost.
       fn.addEnvironment('NODE_EXTRA_CA_CERTS', '/var/runtime/ca-cert.pem');

@@ -22,7 +22,7 @@ export interface Settings {
   natGateways: number;
   /**
    * RDS Proxy in front of each database: Lambda environments borrow pooled connections instead
-   * of each holding its own. Without it (dev), the catalog's reservedConcurrency caps the
+   * of each holding its own. Without it (dev), the catalog's maxConcurrency caps the
    * functions that would otherwise exhaust a small instance's connections.
    */
   databaseProxy: boolean;

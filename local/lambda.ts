@@ -1,57 +1,225 @@
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
-import type { Context } from 'aws-lambda';
 import type { FunctionSpec } from '../functions/catalog';
-
-export type Handler = (event: unknown, context: Context) => Promise<unknown>;
+import type { EnvironmentMessage, Invocation } from './environment-protocol';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
-const loaded = new Map<string, Promise<Handler>>();
 
-/** Imports a catalog function's handler once, as a Lambda environment does at cold start. */
-export function loadHandler(spec: FunctionSpec): Promise<Handler> {
-  let h = loaded.get(spec.id);
-  if (!h) {
-    h = import(pathToFileURL(path.join(ROOT, spec.entry)).href).then((m: { handler?: Handler }) => {
-      if (typeof m.handler !== 'function') throw new Error(`${spec.entry} exports no handler`);
-      return m.handler;
-    });
-    loaded.set(spec.id, h);
+/** Environments a function may have at once locally when the catalog sets no concurrency for it. */
+export const DEFAULT_LOCAL_CONCURRENCY = 16;
+/** An environment left idle this long is reclaimed, as Lambda does (its next invocation is a cold start). */
+const IDLE_MS = 5 * 60_000;
+
+export class InvocationError extends Error {
+  constructor(
+    message: string,
+    readonly functionId: string,
+    readonly remote?: { name: string; stack?: string; code?: unknown },
+  ) {
+    super(message);
+    this.name = remote?.name ?? 'InvocationError';
   }
-  return h;
+}
+
+interface Environment {
+  child: ChildProcess;
+  ready: Promise<void>;
+  busy: boolean;
+  idleSince: number;
+  current?: { id: number; resolve: (v: unknown) => void; reject: (e: unknown) => void; timer: NodeJS.Timeout };
+}
+
+export interface EnvironmentOptions {
+  /** Environment variables of every environment (the local configuration), before the function's own. */
+  env: NodeJS.ProcessEnv;
+  /** Extra Node.js flags for every environment (say, --cpu-prof). */
+  nodeArgs?: string[];
+  logError: (line: string, err: unknown) => void;
 }
 
 /**
- * Invokes a handler as Lambda would: a context with a request id and a deadline. A handler
- * that runs past its timeout fails the invocation, as it would on AWS.
+ * The execution environments of one function, as Lambda keeps them: each a process of its own
+ * (local/environment.ts) running one invocation at a time; more are started, each with a cold
+ * start, while all are busy, up to the function's concurrency; one that runs past its timeout is
+ * killed and replaced, so no invocation outlives its timeout; idle ones are reclaimed.
  */
-export async function invoke(spec: FunctionSpec, event: unknown): Promise<unknown> {
-  const handler = await loadHandler(spec);
-  const deadline = Date.now() + spec.timeoutSeconds * 1000;
-  const context: Context = {
-    callbackWaitsForEmptyEventLoop: true,
-    functionName: spec.id,
-    functionVersion: '$LATEST',
-    invokedFunctionArn: `arn:aws:lambda:local:000000000000:function:${spec.id}`,
-    memoryLimitInMB: String(spec.memoryMb),
-    awsRequestId: randomUUID(),
-    logGroupName: `/aws/lambda/${spec.id}`,
-    logStreamName: 'local',
-    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
-    done: () => undefined,
-    fail: () => undefined,
-    succeed: () => undefined,
-  };
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([
-      handler(event, context),
-      new Promise((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`${spec.id} timed out after ${spec.timeoutSeconds} s`)), spec.timeoutSeconds * 1000);
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
+export class FunctionEnvironments {
+  private readonly environments = new Set<Environment>();
+  private readonly waiting: (() => void)[] = [];
+  private nextId = 1;
+  private stopped = false;
+  private readonly reaper: NodeJS.Timeout;
+  readonly maxConcurrency: number;
+
+  constructor(
+    readonly spec: FunctionSpec,
+    private readonly opts: EnvironmentOptions,
+  ) {
+    const t = spec.trigger;
+    this.maxConcurrency =
+      t.kind === 'queue' ? t.partitions : t.kind === 'schedule' || t.kind === 'deploy' ? 1 : (spec.maxConcurrency ?? DEFAULT_LOCAL_CONCURRENCY);
+    this.reaper = setInterval(() => this.reclaimIdle(), 30_000);
+    this.reaper.unref();
   }
+
+  /** Invokes the function as Lambda would: an environment of its own, a context with a deadline. */
+  async invoke(event: unknown): Promise<unknown> {
+    const env = await this.acquire();
+    try {
+      // As on Lambda, the timeout counts from the end of the cold start (init has its own budget).
+      await env.ready;
+      const deadline = Date.now() + this.spec.timeoutSeconds * 1000;
+      return await new Promise((resolve, reject) => {
+        const id = this.nextId++;
+        const timer = setTimeout(() => {
+          // Lambda ends an invocation at its timeout by ending the environment.
+          this.discard(env);
+          reject(new InvocationError(`${this.spec.id} timed out after ${this.spec.timeoutSeconds} s; its environment was ended`, this.spec.id));
+        }, deadline - Date.now());
+        env.current = { id, resolve, reject, timer };
+        const msg: Invocation = { id, requestId: randomUUID(), event, deadline };
+        env.child.send(msg, (err) => {
+          if (err) {
+            this.discard(env);
+            reject(new InvocationError(`${this.spec.id}: could not reach its environment: ${err.message}`, this.spec.id));
+          }
+        });
+      });
+    } finally {
+      this.release(env);
+    }
+  }
+
+  /** Busy environments, all environments: for the runtime's status line. */
+  stats() {
+    return { busy: [...this.environments].filter((e) => e.busy).length, total: this.environments.size };
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearInterval(this.reaper);
+    const exits = [...this.environments].map((env) => new Promise<void>((r) => (env.child.exitCode !== null ? r() : env.child.once('exit', () => r()))));
+    for (const env of this.environments) env.child.kill('SIGTERM');
+    await Promise.race([Promise.all(exits), new Promise((r) => setTimeout(r, 5_000).unref())]);
+    for (const env of this.environments) env.child.kill('SIGKILL');
+    this.environments.clear();
+  }
+
+  private async acquire(): Promise<Environment> {
+    for (;;) {
+      if (this.stopped) throw new InvocationError(`${this.spec.id}: the runtime is stopping`, this.spec.id);
+      const idle = [...this.environments].find((e) => !e.busy);
+      if (idle) {
+        idle.busy = true;
+        return idle;
+      }
+      if (this.environments.size < this.maxConcurrency) {
+        const env = this.start();
+        env.busy = true;
+        return env;
+      }
+      await new Promise<void>((r) => this.waiting.push(r));
+    }
+  }
+
+  private release(env: Environment) {
+    env.busy = false;
+    env.idleSince = Date.now();
+    this.waiting.shift()?.();
+  }
+
+  private start(): Environment {
+    const spec = this.spec;
+    const child = spawn(
+      process.execPath,
+      [...(this.opts.nodeArgs ?? []), '--import', 'tsx', `--max-old-space-size=${spec.memoryMb}`, path.join(ROOT, 'local/environment.ts'), spec.id],
+      {
+        cwd: ROOT,
+        stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+        serialization: 'advanced',
+        env: {
+          ...this.opts.env,
+          EVENTFLOW_FUNCTION_SPEC: JSON.stringify(spec),
+          AWS_LAMBDA_FUNCTION_NAME: spec.id,
+          AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(spec.memoryMb),
+          DB_POOL_MAX: String(spec.dbPoolMax),
+        },
+      },
+    );
+    let markReady!: () => void;
+    let failReady!: (err: Error) => void;
+    const env: Environment = {
+      child,
+      busy: false,
+      idleSince: Date.now(),
+      ready: new Promise<void>((resolve, reject) => {
+        markReady = resolve;
+        failReady = reject;
+      }),
+    };
+    env.ready.catch(() => undefined);
+    child.on('message', (msg: EnvironmentMessage) => {
+      if ('ready' in msg) return markReady();
+      const current = env.current;
+      if (!current || current.id !== msg.id) return;
+      clearTimeout(current.timer);
+      env.current = undefined;
+      if (msg.ok) current.resolve(msg.result);
+      else current.reject(new InvocationError(msg.error.message, spec.id, msg.error));
+    });
+    child.on('exit', (code, signal) => {
+      this.environments.delete(env);
+      const why = `${spec.id}: its environment exited (${signal ?? `code ${code}`})`;
+      failReady(new InvocationError(why, spec.id));
+      if (env.current) {
+        clearTimeout(env.current.timer);
+        env.current.reject(new InvocationError(why, spec.id));
+        env.current = undefined;
+      }
+      this.waiting.shift()?.();
+    });
+    child.on('error', (err) => this.opts.logError(`${spec.id}: environment process error`, err));
+    this.environments.add(env);
+    return env;
+  }
+
+  private discard(env: Environment) {
+    this.environments.delete(env);
+    env.child.kill('SIGKILL');
+  }
+
+  private reclaimIdle() {
+    const now = Date.now();
+    for (const env of this.environments) {
+      if (!env.busy && now - env.idleSince > IDLE_MS) {
+        this.environments.delete(env);
+        env.child.kill('SIGTERM');
+      }
+    }
+  }
+}
+
+const environments = new Map<string, FunctionEnvironments>();
+let options: EnvironmentOptions | undefined;
+
+/** Sets up environments for the catalog's functions; they start on first use, as on Lambda. */
+export function useEnvironments(opts: EnvironmentOptions): { stop(): Promise<void>; stats(): Record<string, { busy: number; total: number }> } {
+  options = opts;
+  return {
+    async stop() {
+      await Promise.all([...environments.values()].map((e) => e.stop()));
+      environments.clear();
+    },
+    stats: () => Object.fromEntries([...environments].map(([id, e]) => [id, e.stats()])),
+  };
+}
+
+/** Invokes a catalog function in one of its environments. */
+export function invoke(spec: FunctionSpec, event: unknown): Promise<unknown> {
+  if (!options) throw new Error('useEnvironments() was not called');
+  let envs = environments.get(spec.id);
+  if (!envs) environments.set(spec.id, (envs = new FunctionEnvironments(spec, options)));
+  return envs.invoke(event);
 }

@@ -1,12 +1,10 @@
 import { FUNCTIONS } from '../functions/catalog';
-import { brokerName } from '../shared/config';
 import type { Config } from '../shared/config';
-import { closePools } from '../shared/db/pool';
-import { closeBroker, connectAmqp } from '../shared/messaging/broker';
-import { QUEUES } from '../shared/messaging/topology';
-import { closeRedis } from '../shared/redis';
+import { connectAmqp } from '../shared/messaging/broker';
+import { partitionQueues } from '../shared/messaging/topology';
 import { startHttpGateway } from './http-gateway';
-import { invoke } from './lambda';
+import { invoke, useEnvironments } from './lambda';
+import { localLayout } from './layout';
 import { startQueueSource } from './mq-event-source';
 import { startWsGateway } from './ws-gateway';
 
@@ -24,23 +22,25 @@ export interface RuntimeOptions {
 }
 
 /**
- * Points the handlers' API Gateway Management API client at the local gateway, before any handler
- * loads: on AWS the CDK app sets WEBSOCKET_CALLBACK_URL to the stage's callback URL. The real SDK
- * client signs its requests, so it needs credentials and a region; dummy ones do locally.
+ * What every environment needs besides the local configuration: the handlers' API Gateway
+ * Management API client points at the local gateway (on AWS the CDK app sets
+ * WEBSOCKET_CALLBACK_URL to the stage's callback URL). The real SDK client signs its requests, so it
+ * needs credentials and a region; dummy ones do locally.
  */
-function useLocalManagementApi(callbackUrl: string) {
-  process.env.WEBSOCKET_CALLBACK_URL = callbackUrl;
-  process.env.AWS_REGION ??= 'us-east-1';
-  if (!process.env.AWS_ACCESS_KEY_ID && !process.env.AWS_PROFILE) {
-    process.env.AWS_ACCESS_KEY_ID = 'local';
-    process.env.AWS_SECRET_ACCESS_KEY = 'local';
+function environmentVariables(callbackUrl: string): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, WEBSOCKET_CALLBACK_URL: callbackUrl };
+  env.AWS_REGION ??= 'us-east-1';
+  if (!env.AWS_ACCESS_KEY_ID && !env.AWS_PROFILE) {
+    env.AWS_ACCESS_KEY_ID = 'local';
+    env.AWS_SECRET_ACCESS_KEY = 'local';
   }
+  return env;
 }
 
 /**
- * Runs the catalog's functions on this machine as AWS would: the HTTP API in front of the HTTP
- * handlers, the WebSocket API in front of the websocket handlers, an event source mapping per
- * queue consumer, and the schedules.
+ * Runs the catalog's functions on this machine as AWS would: each in execution environments of
+ * its own (local/lambda.ts), the HTTP API in front of the HTTP handlers, the WebSocket API in front
+ * of the websocket handlers, an event source mapping per queue partition, and the schedules.
  */
 export async function startRuntime(config: Config, opts: RuntimeOptions) {
   const stops: (() => Promise<void>)[] = [];
@@ -52,7 +52,11 @@ export async function startRuntime(config: Config, opts: RuntimeOptions) {
     onError: (err) => opts.logError('WebSocket gateway error', err),
   });
   stops.push(ws.close);
-  useLocalManagementApi(ws.callbackUrl);
+  const environments = useEnvironments({
+    env: environmentVariables(ws.callbackUrl),
+    nodeArgs: process.env.FUNCTION_NODE_ARGS?.split(' ').filter(Boolean),
+    logError: opts.logError,
+  });
 
   const gateway = await startHttpGateway({
     host: opts.host,
@@ -61,22 +65,23 @@ export async function startRuntime(config: Config, opts: RuntimeOptions) {
   });
   stops.push(gateway.close);
 
-  const connection = await connectAmqp(config.rabbitmqUrl);
-  connection.on('error', (err) => opts.logError('event source connection error', err));
+  const layout = localLayout();
   for (const spec of FUNCTIONS) {
     const t = spec.trigger;
     if (t.kind === 'queue') {
-      const queue = brokerName(QUEUES[t.queue].name, config.namespace);
-      const source = await startQueueSource({
-        connection,
-        queue,
-        batchSize: t.batchSize,
-        // Lambda's default window for Amazon MQ is 500 ms; the catalog sets it explicitly.
-        batchWindowMs: t.batchWindowSeconds * 1000,
-        invoke: (event) => invoke(spec, event),
-        onBatchError: (err, size) => opts.logError(`${spec.id}: batch of ${size} failed and is requeued`, err),
-      });
-      stops.unshift(source.stop);
+      for (const queue of partitionQueues(t.queue, config.namespace, layout)) {
+        const source = await startQueueSource({
+          connect: () => connectAmqp(config.rabbitmqUrl),
+          queue,
+          batchSize: t.batchSize,
+          // Lambda's default window for Amazon MQ is 500 ms; the catalog sets it explicitly.
+          batchWindowMs: t.batchWindowSeconds * 1000,
+          invoke: (event) => invoke(spec, event),
+          onBatchError: (err, size) => opts.logError(`${spec.id} (${queue}): batch of ${size} failed and is requeued`, err),
+          log: opts.log,
+        });
+        stops.unshift(source.stop);
+      }
     } else if (t.kind === 'schedule') {
       const everyMs = (opts.scheduleSeconds ?? t.everyMinutes * 60) * 1000;
       let busy = false;
@@ -90,14 +95,12 @@ export async function startRuntime(config: Config, opts: RuntimeOptions) {
       stops.push(async () => clearInterval(timer));
     }
   }
-  stops.push(() => connection.close().catch(() => undefined));
-  stops.push(async () => {
-    await Promise.all([closePools(), closeBroker(), closeRedis()]);
-  });
+  stops.push(environments.stop);
 
   return {
     httpUrl: gateway.url,
     wsUrl: ws.url,
+    environments: environments.stats,
     async stop() {
       for (const stop of stops) await stop();
     },

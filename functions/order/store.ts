@@ -93,22 +93,26 @@ export async function listOrders(db: Queryable, f: OrderFilter): Promise<StoredO
   return rows.map(toOrder);
 }
 
-/** Stores a new PENDING order with its lines and returns it as stored. */
+/** Stores a new PENDING order with its lines, in one statement, and returns it as stored. */
 export async function insertOrder(
   tx: Queryable,
   o: { id: string; customerId: string; items: PricedLine[]; totalCents: number; currency: string; paymentToken: string; correlationId: string },
 ): Promise<StoredOrder> {
   const { rows } = await tx.query<OrderRow>(
-    `INSERT INTO orders (id, customer_id, status, total_cents, currency, payment_token, correlation_id)
+    `WITH lines AS (
+       INSERT INTO order_items (order_id, line_no, product_id, name, quantity, unit_price_cents, line_total_cents)
+       SELECT $1, n, p, nm, q, u, t
+         FROM unnest($7::int[], $8::uuid[], $9::text[], $10::int[], $11::int[], $12::bigint[]) AS x(n, p, nm, q, u, t)
+     )
+     INSERT INTO orders (id, customer_id, status, total_cents, currency, payment_token, correlation_id)
      VALUES ($1, $2, 'PENDING', $3, $4, $5, $6) RETURNING *`,
-    [o.id, o.customerId, o.totalCents, o.currency, o.paymentToken, o.correlationId],
-  );
-  await tx.query(
-    `INSERT INTO order_items (order_id, line_no, product_id, name, quantity, unit_price_cents, line_total_cents)
-     SELECT $1, n, p, nm, q, u, t
-       FROM unnest($2::int[], $3::uuid[], $4::text[], $5::int[], $6::int[], $7::bigint[]) AS x(n, p, nm, q, u, t)`,
     [
       o.id,
+      o.customerId,
+      o.totalCents,
+      o.currency,
+      o.paymentToken,
+      o.correlationId,
       o.items.map((_, i) => i + 1),
       o.items.map((i) => i.productId),
       o.items.map((i) => i.name),

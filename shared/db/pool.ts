@@ -8,6 +8,9 @@ pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number(v));
 
 const pools = new Map<ServiceName, Promise<pg.Pool>>();
 
+/** Longest a statement may run; every statement EventFlow issues takes milliseconds. */
+export const STATEMENT_TIMEOUT_MS = 5_000;
+
 /** The connection pool of a service's own database, created once per process. */
 export function getPool(service: ServiceName): Promise<pg.Pool> {
   let pool = pools.get(service);
@@ -19,6 +22,12 @@ export function getPool(service: ServiceName): Promise<pg.Pool> {
         ssl: config.databaseTls ? { rejectUnauthorized: true } : undefined,
         connectionTimeoutMillis: 5_000,
         idleTimeoutMillis: 30_000,
+        // No statement may hold a request or a batch until its function times out: a stuck lock or
+        // an overloaded server answers with an error worth retrying instead (57014).
+        statement_timeout: STATEMENT_TIMEOUT_MS,
+        // And if the server never answers at all (a network that drops packets), the client gives up.
+        query_timeout: STATEMENT_TIMEOUT_MS + 2_000,
+        keepAlive: true,
       });
       // An idle client losing its connection must not crash the process; the next query reconnects.
       p.on('error', () => undefined);
@@ -38,16 +47,23 @@ export async function withTransaction<T>(pool: pg.Pool, fn: (tx: pg.PoolClient) 
   const client = await pool.connect().catch((err: Error) => {
     throw new TransientError(`database unavailable: ${err.message}`, { cause: err });
   });
+  // pg emits 'error' on a checked-out client whose server goes away (a restart, a failover), and
+  // the pool listens only to idle ones: without a listener here that error would end the process.
+  // The query in flight fails on its own; the client is then discarded instead of reused.
+  let lost: Error | undefined;
+  const onError = (err: Error) => (lost = err);
+  client.on('error', onError);
   try {
     await client.query('BEGIN');
     const result = await fn(client);
     await client.query('COMMIT');
     return result;
   } catch (err) {
-    await client.query('ROLLBACK').catch(() => undefined);
+    if (!lost) await client.query('ROLLBACK').catch(() => undefined);
     throw err;
   } finally {
-    client.release();
+    client.off('error', onError);
+    client.release(lost);
   }
 }
 

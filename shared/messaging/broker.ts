@@ -3,6 +3,7 @@ import type { ChannelModel, ConfirmChannel } from 'amqplib';
 import { brokerName, getConfig } from '../config';
 import type { AnyEnvelope } from '../events/envelope';
 import { routingKeyOf } from './routing';
+import { TransientError } from './errors';
 import { EXCHANGES } from './topology';
 
 interface BrokerSession {
@@ -11,13 +12,17 @@ interface BrokerSession {
 }
 
 let session: Promise<BrokerSession> | undefined;
+let current: BrokerSession | undefined;
 
 /** One connection and confirm channel per process (a Lambda environment), re-opened after a failure. */
 export function getBroker(): Promise<BrokerSession> {
-  session ??= open().catch((err) => {
-    session = undefined;
-    throw err;
-  });
+  session ??= open().then(
+    (s) => (current = s),
+    (err) => {
+      session = undefined;
+      throw err;
+    },
+  );
   return session;
 }
 
@@ -46,11 +51,39 @@ async function open(): Promise<BrokerSession> {
   return { connection, channel };
 }
 
+/**
+ * How long a publisher waits for the broker's confirms. A broker in a memory or disk alarm blocks
+ * publishers without a word; past this, the publish counts as failed (the outbox relay sends the
+ * events later) rather than holding a request or a batch until its function times out.
+ */
+const CONFIRM_TIMEOUT_MS = 5_000;
+
+/** Waits for the channel's confirms, at most CONFIRM_TIMEOUT_MS; past that the session is dropped. */
+async function confirmed(s: BrokerSession): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([
+      s.channel.waitForConfirms(),
+      new Promise((_, reject) => {
+        timer = setTimeout(() => {
+          // A channel with confirms outstanding that may never come is no use to the next publisher.
+          if (session && current === s) session = undefined;
+          s.connection.close().catch(() => undefined);
+          reject(new TransientError(`no publisher confirm within ${CONFIRM_TIMEOUT_MS} ms (broker blocked or unreachable)`));
+        }, CONFIRM_TIMEOUT_MS);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** Publishes events to their service's exchange and resolves once the broker has confirmed every one. */
 export async function publishEvents(events: AnyEnvelope[]): Promise<void> {
   if (events.length === 0) return;
   const { namespace } = await getConfig();
-  const { channel } = await getBroker();
+  const s = await getBroker();
+  const { channel } = s;
   for (const event of events) {
     channel.publish(brokerName(EXCHANGES[event.source], namespace), routingKeyOf(event), Buffer.from(JSON.stringify(event)), {
       persistent: true,
@@ -63,14 +96,14 @@ export async function publishEvents(events: AnyEnvelope[]): Promise<void> {
       headers: event.causationId ? { causationId: event.causationId } : {},
     });
   }
-  await channel.waitForConfirms();
+  await confirmed(s);
 }
 
 /** Puts raw bytes straight onto a queue (used to park poison messages in a DLQ), confirmed. */
 export async function sendToQueue(queue: string, content: Buffer, headers: Record<string, string>): Promise<void> {
-  const { channel } = await getBroker();
-  channel.sendToQueue(queue, content, { persistent: true, headers });
-  await channel.waitForConfirms();
+  const s = await getBroker();
+  s.channel.sendToQueue(queue, content, { persistent: true, headers });
+  await confirmed(s);
 }
 
 export async function closeBroker(): Promise<void> {

@@ -12,7 +12,7 @@ import type { Log } from '../logger';
 import { sendToQueue } from './broker';
 import { isTransient } from './errors';
 import { recordInInbox } from './inbox';
-import { publishCommitted } from './outbox';
+import { newClaim, publishCommitted } from './outbox';
 import { RmqEventSchema, decodeHeader, parseQueueKey } from './rmq-event';
 import type { RmqEvent, RmqMessage } from './rmq-event';
 import { partitionKeyOf } from './routing';
@@ -178,19 +178,19 @@ const TRANSIENT_RETRY_MS = 10_000;
 /**
  * Applies events exactly once, all in one transaction: one inbox insert tells which are new (a
  * redelivered event finds its row and does nothing), the handler applies those, and everything it
- * emits goes to the outbox in one insert. Throws if anything fails; nothing is applied then.
- * Returns the ids of the events emitted. Serialization failures and deadlocks are retried at once.
+ * emits goes to the outbox in one insert, claimed by `claim` for publishing. Throws if anything
+ * fails; nothing is applied then. Returns the events emitted. Serialization failures and deadlocks are retried at once.
  */
-export async function applyOnce(pool: pg.Pool, events: AnyEnvelope[], handler: BatchHandler, logger: Logger): Promise<string[]> {
+export async function applyOnce(pool: pg.Pool, events: AnyEnvelope[], handler: BatchHandler, claim: string, logger: Logger): Promise<AnyEnvelope[]> {
   const unique = [...new Map(events.map((e) => [e.id, e])).values()];
   for (let attempt = 1; ; attempt++) {
     try {
-      const { events: emitted } = await inTransaction(pool, null, async (uow) => {
+      const { events: emitted } = await inTransaction(pool, null, claim, async (uow) => {
         const fresh = await recordInInbox(uow.tx, unique);
         if (fresh.length < unique.length) logger.info('duplicate events ignored', { duplicates: unique.length - fresh.length });
         if (fresh.length > 0) await handler.apply(uow, fresh, logger);
       });
-      return emitted.map((e) => e.id);
+      return emitted;
     } catch (err) {
       const code = (err as { code?: string }).code;
       if (attempt < 3 && code && RETRYABLE_IN_PLACE.has(code)) continue;
@@ -216,11 +216,13 @@ export function createEventConsumer(opts: { service: ServiceName; logger: Logger
     const { items, parked } = await decodeBatch(input, logger);
     // Events bound to this queue for another consumer's sake have no handler here: nothing to do.
     const mine = items.filter((i) => handled.has(i.event.type));
-    const emitted: string[] = [];
+    // One claim for everything this invocation commits, published together at its end.
+    const claim = newClaim();
+    const emitted: AnyEnvelope[] = [];
     let result: { processed: number; parked: number };
     try {
       try {
-        emitted.push(...(await applyOnce(pool, mine.map((i) => i.event), handler, logger)));
+        emitted.push(...(await applyOnce(pool, mine.map((i) => i.event), handler, claim, logger)));
         result = { processed: mine.length, parked };
       } catch (err) {
         logger.warn('batch transaction failed; applying its messages one by one', { error: (err as Error).message });
@@ -228,7 +230,7 @@ export function createEventConsumer(opts: { service: ServiceName; logger: Logger
           mine,
           logger,
           async (event) => {
-            emitted.push(...(await applyOnce(pool, [event], handler, logger)));
+            emitted.push(...(await applyOnce(pool, [event], handler, claim, logger)));
           },
           {
             // Each order's events in order; different orders in parallel, one database connection each.
@@ -242,7 +244,7 @@ export function createEventConsumer(opts: { service: ServiceName; logger: Logger
       }
     } finally {
       // What committed goes out now, even if the batch failed and will be redelivered.
-      await publishCommitted(pool, emitted, logger);
+      await publishCommitted(pool, emitted, claim, logger);
     }
     if (handler.afterCommit && mine.length > 0) {
       // Follow-up work never fails the batch (its events are applied); what cannot finish now is

@@ -14,17 +14,29 @@ const TRANSIENT_SYSTEM_CODES = new Set([
   'ENETUNREACH',
 ]);
 
-/** SQLSTATEs that mean "the database is not available right now", not "this input is bad". */
+/**
+ * SQLSTATEs that mean "the database cannot do this right now", not "this input is bad": retrying
+ * later can succeed. Classing one of these as permanent would park a good message in the DLQ.
+ */
+const TRANSIENT_SQL_STATES = new Set([
+  '57P01', // admin shutdown
+  '57P02', // crash shutdown
+  '57P03', // cannot connect now (starting up, shutting down)
+  '57014', // query canceled (statement_timeout)
+  '55P03', // lock not available (lock_timeout)
+  '25006', // read-only transaction (a replica, just after a failover)
+  '40001', // serialization failure
+  '40P01', // deadlock detected
+  '53000', // insufficient resources
+  '53100', // disk full
+  '53200', // out of memory
+  '53300', // too many connections
+  '58000', // system error
+  '58030', // I/O error
+]);
+
 function isTransientSqlState(code: string): boolean {
-  return (
-    code.startsWith('08') || // connection exception
-    code === '57P01' || // admin shutdown
-    code === '57P02' || // crash shutdown
-    code === '57P03' || // cannot connect now
-    code === '53300' || // too many connections
-    code === '40001' || // serialization failure
-    code === '40P01' // deadlock detected
-  );
+  return code.startsWith('08') /* connection exception */ || TRANSIENT_SQL_STATES.has(code);
 }
 
 /**

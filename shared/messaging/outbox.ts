@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type pg from 'pg';
 import type { Queryable } from '../db/pool';
@@ -5,53 +6,69 @@ import { orderIdOf } from '../events/envelope';
 import type { AnyEnvelope } from '../events/envelope';
 import { publishEvents } from './broker';
 
-/** Stores events in the outbox, inside the caller's transaction. */
-export async function appendToOutbox(tx: Queryable, events: AnyEnvelope[]): Promise<void> {
+/** How long a publisher may hold rows it claimed before another may take them over. */
+export const CLAIM_SECONDS = 30;
+
+/** A publisher's lease on outbox rows: its rows are its own until it marks or releases them, or the lease runs out. */
+export const newClaim = (): string => randomUUID();
+
+/**
+ * Stores events in the outbox, inside the caller's transaction, already claimed by `claim`: the
+ * caller publishes them right after the commit, and the relay takes them over only if that never
+ * happens (the process died) once the lease has run out.
+ */
+export async function appendToOutbox(tx: Queryable, events: AnyEnvelope[], claim: string): Promise<void> {
   if (events.length === 0) return;
   await tx.query(
-    `INSERT INTO outbox (event_id, type, order_id, envelope)
-     SELECT * FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::jsonb[])`,
-    [events.map((e) => e.id), events.map((e) => e.type), events.map(orderIdOf), events.map((e) => JSON.stringify(e))],
+    `INSERT INTO outbox (event_id, type, order_id, envelope, claim_id, claimed_until, attempts)
+     SELECT e, t, o, v, $5, now() + make_interval(secs => $6), 1
+       FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::jsonb[]) AS x(e, t, o, v)`,
+    [events.map((e) => e.id), events.map((e) => e.type), events.map(orderIdOf), events.map((e) => JSON.stringify(e)), claim, CLAIM_SECONDS],
   );
 }
 
-/** How long a publisher may hold rows it claimed before another may take them over. */
-const CLAIM_SECONDS = 30;
-
 /**
- * Publishes unpublished outbox rows in commit order and marks them published. Rows are claimed
- * first with a short lease (one statement, SKIP LOCKED), so the immediate publish and the relay
- * never send the same row at once, and a publisher that dies mid-way only delays its rows by the
- * lease. A row published but not yet marked when its publisher died is sent again: consumers
- * deduplicate by event id. Pass eventIds to publish just those (right after a commit); omit them
- * to sweep (the relay). Returns how many rows were published.
+ * Publishes events claimed by `claim`, in order, and marks them published once the broker has
+ * confirmed them all. On failure the claim is released (only this claim's rows: a lease that ran
+ * out may belong to another publisher now), so the relay sends them at its next sweep; a row
+ * published but not marked is sent again then, and consumers deduplicate by event id.
  */
-export async function publishOutbox(pool: pg.Pool, opts: { eventIds?: string[]; limit?: number } = {}): Promise<number> {
-  if (opts.eventIds && opts.eventIds.length === 0) return 0;
-  const { rows } = await pool.query<{ seq: string; envelope: AnyEnvelope }>(
-    `UPDATE outbox SET claimed_until = now() + make_interval(secs => $3), attempts = attempts + 1
-      WHERE seq IN (SELECT seq FROM outbox
-                     WHERE published_at IS NULL AND (claimed_until IS NULL OR claimed_until < now())
-                       AND ($1::uuid[] IS NULL OR event_id = ANY($1))
-                     ORDER BY seq LIMIT $2 FOR UPDATE SKIP LOCKED)
-      RETURNING seq, envelope`,
-    [opts.eventIds ?? null, opts.eventIds ? opts.eventIds.length : (opts.limit ?? 500), CLAIM_SECONDS],
-  );
-  if (rows.length === 0) return 0;
-  rows.sort((a, b) => Number(a.seq) - Number(b.seq));
-  const seqs = rows.map((r) => r.seq);
+export async function publishClaimed(pool: pg.Pool, events: AnyEnvelope[], claim: string): Promise<void> {
+  if (events.length === 0) return;
+  const ids = events.map((e) => e.id);
   try {
-    await publishEvents(rows.map((r) => r.envelope));
+    await publishEvents(events);
   } catch (err) {
     await pool
-      .query('UPDATE outbox SET claimed_until = NULL, last_error = $2 WHERE seq = ANY($1::bigint[])', [
-        seqs,
+      .query('UPDATE outbox SET claimed_until = NULL, claim_id = NULL, last_error = $3 WHERE event_id = ANY($1::uuid[]) AND claim_id = $2 AND published_at IS NULL', [
+        ids,
+        claim,
         String((err as Error).message).slice(0, 500),
       ])
       .catch(() => undefined); // the lease runs out on its own
     throw err;
   }
-  await pool.query('UPDATE outbox SET published_at = now(), claimed_until = NULL, last_error = NULL WHERE seq = ANY($1::bigint[])', [seqs]);
+  await pool.query('UPDATE outbox SET published_at = now(), claimed_until = NULL, last_error = NULL WHERE event_id = ANY($1::uuid[]) AND published_at IS NULL', [ids]);
+}
+
+/**
+ * Publishes unpublished outbox rows whose lease is free or has run out, in commit order: the
+ * relay's job. Rows are claimed first (one statement, SKIP LOCKED), so two relays never send the
+ * same row at once. Returns how many rows were published.
+ */
+export async function publishOutbox(pool: pg.Pool, opts: { limit?: number } = {}): Promise<number> {
+  const claim = newClaim();
+  const { rows } = await pool.query<{ seq: string; envelope: AnyEnvelope }>(
+    `UPDATE outbox SET claim_id = $3, claimed_until = now() + make_interval(secs => $2), attempts = attempts + 1
+      WHERE seq IN (SELECT seq FROM outbox
+                     WHERE published_at IS NULL AND (claimed_until IS NULL OR claimed_until < now())
+                     ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED)
+      RETURNING seq, envelope`,
+    [opts.limit ?? 500, CLAIM_SECONDS, claim],
+  );
+  if (rows.length === 0) return 0;
+  rows.sort((a, b) => Number(a.seq) - Number(b.seq));
+  await publishClaimed(pool, rows.map((r) => r.envelope), claim);
   return rows.length;
 }
 
@@ -69,8 +86,8 @@ export async function relayOutbox(pool: pg.Pool, batch = 500): Promise<number> {
  * Publishes events right after their transaction committed, for low latency. A failure is only
  * logged: the rows stay unpublished and the relay sends them.
  */
-export async function publishCommitted(pool: pg.Pool, eventIds: string[], logger: Logger): Promise<void> {
-  await publishOutbox(pool, { eventIds }).catch((err) =>
-    logger.warn('immediate publish failed; the outbox relay will send the events', { error: (err as Error).message }),
+export async function publishCommitted(pool: pg.Pool, events: AnyEnvelope[], claim: string, logger: Logger): Promise<void> {
+  await publishClaimed(pool, events, claim).catch((err) =>
+    logger.warn('immediate publish failed; the outbox relay will send the events', { error: (err as Error).message, events: events.length }),
   );
 }

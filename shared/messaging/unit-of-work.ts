@@ -5,7 +5,7 @@ import { getPool, withTransaction } from '../db/pool';
 import { createEvent } from '../events/envelope';
 import type { AnyEnvelope, Cause, Envelope } from '../events/envelope';
 import type { EventData, EventType } from '../events/types';
-import { appendToOutbox, publishCommitted } from './outbox';
+import { appendToOutbox, newClaim, publishCommitted } from './outbox';
 
 export interface UnitOfWork {
   tx: pg.PoolClient;
@@ -28,8 +28,9 @@ export async function runUnitOfWork<T>(
   work: (uow: UnitOfWork) => Promise<T>,
 ): Promise<{ result: T; events: AnyEnvelope[] }> {
   const pool = await getPool(service);
-  const { result, events } = await inTransaction(pool, cause, work);
-  await publishCommitted(pool, events.map((e) => e.id), logger);
+  const claim = newClaim();
+  const { result, events } = await inTransaction(pool, cause, claim, work);
+  await publishCommitted(pool, events, claim, logger);
   return { result, events };
 }
 
@@ -37,6 +38,7 @@ export async function runUnitOfWork<T>(
 export async function inTransaction<T>(
   pool: pg.Pool,
   cause: Cause | null,
+  claim: string,
   work: (uow: UnitOfWork) => Promise<T>,
 ): Promise<{ result: T; events: AnyEnvelope[] }> {
   return withTransaction(pool, async (tx) => {
@@ -50,7 +52,7 @@ export async function inTransaction<T>(
         return event;
       },
     });
-    await appendToOutbox(tx, events);
+    await appendToOutbox(tx, events, claim);
     return { result, events };
   });
 }

@@ -131,17 +131,18 @@ describe('database connections under load', () => {
   });
 
   it("caps the HTTP functions with the catalog's reserved concurrency where there is no proxy", () => {
-    const capped = FUNCTIONS.filter((f) => f.reservedConcurrency !== undefined);
+    const capped = FUNCTIONS.filter((f) => f.maxConcurrency !== undefined);
     expect(capped.map((f) => f.trigger.kind)).toEqual(expect.arrayContaining(['http']));
-    for (const spec of FUNCTIONS.filter((f) => f.trigger.kind === 'http')) expect(spec.reservedConcurrency, spec.id).toBeGreaterThan(0);
+    for (const spec of FUNCTIONS.filter((f) => f.trigger.kind === 'http')) expect(spec.maxConcurrency, spec.id).toBeGreaterThan(0);
     for (const spec of FUNCTIONS) {
-      expect(fnProps(dev, spec.id).ReservedConcurrentExecutions, spec.id).toBe(spec.reservedConcurrency);
+      expect(fnProps(dev, spec.id).ReservedConcurrentExecutions, spec.id).toBe(spec.maxConcurrency);
       expect(fnProps(prod, spec.id).ReservedConcurrentExecutions, spec.id).toBeUndefined();
     }
     // The capped functions together stay within a dev database's connections, one per environment.
     for (const service of ['order', 'payment', 'inventory'] as const) {
       const users = FUNCTIONS.filter((f) => f.uses.databases.includes(service));
-      const worst = users.reduce((n, f) => n + (f.reservedConcurrency ?? 1) * f.dbPoolSize, 0);
+      const environments = (f: (typeof users)[number]) => f.maxConcurrency ?? (f.trigger.kind === 'queue' ? f.trigger.partitions : 1);
+      const worst = users.reduce((n, f) => n + environments(f) * f.dbPoolMax, 0);
       expect(worst, service).toBeLessThan(settingsFromContext(dev.app.node).database.maxConnections * 0.8);
     }
   });

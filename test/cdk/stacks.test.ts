@@ -136,7 +136,7 @@ describe('least privilege', () => {
       expect(Object.keys(vars).filter((k) => !listed.has(k) && k !== 'NODE_OPTIONS' && k !== 'NODE_EXTRA_CA_CERTS'), spec.id).toEqual([]);
       expect(vars.EVENTFLOW_FUNCTION).toBe(spec.id);
       expect(vars.POWERTOOLS_SERVICE_NAME).toBe(spec.service);
-      if (spec.uses.databases.length > 0) expect(vars.DB_POOL_MAX, spec.id).toBe(String(spec.dbPoolSize));
+      if (spec.uses.databases.length > 0) expect(vars.DB_POOL_MAX, spec.id).toBe(String(spec.dbPoolMax));
       for (const service of ['order', 'payment', 'inventory'] as const) {
         expect(`${service.toUpperCase()}_DB_SECRET_ARN` in vars, `${spec.id} ${service}`).toBe(spec.uses.databases.includes(service));
       }

@@ -1,0 +1,87 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import type { FunctionSpec } from '../../functions/catalog';
+import { FunctionEnvironments } from '../../local/lambda';
+import { waitFor } from '../support/wait';
+
+/** The local runtime's execution environments, as Lambda runs them, with a handler made for the purpose. */
+const spec = (id: string, over: Partial<FunctionSpec> = {}): FunctionSpec => ({
+  id,
+  service: 'platform',
+  entry: 'test/fixtures/environment-handler.ts',
+  trigger: { kind: 'http', routes: [] },
+  memoryMb: 128,
+  timeoutSeconds: 2,
+  dbPoolMax: 1,
+  maxConcurrency: 2,
+  uses: { databases: [], broker: false, redis: false },
+  ...over,
+});
+
+const open: FunctionEnvironments[] = [];
+function environments(s: FunctionSpec) {
+  const envs = new FunctionEnvironments(s, { env: process.env, logError: () => undefined });
+  open.push(envs);
+  return envs;
+}
+afterEach(async () => {
+  await Promise.all(open.splice(0).map((e) => e.stop()));
+});
+
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+type Reply = { pid: number; invocations: number; memory: string; pool: string };
+
+describe('local execution environments', () => {
+  it('run a function in a process of its own, one invocation at a time, with the catalog settings', async () => {
+    const envs = environments(spec('env-a', { memoryMb: 192 }));
+    const first = (await envs.invoke({ action: 'count' })) as Reply;
+    const second = (await envs.invoke({ action: 'count' })) as Reply;
+    expect(first.pid).not.toBe(process.pid);
+    expect(second).toMatchObject({ pid: first.pid, invocations: 2, memory: '192', pool: '1' });
+    // two at once need two environments, up to the function's concurrency
+    const both = (await Promise.all([envs.invoke({ action: 'sleep', ms: 300 }), envs.invoke({ action: 'sleep', ms: 300 })])) as Reply[];
+    expect(new Set(both.map((r) => r.pid)).size).toBe(2);
+    const three = (await Promise.all([1, 2, 3].map(() => envs.invoke({ action: 'sleep', ms: 100 })))) as Reply[];
+    expect(new Set(three.map((r) => r.pid)).size).toBe(2);
+    expect(envs.stats()).toEqual({ busy: 0, total: 2 });
+  });
+
+  it('share no module state between functions', async () => {
+    const a = environments(spec('env-b'));
+    const b = environments(spec('env-c'));
+    await a.invoke({ action: 'count' });
+    await a.invoke({ action: 'count' });
+    expect(((await b.invoke({ action: 'count' })) as Reply).invocations).toBe(1);
+  });
+
+  it('end an invocation that runs past its timeout by ending its environment, and start a new one', async () => {
+    const envs = environments(spec('env-d', { timeoutSeconds: 1, maxConcurrency: 1 }));
+    const before = (await envs.invoke({ action: 'count' })) as Reply;
+    await expect(envs.invoke({ action: 'sleep', ms: 5_000 })).rejects.toThrow(/timed out after 1 s; its environment was ended/);
+    await waitFor(async () => !alive(before.pid), 'the timed-out environment to be gone', 5_000);
+    const after = (await envs.invoke({ action: 'count' })) as Reply;
+    expect(after.pid).not.toBe(before.pid);
+    expect(after.invocations).toBe(1); // a cold start
+  });
+
+  it('return a handler error as the invocation error, and keep the environment', async () => {
+    const envs = environments(spec('env-e'));
+    const before = (await envs.invoke({ action: 'count' })) as Reply;
+    await expect(envs.invoke({ action: 'fail' })).rejects.toMatchObject({ message: 'handler said no', remote: { code: 'E_NO' } });
+    expect(((await envs.invoke({ action: 'count' })) as Reply).pid).toBe(before.pid);
+  });
+
+  it('replace an environment that an error outside any invocation ended', async () => {
+    const envs = environments(spec('env-f', { maxConcurrency: 1 }));
+    const before = (await envs.invoke({ action: 'crash' })) as Reply;
+    await waitFor(async () => !alive(before.pid), 'the crashed environment to be gone', 5_000);
+    expect(((await envs.invoke({ action: 'count' })) as Reply).pid).not.toBe(before.pid);
+  });
+});
