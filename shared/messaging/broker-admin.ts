@@ -169,7 +169,13 @@ class Rabbitmqctl implements BrokerAdmin {
       if (e.code === 'ENOENT') {
         throw new Error('rabbitmqctl is not installed: set RABBITMQ_MANAGEMENT_URL to use the management API instead', { cause: err });
       }
-      throw new Error(`rabbitmqctl ${args[0]} failed: ${(e.stderr ?? e.message).trim()}`, { cause: err });
+      const detail = (e.stderr ?? e.message).trim();
+      // The CLI authenticates to the node with the Erlang cookie, readable by root and the rabbitmq user.
+      const hint = /cookie|unable to perform an operation on node|could not connect|nodedown/i.test(detail)
+        ? ' (rabbitmqctl needs the node\'s Erlang cookie: run as root or the rabbitmq user, or copy it to ~/.erlang.cookie; ' +
+          'or enable the management plugin and set RABBITMQ_MANAGEMENT_URL)'
+        : '';
+      throw new Error(`rabbitmqctl ${args[0]} failed: ${detail}${hint}`, { cause: err });
     }
   }
 
