@@ -83,10 +83,18 @@ export async function ensureInfrastructure(config: Config, log: (line: string) =
   if (absent.length === 0) return config;
   const names = absent.map((d) => `${d.name} (${d.host}:${d.port})`).join(', ');
   if (!(await dockerEngineRuns())) {
-    throw new Error(
-      `not reachable: ${names}. No Docker engine is running to start them.\nStart them yourself:\n` +
-        absent.map((d) => `  ${d.name}: ${d.startHint}`).join('\n'),
-    );
+    // Wait rather than give up: a service may be starting, or restarting, or about to be started.
+    log(`waiting for ${names}; no Docker engine runs to start them. Start them yourself:`);
+    for (const d of absent) log(`  ${d.name}: ${d.startHint}`);
+    for (let pause = 1_000, since = Date.now(); (absent = await missing(config)).length > 0; pause = Math.min(pause * 2, 5_000)) {
+      await new Promise((r) => setTimeout(r, pause));
+      if (Date.now() - since > 30_000) {
+        log(`still waiting for ${absent.map((d) => d.name).join(', ')}`);
+        since = Date.now();
+      }
+    }
+    log('all dependencies reachable');
+    return config;
   }
   log(`not reachable: ${names}; starting them with docker compose (${path.basename(COMPOSE_FILE)})`);
   const services = absent.map((d) => d.composeService);

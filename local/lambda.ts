@@ -8,7 +8,7 @@ import type { EnvironmentMessage, Invocation } from './environment-protocol';
 const ROOT = path.resolve(import.meta.dirname, '..');
 
 /** Environments a function may have at once locally when the catalog sets no concurrency for it. */
-export const DEFAULT_LOCAL_CONCURRENCY = 16;
+export const DEFAULT_LOCAL_CONCURRENCY = Number(process.env.LOCAL_CONCURRENCY ?? 16);
 /** An environment left idle this long is reclaimed, as Lambda does (its next invocation is a cold start). */
 const IDLE_MS = 5 * 60_000;
 

@@ -2,11 +2,34 @@ import { connectAmqp } from '../shared/messaging/broker';
 import { SERVICES, brokerAccess } from '../shared/config';
 import type { Config } from '../shared/config';
 import { migrateService } from '../shared/db/migrate';
+import { isTransient } from '../shared/messaging/errors';
 import { declareTopology } from '../shared/messaging/topology';
 import { localLayout } from './layout';
 
-/** Databases and schemas of every service, then the broker topology. Idempotent; run on every start. */
+/**
+ * Databases and schemas of every service, then the broker topology. Idempotent; run on every
+ * start. A dependency still starting up ("the database system is starting up", a broker not
+ * accepting connections yet) is waited for, with backoff, saying so.
+ */
 export async function prepare(config: Config, log: (line: string) => void): Promise<void> {
+  for (let attempt = 1, pause = 500; ; attempt++, pause = Math.min(pause * 2, 5_000)) {
+    try {
+      return await prepareOnce(config, log);
+    } catch (err) {
+      if (!isTransient(err) && !isStartingUp(err)) throw err;
+      log(`preparing databases and broker: ${(err as Error).message}; retrying in ${pause / 1000} s`);
+      await new Promise((r) => setTimeout(r, pause));
+    }
+  }
+}
+
+/** Errors while connecting that mean "not yet" rather than "never". */
+function isStartingUp(err: unknown): boolean {
+  const e = err as { code?: string; message?: string };
+  return e.code === 'ECONNREFUSED' || /starting up|ECONNREFUSED|ECONNRESET|socket hang up|Socket closed/i.test(e.message ?? '');
+}
+
+async function prepareOnce(config: Config, log: (line: string) => void): Promise<void> {
   for (const service of SERVICES) {
     const applied = await migrateService(service, config.databaseUrls[service], { tls: config.databaseTls });
     if (applied.length) log(`${service}: applied migrations ${applied.join(', ')}`);

@@ -18,12 +18,20 @@ export function getRedis(): Promise<RedisClient> {
       connectTimeout: 3_000,
       ...(redis.username ? { username: redis.username, password: redis.password } : {}),
     };
-    if (!redis.cluster) return new Redis(redis.url, common);
-    const url = new URL(redis.url);
-    return new Cluster([{ host: url.hostname, port: Number(url.port || 6379) }], {
-      dnsLookup: (address, callback) => callback(null, address),
-      redisOptions: { ...common, tls: url.protocol === 'rediss:' ? {} : undefined },
-    });
+    let c: RedisClient;
+    if (!redis.cluster) {
+      c = new Redis(redis.url, common);
+    } else {
+      const url = new URL(redis.url);
+      c = new Cluster([{ host: url.hostname, port: Number(url.port || 6379) }], {
+        dnsLookup: (address, callback) => callback(null, address),
+        redisOptions: { ...common, tls: url.protocol === 'rediss:' ? {} : undefined },
+      });
+    }
+    // ioredis reconnects by itself; a command sent meanwhile fails with an error its caller sees.
+    // Without a listener, the connection errors it also emits would end the process.
+    c.on('error', () => undefined);
+    return c;
   });
   return client;
 }

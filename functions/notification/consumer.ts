@@ -1,7 +1,8 @@
 import type { Context } from 'aws-lambda';
 import type { AnyEnvelope } from '../../shared/events/envelope';
-import { createLogger } from '../../shared/logger';
+import { createLogger, withKeys } from '../../shared/logger';
 import { consumeBatch } from '../../shared/messaging/consumer';
+import { retryDeadline, retryInPlace } from '../../shared/messaging/retry';
 import { instrument } from '../../shared/observability';
 import { liveConnections, removeConnection } from './connections';
 import { deliver } from './delivery';
@@ -11,6 +12,7 @@ import { isGone, postToConnection } from './management-api';
 import { appendRecentEvents } from './recent-events';
 
 const logger = createLogger('notification');
+const REDIS_RETRY_MS = 45_000;
 
 /**
  * notification_queue's consumer: every event of every exchange, pushed to every WebSocket
@@ -26,9 +28,13 @@ export const handler = instrument(async (input: unknown, context?: Context) => {
   });
   if (events.length === 0) return { ...batch, connections: 0 };
 
+  // Redis restarting or failing over is ridden out in place, most of the invocation long: every
+  // redelivery of the batch would count against the queue's delivery limit.
+  const until = retryDeadline(REDIS_RETRY_MS, context?.getRemainingTimeInMillis());
+  const log = withKeys(logger, {});
   // Logged before pushing, so a client that reconnects can resume from an event it never got.
-  await appendRecentEvents(events);
-  const connections = await liveConnections();
+  await retryInPlace(() => appendRecentEvents(events), until, log);
+  const connections = await retryInPlace(() => liveConnections(), until, log);
   // Connections with the same subscriptions (all of them, when nobody subscribed) share their frames.
   const framesFor = new Map<string, string[]>();
   const deliveries = connections
@@ -40,7 +46,7 @@ export const handler = instrument(async (input: unknown, context?: Context) => {
     })
     .filter((d) => d.frames.length > 0);
   const report = await deliver(deliveries, postToConnection, isGone);
-  await Promise.all(report.gone.map(removeConnection));
+  await Promise.all(report.gone.map((id) => removeConnection(id).catch(() => undefined))); // swept later if this fails
   for (const { connectionId, error } of report.failed) {
     logger.warn('push to a connection failed; it can resume', { connectionId, error: (error as Error).message });
   }

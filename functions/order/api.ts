@@ -9,13 +9,13 @@ import type { HttpRequest } from '../../shared/http/api';
 import { decodeCursor, page, pageQuery } from '../../shared/http/pagination';
 import { conflict, notFound, parseInput, unprocessable } from '../../shared/http/problem';
 import { createLogger } from '../../shared/logger';
-import { runUnitOfWork } from '../../shared/messaging/unit-of-work';
+import { runStatementUnitOfWork, runUnitOfWork } from '../../shared/messaging/unit-of-work';
 import { PAYMENT_TOKENS, isPaymentToken } from '../../shared/payments/test-tokens';
 import { cancelOrder } from './cancellation';
 import { priceOrder } from './domain/pricing';
 import { canCancel, canFulfil, nextFulfilmentStep } from './domain/status';
 import {
-  claimIdempotencyKey,
+  findIdempotencyKey,
   findOrder,
   insertOrder,
   listOrders,
@@ -58,49 +58,59 @@ async function createOrder(req: HttpRequest) {
     ]);
   }
   const { currency } = await getConfig();
-  const orderId = randomUUID();
-  const { result: outcome } = await runUnitOfWork('order', causeOf(req), logger, async ({ tx, emit }) => {
-    if (idempotencyKey) {
-      const earlier = await claimIdempotencyKey(tx, idempotencyKey, requestHash(body), orderId);
-      if (earlier) {
-        if (earlier.requestHash !== requestHash(body)) {
-          throw unprocessable('this Idempotency-Key was already used with a different request', [
-            { pointer: '', detail: 'request differs from the first use of the key' },
-          ]);
-        }
-        return { replayed: true as const, order: (await findOrder(tx, earlier.orderId))! };
-      }
+  const pool = await getPool('order');
+  const hash = requestHash(body);
+  const replay = async () => {
+    const earlier = await findIdempotencyKey(pool, idempotencyKey!);
+    if (!earlier) throw new Error('an Idempotency-Key that stored nothing is not on record');
+    if (earlier.requestHash !== hash) {
+      throw unprocessable('this Idempotency-Key was already used with a different request', [
+        { pointer: '', detail: 'request differs from the first use of the key' },
+      ]);
     }
-    const catalog = await loadCatalog(tx, body.items.map((i) => i.productId));
-    const priced = priceOrder(body.items, catalog);
-    if (!priced.ok) {
-      throw unprocessable('the order names products that do not exist', priced.unknownLines.map((i) => ({
-        pointer: `/items/${i}/productId`,
-        detail: 'unknown product',
-      })));
-    }
-    const order = await insertOrder(tx, {
-      id: orderId,
-      customerId: body.customerId,
-      items: priced.items,
-      totalCents: priced.totalCents,
-      currency,
-      paymentToken: body.paymentToken,
-      correlationId: req.correlationId,
-    });
-    emit('order.created', {
-      orderId,
+    logger.info('order creation replayed', { orderId: earlier.orderId });
+    const order = (await findOrder(pool, earlier.orderId))!;
+    return created(publicOrder(order), `/orders/${order.id}`, { 'idempotent-replayed': 'true' });
+  };
+  // A key seen before answers as the first time did, without pricing anything again.
+  if (idempotencyKey && (await findIdempotencyKey(pool, idempotencyKey))) return replay();
+
+  const catalog = await loadCatalog(pool, body.items.map((i) => i.productId));
+  const priced = priceOrder(body.items, catalog);
+  if (!priced.ok) {
+    throw unprocessable('the order names products that do not exist', priced.unknownLines.map((i) => ({
+      pointer: `/items/${i}/productId`,
+      detail: 'unknown product',
+    })));
+  }
+  const order = {
+    id: randomUUID(),
+    customerId: body.customerId,
+    items: priced.items,
+    totalCents: priced.totalCents,
+    currency,
+    paymentToken: body.paymentToken,
+    correlationId: req.correlationId,
+  };
+  // The order, its lines, its key and order.created: one statement, so no transaction round trips.
+  const { result: stored } = await runStatementUnitOfWork('order', causeOf(req), logger, async (db, uow) => {
+    uow.emit('order.created', {
+      orderId: order.id,
       orderVersion: 1,
-      customerId: body.customerId,
-      items: priced.items,
-      totalCents: priced.totalCents,
+      customerId: order.customerId,
+      items: order.items,
+      totalCents: order.totalCents,
       currency,
-      paymentToken: body.paymentToken,
+      paymentToken: order.paymentToken,
     });
-    return { replayed: false as const, order };
+    const row = await insertOrder(db, order, idempotencyKey ? { key: idempotencyKey, requestHash: hash } : null, uow.outbox);
+    if (!row) uow.storedNothing();
+    return row;
   });
-  logger.info(outcome.replayed ? 'order creation replayed' : 'order created', { orderId: outcome.order.id });
-  return created(publicOrder(outcome.order), `/orders/${outcome.order.id}`, outcome.replayed ? { 'idempotent-replayed': 'true' } : undefined);
+  // Nothing stored: a request with the same key got there first, concurrently.
+  if (!stored) return replay();
+  logger.info('order created', { orderId: stored.id });
+  return created(publicOrder(stored), `/orders/${stored.id}`);
 }
 
 async function getOrder(req: HttpRequest) {

@@ -93,19 +93,45 @@ export async function listOrders(db: Queryable, f: OrderFilter): Promise<StoredO
   return rows.map(toOrder);
 }
 
-/** Stores a new PENDING order with its lines, in one statement, and returns it as stored. */
+export interface NewOrder {
+  id: string;
+  customerId: string;
+  items: PricedLine[];
+  totalCents: number;
+  currency: string;
+  paymentToken: string;
+  correlationId: string;
+}
+
+/**
+ * Stores a new PENDING order, its lines, its Idempotency-Key (if any) and its events, all in one
+ * statement. A key already taken (or being taken: the statement waits for that commit) stores
+ * nothing and returns null; read what the key was first used with (findIdempotencyKey).
+ */
 export async function insertOrder(
-  tx: Queryable,
-  o: { id: string; customerId: string; items: PricedLine[]; totalCents: number; currency: string; paymentToken: string; correlationId: string },
-): Promise<StoredOrder> {
-  const { rows } = await tx.query<OrderRow>(
-    `WITH lines AS (
+  db: Queryable,
+  o: NewOrder,
+  idempotency: { key: string; requestHash: string } | null,
+  outbox: (first: number, when: string) => { sql: string; params: unknown[] },
+): Promise<StoredOrder | null> {
+  const events = outbox(15, '(SELECT ok FROM go)');
+  const { rows } = await db.query<OrderRow>(
+    `WITH k AS (
+       INSERT INTO idempotency_keys (key, request_hash, order_id)
+       SELECT $13::text, $14::text, $1::uuid WHERE $13::text IS NOT NULL
+       ON CONFLICT (key) DO NOTHING RETURNING 1
+     ),
+     go AS (SELECT $13::text IS NULL OR EXISTS (SELECT 1 FROM k) AS ok),
+     lines AS (
        INSERT INTO order_items (order_id, line_no, product_id, name, quantity, unit_price_cents, line_total_cents)
        SELECT $1, n, p, nm, q, u, t
          FROM unnest($7::int[], $8::uuid[], $9::text[], $10::int[], $11::int[], $12::bigint[]) AS x(n, p, nm, q, u, t)
-     )
+        WHERE (SELECT ok FROM go)
+     ),
+     events AS (${events.sql})
      INSERT INTO orders (id, customer_id, status, total_cents, currency, payment_token, correlation_id)
-     VALUES ($1, $2, 'PENDING', $3, $4, $5, $6) RETURNING *`,
+     SELECT $1, $2, 'PENDING', $3, $4, $5, $6 WHERE (SELECT ok FROM go)
+     RETURNING *`,
     [
       o.id,
       o.customerId,
@@ -119,9 +145,12 @@ export async function insertOrder(
       o.items.map((i) => i.quantity),
       o.items.map((i) => i.unitPriceCents),
       o.items.map((i) => i.lineTotalCents),
+      idempotency?.key ?? null,
+      idempotency?.requestHash ?? null,
+      ...events.params,
     ],
   );
-  return toOrder({ ...rows[0]!, items: o.items });
+  return rows[0] ? toOrder({ ...rows[0], items: o.items }) : null;
 }
 
 /** The saga columns of an order row. */
@@ -225,21 +254,10 @@ export async function upsertCatalogProducts(tx: Queryable, products: EventData<'
   );
 }
 
-/**
- * Claims an Idempotency-Key for a new order. If the key is taken (or being taken by a concurrent
- * request, whose commit this waits for), returns what it was first used with.
- */
-export async function claimIdempotencyKey(tx: Queryable, key: string, requestHash: string, orderId: string) {
-  const inserted = await tx.query(
-    'INSERT INTO idempotency_keys (key, request_hash, order_id) VALUES ($1, $2, $3) ON CONFLICT (key) DO NOTHING',
-    [key, requestHash, orderId],
-  );
-  if (inserted.rowCount === 1) return null;
-  const { rows } = await tx.query<{ request_hash: string; order_id: string }>(
-    'SELECT request_hash, order_id FROM idempotency_keys WHERE key = $1',
-    [key],
-  );
-  return { requestHash: rows[0]!.request_hash, orderId: rows[0]!.order_id };
+/** What an Idempotency-Key was first used with. */
+export async function findIdempotencyKey(db: Queryable, key: string): Promise<{ requestHash: string; orderId: string } | null> {
+  const { rows } = await db.query<{ request_hash: string; order_id: string }>('SELECT request_hash, order_id FROM idempotency_keys WHERE key = $1', [key]);
+  return rows[0] ? { requestHash: rows[0].request_hash, orderId: rows[0].order_id } : null;
 }
 
 /**

@@ -8,7 +8,7 @@ const logger = createLogger('payment');
 const gateway = simulatedGateway();
 
 /** Intents left alone this long are presumed interrupted (their consumer settles within seconds). */
-const STALE_SECONDS = 30;
+const STALE_SECONDS = Number(process.env.PAYMENT_SETTLE_AFTER_SECONDS ?? 30);
 
 /**
  * On a schedule: settles payment intents whose consumer died between recording them and recording

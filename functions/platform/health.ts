@@ -28,7 +28,11 @@ async function probe(fn: () => Promise<unknown>): Promise<Check> {
   }
 }
 
-/** GET /health: 200 when PostgreSQL (every service database), RabbitMQ and Redis answer, 503 otherwise. */
+/**
+ * GET /health, per dependency: `ok` (200) when every service database, RabbitMQ and Redis answer;
+ * `degraded` (200) when only Redis is missing (orders still flow, live pushes and resumes wait);
+ * `down` (503) when a database or the broker is missing (orders cannot be taken or settled).
+ */
 async function health() {
   const [databases, rabbitmq, redis] = await Promise.all([
     Promise.all(SERVICES.map(async (s) => [s, await probe(async () => (await getPool(s)).query('SELECT 1'))] as const)),
@@ -39,8 +43,9 @@ async function health() {
     probe(async () => (await getRedis()).ping()),
   ]);
   const postgres = Object.fromEntries(databases);
-  const up = databases.every(([, c]) => c.status === 'up') && rabbitmq.status === 'up' && redis.status === 'up';
-  return { status: up ? 200 : 503, body: { status: up ? 'ok' : 'unavailable', checks: { postgres, rabbitmq, redis } } };
+  const core = databases.every(([, c]) => c.status === 'up') && rabbitmq.status === 'up';
+  const status = !core ? 'down' : redis.status === 'up' ? 'ok' : 'degraded';
+  return { status: status === 'down' ? 503 : 200, body: { status, checks: { postgres, rabbitmq, redis } } };
 }
 
 export const handler = createHttpApi({ logger, routes: { [ROUTES.health]: health } });

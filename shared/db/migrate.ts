@@ -61,7 +61,8 @@ export async function applyMigrations(client: pg.ClientBase, migrations: Migrati
         await client.query('COMMIT');
       } catch (err) {
         await client.query('ROLLBACK');
-        throw new Error(`migration ${m.id} failed: ${(err as Error).message}`);
+        // Keep the SQLSTATE: a server going away mid-migration is worth retrying, a bad migration is not.
+        throw Object.assign(new Error(`migration ${m.id} failed: ${(err as Error).message}`, { cause: err }), { code: (err as { code?: string }).code });
       }
       applied.push(m.id);
     }

@@ -12,6 +12,7 @@ import type { Log } from '../logger';
 import { sendToQueue } from './broker';
 import { isTransient } from './errors';
 import { recordInInbox } from './inbox';
+import { retryDeadline, retryInPlace } from './retry';
 import { newClaim, publishCommitted } from './outbox';
 import { RmqEventSchema, decodeHeader, parseQueueKey } from './rmq-event';
 import type { RmqEvent, RmqMessage } from './rmq-event';
@@ -75,19 +76,6 @@ export async function decodeBatch(input: unknown, logger: Logger): Promise<{ ite
 
 const logKeysOf = (ev: AnyEnvelope) => ({ correlationId: ev.correlationId, eventId: ev.id, eventType: ev.type, orderId: orderIdOf(ev) ?? undefined });
 
-/** Runs `attempt` until it succeeds or fails for good; transient failures are retried in place until `until`. */
-async function retryingInPlace<T>(attempt: () => Promise<T>, until: number, log: Log): Promise<T> {
-  for (let pause = 100; ; pause = Math.min(pause * 2, 2_000)) {
-    try {
-      return await attempt();
-    } catch (err) {
-      if (!isTransient(err) || Date.now() + pause >= until) throw err;
-      log.warn('transient failure; retrying in place', { error: (err as Error).message, pauseMs: pause });
-      await new Promise((r) => setTimeout(r, pause));
-    }
-  }
-}
-
 /**
  * Runs process for each decoded message, isolating messages from one another: one whose
  * processing fails permanently is parked in the DLQ and the rest go on. Only a transient failure
@@ -119,7 +107,7 @@ async function processItems(
         if (failure) return;
         const log = withKeys(logger, logKeysOf(ev));
         try {
-          await retryingInPlace(() => process(ev, log), until, log);
+          await retryInPlace(() => process(ev, log), until, log);
           processed++;
         } catch (err) {
           if (isTransient(err)) {
@@ -212,7 +200,7 @@ export function createEventConsumer(opts: { service: ServiceName; logger: Logger
     if (context) logger.addContext(context);
     const pool = await getPool(service);
     const { dbPoolMax } = await getConfig();
-    const retryUntil = Date.now() + Math.min(TRANSIENT_RETRY_MS, (context?.getRemainingTimeInMillis() ?? Infinity) - 10_000);
+    const retryUntil = retryDeadline(TRANSIENT_RETRY_MS, context?.getRemainingTimeInMillis());
     const { items, parked } = await decodeBatch(input, logger);
     // Events bound to this queue for another consumer's sake have no handler here: nothing to do.
     const mine = items.filter((i) => handled.has(i.event.type));
@@ -249,7 +237,7 @@ export function createEventConsumer(opts: { service: ServiceName; logger: Logger
     if (handler.afterCommit && mine.length > 0) {
       // Follow-up work never fails the batch (its events are applied); what cannot finish now is
       // taken up by the next delivery of the same events or by a schedule.
-      await retryingInPlace(() => handler.afterCommit!(mine.map((i) => i.event), logger), retryUntil, withKeys(logger, {})).catch((err) =>
+      await retryInPlace(() => handler.afterCommit!(mine.map((i) => i.event), logger), retryUntil, withKeys(logger, {})).catch((err) =>
         logger.warn('follow-up work did not finish; it will be taken up again', { error: (err as Error).message }),
       );
     }

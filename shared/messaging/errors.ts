@@ -54,6 +54,7 @@ export function isTransient(err: unknown): boolean {
       message,
     ) ||
     e.name === 'IllegalOperationError' || // amqplib: channel or connection closed
-    /Channel (closed|ended)|Connection closed|Socket closed/i.test(message)
+    e.name === 'MaxRetriesPerRequestError' || // ioredis: Redis unreachable
+    /Channel (closed|ended)|Connection closed|Connection is closed|Socket closed|Stream isn't writeable/i.test(message)
   );
 }

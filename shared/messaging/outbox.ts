@@ -19,12 +19,24 @@ export const newClaim = (): string => randomUUID();
  */
 export async function appendToOutbox(tx: Queryable, events: AnyEnvelope[], claim: string): Promise<void> {
   if (events.length === 0) return;
-  await tx.query(
-    `INSERT INTO outbox (event_id, type, order_id, envelope, claim_id, claimed_until, attempts)
-     SELECT e, t, o, v, $5, now() + make_interval(secs => $6), 1
-       FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::jsonb[]) AS x(e, t, o, v)`,
-    [events.map((e) => e.id), events.map((e) => e.type), events.map(orderIdOf), events.map((e) => JSON.stringify(e)), claim, CLAIM_SECONDS],
-  );
+  const { sql, params } = outboxInsert(events, claim, 1);
+  await tx.query(sql, params);
+}
+
+/**
+ * The INSERT that stores events in the outbox, claimed, with its parameters numbered from `first`,
+ * for a statement that stores them together with the state change (see runStatementUnitOfWork).
+ * `when` is an SQL condition that must hold for them to be stored.
+ */
+export function outboxInsert(events: AnyEnvelope[], claim: string, first: number, when = 'true'): { sql: string; params: unknown[] } {
+  const p = (i: number) => `$${first + i}`;
+  return {
+    sql: `INSERT INTO outbox (event_id, type, order_id, envelope, claim_id, claimed_until, attempts)
+          SELECT e, t, o, v, ${p(4)}::uuid, now() + make_interval(secs => ${p(5)}::int), 1
+            FROM unnest(${p(0)}::uuid[], ${p(1)}::text[], ${p(2)}::uuid[], ${p(3)}::jsonb[]) AS x(e, t, o, v)
+           WHERE ${when}`,
+    params: [events.map((e) => e.id), events.map((e) => e.type), events.map(orderIdOf), events.map((e) => JSON.stringify(e)), claim, CLAIM_SECONDS],
+  };
 }
 
 /**

@@ -5,7 +5,8 @@ import { getPool, withTransaction } from '../db/pool';
 import { createEvent } from '../events/envelope';
 import type { AnyEnvelope, Cause, Envelope } from '../events/envelope';
 import type { EventData, EventType } from '../events/types';
-import { appendToOutbox, newClaim, publishCommitted } from './outbox';
+import type { Queryable } from '../db/pool';
+import { appendToOutbox, newClaim, outboxInsert, publishCommitted } from './outbox';
 
 export interface UnitOfWork {
   tx: pg.PoolClient;
@@ -55,4 +56,43 @@ export async function inTransaction<T>(
     await appendToOutbox(tx, events, claim);
     return { result, events };
   });
+}
+
+export interface StatementUnitOfWork {
+  emit<T extends EventType>(type: T, data: EventData<T>, cause?: Cause): Envelope<T>;
+  /**
+   * The INSERT storing the events emitted so far, claimed, for the statement to run as a
+   * data-modifying CTE; its parameters are numbered from `first`, and `when` is an SQL condition
+   * that must hold for them to be stored.
+   */
+  outbox(first: number, when?: string): { sql: string; params: unknown[] };
+  /** Says the statement stored nothing (its condition did not hold): nothing is published. */
+  storedNothing(): void;
+}
+
+/**
+ * A unit of work whose whole state change, events included, is one SQL statement: atomic on its
+ * own, so it needs no BEGIN and COMMIT round trips. For the hottest command (placing an order);
+ * anything that needs to read before it writes takes runUnitOfWork.
+ */
+export async function runStatementUnitOfWork<T>(
+  service: ServiceName,
+  cause: Cause,
+  logger: Logger,
+  work: (db: Queryable, uow: StatementUnitOfWork) => Promise<T>,
+): Promise<{ result: T; events: AnyEnvelope[] }> {
+  const pool = await getPool(service);
+  const claim = newClaim();
+  let events: AnyEnvelope[] = [];
+  const result = await work(pool, {
+    emit: (type, data, c = cause) => {
+      const event = createEvent(type, data, c);
+      events.push(event as AnyEnvelope);
+      return event;
+    },
+    outbox: (first, when) => outboxInsert(events, claim, first, when),
+    storedNothing: () => (events = []),
+  });
+  await publishCommitted(pool, events, claim, logger);
+  return { result, events };
 }
