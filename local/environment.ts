@@ -1,20 +1,19 @@
 /**
  * One Lambda execution environment: a process of its own that imports one function's handler
- * (its cold start) and runs one invocation at a time, sent by the local runtime over IPC. Started
- * as `node --import tsx local/environment.ts <function id>` with the function's spec in
- * EVENTFLOW_FUNCTION_SPEC; the id on the command line lets a process list (or /proc) tell
- * environments apart.
+ * bundle (its cold start) and runs one invocation at a time, sent by the local runtime over IPC.
+ * Bundled itself (local/bundles.ts) and started as `node <this bundle> <function id>`, with the
+ * function's spec in EVENTFLOW_FUNCTION_SPEC and its bundle in EVENTFLOW_FUNCTION_BUNDLE; the id
+ * on the command line lets a process list (or /proc) tell environments apart.
  */
 import { randomUUID } from 'node:crypto';
-import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Context } from 'aws-lambda';
 import type { FunctionSpec } from '../functions/catalog';
 import type { Invocation, InvocationResult } from './environment-protocol';
 
 const spec = JSON.parse(process.env.EVENTFLOW_FUNCTION_SPEC ?? 'null') as FunctionSpec;
-if (!spec) throw new Error('EVENTFLOW_FUNCTION_SPEC is not set');
-const ROOT = path.resolve(import.meta.dirname, '..');
+const bundle = process.env.EVENTFLOW_FUNCTION_BUNDLE ?? '';
+if (!spec || !bundle) throw new Error('EVENTFLOW_FUNCTION_SPEC and EVENTFLOW_FUNCTION_BUNDLE must be set');
 
 type Handler = (event: unknown, context: Context) => Promise<unknown>;
 
@@ -24,7 +23,7 @@ function serializeError(err: unknown) {
 }
 
 async function main() {
-  const mod = (await import(pathToFileURL(path.join(ROOT, spec.entry)).href)) as { handler?: Handler };
+  const mod = (await import(pathToFileURL(bundle).href)) as { handler?: Handler };
   if (typeof mod.handler !== 'function') throw new Error(`${spec.entry} exports no handler`);
   const handler = mod.handler;
 

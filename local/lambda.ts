@@ -3,9 +3,8 @@ import type { ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import type { FunctionSpec } from '../functions/catalog';
+import { ENVIRONMENT_HOST } from './bundles';
 import type { EnvironmentMessage, Invocation } from './environment-protocol';
-
-const ROOT = path.resolve(import.meta.dirname, '..');
 
 /** Environments a function may have at once locally when the catalog sets no concurrency for it. */
 export const DEFAULT_LOCAL_CONCURRENCY = Number(process.env.LOCAL_CONCURRENCY ?? 16);
@@ -32,6 +31,8 @@ interface Environment {
 }
 
 export interface EnvironmentOptions {
+  /** Bundles by function id, and the environment host's (see local/bundles.ts). */
+  bundles: Record<string, string>;
   /** Environment variables of every environment (the local configuration), before the function's own. */
   env: NodeJS.ProcessEnv;
   /** Extra Node.js flags for every environment (say, --cpu-prof). */
@@ -132,16 +133,20 @@ export class FunctionEnvironments {
 
   private start(): Environment {
     const spec = this.spec;
+    const bundle = this.opts.bundles[spec.id];
+    const host = this.opts.bundles[ENVIRONMENT_HOST];
+    if (!bundle || !host) throw new InvocationError(`${spec.id} has no bundle`, spec.id);
     const child = spawn(
       process.execPath,
-      [...(this.opts.nodeArgs ?? []), '--import', 'tsx', `--max-old-space-size=${spec.memoryMb}`, path.join(ROOT, 'local/environment.ts'), spec.id],
+      [...(this.opts.nodeArgs ?? []), '--enable-source-maps', `--max-old-space-size=${spec.memoryMb}`, host, spec.id],
       {
-        cwd: ROOT,
+        cwd: path.resolve(import.meta.dirname, '..'),
         stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
         serialization: 'advanced',
         env: {
           ...this.opts.env,
           EVENTFLOW_FUNCTION_SPEC: JSON.stringify(spec),
+          EVENTFLOW_FUNCTION_BUNDLE: bundle,
           AWS_LAMBDA_FUNCTION_NAME: spec.id,
           AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(spec.memoryMb),
           DB_POOL_MAX: String(spec.dbPoolMax),

@@ -3,6 +3,7 @@ import type { Config } from '../shared/config';
 import { connectAmqp } from '../shared/messaging/broker';
 import { partitionQueues } from '../shared/messaging/topology';
 import { startHttpGateway } from './http-gateway';
+import { bundleFunctions } from './bundles';
 import { invoke, useEnvironments } from './lambda';
 import { localLayout } from './layout';
 import { startQueueSource } from './mq-event-source';
@@ -52,7 +53,11 @@ export async function startRuntime(config: Config, opts: RuntimeOptions) {
     onError: (err) => opts.logError('WebSocket gateway error', err),
   });
   stops.push(ws.close);
+  const started = Date.now();
+  const bundles = await bundleFunctions(FUNCTIONS.filter((f) => f.trigger.kind !== 'deploy'));
+  opts.log(`functions bundled (${((Date.now() - started) / 1000).toFixed(1)} s)`);
   const environments = useEnvironments({
+    bundles,
     env: environmentVariables(ws.callbackUrl),
     nodeArgs: process.env.FUNCTION_NODE_ARGS?.split(' ').filter(Boolean),
     logError: opts.logError,

@@ -1,5 +1,6 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { FunctionSpec } from '../../functions/catalog';
+import { bundleFunctions } from '../../local/bundles';
 import { FunctionEnvironments } from '../../local/lambda';
 import { waitFor } from '../support/wait';
 
@@ -18,8 +19,12 @@ const spec = (id: string, over: Partial<FunctionSpec> = {}): FunctionSpec => ({
 });
 
 const open: FunctionEnvironments[] = [];
+let bundles: Record<string, string>;
+beforeAll(async () => {
+  bundles = await bundleFunctions(['env-a', 'env-b', 'env-c', 'env-d', 'env-e', 'env-f'].map((id) => spec(id)), 'test-environments');
+});
 function environments(s: FunctionSpec) {
-  const envs = new FunctionEnvironments(s, { env: process.env, logError: () => undefined });
+  const envs = new FunctionEnvironments(s, { bundles, env: process.env, logError: () => undefined });
   open.push(envs);
   return envs;
 }
