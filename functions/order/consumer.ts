@@ -28,6 +28,8 @@ export const handler = instrument(createEventConsumer({
       'payment.refunded',
       'inventory.released',
     ],
+    // The inbox is half of every order's timeline (GET /orders/{id}/events).
+    keepEnvelopes: true,
     async apply(uow, events, log) {
       const outcomes = events.flatMap((event) => {
         const o = outcomeOf(event);

@@ -112,7 +112,7 @@ export async function insertOrder(
   db: Queryable,
   o: NewOrder,
   idempotency: { key: string; requestHash: string } | null,
-  outbox: (first: number, when: string) => { sql: string; params: unknown[] },
+  outbox: (first: number, when: string) => { ctes: string; params: unknown[] },
 ): Promise<StoredOrder | null> {
   const events = outbox(15, '(SELECT ok FROM go)');
   const { rows } = await db.query<OrderRow>(
@@ -128,7 +128,7 @@ export async function insertOrder(
          FROM unnest($7::int[], $8::uuid[], $9::text[], $10::int[], $11::int[], $12::bigint[]) AS x(n, p, nm, q, u, t)
         WHERE (SELECT ok FROM go)
      ),
-     events AS (${events.sql})
+     ${events.ctes}
      INSERT INTO orders (id, customer_id, status, total_cents, currency, payment_token, correlation_id)
      SELECT $1, $2, 'PENDING', $3, $4, $5, $6 WHERE (SELECT ok FROM go)
      RETURNING *`,

@@ -154,6 +154,8 @@ export async function consumeBatch(
  */
 export interface BatchHandler {
   handles: readonly EventType[];
+  /** Whether the inbox keeps each event's envelope (for a service that reads them back). */
+  keepEnvelopes?: boolean;
   apply(uow: UnitOfWork, events: AnyEnvelope[], log: Logger): Promise<void>;
   afterCommit?(events: AnyEnvelope[], log: Logger): Promise<void>;
 }
@@ -174,7 +176,7 @@ export async function applyOnce(pool: pg.Pool, events: AnyEnvelope[], handler: B
   for (let attempt = 1; ; attempt++) {
     try {
       const { events: emitted } = await inTransaction(pool, null, claim, async (uow) => {
-        const fresh = await recordInInbox(uow.tx, unique);
+        const fresh = await recordInInbox(uow.tx, unique, handler.keepEnvelopes ?? false);
         if (fresh.length < unique.length) logger.info('duplicate events ignored', { duplicates: unique.length - fresh.length });
         if (fresh.length > 0) await handler.apply(uow, fresh, logger);
       });

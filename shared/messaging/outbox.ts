@@ -19,31 +19,39 @@ export const newClaim = (): string => randomUUID();
  */
 export async function appendToOutbox(tx: Queryable, events: AnyEnvelope[], claim: string): Promise<void> {
   if (events.length === 0) return;
-  const { sql, params } = outboxInsert(events, claim, 1);
-  await tx.query(sql, params);
+  const { ctes, params } = outboxInsert(events, claim, 1);
+  await tx.query(`WITH ${ctes} SELECT 1`, params);
 }
 
 /**
- * The INSERT that stores events in the outbox, claimed, with its parameters numbered from `first`,
- * for a statement that stores them together with the state change (see runStatementUnitOfWork).
- * `when` is an SQL condition that must hold for them to be stored.
+ * Common table expressions that store events in the outbox and claim them (outbox_pending), with
+ * parameters numbered from `first`, for a statement that stores them together with the state
+ * change (see runStatementUnitOfWork). `when` is an SQL condition that must hold for them to be
+ * stored.
  */
-export function outboxInsert(events: AnyEnvelope[], claim: string, first: number, when = 'true'): { sql: string; params: unknown[] } {
+export function outboxInsert(events: AnyEnvelope[], claim: string, first: number, when = 'true'): { ctes: string; params: unknown[] } {
   const p = (i: number) => `$${first + i}`;
   return {
-    sql: `INSERT INTO outbox (event_id, type, order_id, envelope, claim_id, claimed_until, attempts)
-          SELECT e, t, o, v, ${p(4)}::uuid, now() + make_interval(secs => ${p(5)}::int), 1
-            FROM unnest(${p(0)}::uuid[], ${p(1)}::text[], ${p(2)}::uuid[], ${p(3)}::jsonb[]) AS x(e, t, o, v)
-           WHERE ${when}`,
+    ctes: `outbox_rows AS (
+             INSERT INTO outbox (event_id, type, order_id, envelope)
+             SELECT e, t, o, v FROM unnest(${p(0)}::uuid[], ${p(1)}::text[], ${p(2)}::uuid[], ${p(3)}::jsonb[]) AS x(e, t, o, v)
+              WHERE ${when}
+             RETURNING seq
+           ),
+           outbox_claims AS (
+             INSERT INTO outbox_pending (seq, claim_id, claimed_until, attempts)
+             SELECT seq, ${p(4)}::uuid, now() + make_interval(secs => ${p(5)}::int), 1 FROM outbox_rows
+           )`,
     params: [events.map((e) => e.id), events.map((e) => e.type), events.map(orderIdOf), events.map((e) => JSON.stringify(e)), claim, CLAIM_SECONDS],
   };
 }
 
 /**
- * Publishes events claimed by `claim`, in order, and marks them published once the broker has
- * confirmed them all. On failure the claim is released (only this claim's rows: a lease that ran
- * out may belong to another publisher now), so the relay sends them at its next sweep; a row
- * published but not marked is sent again then, and consumers deduplicate by event id.
+ * Publishes events claimed by `claim`, in order, and marks them published (their pending rows go)
+ * once the broker has confirmed them all. On failure the claim is released (only this claim's
+ * rows: a lease that ran out may belong to another publisher now), so the relay sends them at its
+ * next sweep; an event published but not marked is sent again then, and consumers deduplicate by
+ * event id.
  */
 export async function publishClaimed(pool: pg.Pool, events: AnyEnvelope[], claim: string): Promise<void> {
   if (events.length === 0) return;
@@ -52,34 +60,36 @@ export async function publishClaimed(pool: pg.Pool, events: AnyEnvelope[], claim
     await publishEvents(events);
   } catch (err) {
     await pool
-      .query('UPDATE outbox SET claimed_until = NULL, claim_id = NULL, last_error = $3 WHERE event_id = ANY($1::uuid[]) AND claim_id = $2 AND published_at IS NULL', [
-        ids,
-        claim,
-        String((err as Error).message).slice(0, 500),
-      ])
+      .query(
+        `UPDATE outbox_pending p SET claim_id = NULL, claimed_until = NULL, last_error = $3
+           FROM outbox o WHERE p.seq = o.seq AND o.event_id = ANY($1::uuid[]) AND p.claim_id = $2`,
+        [ids, claim, String((err as Error).message).slice(0, 500)],
+      )
       .catch(() => undefined); // the lease runs out on its own
     throw err;
   }
-  await pool.query('UPDATE outbox SET published_at = now(), claimed_until = NULL, last_error = NULL WHERE event_id = ANY($1::uuid[]) AND published_at IS NULL', [ids]);
+  await pool.query('DELETE FROM outbox_pending p USING outbox o WHERE p.seq = o.seq AND o.event_id = ANY($1::uuid[])', [ids]);
 }
 
 /**
- * Publishes unpublished outbox rows whose lease is free or has run out, in commit order: the
- * relay's job. Rows are claimed first (one statement, SKIP LOCKED), so two relays never send the
- * same row at once. Returns how many rows were published.
+ * Publishes events whose lease is free or has run out, in commit order: the relay's job. They are
+ * claimed first (one statement, SKIP LOCKED), so two relays never send the same event at once.
+ * Returns how many events were published.
  */
 export async function publishOutbox(pool: pg.Pool, opts: { limit?: number } = {}): Promise<number> {
   const claim = newClaim();
   const { rows } = await pool.query<{ seq: string; envelope: AnyEnvelope }>(
-    `UPDATE outbox SET claim_id = $3, claimed_until = now() + make_interval(secs => $2), attempts = attempts + 1
-      WHERE seq IN (SELECT seq FROM outbox
-                     WHERE published_at IS NULL AND (claimed_until IS NULL OR claimed_until < now())
-                     ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED)
-      RETURNING seq, envelope`,
+    `WITH claimed AS (
+       UPDATE outbox_pending SET claim_id = $3, claimed_until = now() + make_interval(secs => $2), attempts = attempts + 1
+        WHERE seq IN (SELECT seq FROM outbox_pending
+                       WHERE claimed_until IS NULL OR claimed_until < now()
+                       ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED)
+        RETURNING seq
+     )
+     SELECT o.seq, o.envelope FROM outbox o JOIN claimed USING (seq) ORDER BY o.seq`,
     [opts.limit ?? 500, CLAIM_SECONDS, claim],
   );
   if (rows.length === 0) return 0;
-  rows.sort((a, b) => Number(a.seq) - Number(b.seq));
   await publishClaimed(pool, rows.map((r) => r.envelope), claim);
   return rows.length;
 }

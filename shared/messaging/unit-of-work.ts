@@ -61,11 +61,11 @@ export async function inTransaction<T>(
 export interface StatementUnitOfWork {
   emit<T extends EventType>(type: T, data: EventData<T>, cause?: Cause): Envelope<T>;
   /**
-   * The INSERT storing the events emitted so far, claimed, for the statement to run as a
-   * data-modifying CTE; its parameters are numbered from `first`, and `when` is an SQL condition
-   * that must hold for them to be stored.
+   * Common table expressions storing the events emitted so far, claimed, for the statement to
+   * include in its WITH; their parameters are numbered from `first`, and `when` is an SQL
+   * condition that must hold for them to be stored.
    */
-  outbox(first: number, when?: string): { sql: string; params: unknown[] };
+  outbox(first: number, when?: string): { ctes: string; params: unknown[] };
   /** Says the statement stored nothing (its condition did not hold): nothing is published. */
   storedNothing(): void;
 }

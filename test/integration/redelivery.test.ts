@@ -142,14 +142,13 @@ describe('redelivery and disorder', () => {
     const orderId = randomUUID();
     // A committed event whose publish never happened (the process died right after COMMIT).
     const stranded = createEvent('order.cancelled', { orderId, orderVersion: 2, previousStatus: 'PENDING', reason: 'relay test' }, { correlationId: 'relay', causationId: null });
-    await db('order').query('INSERT INTO outbox (event_id, type, order_id, envelope) VALUES ($1, $2, $3, $4)', [
-      stranded.id,
-      stranded.type,
-      orderId,
-      JSON.stringify(stranded),
-    ]);
+    await db('order').query(
+      `WITH e AS (INSERT INTO outbox (event_id, type, order_id, envelope) VALUES ($1, $2, $3, $4) RETURNING seq)
+       INSERT INTO outbox_pending (seq) SELECT seq FROM e`,
+      [stranded.id, stranded.type, orderId, JSON.stringify(stranded)],
+    );
     await waitFor(
-      async () => (await db('order').query('SELECT published_at FROM outbox WHERE event_id = $1', [stranded.id])).rows[0].published_at,
+      async () => (await db('order').query('SELECT 1 FROM outbox_pending p JOIN outbox o USING (seq) WHERE o.event_id = $1', [stranded.id])).rowCount === 0,
       'the relay to publish the stranded event',
     );
     // and it was delivered: inventory acted on it (a tombstone for an order it never saw)
@@ -199,9 +198,14 @@ describe('redelivery and disorder', () => {
     const after = randomUUID();
     const cancel = (orderId: string, reason: string) =>
       createEvent('order.cancelled', { orderId, orderVersion: 2, previousStatus: 'PENDING', reason }, cause);
-    // Valid by schema, but PostgreSQL refuses to store a NUL character: this one fails in the handler.
-    const bad = cancel(poisoned, 'nul \u0000 inside');
-    for (const e of [cancel(before, 'fine'), bad, cancel(after, 'fine')]) await publishRaw('order', routingKeyOf(e), JSON.stringify(e));
+    // Valid by schema, but PostgreSQL refuses to store a NUL character, and inventory stores a
+    // failed payment's reason with the release: this one fails in the handler.
+    const bad = createEvent(
+      'payment.failed',
+      { orderId: poisoned, orderVersion: 1, paymentId: randomUUID(), amountCents: 100, reason: 'nul \u0000 inside' },
+      cause,
+    );
+    for (const e of [cancel(before, 'fine'), bad, cancel(after, 'fine')]) await publishRaw(e.source, routingKeyOf(e), JSON.stringify(e));
 
     for (const id of [before, after]) await waitFor(async () => (await reservationOf(id))?.status === 'RELEASED', `the good event for ${id}`);
     const parked = await waitFor(async () => {
