@@ -11,6 +11,7 @@ import { WebSocket } from 'ws';
 import { notificationKeys } from '../functions/notification/redis-keys';
 import { DEFAULTS, brokerName } from '../shared/config';
 import { createEvent } from '../shared/events/envelope';
+import { routingKeyOf } from '../shared/messaging/routing';
 import { EXCHANGES } from '../shared/messaging/topology';
 import { freshNamespace, startRuntimeProcess } from '../test/support/runtime-process';
 
@@ -65,7 +66,7 @@ async function run(wsUrl: string, namespace: string, clients: number) {
   for (let i = 0; i < EVENTS_PER_RUN; i++) {
     const event = benchEvent(tag);
     published.set(event.id, performance.now());
-    channel.publish(exchange, event.type, Buffer.from(JSON.stringify(event)), { persistent: true, contentType: 'application/json', messageId: event.id });
+    channel.publish(exchange, routingKeyOf(event), Buffer.from(JSON.stringify(event)), { persistent: true, contentType: 'application/json', messageId: event.id });
     await new Promise((r) => setTimeout(r, SPACING_MS));
   }
   await channel.waitForConfirms();

@@ -50,25 +50,29 @@ export async function subscriptionsOf(connectionId: string): Promise<Set<string>
   return new Set(await (await getRedis()).smembers(k.subscriptions(connectionId)));
 }
 
-/** Adds an order to a connection's subscriptions; they expire with the connection. Returns them all. */
-export async function subscribe(connectionId: string, orderId: string): Promise<string[]> {
+/**
+ * Adds an order to a connection's subscriptions; they expire with the connection. Returns how many
+ * the connection has (not the whole list: a client following many orders would pay for it on every
+ * subscribe).
+ */
+export async function subscribe(connectionId: string, orderId: string): Promise<number> {
   const k = await keys();
   const redis = await getRedis();
   const expiresAt = Number((await redis.hget(k.connections, connectionId)) ?? Date.now() + MAX_CONNECTION_MS);
   const key = k.subscriptions(connectionId);
-  const [, , members] = (await redis.multi().sadd(key, orderId).pexpireat(key, expiresAt).smembers(key).exec()) ?? [];
-  return ((members?.[1] as string[] | undefined) ?? []).sort();
+  const [, , count] = (await redis.multi().sadd(key, orderId).pexpireat(key, expiresAt).scard(key).exec()) ?? [];
+  return Number(count?.[1] ?? 0);
 }
 
-/** Removes one order, or all of them (the connection then receives every event again). Returns what is left. */
-export async function unsubscribe(connectionId: string, orderId?: string): Promise<string[]> {
+/** Removes one order, or all of them (the connection then receives every event again). Returns how many are left. */
+export async function unsubscribe(connectionId: string, orderId?: string): Promise<number> {
   const k = await keys();
   const redis = await getRedis();
   const key = k.subscriptions(connectionId);
   if (!orderId) {
     await redis.del(key);
-    return [];
+    return 0;
   }
-  const [, members] = (await redis.multi().srem(key, orderId).smembers(key).exec()) ?? [];
-  return ((members?.[1] as string[] | undefined) ?? []).sort();
+  const [, count] = (await redis.multi().srem(key, orderId).scard(key).exec()) ?? [];
+  return Number(count?.[1] ?? 0);
 }

@@ -1,4 +1,5 @@
 import { getConfig } from '../../shared/config';
+import { orderIdOf } from '../../shared/events/envelope';
 import type { AnyEnvelope } from '../../shared/events/envelope';
 import { getRedis } from '../../shared/redis';
 import { reachesBack } from './domain/resume';
@@ -10,14 +11,37 @@ export const RECENT_EVENTS_MAX = 2_000;
 export const RECENT_EVENTS_TTL_SECONDS = 6 * 60 * 60;
 const PAGE = 250;
 
-/** Appends a batch's events, in publication order, trimming the oldest beyond the cap. */
+/** An order's own log: long enough for any saga, kept long enough for a client to subscribe late. */
+export const ORDER_EVENTS_MAX = 64;
+export const ORDER_EVENTS_TTL_SECONDS = 15 * 60;
+
+/**
+ * Appends a batch's events, in publication order, to the log of recent events and to the log of
+ * the order each is about, trimming the oldest beyond the caps.
+ */
 export async function appendRecentEvents(events: readonly AnyEnvelope[]): Promise<void> {
   if (events.length === 0) return;
-  const key = notificationKeys((await getConfig()).namespace).recentEvents;
+  const keys = notificationKeys((await getConfig()).namespace);
   const tx = (await getRedis()).multi();
-  for (const event of events) tx.xadd(key, 'MAXLEN', '~', RECENT_EVENTS_MAX, '*', 'id', event.id, 'event', JSON.stringify(event));
-  tx.expire(key, RECENT_EVENTS_TTL_SECONDS);
+  const byOrder = new Map<string, string[]>();
+  for (const event of events) {
+    const json = JSON.stringify(event);
+    tx.xadd(keys.recentEvents, 'MAXLEN', '~', RECENT_EVENTS_MAX, '*', 'id', event.id, 'event', json);
+    const orderId = orderIdOf(event);
+    if (orderId) byOrder.set(orderId, [...(byOrder.get(orderId) ?? []), json]);
+  }
+  tx.expire(keys.recentEvents, RECENT_EVENTS_TTL_SECONDS);
+  for (const [orderId, jsons] of byOrder) {
+    const key = keys.orderEvents(orderId);
+    tx.rpush(key, ...jsons).ltrim(key, -ORDER_EVENTS_MAX, -1).expire(key, ORDER_EVENTS_TTL_SECONDS);
+  }
   await tx.exec();
+}
+
+/** An order's recent events, oldest first (empty once its log has expired). */
+export async function recentEventsOf(orderId: string): Promise<AnyEnvelope[]> {
+  const key = notificationKeys((await getConfig()).namespace).orderEvents(orderId);
+  return (await (await getRedis()).lrange(key, 0, -1)).map((json) => JSON.parse(json) as AnyEnvelope);
 }
 
 /**

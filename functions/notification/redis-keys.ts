@@ -12,5 +12,7 @@ export function notificationKeys(namespace: string) {
     subscriptions: (connectionId: string) => `${prefix}:subscriptions:${connectionId}`,
     /** Stream of recent events, in publication order, for clients that resume. */
     recentEvents: `${prefix}:recent-events`,
+    /** List of an order's recent events, in publication order, for clients that subscribe to it. */
+    orderEvents: (orderId: string) => `${prefix}:order-events:${orderId}`,
   };
 }

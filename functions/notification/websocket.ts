@@ -7,7 +7,7 @@ import type { ClientMessage, Reply } from './domain/protocol';
 import { parseClientMessage } from './domain/protocol';
 import { parseSince, selectMissed } from './domain/resume';
 import { postToConnection } from './management-api';
-import { recentEventsBackTo } from './recent-events';
+import { recentEventsBackTo, recentEventsOf } from './recent-events';
 
 const logger = createLogger('notification');
 
@@ -20,14 +20,27 @@ async function resume(connectionId: string, since: string): Promise<Reply> {
   return { type: 'resumed', since, count: missed.events.length, complete: missed.complete, through: missed.through };
 }
 
+/**
+ * Subscribes, then sends what the order already published (its own log): a client that subscribes
+ * right after placing an order misses nothing. The consumer logs an event before it reads who is
+ * subscribed, and this reads the log after subscribing, so every event arrives by one way or the
+ * other (or both: clients drop ids they have seen).
+ */
+async function subscribeAndCatchUp(connectionId: string, orderId: string): Promise<Reply> {
+  const subscriptions = await subscribe(connectionId, orderId);
+  const earlier = await recentEventsOf(orderId);
+  for (const frame of packFrames(earlier)) await postToConnection(connectionId, frame);
+  return { type: 'subscribed', orderId, subscriptions, replayed: earlier.length };
+}
+
 async function answer(connectionId: string, message: ClientMessage): Promise<Reply> {
   switch (message.action) {
     case 'ping':
       return { type: 'pong', connectionId, at: new Date().toISOString() };
     case 'subscribe':
-      return { type: 'subscribed', orderIds: await subscribe(connectionId, message.orderId) };
+      return subscribeAndCatchUp(connectionId, message.orderId);
     case 'unsubscribe':
-      return { type: 'unsubscribed', orderIds: await unsubscribe(connectionId, message.orderId) };
+      return { type: 'unsubscribed', orderId: message.orderId ?? null, subscriptions: await unsubscribe(connectionId, message.orderId) };
     case 'resume':
       return resume(connectionId, message.since);
   }

@@ -49,10 +49,12 @@ export async function startRuntimeProcess(opts: { namespace?: string; env?: Reco
   child.stderr.pipe(log, { end: false });
   const lines = createInterface({ input: child.stdout });
   const stop = async () => {
-    const exited = new Promise((r) => child.once('exit', r));
-    child.kill('SIGTERM');
-    await Promise.race([exited, new Promise((r) => setTimeout(r, 20_000).unref())]);
-    child.kill('SIGKILL');
+    if (child.exitCode === null && child.signalCode === null) {
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 20_000).unref())]);
+      child.kill('SIGKILL');
+    }
     lines.close();
     child.stdout.destroy();
     child.stderr.destroy();

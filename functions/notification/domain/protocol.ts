@@ -16,8 +16,8 @@ export type ClientMessage = z.infer<typeof ClientMessageSchema>;
 /** Replies are JSON objects with a `type`; event frames are JSON arrays, so a client tells them apart by shape. */
 export type Reply =
   | { type: 'pong'; connectionId: string; at: string }
-  | { type: 'subscribed'; orderIds: string[] }
-  | { type: 'unsubscribed'; orderIds: string[] }
+  | { type: 'subscribed'; orderId: string; subscriptions: number; replayed: number }
+  | { type: 'unsubscribed'; orderId: string | null; subscriptions: number }
   | { type: 'resumed'; since: string; count: number; complete: boolean; through: string | null }
   | { type: 'error'; message: string };
 
