@@ -85,18 +85,22 @@ export async function startOrderWatcher(opts: OrderWatcherOptions) {
 
   function onMessage(conn: Conn, data: Buffer) {
     const at = performance.now();
+    let events: { id: string; type?: string; data?: { orderId?: string; status?: string } }[];
     if (data[0] !== OPEN_BRACKET) {
       stats.replies++;
       stats.replyBytes += data.length;
-      // Replies to subscribe list every subscription of the connection: parse only what may be an error.
       if (data.subarray(0, 24).includes('"error"')) {
         stats.errorReplies++;
+        return;
       }
-      return;
+      // A subscribe's reply carries the order's events so far: a final status may be among them.
+      if (!data.subarray(0, 24).includes('"subscribed"')) return;
+      events = (JSON.parse(data.toString('utf8')) as { events?: typeof events }).events ?? [];
+    } else {
+      stats.eventFrames++;
+      stats.eventBytes += data.length;
+      events = JSON.parse(data.toString('utf8')) as typeof events;
     }
-    stats.eventFrames++;
-    stats.eventBytes += data.length;
-    const events = JSON.parse(data.toString('utf8')) as { id: string; type?: string; data?: { orderId?: string; status?: string } }[];
     stats.events += events.length;
     for (const e of events) {
       conn.lastEventId = e.id;

@@ -1,13 +1,20 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import os from 'node:os';
 import path from 'node:path';
 import type { FunctionSpec } from '../functions/catalog';
 import { ENVIRONMENT_HOST } from './bundles';
 import type { EnvironmentMessage, Invocation } from './environment-protocol';
 
-/** Environments a function may have at once locally when the catalog sets no concurrency for it. */
-export const DEFAULT_LOCAL_CONCURRENCY = Number(process.env.LOCAL_CONCURRENCY ?? 16);
+/**
+ * Environments a function may have at once locally when the catalog sets no concurrency for it.
+ * On Lambda each environment brings its own CPU; here they all share this machine's cores, and
+ * every extra environment is another cold start and another JIT to warm for the same CPU. Past
+ * twice the cores, more environments only make each request slower, so requests wait for one
+ * instead (LOCAL_CONCURRENCY overrides).
+ */
+export const DEFAULT_LOCAL_CONCURRENCY = Number(process.env.LOCAL_CONCURRENCY ?? Math.max(2, os.availableParallelism() * 2));
 /** An environment left idle this long is reclaimed, as Lambda does (its next invocation is a cold start). */
 const IDLE_MS = 5 * 60_000;
 
@@ -60,7 +67,7 @@ export class FunctionEnvironments {
   ) {
     const t = spec.trigger;
     this.maxConcurrency =
-      t.kind === 'queue' ? t.partitions : t.kind === 'schedule' || t.kind === 'deploy' ? 1 : (spec.maxConcurrency ?? DEFAULT_LOCAL_CONCURRENCY);
+      t.kind === 'queue' ? t.partitions : t.kind === 'schedule' || t.kind === 'deploy' ? 1 : Math.min(spec.maxConcurrency ?? Infinity, DEFAULT_LOCAL_CONCURRENCY);
     this.reaper = setInterval(() => this.reclaimIdle(), 30_000);
     this.reaper.unref();
   }

@@ -2,7 +2,7 @@ import type { APIGatewayProxyStructuredResultV2, APIGatewayProxyWebsocketEventV2
 import { createLogger } from '../../shared/logger';
 import { instrument } from '../../shared/observability';
 import { addConnection, removeConnection, subscribe, subscriptionsOf, unsubscribe } from './connections';
-import { packFrames } from './domain/frames';
+import { FRAME_LIMIT_BYTES, packFrames } from './domain/frames';
 import type { ClientMessage, Reply } from './domain/protocol';
 import { parseClientMessage } from './domain/protocol';
 import { parseSince, selectMissed } from './domain/resume';
@@ -21,16 +21,21 @@ async function resume(connectionId: string, since: string): Promise<Reply> {
 }
 
 /**
- * Subscribes, then sends what the order already published (its own log): a client that subscribes
- * right after placing an order misses nothing. The consumer logs an event before it reads who is
- * subscribed, and this reads the log after subscribing, so every event arrives by one way or the
- * other (or both: clients drop ids they have seen).
+ * Subscribes, then gives the client what the order already published (its own log), in the reply
+ * itself when it fits one frame (as it does for any saga), else as frames before the reply: a
+ * client that subscribes right after placing an order misses nothing. The consumer logs an event
+ * before it reads who is subscribed, and this reads the log after subscribing, so every event
+ * arrives one way or the other (or both: clients drop ids they have seen).
  */
 async function subscribeAndCatchUp(connectionId: string, orderId: string): Promise<Reply> {
   const subscriptions = await subscribe(connectionId, orderId);
   const earlier = await recentEventsOf(orderId);
-  for (const frame of packFrames(earlier)) await postToConnection(connectionId, frame);
-  return { type: 'subscribed', orderId, subscriptions, replayed: earlier.length };
+  const frames = packFrames(earlier);
+  if (frames.length <= 1 && Buffer.byteLength(frames[0] ?? '') < FRAME_LIMIT_BYTES - 256) {
+    return { type: 'subscribed', orderId, subscriptions, replayed: earlier.length, events: earlier };
+  }
+  for (const frame of frames) await postToConnection(connectionId, frame);
+  return { type: 'subscribed', orderId, subscriptions, replayed: earlier.length, events: [] };
 }
 
 async function answer(connectionId: string, message: ClientMessage): Promise<Reply> {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { AnyEnvelope } from '../../../shared/events/envelope';
 
 /**
  * What a client may send. API Gateway selects routes on `$request.body.action`; the API has only
@@ -16,7 +17,7 @@ export type ClientMessage = z.infer<typeof ClientMessageSchema>;
 /** Replies are JSON objects with a `type`; event frames are JSON arrays, so a client tells them apart by shape. */
 export type Reply =
   | { type: 'pong'; connectionId: string; at: string }
-  | { type: 'subscribed'; orderId: string; subscriptions: number; replayed: number }
+  | { type: 'subscribed'; orderId: string; subscriptions: number; replayed: number; events: AnyEnvelope[] }
   | { type: 'unsubscribed'; orderId: string | null; subscriptions: number }
   | { type: 'resumed'; since: string; count: number; complete: boolean; through: string | null }
   | { type: 'error'; message: string };
