@@ -45,6 +45,8 @@ export async function loadMigrations(dirs: string[]): Promise<Migration[]> {
  */
 export async function applyMigrations(client: pg.ClientBase, migrations: Migration[]): Promise<string[]> {
   const applied: string[] = [];
+  // The databases bound every statement (0000_messaging_timeouts.sql); a migration may need longer.
+  await client.query('SET statement_timeout = 0');
   await client.query('SELECT pg_advisory_lock(7246011)');
   try {
     await client.query(
