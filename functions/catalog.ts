@@ -4,6 +4,7 @@
  * Import nothing heavy here: the CDK app and every handler read this module.
  */
 import type { ServiceName } from '../shared/config';
+import type { Uses } from '../shared/env';
 import type { QueueId } from '../shared/messaging/topology';
 
 /** Every HTTP route, as API Gateway route keys. */
@@ -52,8 +53,12 @@ export type Trigger =
       partitions: number;
     }
   | { kind: 'schedule'; everyMinutes: number }
-  /** API Gateway WebSocket API routes. */
-  | { kind: 'websocket'; routes: WebSocketRoute[] }
+  /**
+   * API Gateway WebSocket API routes. With twoWay, what the handler returns for a message route
+   * ($default, custom routes) goes back to the client as the route's response; without it API
+   * Gateway drops the reply.
+   */
+  | { kind: 'websocket'; routes: WebSocketRoute[]; twoWay: boolean }
   /** Run by CloudFormation at deploy time (a custom resource), never by traffic. */
   | { kind: 'deploy'; purpose: 'migrations' | 'topology' };
 
@@ -75,19 +80,14 @@ export interface FunctionSpec {
    */
   dbPoolMax: number;
   /**
-   * Environments the function may run at once (Lambda reserved concurrency); undefined leaves it
-   * to the account's pool. A queue consumer's concurrency is its partition count instead: each
-   * event source mapping runs one batch at a time.
+   * Environments the function may run at once: Lambda reserved concurrency where the databases
+   * have no RDS Proxy in front (dev), so a burst cannot exhaust their connections; the local
+   * runtime's cap. Undefined leaves it to the account's pool. A queue consumer's concurrency is
+   * its partition count instead: each event source mapping runs one batch at a time.
    */
   maxConcurrency?: number;
-  /** What the function may reach; the CDK app grants exactly this. */
-  uses: {
-    databases: ServiceName[];
-    broker: boolean;
-    redis: boolean;
-    /** Posts to WebSocket connections through the API Gateway Management API. */
-    websocketCallback?: boolean;
-  };
+  /** What the function may reach; the CDK app grants exactly this (see shared/env.ts). */
+  uses: Uses & { databases: ServiceName[] };
 }
 
 const api = (service: FunctionSpec['service'], routes: RouteKey[], databases: ServiceName[]): FunctionSpec => ({
@@ -97,6 +97,8 @@ const api = (service: FunctionSpec['service'], routes: RouteKey[], databases: Se
   trigger: { kind: 'http', routes },
   memoryMb: 512,
   timeoutSeconds: 10,
+  // Within a dev database's connections (one per environment) with room for the rest.
+  maxConcurrency: 16,
   dbPoolMax: 1,
   uses: { databases, broker: true, redis: false },
 });
@@ -128,6 +130,8 @@ export const FUNCTIONS: FunctionSpec[] = [
     ...api('platform', [ROUTES.health], ['order', 'payment', 'inventory']),
     id: 'health-api',
     entry: 'functions/platform/health.ts',
+    // A probe, not traffic: a few environments are plenty, and it touches all three databases.
+    maxConcurrency: 4,
     uses: { databases: ['order', 'payment', 'inventory'], broker: true, redis: true },
   },
   api('inventory', [ROUTES.listProducts, ROUTES.getProduct, ROUTES.createProduct, ROUTES.updateProduct], ['inventory']),
@@ -136,7 +140,7 @@ export const FUNCTIONS: FunctionSpec[] = [
     [ROUTES.createOrder, ROUTES.listOrders, ROUTES.getOrder, ROUTES.getOrderEvents, ROUTES.cancelOrder, ROUTES.updateOrder, ROUTES.orderStats],
     ['order'],
   ),
-  api('payment', [ROUTES.listPayments], ['payment']),
+  { ...api('payment', [ROUTES.listPayments], ['payment']), maxConcurrency: 8 },
   {
     // Operators' view of the broker: queue depths, dead letters, redrive (functions/platform/queues.ts).
     ...api('platform', [ROUTES.listQueues, ROUTES.listDeadLetters, ROUTES.redriveQueue], []),
@@ -171,10 +175,22 @@ export const FUNCTIONS: FunctionSpec[] = [
     uses: { databases: ['order'], broker: true, redis: false },
   },
   {
+    // Orders settled per outcome and saga latency, from the order database, as CloudWatch metrics.
+    id: 'order-metrics',
+    service: 'order',
+    entry: 'functions/order/metrics.ts',
+    trigger: { kind: 'schedule', everyMinutes: 1 },
+    memoryMb: 256,
+    timeoutSeconds: 50,
+    dbPoolMax: 1,
+    uses: { databases: ['order'], broker: false, redis: false },
+  },
+  {
     id: 'notification-websocket',
     service: 'notification',
     entry: 'functions/notification/websocket.ts',
-    trigger: { kind: 'websocket', routes: [...WEBSOCKET_ROUTES] },
+    // $default answers pong, subscribed, resumed…: the client must get the reply.
+    trigger: { kind: 'websocket', routes: [...WEBSOCKET_ROUTES], twoWay: true },
     memoryMb: 256,
     timeoutSeconds: 10,
     dbPoolMax: 1,
@@ -209,7 +225,20 @@ export const FUNCTIONS: FunctionSpec[] = [
     memoryMb: 256,
     timeoutSeconds: 120,
     dbPoolMax: 1,
-    uses: { databases: [], broker: true, redis: false },
+    // Policies (delivery limit, dead-lettering) go through the management API.
+    uses: { databases: [], broker: true, brokerManagement: true, redis: false },
+  },
+  {
+    // Queue depths and consumers (Amazon MQ for RabbitMQ 4 publishes no per-queue metrics) and
+    // the state of the event source mappings, as CloudWatch metrics for the alarms.
+    id: 'platform-watch',
+    service: 'platform',
+    entry: 'functions/platform/watch.ts',
+    trigger: { kind: 'schedule', everyMinutes: 1 },
+    memoryMb: 256,
+    timeoutSeconds: 50,
+    dbPoolMax: 1,
+    uses: { databases: [], broker: true, brokerManagement: true, redis: false, eventSources: true },
   },
 ];
 

@@ -6,6 +6,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct, type IDependable } from 'constructs';
 import { HTTP_API_CORS, type FunctionSpec, type WebSocketRoute } from '../functions/catalog';
 import type { CatalogFunctions } from './functions';
+import { HTTP_API_ACCESS_LOG_FORMAT } from './http-access-log';
 import type { Settings } from './settings';
 
 export interface ApisProps {
@@ -47,11 +48,12 @@ export class Apis extends Construct {
       throttle: { rateLimit: 100, burstLimit: 200 },
       accessLogSettings: {
         destination: new apigwv2.LogGroupLogDestination(this.logGroup('HttpAccessLogs', settings)),
-        format: AccessLogFormat.jsonWithStandardFields(),
+        // HTTP API variables only (lib/http-access-log.ts); custom() merely carries the string.
+        format: AccessLogFormat.custom(HTTP_API_ACCESS_LOG_FORMAT),
       },
     });
 
-    const wsHandlers = new Map<WebSocketRoute, WebSocketLambdaIntegration>();
+    const wsHandlers = new Map<WebSocketRoute, { integration: WebSocketLambdaIntegration; twoWay: boolean }>();
     for (const spec of specs) {
       const fn = functions.get(spec.id);
       if (spec.trigger.kind === 'http') {
@@ -70,15 +72,16 @@ export class Apis extends Construct {
       } else if (spec.trigger.kind === 'websocket') {
         const integration = new WebSocketLambdaIntegration(`${spec.id}-integration`, fn);
         for (const route of spec.trigger.routes) {
-          wsHandlers.set(route, integration);
+          wsHandlers.set(route, { integration, twoWay: spec.trigger.twoWay && route !== '$connect' && route !== '$disconnect' });
           this.claim(route, spec.id);
         }
       }
     }
 
+    // A two-way route gets a route response: only then does API Gateway pass the handler's reply on.
     const routeOptions = (route: WebSocketRoute) => {
-      const integration = wsHandlers.get(route);
-      return integration ? { integration } : undefined;
+      const handler = wsHandlers.get(route);
+      return handler ? { integration: handler.integration, ...(handler.twoWay ? { returnResponse: true } : {}) } : undefined;
     };
     this.webSocketApi = new apigwv2.WebSocketApi(this, 'WebSocket', {
       apiName: `eventflow-${settings.env}-ws`,

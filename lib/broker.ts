@@ -1,11 +1,15 @@
 import { Fn, RemovalPolicy } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as mq from 'aws-cdk-lib/aws-amazonmq';
+import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
+import { replaceableName } from './names';
 import type { Settings } from './settings';
 
 export const AMQPS_PORT = 5671;
+/** The management HTTP API, on the broker's web console endpoint. */
+export const MANAGEMENT_PORT = 443;
 const BROKER_USER = 'eventflow';
 
 /** RabbitMQ on Amazon MQ, private, with its one admin user's credentials in Secrets Manager. */
@@ -16,7 +20,11 @@ export class Broker extends Construct {
   readonly securityGroup: ec2.SecurityGroup;
   /** amqps://b-….mq.<region>.amazonaws.com:5671 */
   readonly endpoint: string;
+  /** https://b-….mq.<region>.amazonaws.com: the RabbitMQ management API (policies, queue statistics). */
+  readonly managementEndpoint: string;
   readonly arn: string;
+  /** The broker's name: the `Broker` dimension of its CloudWatch metrics. */
+  readonly name: string;
 
   constructor(scope: Construct, id: string, props: { vpc: ec2.IVpc; settings: Settings }) {
     super(scope, id);
@@ -43,8 +51,14 @@ export class Broker extends Construct {
 
     const subnets = vpc.selectSubnets({ subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS }).subnetIds;
     const single = settings.broker.deploymentMode === 'SINGLE_INSTANCE';
+    // AWS::AmazonMQ::Broker requires a name; it changes with the settings that replace the broker.
+    this.name = replaceableName(`eventflow-${settings.env}`, {
+      deploymentMode: settings.broker.deploymentMode,
+      publiclyAccessible: false,
+      engineType: 'RABBITMQ',
+    });
     this.broker = new mq.CfnBroker(this, 'Broker', {
-      brokerName: `eventflow-${settings.env}`,
+      brokerName: this.name,
       engineType: 'RABBITMQ',
       engineVersion: settings.broker.engineVersion,
       // Required for RabbitMQ 3.13 and later: Amazon MQ applies patch versions itself.
@@ -65,6 +79,14 @@ export class Broker extends Construct {
       maintenanceWindowStartTime: { dayOfWeek: 'SUNDAY', timeOfDay: '03:00', timeZone: 'UTC' },
     });
     this.endpoint = Fn.select(0, this.broker.attrAmqpEndpoints);
+    // The console shares the AMQP endpoint's host: amqps://host:5671 -> https://host
+    this.managementEndpoint = `https:${Fn.select(1, Fn.split(':', this.endpoint))}`;
     this.arn = this.broker.attrArn;
+    // Amazon MQ creates the general log group itself, named after the broker id: give it a retention.
+    new logs.LogRetention(this, 'GeneralLogRetention', {
+      logGroupName: `/aws/amazonmq/broker/${this.broker.attrId}/general`,
+      retention: settings.logRetention,
+      removalPolicy: settings.protectData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+    });
   }
 }

@@ -6,6 +6,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
 import type { FunctionSpec } from '../functions/catalog';
+import { brokerPolicies, parseBrokerVersion } from '../shared/messaging/policies';
 import { resolveTopology } from '../shared/messaging/topology';
 import { MIGRATION_DIRS, REPO_ROOT } from './bundling';
 import type { CatalogFunctions } from './functions';
@@ -32,7 +33,7 @@ export class DeployHooks extends Construct {
           removalPolicy: RemovalPolicy.DESTROY,
         }),
       });
-      const fingerprint = purpose === 'migrations' ? migrationsHash() : hash(JSON.stringify(resolveTopology(props.namespace)));
+      const fingerprint = purpose === 'migrations' ? migrationsHash() : topologyHash(props.namespace, props.settings);
       const resource = new CustomResource(this, spec.id, {
         serviceToken: provider.serviceToken,
         resourceType: `Custom::EventFlow${purpose === 'migrations' ? 'Migrations' : 'Topology'}`,
@@ -46,6 +47,13 @@ export class DeployHooks extends Construct {
 
 function hash(text: string): string {
   return createHash('sha256').update(text).digest('hex');
+}
+
+/** The topology and its broker policies (for the configured engine version): a change to either re-runs the hook. */
+function topologyHash(namespace: string, settings: Settings): string {
+  const topology = resolveTopology(namespace);
+  const policies = brokerPolicies(topology, namespace, parseBrokerVersion(settings.broker.engineVersion));
+  return hash(JSON.stringify({ topology, policies }));
 }
 
 function migrationsHash(): string {

@@ -21,7 +21,10 @@ export interface EventSourcesProps {
 
 /** The queue consumers' Amazon MQ event source mappings and the scheduled functions' rules. */
 export class EventSources extends Construct {
+  /** Mapping id (the consumer's catalog id, `-p<i>` per partition) -> mapping. */
   readonly mappings = new Map<string, lambda.EventSourceMapping>();
+  /** Mapping id -> catalog id of the function it feeds. */
+  readonly consumerOf = new Map<string, string>();
   readonly rules = new Map<string, events.Rule>();
 
   constructor(scope: Construct, id: string, props: EventSourcesProps) {
@@ -51,6 +54,7 @@ export class EventSources extends Construct {
           // Role policies first: Lambda checks the role's access to the broker when it creates the mapping.
           esm.node.addDependency(fn.role!, ...props.prerequisites);
           this.mappings.set(id, esm);
+          this.consumerOf.set(id, spec.id);
         });
       } else if (trigger.kind === 'schedule') {
         const rule = new events.Rule(this, `${spec.id}-schedule`, {

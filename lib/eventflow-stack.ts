@@ -6,8 +6,10 @@ import { Broker } from './broker';
 import { Cache } from './cache';
 import { Databases } from './data';
 import { DeployHooks } from './deploy-hooks';
+import { EsmCleanup } from './esm-cleanup';
 import { EventSources } from './event-sources';
 import { CatalogFunctions } from './functions';
+import { Monitoring } from './monitoring';
 import { Network } from './network';
 import type { Settings } from './settings';
 
@@ -16,7 +18,7 @@ export interface EventFlowStackProps extends StackProps {
   specs: FunctionSpec[];
 }
 
-/** Everything but the dashboard: network, broker, databases, cache, the catalog's functions and both APIs. */
+/** Everything but the dashboard: network, broker, databases, cache, the catalog's functions, both APIs, alarms. */
 export class EventFlowStack extends Stack {
   readonly network: Network;
   readonly broker: Broker;
@@ -25,7 +27,9 @@ export class EventFlowStack extends Stack {
   readonly functions: CatalogFunctions;
   readonly hooks: DeployHooks;
   readonly eventSources: EventSources;
+  readonly esmCleanup: EsmCleanup;
   readonly apis: Apis;
+  readonly monitoring: Monitoring;
 
   constructor(scope: Construct, id: string, props: EventFlowStackProps) {
     super(scope, id, props);
@@ -41,7 +45,7 @@ export class EventFlowStack extends Stack {
       specs,
       settings,
       vpc,
-      databases: this.databases.instances,
+      databases: this.databases,
       broker: this.broker,
       cache: this.cache,
     });
@@ -58,6 +62,12 @@ export class EventFlowStack extends Stack {
       // Queues must exist before a mapping points at one, or Lambda disables the mapping.
       prerequisites: this.hooks.hooks,
     });
+    this.esmCleanup = new EsmCleanup(this, 'EsmCleanup', { settings });
+    for (const [mappingId, mapping] of this.eventSources.mappings) {
+      const consumer = this.eventSources.consumerOf.get(mappingId)!;
+      this.esmCleanup.guard(mappingId, mapping, this.functions.get(consumer).role!);
+    }
+    this.functions.connectEventSources(this.eventSources.mappings);
     this.apis = new Apis(this, 'Apis', {
       specs,
       functions: this.functions,
@@ -67,8 +77,20 @@ export class EventFlowStack extends Stack {
     this.functions.connectWebSocket(this.apis.webSocketStage.callbackUrl, (fn) =>
       this.apis.webSocketStage.grantManagementApiAccess(fn),
     );
+    this.monitoring = new Monitoring(this, 'Monitoring', {
+      specs,
+      settings,
+      functions: this.functions,
+      databases: this.databases,
+      broker: this.broker,
+      apis: this.apis,
+      namespace,
+      mappedFunctions: [...this.eventSources.mappings.keys()],
+    });
 
     new CfnOutput(this, 'HttpApiUrl', { value: this.apis.httpUrl, description: 'EventFlow HTTP API' });
     new CfnOutput(this, 'WebSocketUrl', { value: this.apis.webSocketUrl, description: 'EventFlow WebSocket API' });
+    new CfnOutput(this, 'AlarmTopicArn', { value: this.monitoring.topic.topicArn, description: 'SNS topic of every EventFlow alarm' });
+    new CfnOutput(this, 'DashboardName', { value: this.monitoring.dashboard.dashboardName, description: 'CloudWatch dashboard' });
   }
 }

@@ -1,23 +1,20 @@
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Arn, ArnFormat, Duration, Fn, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
-import type * as rds from 'aws-cdk-lib/aws-rds';
 import { Construct } from 'constructs';
 import path from 'node:path';
 import type { FunctionSpec } from '../functions/catalog';
-import type { ServiceName } from '../shared/config';
-import { AMQPS_PORT, type Broker } from './broker';
+import { LAMBDA_ENV as E } from '../shared/env';
+import { AMQPS_PORT, MANAGEMENT_PORT, type Broker } from './broker';
 import { ESM_BANNER, EXTERNAL_MODULES, MIGRATION_DIRS, NODE_TARGET, REPO_ROOT } from './bundling';
 import { REDIS_PORT, type Cache } from './cache';
+import type { Databases } from './data';
 import type { Settings } from './settings';
 
-const DB_SECRET_ENV: Record<ServiceName, string> = {
-  order: 'ORDER_DB_SECRET_ARN',
-  payment: 'PAYMENT_DB_SECRET_ARN',
-  inventory: 'INVENTORY_DB_SECRET_ARN',
-};
+const POSTGRES_PORT = 5432;
 
 /** Where the migrate function finds its .sql files: the root of its bundle. */
 const LAMBDA_TASK_ROOT = '/var/task';
@@ -26,14 +23,14 @@ export interface CatalogFunctionsProps {
   specs: FunctionSpec[];
   settings: Settings;
   vpc: ec2.IVpc;
-  databases: Record<ServiceName, rds.DatabaseInstance>;
+  databases: Databases;
   broker: Broker;
   cache: Cache;
 }
 
 /**
  * One Lambda per catalog entry, each given exactly what its `uses` names: the secrets, the
- * security-group openings and the configuration, nothing else.
+ * security-group openings and the configuration (the variables of shared/env.ts), nothing else.
  */
 export class CatalogFunctions extends Construct {
   readonly functions = new Map<string, NodejsFunction>();
@@ -54,24 +51,50 @@ export class CatalogFunctions extends Construct {
     return fn;
   }
 
+  specOf(id: string): FunctionSpec {
+    const spec = this.specs.find((s) => s.id === id);
+    if (!spec) throw new Error(`no function ${id}`);
+    return spec;
+  }
+
   /** Tells the functions that post to WebSocket connections where to, and lets them. */
   connectWebSocket(callbackUrl: string, grant: (fn: NodejsFunction) => void): void {
     for (const spec of this.specs.filter((s) => s.uses.websocketCallback)) {
       const fn = this.get(spec.id);
-      fn.addEnvironment('WEBSOCKET_CALLBACK_URL', callbackUrl);
+      fn.addEnvironment(E.websocketCallbackUrl, callbackUrl);
       grant(fn);
+    }
+  }
+
+  /** Tells the functions that watch the event source mappings which ones, and lets them read exactly those. */
+  connectEventSources(mappings: Map<string, lambda.EventSourceMapping>): void {
+    for (const spec of this.specs.filter((s) => s.uses.eventSources)) {
+      const fn = this.get(spec.id);
+      const entries = [...mappings.entries()];
+      fn.addEnvironment(E.eventSourceMappings, Fn.join(',', entries.map(([id, esm]) => `${id}=${esm.eventSourceMappingId}`)));
+      if (entries.length === 0) continue;
+      fn.addToRolePolicy(
+        new iam.PolicyStatement({
+          actions: ['lambda:GetEventSourceMapping'],
+          resources: entries.map(([, esm]) =>
+            Arn.format({ service: 'lambda', resource: 'event-source-mapping', resourceName: esm.eventSourceMappingId, arnFormat: ArnFormat.COLON_RESOURCE_NAME }, Stack.of(this)),
+          ),
+        }),
+      );
     }
   }
 
   private create(spec: FunctionSpec, props: CatalogFunctionsProps): NodejsFunction {
     const { settings, vpc, databases, broker, cache } = props;
+    const { uses } = spec;
     const logGroup = new logs.LogGroup(this, `${spec.id}-logs`, {
       retention: settings.logRetention,
       removalPolicy: RemovalPolicy.DESTROY,
     });
     const migrations = spec.trigger.kind === 'deploy' && spec.trigger.purpose === 'migrations';
+    // No function name of our own: CloudFormation's, so a replaced function never collides with
+    // its predecessor. The catalog id travels in EVENTFLOW_FUNCTION instead.
     const fn = new NodejsFunction(this, spec.id, {
-      functionName: `eventflow-${settings.env}-${spec.id}`,
       description: `EventFlow ${spec.id} (${spec.trigger.kind})`,
       entry: path.join(REPO_ROOT, spec.entry),
       handler: 'handler',
@@ -80,6 +103,9 @@ export class CatalogFunctions extends Construct {
       memorySize: spec.memoryMb,
       timeout: Duration.seconds(spec.timeoutSeconds),
       logGroup,
+      tracing: lambda.Tracing.ACTIVE,
+      // Without RDS Proxy (dev) the catalog's cap keeps a burst from exhausting the database's connections.
+      reservedConcurrentExecutions: settings.databaseProxy ? undefined : spec.maxConcurrency,
       // Every function reaches something private (PostgreSQL, RabbitMQ or Redis), so all run in the VPC.
       vpc,
       vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
@@ -98,34 +124,49 @@ export class CatalogFunctions extends Construct {
       },
       environment: {
         NODE_OPTIONS: '--enable-source-maps',
-        LOG_LEVEL: settings.logLevel,
-        EVENTFLOW_CURRENCY: settings.currency,
-        DB_POOL_MAX: String(spec.dbPoolMax),
-        ...(migrations ? { MIGRATIONS_ROOT: LAMBDA_TASK_ROOT } : {}),
+        [E.functionId]: spec.id,
+        [E.serviceName]: spec.service,
+        [E.logLevel]: settings.logLevel,
+        [E.currency]: settings.currency,
+        ...(migrations ? { [E.migrationsRoot]: LAMBDA_TASK_ROOT } : {}),
       },
     });
 
-    if (spec.uses.databases.length > 0) {
-      fn.addEnvironment('DATABASE_TLS', 'true');
+    if (uses.databases.length > 0) {
+      fn.addEnvironment(E.databaseTls, 'true');
+      fn.addEnvironment(E.dbPoolMax, String(spec.dbPoolMax));
       // Node 20+ Lambda runtimes no longer load the Amazon CA bundle (which includes the RDS CAs)
       // by default; only the functions that talk to RDS pay its cold-start cost.
       fn.addEnvironment('NODE_EXTRA_CA_CERTS', '/var/runtime/ca-cert.pem');
     }
-    for (const service of spec.uses.databases) {
-      const db = databases[service];
-      fn.addEnvironment(DB_SECRET_ENV[service], db.secret!.secretArn);
-      db.secret!.grantRead(fn);
-      db.connections.allowDefaultPortFrom(fn, spec.id);
+    for (const service of uses.databases) {
+      const { instance, proxy } = databases.services[service];
+      fn.addEnvironment(E.dbSecretArn[service], instance.secret!.secretArn);
+      instance.secret!.grantRead(fn);
+      // The migrations hold a session-level advisory lock, which pins a proxy connection for the
+      // whole run; they go to the instance itself.
+      if (proxy && !migrations) {
+        fn.addEnvironment(E.dbHost[service], proxy.endpoint);
+        proxy.connections.allowFrom(fn, ec2.Port.tcp(POSTGRES_PORT), spec.id);
+      } else {
+        instance.connections.allowDefaultPortFrom(fn, spec.id);
+      }
     }
-    if (spec.uses.broker) {
-      fn.addEnvironment('RABBITMQ_SECRET_ARN', broker.secret.secretArn);
-      fn.addEnvironment('RABBITMQ_ENDPOINT', broker.endpoint);
+    if (uses.broker || uses.brokerManagement) {
+      fn.addEnvironment(E.rabbitmqSecretArn, broker.secret.secretArn);
+      fn.addEnvironment(E.rabbitmqEndpoint, broker.endpoint);
       broker.secret.grantRead(fn);
       broker.securityGroup.connections.allowFrom(fn, ec2.Port.tcp(AMQPS_PORT), spec.id);
     }
-    if (spec.uses.redis) {
-      fn.addEnvironment('REDIS_URL', cache.url);
-      fn.addEnvironment('REDIS_CLUSTER', 'true');
+    if (uses.brokerManagement) {
+      fn.addEnvironment(E.rabbitmqManagementEndpoint, broker.managementEndpoint);
+      broker.securityGroup.connections.allowFrom(fn, ec2.Port.tcp(MANAGEMENT_PORT), `${spec.id} (management API)`);
+    }
+    if (uses.redis) {
+      fn.addEnvironment(E.redisUrl, cache.url);
+      fn.addEnvironment(E.redisCluster, 'true');
+      fn.addEnvironment(E.redisSecretArn, cache.secret.secretArn);
+      cache.secret.grantRead(fn);
       cache.securityGroup.connections.allowFrom(fn, ec2.Port.tcp(REDIS_PORT), spec.id);
     }
     return fn;

@@ -21,41 +21,86 @@ const ack = (scope: IConstruct, id: string, reason: string) => Validations.of(sc
 const logicalId = (c: IConstruct) => Stack.of(c).getLogicalId(c.node.defaultChild as CfnResource);
 
 function acknowledgeBackend(stack: EventFlowStack, settings: Settings): void {
-  const { broker, databases, functions, hooks, apis } = stack;
+  const { broker, databases, cache, functions, hooks, apis, esmCleanup } = stack;
+  const basicRole = 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]';
+  const vpcRole = 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole]';
 
   ack(broker.secret, 'AwsSolutions-SMG4',
     'Amazon MQ has no Secrets Manager rotation integration: the admin password is set on the broker at creation and must be changed through the broker API.');
-  for (const db of Object.values(databases.instances)) {
+  for (const db of databases.instances) {
     ack(db.node.findChild('Secret'), 'AwsSolutions-SMG4',
       'Single-user rotation would change the password under warm functions that resolved it at cold start; rotation waits for the alternating-users scheme.');
   }
+  ack(cache.secret, 'AwsSolutions-SMG4',
+    'ElastiCache RBAC passwords have no managed rotation; changing it means a second password on the user first, which warm functions (reading it at cold start) need.');
   ack(databases, 'AwsSolutions-RDS11',
-    'The port is reachable only from the security groups of the functions that use the database; a non-default port adds no protection.');
+    'The port is reachable only from the security groups of the functions (or the RDS Proxy) that use the database; a non-default port adds no protection.');
   if (!settings.protectData) {
     ack(databases, 'AwsSolutions-RDS3', 'dev runs single-AZ to stay cheap and disposable; prod is Multi-AZ.');
     ack(databases, 'AwsSolutions-RDS10', 'dev is meant to be destroyed with `cdk destroy`; prod has deletion protection.');
   }
 
-  ack(functions, 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
-    'Grants only log-stream writes; the function log groups are the ones CDK creates per function.');
-  ack(functions, 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole]',
-    'ENI management for VPC functions; these EC2 actions do not support resource-level permissions.');
-  ack(functions, 'AwsSolutions-L1',
-    'Node.js 22 is the runtime the code is built (esbuild target node22) and tested for; moving to 24 is a deliberate upgrade.');
-  ack(functions, 'AwsSolutions-IAM5[Resource::*]',
-    'Queue consumers only: the Amazon MQ event source needs ec2:DescribeSecurityGroups and ec2:DescribeVpcs, which take no resource ARN.');
-  ack(functions,
-    `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:execute-api:<AWS::Region>:<AWS::AccountId>:<${logicalId(apis.webSocketApi)}>/${apis.webSocketStage.stageName}/*/@connections/*]`,
-    'Posting to WebSocket connections: connection ids exist only at run time; scoped to this API and stage.');
+  // Each catalog function on its own, each wildcard with the reason it has one.
+  for (const [id, fn] of functions.functions) {
+    const spec = functions.specOf(id);
+    ack(fn, basicRole, 'Grants only log-stream writes; the function log groups are the ones CDK creates per function.');
+    ack(fn, vpcRole, 'ENI management for a VPC function; these EC2 actions do not support resource-level permissions.');
+    ack(fn, 'AwsSolutions-L1',
+      'Node.js 22 is the runtime the code is built (esbuild target node22) and tested for; moving to 24 is a deliberate upgrade.');
+    const wildcards = ['X-Ray tracing: xray:PutTraceSegments and xray:PutTelemetryRecords take no resource ARN'];
+    if (spec.trigger.kind === 'queue') {
+      wildcards.push('the Amazon MQ event source: ec2:DescribeSecurityGroups and ec2:DescribeVpcs take no resource ARN');
+    }
+    ack(fn, 'AwsSolutions-IAM5[Resource::*]', `${wildcards.join('; ')}.`);
+    if (spec.uses.websocketCallback) {
+      ack(fn,
+        `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:execute-api:<AWS::Region>:<AWS::AccountId>:<${logicalId(apis.webSocketApi)}>/${apis.webSocketStage.stageName}/*/@connections/*]`,
+        'Posting to WebSocket connections: connection ids exist only at run time; scoped to this API and stage.');
+    }
+  }
 
+  const framework = 'CDK custom-resource provider framework';
   for (const hook of hooks.hooks) {
     const provider = hook.node.scope!.node.findChild(`${hook.node.id}-provider`);
     const fnId = logicalId(functions.get(hook.node.id));
-    ack(provider, 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
-      'CDK custom-resource provider framework function: log writes only.');
-    ack(provider, `AwsSolutions-IAM5[Resource::<${fnId}.Arn>:*]`,
-      'The provider framework may invoke any version of the one handler function it fronts.');
+    ack(provider, basicRole, `${framework} function: log writes only.`);
+    ack(provider, `AwsSolutions-IAM5[Resource::<${fnId}.Arn>:*]`, 'The provider framework may invoke any version of the one handler function it fronts.');
     ack(provider, 'AwsSolutions-L1', 'Runtime chosen by the CDK provider framework, not by this app.');
+  }
+
+  // The event source mappings' clean-up (lib/esm-cleanup.ts) and its provider's waiter.
+  for (const fn of [esmCleanup.onEvent, esmCleanup.isComplete]) {
+    ack(fn, basicRole, 'Clean-up handler: the basic execution role grants log writes only.');
+    ack(fn, 'AwsSolutions-L1', 'Node.js 22, as every function of this app.');
+  }
+  ack(esmCleanup.isComplete, 'AwsSolutions-IAM5[Resource::*]', 'ec2:DescribeNetworkInterfaces takes no resource ARN.');
+  const provider = esmCleanup.node.findChild('Provider');
+  ack(provider, basicRole, `${framework} functions: log writes only.`);
+  ack(provider, 'AwsSolutions-L1', 'Runtime chosen by the CDK provider framework, not by this app.');
+  for (const [name, child] of [['onEvent', esmCleanup.onEvent], ['isComplete', esmCleanup.isComplete]] as const) {
+    ack(provider, `AwsSolutions-IAM5[Resource::<${logicalId(child)}.Arn>:*]`, `The provider framework may invoke any version of the ${name} handler it fronts.`);
+  }
+  for (const name of ['framework-onTimeout', 'framework-isComplete']) {
+    ack(provider, `AwsSolutions-IAM5[Resource::<${logicalId(provider.node.findChild(name))}.Arn>:*]`,
+      'The provider framework\'s waiter state machine invokes its own polling functions, any version.');
+  }
+  const waiter = 'The provider framework\'s waiter only polls for the ENIs to go; its steps are logged by the functions it runs.';
+  ack(provider, 'AwsSolutions-SF1', waiter);
+  ack(provider, 'AwsSolutions-SF2', waiter);
+
+  // CDK's LogRetention function (a stack singleton): retention on log groups that RDS and Amazon MQ create themselves.
+  const logRetention = stack.node.children.find((c) => c.node.id.startsWith('LogRetention'));
+  if (logRetention) {
+    const why = 'CDK LogRetention function: sets the retention of the log groups RDS and Amazon MQ create, whose names are known only at deploy time.';
+    ack(logRetention, basicRole, why);
+    ack(logRetention, 'AwsSolutions-IAM5[Resource::*]', why);
+    const groups = [
+      `/aws/amazonmq/broker/<${stack.getLogicalId(broker.broker)}.Id>/general`,
+      ...databases.instances.map((db) => `/aws/rds/instance/<${logicalId(db)}>/postgresql`),
+    ];
+    for (const group of groups) {
+      ack(logRetention, `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:${group}:*]`, why);
+    }
   }
 
   ack(apis, 'AwsSolutions-APIG4',

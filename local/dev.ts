@@ -14,9 +14,8 @@ const logError = (line: string, err: unknown) =>
   process.stderr.write(`[eventflow] ${line}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
 
 async function main() {
-  const config = await getConfig();
   const dashboard = prepareDashboard(log);
-  await ensureInfrastructure(config, log);
+  const config = await ensureInfrastructure(await getConfig(), log);
   await prepare(config, log);
   const runtime = await startRuntime(config, {
     host: process.env.HOST ?? '127.0.0.1',

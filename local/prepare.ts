@@ -1,5 +1,5 @@
 import { connectAmqp } from '../shared/messaging/broker';
-import { SERVICES } from '../shared/config';
+import { SERVICES, brokerAccess } from '../shared/config';
 import type { Config } from '../shared/config';
 import { migrateService } from '../shared/db/migrate';
 import { isTransient } from '../shared/messaging/errors';
@@ -36,7 +36,7 @@ async function prepareOnce(config: Config, log: (line: string) => void): Promise
   }
   const connection = await connectAmqp(config.rabbitmqUrl);
   try {
-    const topology = await declareTopology(connection, config.namespace, localLayout());
+    const topology = await declareTopology(connection, config.namespace, localLayout(), brokerAccess(config));
     log(`broker topology: ${topology.exchanges.length} exchanges, ${topology.queues.length} queues, ${topology.bindings.length} bindings`);
     if (topology.retired.length) log(`retired the partitions of an earlier layout: ${topology.retired.join(', ')}`);
     for (const { queue, messages } of topology.stranded) {

@@ -27,6 +27,8 @@ export interface WsGatewayOptions {
   maxConnectionMs?: number;
   /** The API's route keys; by default the catalog's websocket routes. */
   routes?: readonly string[];
+  /** Routes whose handler reply goes back to the client (route responses); by default the catalog's two-way ones. */
+  twoWayRoutes?: readonly string[];
   /** How a route's handler is run; by default the catalog's websocket function, invoked as Lambda would. */
   invokeRoute?: RouteInvoker;
   onError: (err: unknown) => void;
@@ -50,6 +52,11 @@ export function newConnectionId(): string {
 
 const catalogRoutes = new Map<string, FunctionSpec>(
   FUNCTIONS.flatMap((spec) => (spec.trigger.kind === 'websocket' ? spec.trigger.routes.map((r) => [r, spec] as const) : [])),
+);
+
+/** Message routes of two-way websocket triggers: the only ones whose replies API Gateway passes on. */
+const catalogTwoWayRoutes = FUNCTIONS.flatMap((spec) =>
+  spec.trigger.kind === 'websocket' && spec.trigger.twoWay ? spec.trigger.routes.filter((r) => r !== '$connect' && r !== '$disconnect') : [],
 );
 
 async function invokeCatalogRoute(route: string, event: APIGatewayProxyWebsocketEventV2): Promise<unknown> {
@@ -121,6 +128,7 @@ export async function startWsGateway(opts: WsGatewayOptions) {
   const idleMs = opts.idleTimeoutMs ?? IDLE_MS;
   const maxMs = opts.maxConnectionMs ?? MAX_CONNECTION_MS;
   const routes = opts.routes ?? [...catalogRoutes.keys()];
+  const twoWay = new Set(opts.twoWayRoutes ?? catalogTwoWayRoutes);
   const invokeRoute = opts.invokeRoute ?? invokeCatalogRoute;
   const connections = new Map<string, Connection>();
   const inFlight = new Set<Promise<unknown>>();
@@ -195,6 +203,8 @@ export async function startWsGateway(opts: WsGatewayOptions) {
       opts.onError(err);
       reply = JSON.stringify({ message: 'Internal server error', connectionId: conn.id, requestId: event.requestContext.requestId });
     }
+    // API Gateway passes a handler's reply on only for a route with a route response (two-way).
+    if (!twoWay.has(routeKey)) reply = undefined;
     if (reply !== undefined && conn.socket.readyState === WebSocket.OPEN) await sendFramed(conn.socket, Buffer.from(reply)).catch(() => undefined);
   }
 

@@ -1,7 +1,12 @@
 /**
- * The one place configuration is resolved: environment variables locally,
- * Secrets Manager on AWS (when a *_SECRET_ARN variable is set).
+ * The one place configuration is resolved. On Lambda from the variables the CDK app sets (the list
+ * is shared/env.ts) and Secrets Manager, and a missing variable fails the cold start; elsewhere
+ * (the local runtime, tests, tools) from the environment with localhost defaults.
  */
+import { functionById, type FunctionSpec } from '../functions/catalog';
+import { LAMBDA_ENV, LOCAL_ENV, onLambda, requiredOnLambda } from './env';
+import type { BrokerAccess } from './messaging/broker-admin';
+
 export const SERVICES = ['order', 'payment', 'inventory'] as const;
 export type ServiceName = (typeof SERVICES)[number];
 
@@ -12,23 +17,14 @@ export interface Config {
   /** Whether to speak TLS to PostgreSQL (RDS) and verify its certificate. */
   databaseTls: boolean;
   rabbitmqUrl: string;
-  redis: { url: string; cluster: boolean };
+  /** The broker's management HTTP API, credentials included; absent locally unless configured. */
+  rabbitmqManagementUrl?: string;
+  redis: { url: string; cluster: boolean; username?: string; password?: string };
   currency: string;
   dbPoolMax: number;
   /** How long an order may stay PENDING before the system cancels it and compensates. */
   orderDeadlineSeconds: number;
 }
-
-const DB_SECRET_ENV: Record<ServiceName, string> = {
-  order: 'ORDER_DB_SECRET_ARN',
-  payment: 'PAYMENT_DB_SECRET_ARN',
-  inventory: 'INVENTORY_DB_SECRET_ARN',
-};
-const DB_URL_ENV: Record<ServiceName, string> = {
-  order: 'ORDER_DATABASE_URL',
-  payment: 'PAYMENT_DATABASE_URL',
-  inventory: 'INVENTORY_DATABASE_URL',
-};
 
 export const DEFAULTS = {
   databaseServerUrl: 'postgres://postgres@127.0.0.1:5432/postgres',
@@ -52,6 +48,16 @@ export function withDatabase(serverUrl: string, database: string): string {
   return url.toString();
 }
 
+/** How broker-admin reaches the broker of this configuration. */
+export function brokerAccess(config: Pick<Config, 'rabbitmqUrl' | 'rabbitmqManagementUrl'>): BrokerAccess {
+  return { amqpUrl: config.rabbitmqUrl, managementUrl: config.rabbitmqManagementUrl };
+}
+
+/** The broker the environment names, for local tools and tests that have no Config at hand. */
+export function localBrokerAccess(env: NodeJS.ProcessEnv = process.env): BrokerAccess {
+  return { amqpUrl: env[LOCAL_ENV.rabbitmqUrl] ?? DEFAULTS.rabbitmqUrl, managementUrl: env[LOCAL_ENV.rabbitmqManagementUrl] || undefined };
+}
+
 interface SecretJson {
   username: string;
   password: string;
@@ -70,54 +76,120 @@ async function readSecret(arn: string): Promise<SecretJson> {
 
 const enc = encodeURIComponent;
 
-async function resolveDatabaseUrl(env: NodeJS.ProcessEnv, service: ServiceName, namespace: string) {
-  const arn = env[DB_SECRET_ENV[service]];
-  if (arn) {
-    const s = await readSecret(arn);
-    const db = s.dbname ?? databaseName(service, namespace);
-    return `postgres://${enc(s.username)}:${enc(s.password)}@${s.host}:${s.port ?? 5432}/${db}`;
-  }
-  const explicit = env[DB_URL_ENV[service]];
-  if (explicit) return explicit;
-  return withDatabase(env.DATABASE_URL ?? DEFAULTS.databaseServerUrl, databaseName(service, namespace));
-}
-
-async function resolveRabbitUrl(env: NodeJS.ProcessEnv): Promise<string> {
-  const arn = env.RABBITMQ_SECRET_ARN;
-  if (arn) {
-    const endpoint = env.RABBITMQ_ENDPOINT;
-    if (!endpoint) throw new Error('RABBITMQ_ENDPOINT must be set with RABBITMQ_SECRET_ARN');
-    const s = await readSecret(arn);
-    const url = new URL(endpoint);
-    url.username = enc(s.username);
-    url.password = enc(s.password);
-    return url.toString();
-  }
-  return env.RABBITMQ_URL ?? DEFAULTS.rabbitmqUrl;
-}
-
-export async function resolveConfig(env: NodeJS.ProcessEnv = process.env): Promise<Config> {
-  const namespace = env.EVENTFLOW_NAMESPACE ?? '';
+function checkNamespace(namespace: string): string {
   if (namespace && !/^[a-z][a-z0-9_]{0,30}$/.test(namespace)) {
     throw new Error(`EVENTFLOW_NAMESPACE must match [a-z][a-z0-9_]{0,30}, got "${namespace}"`);
   }
-  const [order, payment, inventory, rabbitmqUrl] = await Promise.all([
-    resolveDatabaseUrl(env, 'order', namespace),
-    resolveDatabaseUrl(env, 'payment', namespace),
-    resolveDatabaseUrl(env, 'inventory', namespace),
-    resolveRabbitUrl(env),
-  ]);
+  return namespace;
+}
+
+function positiveInt(name: string, value: string | undefined, fallback?: number): number {
+  const n = value === undefined || value === '' ? fallback : Number(value);
+  if (n === undefined || !Number.isInteger(n) || n < 1) throw new Error(`${name} must be a positive integer, got "${value}"`);
+  return n;
+}
+
+/**
+ * The catalog entry this Lambda environment runs, with every variable its `uses` needs present.
+ * Throws, naming what is missing, so a misconfigured function fails at cold start instead of
+ * quietly connecting somewhere else.
+ */
+export function lambdaFunctionSpec(env: NodeJS.ProcessEnv = process.env): FunctionSpec {
+  const id = env[LAMBDA_ENV.functionId];
+  if (!id) throw new Error(`${LAMBDA_ENV.functionId} is not set: this function's catalog id`);
+  const spec = functionById(id);
+  const missing = requiredOnLambda(spec.uses).filter((name) => !env[name]);
+  if (missing.length > 0) throw new Error(`${id} cannot start: ${missing.join(', ')} not set`);
+  return spec;
+}
+
+/** A property that fails when read: this function was not given access to that dependency. */
+function notConfigured<T extends object>(target: T, key: string, what: string, functionId: string): void {
+  Object.defineProperty(target, key, {
+    enumerable: false,
+    get() {
+      throw new Error(`${functionId} is not configured for ${what} (the catalog's uses does not name it)`);
+    },
+  });
+}
+
+async function resolveLambdaConfig(env: NodeJS.ProcessEnv): Promise<Config> {
+  const spec = lambdaFunctionSpec(env);
+  const { uses } = spec;
+  const secrets = new Map<string, Promise<SecretJson>>();
+  const secret = (arn: string) => {
+    let s = secrets.get(arn);
+    if (!s) secrets.set(arn, (s = readSecret(arn)));
+    return s;
+  };
+  const need = (name: string) => env[name]!;
+
+  const databaseUrls = {} as Record<ServiceName, string>;
+  for (const service of SERVICES) {
+    if (!uses.databases.includes(service)) notConfigured(databaseUrls, service, `the ${service} database`, spec.id);
+  }
+  await Promise.all(
+    uses.databases.map(async (service) => {
+      const s = await secret(need(LAMBDA_ENV.dbSecretArn[service]));
+      // An RDS Proxy endpoint, when the function goes through one; the secret names the instance.
+      const host = env[LAMBDA_ENV.dbHost[service]] || `${s.host}:${s.port ?? 5432}`;
+      databaseUrls[service] = `postgres://${enc(s.username)}:${enc(s.password)}@${host}/${s.dbname ?? databaseName(service)}`;
+    }),
+  );
+
+  const config = {
+    namespace: checkNamespace(env[LOCAL_ENV.namespace] ?? ''),
+    databaseUrls,
+    databaseTls: env[LAMBDA_ENV.databaseTls] === 'true',
+    currency: env[LAMBDA_ENV.currency] || 'USD',
+    dbPoolMax: positiveInt(LAMBDA_ENV.dbPoolMax, env[LAMBDA_ENV.dbPoolMax], 1),
+    orderDeadlineSeconds: positiveInt(LOCAL_ENV.orderDeadlineSeconds, env[LOCAL_ENV.orderDeadlineSeconds], 300),
+  } as Config;
+
+  if (uses.broker || uses.brokerManagement) {
+    const s = await secret(need(LAMBDA_ENV.rabbitmqSecretArn));
+    const withUser = (endpoint: string) => {
+      const url = new URL(endpoint);
+      url.username = enc(s.username);
+      url.password = enc(s.password);
+      return url.toString();
+    };
+    config.rabbitmqUrl = withUser(need(LAMBDA_ENV.rabbitmqEndpoint));
+    if (uses.brokerManagement) config.rabbitmqManagementUrl = withUser(need(LAMBDA_ENV.rabbitmqManagementEndpoint));
+  } else {
+    notConfigured(config, 'rabbitmqUrl', 'the broker', spec.id);
+  }
+
+  if (uses.redis) {
+    const s = await secret(need(LAMBDA_ENV.redisSecretArn));
+    config.redis = { url: need(LAMBDA_ENV.redisUrl), cluster: env[LAMBDA_ENV.redisCluster] === 'true', username: s.username, password: s.password };
+  } else {
+    notConfigured(config, 'redis', 'Redis', spec.id);
+  }
+  return config;
+}
+
+function resolveLocalConfig(env: NodeJS.ProcessEnv): Config {
+  const namespace = checkNamespace(env[LOCAL_ENV.namespace] ?? '');
+  const databaseUrl = (service: ServiceName) =>
+    env[LOCAL_ENV.serviceDatabaseUrl[service]] ||
+    withDatabase(env[LOCAL_ENV.databaseUrl] ?? DEFAULTS.databaseServerUrl, databaseName(service, namespace));
   return {
     namespace,
-    databaseUrls: { order, payment, inventory },
-    databaseTls: env.DATABASE_TLS === 'true',
-    rabbitmqUrl,
-    redis: { url: env.REDIS_URL ?? DEFAULTS.redisUrl, cluster: env.REDIS_CLUSTER === 'true' },
-    currency: env.EVENTFLOW_CURRENCY ?? 'USD',
+    databaseUrls: { order: databaseUrl('order'), payment: databaseUrl('payment'), inventory: databaseUrl('inventory') },
+    databaseTls: env[LAMBDA_ENV.databaseTls] === 'true',
+    rabbitmqUrl: env[LOCAL_ENV.rabbitmqUrl] ?? DEFAULTS.rabbitmqUrl,
+    rabbitmqManagementUrl: env[LOCAL_ENV.rabbitmqManagementUrl] || undefined,
+    redis: { url: env[LAMBDA_ENV.redisUrl] ?? DEFAULTS.redisUrl, cluster: env[LAMBDA_ENV.redisCluster] === 'true' },
+    currency: env[LAMBDA_ENV.currency] ?? 'USD',
     // Locally one process hosts every function; on Lambda each environment has its own pool.
-    dbPoolMax: Number(env.DB_POOL_MAX ?? 8),
-    orderDeadlineSeconds: Number(env.ORDER_DEADLINE_SECONDS ?? 300),
+    dbPoolMax: positiveInt(LAMBDA_ENV.dbPoolMax, env[LAMBDA_ENV.dbPoolMax], 8),
+    orderDeadlineSeconds: positiveInt(LOCAL_ENV.orderDeadlineSeconds, env[LOCAL_ENV.orderDeadlineSeconds], 300),
   };
+}
+
+export async function resolveConfig(env: NodeJS.ProcessEnv = process.env): Promise<Config> {
+  return onLambda(env) ? resolveLambdaConfig(env) : resolveLocalConfig(env);
 }
 
 let cached: Promise<Config> | undefined;

@@ -1,8 +1,9 @@
 import { Logger } from '@aws-lambda-powertools/logger';
+import { LAMBDA_ENV } from './env';
 
 /** One JSON-lines logger per service; handlers add correlationId per request or event. */
 export function createLogger(serviceName: string): Logger {
-  return new Logger({ serviceName, logLevel: (process.env.LOG_LEVEL ?? 'INFO').toUpperCase() as 'INFO' });
+  return new Logger({ serviceName, logLevel: (process.env[LAMBDA_ENV.logLevel] ?? 'INFO').toUpperCase() as 'INFO' });
 }
 
 /** What a handler logs through: the levels, each taking a message and extra keys. */

@@ -11,7 +11,13 @@ let client: Promise<RedisClient> | undefined;
  */
 export function getRedis(): Promise<RedisClient> {
   client ??= getConfig().then(({ redis }) => {
-    const common = { maxRetriesPerRequest: 2, enableAutoPipelining: true, connectTimeout: 3_000 };
+    // On AWS the cache's RBAC user; locally the URL may carry credentials itself.
+    const common = {
+      maxRetriesPerRequest: 2,
+      enableAutoPipelining: true,
+      connectTimeout: 3_000,
+      ...(redis.username ? { username: redis.username, password: redis.password } : {}),
+    };
     let c: RedisClient;
     if (!redis.cluster) {
       c = new Redis(redis.url, common);

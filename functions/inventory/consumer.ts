@@ -1,6 +1,7 @@
 import { causedBy } from '../../shared/events/envelope';
 import { createLogger } from '../../shared/logger';
 import { createEventConsumer } from '../../shared/messaging/consumer';
+import { instrument } from '../../shared/observability';
 import { commandOf, decideBatch, productsNeeded } from './domain/reservations';
 import { lockProducts, lockReservations, saveReservations, saveStock } from './store';
 
@@ -11,7 +12,7 @@ const logger = createLogger('inventory');
  * the products they touch, locked in id order) → decide (domain/reservations.ts) → write
  * (reservations, stock, outbox): the same handful of statements for 1 event or 100.
  */
-export const handler = createEventConsumer({
+export const handler = instrument(createEventConsumer({
   service: 'inventory',
   logger,
   handler: {
@@ -32,4 +33,4 @@ export const handler = createEventConsumer({
       for (const s of decision.skipped) log.info('event changed nothing', { eventId: items[s.cause]!.event.id, why: s.why });
     },
   },
-});
+}));

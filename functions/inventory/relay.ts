@@ -1,3 +1,4 @@
 import { createOutboxRelay } from '../../shared/messaging/relay';
+import { instrument } from '../../shared/observability';
 
-export const handler = createOutboxRelay('inventory');
+export const handler = instrument(createOutboxRelay('inventory'));

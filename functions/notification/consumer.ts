@@ -3,6 +3,7 @@ import type { AnyEnvelope } from '../../shared/events/envelope';
 import { createLogger, withKeys } from '../../shared/logger';
 import { consumeBatch } from '../../shared/messaging/consumer';
 import { retryDeadline, retryInPlace } from '../../shared/messaging/retry';
+import { instrument } from '../../shared/observability';
 import { liveConnections, removeConnection } from './connections';
 import { deliver } from './delivery';
 import { packFrames } from './domain/frames';
@@ -19,7 +20,7 @@ const REDIS_RETRY_MS = 45_000;
  * frames, sent in order, and the next batch only comes once this one is out, so a client sees
  * each order's events in the order they were published.
  */
-export const handler = async (input: unknown, context?: Context) => {
+export const handler = instrument(async (input: unknown, context?: Context) => {
   if (context) logger.addContext(context);
   const events: AnyEnvelope[] = [];
   const batch = await consumeBatch(input, logger, async (event) => {
@@ -51,4 +52,4 @@ export const handler = async (input: unknown, context?: Context) => {
   }
   logger.info('batch pushed', { events: events.length, connections: deliveries.length, gone: report.gone.length, failed: report.failed.length });
   return { ...batch, connections: deliveries.length, delivered: report.delivered, gone: report.gone.length, failed: report.failed.length };
-};
+});

@@ -1,4 +1,5 @@
 import { ApiGatewayManagementApiClient, PostToConnectionCommand } from '@aws-sdk/client-apigatewaymanagementapi';
+import { LAMBDA_ENV } from '../../shared/env';
 import { DELIVERY_CONCURRENCY } from './delivery';
 
 let client: ApiGatewayManagementApiClient | undefined;
@@ -9,7 +10,7 @@ let client: ApiGatewayManagementApiClient | undefined;
  */
 function managementApi(): ApiGatewayManagementApiClient {
   if (!client) {
-    const endpoint = process.env.WEBSOCKET_CALLBACK_URL;
+    const endpoint = process.env[LAMBDA_ENV.websocketCallbackUrl];
     if (!endpoint) throw new Error('WEBSOCKET_CALLBACK_URL is not set: the WebSocket stage callback URL');
     const pool = { keepAlive: true, maxSockets: DELIVERY_CONCURRENCY };
     client = new ApiGatewayManagementApiClient({

@@ -1,5 +1,6 @@
 import type { APIGatewayProxyStructuredResultV2, APIGatewayProxyWebsocketEventV2, Context } from 'aws-lambda';
 import { createLogger } from '../../shared/logger';
+import { instrument } from '../../shared/observability';
 import { addConnection, removeConnection, subscribe, subscriptionsOf, unsubscribe } from './connections';
 import { FRAME_LIMIT_BYTES, packFrames } from './domain/frames';
 import type { ClientMessage, Reply } from './domain/protocol';
@@ -55,7 +56,7 @@ async function answer(connectionId: string, message: ClientMessage): Promise<Rep
  * $default answers the client's messages, and its body goes back to the client (a two-way route).
  * Nothing is posted to a connection from $connect: it exists only once $connect has returned.
  */
-export const handler = async (event: APIGatewayProxyWebsocketEventV2, context?: Context): Promise<APIGatewayProxyStructuredResultV2> => {
+export const handler = instrument(async (event: APIGatewayProxyWebsocketEventV2, context?: Context): Promise<APIGatewayProxyStructuredResultV2> => {
   if (context) logger.addContext(context);
   const { routeKey, connectionId, connectedAt } = event.requestContext;
   logger.appendKeys({ connectionId, routeKey });
@@ -75,4 +76,4 @@ export const handler = async (event: APIGatewayProxyWebsocketEventV2, context?: 
   } finally {
     logger.removeKeys(['connectionId', 'routeKey']);
   }
-};
+});

@@ -2,6 +2,7 @@ import { causedBy } from '../../shared/events/envelope';
 import type { Envelope } from '../../shared/events/envelope';
 import { createLogger } from '../../shared/logger';
 import { createEventConsumer } from '../../shared/messaging/consumer';
+import { instrument } from '../../shared/observability';
 import { decideOutcomes, newestPerProduct, outcomeOf } from './domain/saga';
 import { lockSagas, saveSagas, upsertCatalogProducts } from './store';
 
@@ -13,7 +14,7 @@ const logger = createLogger('order');
  * events are only recorded (the inbox is part of every order's timeline). A batch is the same few
  * statements whatever its size: lock the orders, decide, write orders, catalog and outbox.
  */
-export const handler = createEventConsumer({
+export const handler = instrument(createEventConsumer({
   service: 'order',
   logger,
   handler: {
@@ -49,4 +50,4 @@ export const handler = createEventConsumer({
       await upsertCatalogProducts(uow.tx, newestPerProduct(catalog));
     },
   },
-});
+}));

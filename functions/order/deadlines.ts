@@ -2,6 +2,7 @@ import type { ScheduledEvent } from 'aws-lambda';
 import { getConfig } from '../../shared/config';
 import { createLogger } from '../../shared/logger';
 import { runUnitOfWork } from '../../shared/messaging/unit-of-work';
+import { instrument } from '../../shared/observability';
 import { cancelOrder } from './cancellation';
 import { deadlineReason } from './domain/saga';
 import { lockOverdueOrders } from './store';
@@ -14,7 +15,7 @@ const BATCH = 100;
  * service down, a queue stuck) is cancelled with the reason, and the usual compensations follow:
  * inventory releases, payment refunds, or each makes sure its part never happens.
  */
-export const handler = async (_event?: ScheduledEvent): Promise<{ cancelled: number }> => {
+export const handler = instrument(async (_event?: ScheduledEvent): Promise<{ cancelled: number }> => {
   const { orderDeadlineSeconds } = await getConfig();
   let cancelled = 0;
   for (;;) {
@@ -31,4 +32,4 @@ export const handler = async (_event?: ScheduledEvent): Promise<{ cancelled: num
     cancelled += count;
     if (count < BATCH) return { cancelled };
   }
-};
+});

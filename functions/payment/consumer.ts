@@ -1,6 +1,7 @@
 import { causedBy, orderIdOf } from '../../shared/events/envelope';
 import { createLogger } from '../../shared/logger';
 import { createEventConsumer } from '../../shared/messaging/consumer';
+import { instrument } from '../../shared/observability';
 import { commandOf, decideIntents } from './domain/payments';
 import { settleIntents } from './settlement';
 import { simulatedGateway } from './simulated-gateway';
@@ -15,7 +16,7 @@ const gateway = simulatedGateway();
  * and the outcomes recorded. A crash in between leaves intents that the next delivery of the same
  * events, or the payment-reconciler schedule, settles by asking the gateway what it did.
  */
-export const handler = createEventConsumer({
+export const handler = instrument(createEventConsumer({
   service: 'payment',
   logger,
   handler: {
@@ -39,4 +40,4 @@ export const handler = createEventConsumer({
       if (settled) log.debug('payments settled', { settled });
     },
   },
-});
+}));

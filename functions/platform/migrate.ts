@@ -6,11 +6,12 @@ import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 import { resolveConfig, SERVICES } from '../../shared/config';
 import { migrateService } from '../../shared/db/migrate';
 import { createLogger } from '../../shared/logger';
+import { instrument } from '../../shared/observability';
 
 const logger = createLogger('platform');
 const PHYSICAL_ID = 'eventflow-migrations';
 
-export async function handler(event: CloudFormationCustomResourceEvent) {
+export const handler = instrument(async (event: CloudFormationCustomResourceEvent) => {
   if (event.RequestType === 'Delete') return { PhysicalResourceId: event.PhysicalResourceId };
   const config = await resolveConfig();
   const applied: Record<string, number> = {};
@@ -20,4 +21,4 @@ export async function handler(event: CloudFormationCustomResourceEvent) {
     applied[service] = ids.length;
   }
   return { PhysicalResourceId: PHYSICAL_ID, Data: applied };
-}
+});

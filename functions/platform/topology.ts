@@ -1,23 +1,25 @@
 /**
  * Custom resource (CDK Provider framework): declares the broker topology (exchanges, quorum queues,
- * DLQs, bindings) at deploy time with the same function the local runtime uses, before any event
+ * DLQs, bindings, and the policies for delivery limit and dead-lettering, through the broker's
+ * management API) at deploy time with the same function the local runtime uses, before any event
  * source mapping points at a queue. Delete leaves the broker alone: it goes with the stack.
  */
 import { connectAmqp } from '../../shared/messaging/broker';
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
-import { resolveConfig } from '../../shared/config';
+import { brokerAccess, resolveConfig } from '../../shared/config';
 import { createLogger } from '../../shared/logger';
 import { declareTopology } from '../../shared/messaging/topology';
+import { instrument } from '../../shared/observability';
 
 const logger = createLogger('platform');
 const PHYSICAL_ID = 'eventflow-topology';
 
-export async function handler(event: CloudFormationCustomResourceEvent) {
+export const handler = instrument(async (event: CloudFormationCustomResourceEvent) => {
   if (event.RequestType === 'Delete') return { PhysicalResourceId: event.PhysicalResourceId };
   const config = await resolveConfig();
   const connection = await connectAmqp(config.rabbitmqUrl, 10_000);
   try {
-    const topology = await declareTopology(connection, config.namespace);
+    const topology = await declareTopology(connection, config.namespace, undefined, brokerAccess(config));
     logger.info('topology declared', { queues: topology.queues.map((q) => q.name), retired: topology.retired });
     // A partition of an earlier layout still holding events must not be lost silently: fail the deploy.
     if (topology.stranded.length) {
@@ -27,4 +29,4 @@ export async function handler(event: CloudFormationCustomResourceEvent) {
   } finally {
     await connection.close();
   }
-}
+});

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import type { ServiceName } from '../config';
+import { LAMBDA_ENV } from '../env';
 
 /** Creates the database if it does not exist yet (needs a role allowed to create databases). */
 export async function ensureDatabase(serviceUrl: string, opts: { tls?: boolean } = {}): Promise<void> {
@@ -44,6 +45,8 @@ export async function loadMigrations(dirs: string[]): Promise<Migration[]> {
  */
 export async function applyMigrations(client: pg.ClientBase, migrations: Migration[]): Promise<string[]> {
   const applied: string[] = [];
+  // The databases bound every statement (0000_messaging_timeouts.sql); a migration may need longer.
+  await client.query('SET statement_timeout = 0');
   await client.query('SELECT pg_advisory_lock(7246011)');
   try {
     await client.query(
@@ -76,7 +79,7 @@ export async function applyMigrations(client: pg.ClientBase, migrations: Migrati
  * folder its build copied them into (same layout).
  */
 function migrationsRoot(): string {
-  return process.env.MIGRATIONS_ROOT ?? path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+  return process.env[LAMBDA_ENV.migrationsRoot] ?? path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 }
 
 /** The messaging tables every service has, then the service's own migrations. */

@@ -8,7 +8,7 @@ pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number(v));
 
 const pools = new Map<ServiceName, Promise<pg.Pool>>();
 
-/** Longest a statement may run; every statement EventFlow issues takes milliseconds. */
+/** Longest a statement may run (the databases' statement_timeout); every statement EventFlow issues takes milliseconds. */
 export const STATEMENT_TIMEOUT_MS = 5_000;
 
 /** The connection pool of a service's own database, created once per process. */
@@ -22,10 +22,9 @@ export function getPool(service: ServiceName): Promise<pg.Pool> {
         ssl: config.databaseTls ? { rejectUnauthorized: true } : undefined,
         connectionTimeoutMillis: 5_000,
         idleTimeoutMillis: 30_000,
-        // No statement may hold a request or a batch until its function times out: a stuck lock or
-        // an overloaded server answers with an error worth retrying instead (57014).
-        statement_timeout: STATEMENT_TIMEOUT_MS,
-        // And if the server never answers at all (a network that drops packets), the client gives up.
+        // The server ends any statement after STATEMENT_TIMEOUT_MS (a database setting, see
+        // shared/db/migrations/0000_messaging_timeouts.sql); if it never answers at all (a network
+        // that drops packets), the client gives up a little later.
         query_timeout: STATEMENT_TIMEOUT_MS + 2_000,
         keepAlive: true,
       });

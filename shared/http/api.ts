@@ -4,6 +4,7 @@ import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import type { Cause } from '../events/envelope';
 import { isTransient } from '../messaging/errors';
+import { annotateCorrelation, observe } from '../observability';
 import { HttpProblem, badRequest } from './problem';
 
 export interface HttpRequest {
@@ -54,6 +55,7 @@ function respond(status: number, body: unknown, headers: Record<string, string>,
  * A Lambda handler for an API Gateway HTTP API (payload 2.0) that serves several routes of one
  * service, dispatched on event.routeKey. Errors become RFC 9457 problem+json: HttpProblem as given,
  * an unreachable dependency as 503, anything else as 500 (logged, detail withheld).
+ * On Lambda, a function missing its configuration fails here, at cold start.
  */
 export function createHttpApi(opts: { logger: Logger; routes: Record<string, RouteHandler> }) {
   const { logger, routes } = opts;
@@ -62,6 +64,7 @@ export function createHttpApi(opts: { logger: Logger; routes: Record<string, Rou
     const supplied = event.headers?.['x-correlation-id'];
     const correlationId = supplied && CORRELATION.test(supplied) ? supplied : requestId;
     logger.appendKeys({ correlationId, routeKey: event.routeKey });
+    annotateCorrelation([correlationId]);
     const headers = { 'x-correlation-id': correlationId };
     try {
       const route = routes[event.routeKey];
@@ -92,7 +95,8 @@ export function createHttpApi(opts: { logger: Logger; routes: Record<string, Rou
       return respond(500, p.toBody(instance), headers, 'application/problem+json');
     }
   };
-  return middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Error, Context>(core).use(
+  // Traced (correlation id annotated) and measured like every other handler: shared/observability.ts.
+  return observe(middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Error, Context>(core)).use(
     injectLambdaContext(logger, { resetKeys: true }),
   );
 }

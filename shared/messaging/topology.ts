@@ -1,8 +1,10 @@
-import type { ChannelModel } from 'amqplib';
+import type { Channel, ChannelModel } from 'amqplib';
 import { FUNCTIONS } from '../../functions/catalog';
-import { brokerName } from '../config';
+import { brokerName, localBrokerAccess } from '../config';
 import { PUBLISHERS, publisherOf } from '../events/types';
 import type { EventType, Publisher } from '../events/types';
+import { brokerAdmin, syncPolicies, type BrokerAccess } from './broker-admin';
+import { brokerPolicies, parseBrokerVersion, policyPrefix } from './policies';
 import { MAX_PARTITIONS, assertPartitionCount, bindingPattern, topicMatches } from './routing';
 
 /** Each publishing service owns one topic exchange; the routing key is the event type. */
@@ -83,8 +85,18 @@ export function dlqOf(queue: string): string {
 
 export interface QueueDeclaration {
   name: string;
+  /** Fixed once the queue exists: only what can never change (its type). */
   arguments: Record<string, unknown>;
+  /** Applied as a broker policy (shared/messaging/policies.ts), so a deploy can change it on a live queue. */
+  policy: { kind: 'work'; deliveryLimit: number; deadLetterQueue: string } | { kind: 'dead-letter' };
 }
+
+/** A partition queue: delivery limit and dead-lettering into its service's DLQ, by policy. */
+const workQueue = (name: string): QueueDeclaration => ({
+  name,
+  arguments: { 'x-queue-type': 'quorum' },
+  policy: { kind: 'work', deliveryLimit: DELIVERY_LIMIT, deadLetterQueue: dlqOf(name) },
+});
 
 export interface Topology {
   exchanges: string[];
@@ -106,15 +118,7 @@ export function resolveTopology(namespace = '', layout: PartitionLayout = catalo
     const partitions = partitionQueues(id, namespace, layout);
     const dlq = dlqOf(partitions[0]!);
     partitions.forEach((name, index) => {
-      topology.queues.push({
-        name,
-        arguments: {
-          'x-queue-type': 'quorum',
-          'x-delivery-limit': DELIVERY_LIMIT,
-          'x-dead-letter-exchange': '',
-          'x-dead-letter-routing-key': dlq,
-        },
-      });
+      topology.queues.push(workQueue(name));
       const subs =
         spec.subscribes === 'all'
           ? PUBLISHERS.map((p) => ({ exchange: exchangeOf(p), sub: { type: '*' } }))
@@ -126,7 +130,7 @@ export function resolveTopology(namespace = '', layout: PartitionLayout = catalo
         topology.bindings.push({ queue: name, exchange, routingKey: bindingPattern(sub, index, partitions.length) });
       }
     });
-    topology.queues.push({ name: dlq, arguments: { 'x-queue-type': 'quorum' } });
+    topology.queues.push({ name: dlq, arguments: { 'x-queue-type': 'quorum' }, policy: { kind: 'dead-letter' } });
   }
   return topology;
 }
@@ -150,21 +154,26 @@ function otherLayoutQueues(id: QueueId, namespace: string, current: string[]): {
 }
 
 /**
- * Declares exchanges, queues, DLQs and bindings. Idempotent: safe on every start and every deploy.
+ * Declares exchanges, queues, DLQs, bindings and the namespace's broker policies (delivery limit,
+ * dead-lettering; see policies.ts), chosen for the broker's version as its AMQP connection reports
+ * it. Idempotent: safe on every start and every deploy.
  * Partitions of another layout (the partition count changed) stop receiving events: their bindings
  * go, and the queue goes too once empty; one still holding messages is kept and reported, for its
- * messages to be moved (`npm run dlq -- drain <queue>`).
+ * messages to be moved (`npm run dlq -- drain <queue>`), and keeps its policy meanwhile.
  */
 export async function declareTopology(
   connection: Pick<ChannelModel, 'createChannel'>,
   namespace = '',
   layout: PartitionLayout = catalogLayout(),
+  access: BrokerAccess = localBrokerAccess(),
 ): Promise<Topology & { retired: string[]; stranded: { queue: string; messages: number }[] }> {
   const topology = resolveTopology(namespace, layout);
   const channel = await connection.createChannel();
+  let version: string;
   try {
+    version = String(channel.connection.serverProperties.version ?? '');
     for (const exchange of topology.exchanges) await channel.assertExchange(exchange, 'topic', { durable: true });
-    for (const q of topology.queues) await channel.assertQueue(q.name, { durable: true, arguments: q.arguments });
+    for (const q of topology.queues) await assertQueue(channel, q);
     for (const b of topology.bindings) await channel.bindQueue(b.queue, b.exchange, b.routingKey);
   } finally {
     await channel.close().catch(() => undefined);
@@ -189,7 +198,23 @@ export async function declareTopology(
       }
     }
   }
+  // Consumers start only once this returns (the local runtime; on AWS the event source mappings
+  // depend on the deploy-time resource that runs it), so no queue is read before its policy holds.
+  const governed = { ...topology, queues: [...topology.queues, ...stranded.map((s) => workQueue(s.queue))] };
+  await syncPolicies(brokerAdmin(access), policyPrefix(namespace), brokerPolicies(governed, namespace, parseBrokerVersion(version)));
   return { ...topology, retired, stranded };
+}
+
+async function assertQueue(channel: Channel, q: QueueDeclaration): Promise<void> {
+  await channel.assertQueue(q.name, { durable: true, arguments: q.arguments }).catch((err: Error) => {
+    throw /inequivalent arg 'x-(delivery-limit|dead-letter)/.test(err.message)
+      ? new Error(
+          `queue ${q.name} was declared by an earlier version with x-delivery-limit/x-dead-letter-* arguments, ` +
+            'which now come from broker policies; once it is empty, delete it (rabbitmqctl delete_queue) and start again',
+          { cause: err },
+        )
+      : err;
+  });
 }
 
 /** A queue's depth, or null if it does not exist (a passive declare of a missing queue closes its channel). */
@@ -205,8 +230,12 @@ async function existingQueueDepth(connection: Pick<ChannelModel, 'createChannel'
   }
 }
 
-/** Removes a namespace's topology, whatever its partition layout (tests clean up after themselves with it). */
-export async function deleteTopology(connection: Pick<ChannelModel, 'createChannel'>, namespace: string): Promise<void> {
+/** Removes a namespace's topology and its policies, whatever its partition layout (tests clean up after themselves with it). */
+export async function deleteTopology(
+  connection: Pick<ChannelModel, 'createChannel'>,
+  namespace: string,
+  access: BrokerAccess = localBrokerAccess(),
+): Promise<void> {
   const channel = await connection.createChannel();
   try {
     for (const id of QUEUE_IDS) {
@@ -219,4 +248,5 @@ export async function deleteTopology(connection: Pick<ChannelModel, 'createChann
   } finally {
     await channel.close().catch(() => undefined);
   }
+  await syncPolicies(brokerAdmin(access), policyPrefix(namespace), []);
 }

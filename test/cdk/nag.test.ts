@@ -4,6 +4,7 @@ import path from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { describe, expect, it } from 'vitest';
 import { buildApp } from '../../lib/app';
+import { cdkJsonContext } from './support';
 
 interface Report {
   pluginReports: { pluginName: string; violations: { ruleName: string; severity: string; violatingConstructs: { constructPath: string }[] }[] }[];
@@ -12,7 +13,7 @@ interface Report {
 /** cdk-nag v3 interrupts synthesis on any unacknowledged error and writes the report to the assembly. */
 function nagErrors(env: string): string[] {
   const outdir = mkdtempSync(path.join(tmpdir(), 'eventflow-nag-'));
-  const app = new App({ outdir, context: { env, 'aws:cdk:bundling-stacks': [] } });
+  const app = new App({ outdir, context: { ...cdkJsonContext(), env, 'aws:cdk:bundling-stacks': [] } });
   buildApp(app);
   let failure: unknown;
   try {

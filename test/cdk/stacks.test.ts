@@ -2,6 +2,7 @@ import type { CfnResource } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { FUNCTIONS, HTTP_API_CORS } from '../../functions/catalog';
+import { LAMBDA_ENV, requiredOnLambda } from '../../shared/env';
 import { partitionQueues } from '../../shared/messaging/topology';
 import { ofType, refTarget, synthesize, type Synthesized } from './support';
 
@@ -18,11 +19,17 @@ beforeAll(() => {
 describe('catalog parity', () => {
   it('deploys one Lambda per catalog entry and no other function but CDK helpers', () => {
     const lambdas = ofType(dev.resources, 'AWS::Lambda::Function');
-    const names = lambdas.map(([, r]) => r.Properties?.FunctionName).filter(Boolean);
-    expect(names.sort()).toEqual(FUNCTIONS.map((f) => `eventflow-dev-${f.id}`).sort());
-    const helpers = lambdas.filter(([, r]) => !r.Properties?.FunctionName);
-    for (const [, r] of helpers) expect(r.Metadata?.['aws:cdk:path']).toMatch(/-provider\/framework-onEvent\/Resource$/);
-    expect(helpers).toHaveLength(FUNCTIONS.filter((f) => f.trigger.kind === 'deploy').length);
+    const catalogId = (r: (typeof lambdas)[number][1]) => r.Properties?.Environment?.Variables?.EVENTFLOW_FUNCTION as string | undefined;
+    expect(lambdas.map(([, r]) => catalogId(r)).filter(Boolean).sort()).toEqual(FUNCTIONS.map((f) => f.id).sort());
+    // No fixed names: CloudFormation names every function, so a replacement never collides.
+    for (const [, r] of lambdas) expect(r.Properties?.FunctionName).toBeUndefined();
+    const helpers = lambdas.filter(([, r]) => !catalogId(r)).map(([, r]) => r.Metadata?.['aws:cdk:path'] as string);
+    const helper =
+      /-provider\/framework-onEvent\/Resource$|\/EsmCleanup\/(onEvent|isComplete|Provider\/framework-(onEvent|isComplete|onTimeout))\/Resource$|\/LogRetention[0-9a-f]+\/Resource$|\/Custom::VpcRestrictDefaultSGCustomResourceProvider\/Handler$/;
+    for (const p of helpers) expect(p).toMatch(helper);
+    // The deploy hooks' providers, the mapping clean-up (two handlers, three provider functions),
+    // LogRetention, and the handler that empties the VPC's default security group (feature flag).
+    expect(helpers).toHaveLength(FUNCTIONS.filter((f) => f.trigger.kind === 'deploy').length + 5 + 1 + 1);
     const webLambdas = ofType(dev.webTemplate.toJSON().Resources, 'AWS::Lambda::Function');
     for (const [, r] of webLambdas) expect(r.Metadata?.['aws:cdk:path']).toMatch(/Custom::(CDKBucketDeployment|S3AutoDeleteObjects)/);
   });
@@ -58,9 +65,11 @@ describe('catalog parity', () => {
     }
     for (const [, esm] of ofType(dev.resources, 'AWS::Lambda::EventSourceMapping')) mark(refTarget(esm.Properties!.FunctionName), 'mapping');
     for (const [, rule] of ofType(dev.resources, 'AWS::Events::Rule')) mark(refTarget(rule.Properties!.Targets[0].Arn), 'schedule');
+    const cleanup = [dev.backend.esmCleanup.onEvent, dev.backend.esmCleanup.isComplete].map((f) => dev.backend.getLogicalId(f.node.defaultChild as CfnResource));
     for (const [, fn] of ofType(dev.resources, 'AWS::Lambda::Function')) {
       const user = fn.Properties!.Environment?.Variables?.USER_ON_EVENT_FUNCTION_ARN;
-      if (user) mark(refTarget(user), 'custom resource');
+      // The mapping clean-up's provider fronts infrastructure handlers, not catalog functions.
+      if (user && !cleanup.includes(refTarget(user)!)) mark(refTarget(user), 'custom resource');
     }
     for (const spec of FUNCTIONS) {
       const kinds = new Set((triggered.get(spec.id) ?? []).map((h) => h.split(' ')[0]));
@@ -115,14 +124,25 @@ describe('least privilege', () => {
   const env = (id: string) => dev.resources[fnLogicalId(dev, id)]!.Properties!.Environment.Variables as Record<string, unknown>;
 
   it('hands each function only the configuration its `uses` names', () => {
+    const listed = new Set(Object.values(LAMBDA_ENV).flatMap((v) => (typeof v === 'string' ? [v] : Object.values(v))));
     for (const spec of FUNCTIONS) {
       const vars = env(spec.id);
+      // Everything shared/config.ts needs on Lambda is there (else the cold start fails by design)...
+      for (const name of requiredOnLambda(spec.uses)) expect(vars[name], `${spec.id} ${name}`).toBeDefined();
+      // ...and every variable is one the list in shared/env.ts names, or Node's own.
+      expect(Object.keys(vars).filter((k) => !listed.has(k) && k !== 'NODE_OPTIONS' && k !== 'NODE_EXTRA_CA_CERTS'), spec.id).toEqual([]);
+      expect(vars.EVENTFLOW_FUNCTION).toBe(spec.id);
+      expect(vars.POWERTOOLS_SERVICE_NAME).toBe(spec.service);
+      if (spec.uses.databases.length > 0) expect(vars.DB_POOL_MAX, spec.id).toBe(String(spec.dbPoolMax));
       for (const service of ['order', 'payment', 'inventory'] as const) {
         expect(`${service.toUpperCase()}_DB_SECRET_ARN` in vars, `${spec.id} ${service}`).toBe(spec.uses.databases.includes(service));
       }
-      expect('RABBITMQ_SECRET_ARN' in vars, spec.id).toBe(spec.uses.broker);
-      expect('RABBITMQ_ENDPOINT' in vars, spec.id).toBe(spec.uses.broker);
+      expect('RABBITMQ_SECRET_ARN' in vars, spec.id).toBe(spec.uses.broker || Boolean(spec.uses.brokerManagement));
+      expect('RABBITMQ_ENDPOINT' in vars, spec.id).toBe(spec.uses.broker || Boolean(spec.uses.brokerManagement));
+      expect('RABBITMQ_MANAGEMENT_ENDPOINT' in vars, spec.id).toBe(Boolean(spec.uses.brokerManagement));
       expect('REDIS_URL' in vars, spec.id).toBe(spec.uses.redis);
+      expect('REDIS_SECRET_ARN' in vars, spec.id).toBe(spec.uses.redis);
+      expect('EVENTFLOW_EVENT_SOURCE_MAPPINGS' in vars, spec.id).toBe(Boolean(spec.uses.eventSources));
       expect('WEBSOCKET_CALLBACK_URL' in vars, spec.id).toBe(Boolean(spec.uses.websocketCallback));
       expect(vars.DATABASE_TLS === 'true', spec.id).toBe(spec.uses.databases.length > 0);
       if (spec.uses.redis) expect(vars.REDIS_CLUSTER).toBe('true');
@@ -131,28 +151,37 @@ describe('least privilege', () => {
     expect(env('platform-migrate').MIGRATIONS_ROOT).toBe('/var/task');
   });
 
-  it('opens each data port only to the functions that use it', () => {
-    const sgOf = (id: string) => dev.backend.getLogicalId(dev.backend.functions.get(id).connections.securityGroups[0]!.node.defaultChild as CfnResource);
+  it.each(['dev', 'prod'])('opens each data port only to the functions that use it (%s)', (env) => {
+    const s = env === 'dev' ? dev : prod;
+    const idOf = (c: { node: { defaultChild?: unknown } }) => s.backend.getLogicalId(c.node.defaultChild as CfnResource);
+    const sgOf = (id: string) => idOf(s.backend.functions.get(id).connections.securityGroups[0]!);
     // Database rules take their port from the instance endpoint (a token), so only the group is matched there.
     const ingressSources = (sgConstruct: { node: { defaultChild?: unknown } }, port?: number) => {
-      const target = dev.backend.getLogicalId(sgConstruct.node.defaultChild as CfnResource);
-      return ofType(dev.resources, 'AWS::EC2::SecurityGroupIngress')
+      const target = idOf(sgConstruct);
+      return ofType(s.resources, 'AWS::EC2::SecurityGroupIngress')
         .filter(([, r]) => refTarget(r.Properties!.GroupId) === target && (port === undefined || r.Properties!.FromPort === port))
         .map(([, r]) => refTarget(r.Properties!.SourceSecurityGroupId))
         .sort();
     };
-    for (const [service, db] of Object.entries(dev.backend.databases.instances)) {
-      const users = FUNCTIONS.filter((f) => f.uses.databases.includes(service as 'order')).map((f) => sgOf(f.id)).sort();
-      expect(ingressSources(db.connections.securityGroups[0]!)).toEqual(users);
+    for (const [service, { instance, proxy }] of Object.entries(s.backend.databases.services)) {
+      const users = FUNCTIONS.filter((f) => f.uses.databases.includes(service as 'order'));
+      const direct = users.filter((f) => !proxy || (f.trigger.kind === 'deploy' && f.trigger.purpose === 'migrations'));
+      // With a proxy, only the proxy and the migrations (their advisory lock would pin it) reach the instance.
+      const instanceSources = [...direct.map((f) => sgOf(f.id)), ...(proxy ? [idOf(proxy.connections.securityGroups[0]!)] : [])].sort();
+      expect(ingressSources(instance.connections.securityGroups[0]!), `${env} ${service} instance`).toEqual(instanceSources);
+      if (proxy) {
+        const viaProxy = users.filter((f) => !direct.includes(f)).map((f) => sgOf(f.id)).sort();
+        expect(ingressSources(proxy.connections.securityGroups[0]!, 5432), `${env} ${service} proxy`).toEqual(viaProxy);
+      }
     }
-    const brokerUsers = FUNCTIONS.filter((f) => f.uses.broker).map((f) => sgOf(f.id));
-    const brokerSg = dev.backend.broker.securityGroup;
+    const brokerUsers = FUNCTIONS.filter((f) => f.uses.broker || f.uses.brokerManagement).map((f) => sgOf(f.id));
+    const brokerSg = s.backend.broker.securityGroup;
     // Plus the broker group itself: the event source mappings' ENIs carry it.
-    expect(ingressSources(brokerSg, 5671)).toEqual(
-      [...brokerUsers, dev.backend.getLogicalId(brokerSg.node.defaultChild as CfnResource)].sort(),
-    );
+    expect(ingressSources(brokerSg, 5671)).toEqual([...brokerUsers, idOf(brokerSg)].sort());
+    // The management API (HTTPS) only to the functions that set policies or read queue statistics.
+    expect(ingressSources(brokerSg, 443)).toEqual(FUNCTIONS.filter((f) => f.uses.brokerManagement).map((f) => sgOf(f.id)).sort());
     const redisUsers = FUNCTIONS.filter((f) => f.uses.redis).map((f) => sgOf(f.id)).sort();
-    expect(ingressSources(dev.backend.cache.securityGroup, 6379)).toEqual(redisUsers);
+    expect(ingressSources(s.backend.cache.securityGroup, 6379)).toEqual(redisUsers);
   });
 
   it('lets only the WebSocket callback users manage connections', () => {

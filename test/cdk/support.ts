@@ -1,9 +1,18 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { buildApp, type BuildOptions, type EventFlowApp } from '../../lib/app';
+import { REPO_ROOT } from '../../lib/bundling';
+
+/**
+ * The context `cdk synth` and `cdk deploy` give the app from cdk.json: its feature flags above
+ * all, so that what the tests check is what deploys.
+ */
+export function cdkJsonContext(): Record<string, unknown> {
+  return (JSON.parse(readFileSync(path.join(REPO_ROOT, 'cdk.json'), 'utf8')) as { context: Record<string, unknown> }).context;
+}
 
 export type Resources = Record<string, { Type: string; Properties?: Record<string, any>; DependsOn?: string[]; Metadata?: Record<string, any>; DeletionPolicy?: string }>;
 
@@ -17,7 +26,7 @@ export interface Synthesized extends EventFlowApp {
 export function synthesize(context: Record<string, unknown> = {}, options: BuildOptions = {}): Synthesized {
   const app = new App({
     outdir: mkdtempSync(path.join(tmpdir(), 'eventflow-cdk-')),
-    context: { 'aws:cdk:bundling-stacks': [], 'aws:cdk:enable-path-metadata': true, ...context },
+    context: { ...cdkJsonContext(), 'aws:cdk:bundling-stacks': [], 'aws:cdk:enable-path-metadata': true, ...context },
   });
   const built = buildApp(app, { nag: false, ...options });
   const backendTemplate = Template.fromStack(built.backend);

@@ -20,7 +20,7 @@ describe('npx cdk synth', () => {
     const template = JSON.parse(readFileSync(path.join(outdir, 'EventFlow-dev.template.json'), 'utf8'));
     for (const spec of FUNCTIONS) {
       const [, fn] = Object.entries<any>(template.Resources).find(
-        ([, r]) => r.Type === 'AWS::Lambda::Function' && r.Properties.FunctionName === `eventflow-dev-${spec.id}`,
+        ([, r]) => r.Type === 'AWS::Lambda::Function' && r.Properties.Environment?.Variables?.EVENTFLOW_FUNCTION === spec.id,
       )!;
       const asset = path.join(outdir, fn.Metadata['aws:asset:path']);
       expect(existsSync(path.join(asset, 'index.mjs')), spec.id).toBe(true);

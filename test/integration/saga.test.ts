@@ -3,6 +3,7 @@ import {
   api,
   closeTestClients,
   createProduct,
+  db,
   expectSettled,
   paymentsOf,
   placeOrder,
@@ -28,6 +29,15 @@ describe('health', () => {
       },
     });
   });
+});
+
+describe('database settings', () => {
+  it('bounds every statement of every service database, without any session setting it', async () => {
+    for (const service of ['order', 'payment', 'inventory'] as const) {
+      expect((await db(service).query('SHOW statement_timeout')).rows[0].statement_timeout).toBe('5s');
+      await expect(db(service).query('SELECT pg_sleep(6)')).rejects.toMatchObject({ code: '57014' });
+    }
+  }, 30_000);
 });
 
 describe('the order saga', () => {

@@ -20,7 +20,8 @@ async function gateway(routes: Partial<Record<string, RouteInvoker>> = {}, limit
   const gw = await startWsGateway({
     host: '127.0.0.1',
     port: 0,
-    routes: ['$connect', '$disconnect', '$default', 'echo'],
+    routes: ['$connect', '$disconnect', '$default', 'echo', 'oneway'],
+    twoWayRoutes: ['$default', 'echo'],
     ...limits,
     invokeRoute: async (route, event) => {
       calls.push({ route, event });
@@ -91,6 +92,24 @@ describe('local WebSocket gateway', () => {
     await until(() => c.messages.length === 1, 'the reply');
     expect(c.messages[0]).toBe('echo {"action":"anything"}');
     expect(calls.at(-1)!.event.requestContext).toMatchObject({ routeKey: '$default', eventType: 'MESSAGE' });
+  });
+
+  it('drops the reply of a route that is not two-way, as API Gateway does without a route response', async () => {
+    const reply = async (r: string) => ({ statusCode: 200, body: `reply from ${r}` });
+    const { gw, calls } = await gateway({ oneway: reply, echo: reply });
+    const c = await client(gw.url);
+    c.ws.send('{"action":"oneway"}');
+    c.ws.send('{"action":"echo"}');
+    await until(() => c.messages.length === 1, 'the two-way reply');
+    await until(() => calls.filter((x) => x.event.requestContext.eventType === 'MESSAGE').length === 2, 'both invocations');
+    await new Promise((r) => setTimeout(r, 100));
+    expect(c.messages).toEqual(['reply from echo']);
+  });
+
+  it("the catalog's WebSocket $default is two-way: its replies (pong, subscribed, resumed) reach the client", async () => {
+    const { FUNCTIONS } = await import('../../functions/catalog');
+    const ws = FUNCTIONS.find((f) => f.trigger.kind === 'websocket' && f.trigger.routes.includes('$default'))!;
+    expect(ws.trigger.kind === 'websocket' && ws.trigger.twoWay).toBe(true);
   });
 
   it('delivers PostToConnection from the real SDK client, and a message over 32 KB arrives whole', async () => {

@@ -1,0 +1,100 @@
+/**
+ * Every environment variable EventFlow reads, in one list: the CDK app sets them on each function
+ * (lib/functions.ts), shared/config.ts reads them. Pure data; import nothing heavy here.
+ */
+import type { ServiceName } from './config';
+
+/** Set on AWS by the CDK app, from the function catalog and the stack's resources. */
+export const LAMBDA_ENV = {
+  /** The catalog id of the function: what it uses, hence what must be configured. */
+  functionId: 'EVENTFLOW_FUNCTION',
+  /** The catalog service: Powertools' service name (log lines, traces, the `service` metric dimension). */
+  serviceName: 'POWERTOOLS_SERVICE_NAME',
+  logLevel: 'LOG_LEVEL',
+  currency: 'EVENTFLOW_CURRENCY',
+  /** PostgreSQL connections per pool (one pool per service database a function uses). */
+  dbPoolMax: 'DB_POOL_MAX',
+  /** "true": TLS to PostgreSQL, certificate verified (RDS, RDS Proxy). */
+  databaseTls: 'DATABASE_TLS',
+  dbSecretArn: {
+    order: 'ORDER_DB_SECRET_ARN',
+    payment: 'PAYMENT_DB_SECRET_ARN',
+    inventory: 'INVENTORY_DB_SECRET_ARN',
+  } satisfies Record<ServiceName, string>,
+  /** host[:port] that replaces the secret's host (an RDS Proxy endpoint); absent: the instance itself. */
+  dbHost: {
+    order: 'ORDER_DB_HOST',
+    payment: 'PAYMENT_DB_HOST',
+    inventory: 'INVENTORY_DB_HOST',
+  } satisfies Record<ServiceName, string>,
+  /** Secrets Manager JSON {username, password} of the broker user. */
+  rabbitmqSecretArn: 'RABBITMQ_SECRET_ARN',
+  /** amqps://host:5671 */
+  rabbitmqEndpoint: 'RABBITMQ_ENDPOINT',
+  /** https://host of the broker's management API (its console endpoint); credentials are the AMQP ones. */
+  rabbitmqManagementEndpoint: 'RABBITMQ_MANAGEMENT_ENDPOINT',
+  /** rediss://host:port */
+  redisUrl: 'REDIS_URL',
+  redisCluster: 'REDIS_CLUSTER',
+  /** Secrets Manager JSON {username, password} of the cache's RBAC user. */
+  redisSecretArn: 'REDIS_SECRET_ARN',
+  /** https://… of the WebSocket stage's connection management API. */
+  websocketCallbackUrl: 'WEBSOCKET_CALLBACK_URL',
+  /** Where the migrate function's bundle keeps the .sql files. */
+  migrationsRoot: 'MIGRATIONS_ROOT',
+  /** "Name=id,…" of the event source mappings the watch function checks. */
+  eventSourceMappings: 'EVENTFLOW_EVENT_SOURCE_MAPPINGS',
+} as const;
+
+/**
+ * Read only off Lambda (the local runtime, tests and tools), each with a localhost default.
+ * REDIS_URL is read in both places: there is nothing to resolve about it.
+ */
+export const LOCAL_ENV = {
+  namespace: 'EVENTFLOW_NAMESPACE',
+  databaseUrl: 'DATABASE_URL',
+  serviceDatabaseUrl: {
+    order: 'ORDER_DATABASE_URL',
+    payment: 'PAYMENT_DATABASE_URL',
+    inventory: 'INVENTORY_DATABASE_URL',
+  } satisfies Record<ServiceName, string>,
+  rabbitmqUrl: 'RABBITMQ_URL',
+  /** The management API with credentials (http://guest:guest@127.0.0.1:15672); absent: rabbitmqctl. */
+  rabbitmqManagementUrl: 'RABBITMQ_MANAGEMENT_URL',
+  orderDeadlineSeconds: 'ORDER_DEADLINE_SECONDS',
+} as const;
+
+/** What a function reaches; the catalog's `uses`. */
+export interface Uses {
+  databases: readonly ServiceName[];
+  broker: boolean;
+  /** The broker's management HTTP API (policies, queue statistics). */
+  brokerManagement?: boolean;
+  redis: boolean;
+  websocketCallback?: boolean;
+  /** Reads the state of the queue consumers' event source mappings (Lambda API). */
+  eventSources?: boolean;
+}
+
+/** The variables a function with these `uses` cannot run without on Lambda. */
+export function requiredOnLambda(uses: Uses): string[] {
+  const e = LAMBDA_ENV;
+  return [
+    e.functionId,
+    ...(uses.databases.length > 0 ? [e.databaseTls, e.dbPoolMax] : []),
+    ...uses.databases.map((s) => e.dbSecretArn[s]),
+    ...(uses.broker || uses.brokerManagement ? [e.rabbitmqSecretArn, e.rabbitmqEndpoint] : []),
+    ...(uses.brokerManagement ? [e.rabbitmqManagementEndpoint] : []),
+    ...(uses.redis ? [e.redisUrl, e.redisCluster, e.redisSecretArn] : []),
+    ...(uses.websocketCallback ? [e.websocketCallbackUrl] : []),
+    ...(uses.eventSources ? [e.eventSourceMappings] : []),
+  ];
+}
+
+/**
+ * Running on AWS Lambda: both variables are set by Lambda's managed runtimes. The local runtime
+ * sets neither, so its localhost defaults never apply on AWS and AWS's strictness never applies locally.
+ */
+export function onLambda(env: NodeJS.ProcessEnv = process.env): boolean {
+  return Boolean(env.AWS_LAMBDA_FUNCTION_NAME) && (env.AWS_EXECUTION_ENV ?? '').startsWith('AWS_Lambda_');
+}

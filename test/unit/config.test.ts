@@ -1,0 +1,75 @@
+import { describe, expect, it } from 'vitest';
+import { FUNCTIONS } from '../../functions/catalog';
+import { mappingHealthy, parseMappings } from '../../functions/platform/event-sources';
+import { previousMinute } from '../../functions/order/metrics';
+import { lambdaFunctionSpec, resolveConfig } from '../../shared/config';
+import { LAMBDA_ENV, onLambda, requiredOnLambda } from '../../shared/env';
+
+const lambda = { AWS_LAMBDA_FUNCTION_NAME: 'EventFlow-dev-orderapi-AbC', AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs22.x' };
+
+/** Everything a function's `uses` needs, with placeholder values. */
+const complete = (id: string) => ({
+  ...lambda,
+  ...Object.fromEntries(requiredOnLambda(FUNCTIONS.find((f) => f.id === id)!.uses).map((n) => [n, `value-of-${n}`])),
+  [LAMBDA_ENV.functionId]: id,
+});
+
+describe('configuration', () => {
+  it('defaults to localhost off Lambda', async () => {
+    const c = await resolveConfig({ EVENTFLOW_NAMESPACE: 't1' });
+    expect(c.rabbitmqUrl).toBe('amqp://guest:guest@127.0.0.1:5672');
+    expect(c.databaseUrls.order).toBe('postgres://postgres@127.0.0.1:5432/t1_order_db');
+    expect(c.redis.url).toBe('redis://127.0.0.1:6379');
+  });
+
+  it('knows Lambda by the variables its runtime sets, not by one a local emulator might copy', () => {
+    expect(onLambda(lambda)).toBe(true);
+    expect(onLambda({ AWS_LAMBDA_FUNCTION_NAME: 'order-api' })).toBe(false);
+    expect(onLambda({})).toBe(false);
+  });
+
+  it('on Lambda, fails at once naming every missing variable instead of falling back to localhost', async () => {
+    for (const spec of FUNCTIONS) {
+      const env: Record<string, string> = complete(spec.id);
+      for (const name of requiredOnLambda(spec.uses).filter((n) => n !== LAMBDA_ENV.functionId)) {
+        const missing = { ...env };
+        delete missing[name];
+        await expect(resolveConfig(missing), `${spec.id} without ${name}`).rejects.toThrow(`${spec.id} cannot start: ${name} not set`);
+      }
+      expect(lambdaFunctionSpec(env).id).toBe(spec.id);
+    }
+    await expect(resolveConfig(lambda)).rejects.toThrow(`${LAMBDA_ENV.functionId} is not set`);
+    await expect(resolveConfig({ ...lambda, [LAMBDA_ENV.functionId]: 'no-such-function' })).rejects.toThrow(/no function no-such-function/);
+  });
+
+  it('requires on Lambda exactly what the catalog says a function uses', () => {
+    const api = requiredOnLambda({ databases: ['order'], broker: true, redis: false });
+    expect(api).toEqual(expect.arrayContaining(['ORDER_DB_SECRET_ARN', 'RABBITMQ_SECRET_ARN', 'RABBITMQ_ENDPOINT', 'DATABASE_TLS']));
+    expect(api).not.toContain('PAYMENT_DB_SECRET_ARN');
+    expect(api).not.toContain('REDIS_URL');
+    expect(requiredOnLambda({ databases: [], broker: true, brokerManagement: true, redis: false })).toContain('RABBITMQ_MANAGEMENT_ENDPOINT');
+  });
+});
+
+describe('watch helpers', () => {
+  it('calls an event source mapping healthy only when enabled, not stopped and not failing', () => {
+    expect(mappingHealthy({ State: 'Enabled', LastProcessingResult: 'OK' })).toBe(true);
+    expect(mappingHealthy({ State: 'Disabled', StateTransitionReason: 'USER_INITIATED' })).toBe(false);
+    expect(mappingHealthy({ State: 'Enabled', StateTransitionReason: 'EVENT_SOURCE_AUTHN_ERROR' })).toBe(false);
+    expect(mappingHealthy({ State: 'Enabled', LastProcessingResult: 'PROBLEM: Connection error.' })).toBe(false);
+    expect(mappingHealthy({ State: 'Creating' })).toBe(false);
+  });
+
+  it('reads the mapping list the CDK app hands the watch function', () => {
+    expect(parseMappings('order-consumer=a-1,payment-consumer=b-2')).toEqual([['order-consumer', 'a-1'], ['payment-consumer', 'b-2']]);
+    expect(parseMappings(undefined)).toEqual([]);
+    expect(() => parseMappings('broken')).toThrow(/function=uuid/);
+  });
+
+  it('counts orders per whole minute', () => {
+    expect(previousMinute(new Date('2026-01-01T10:05:42.123Z'))).toEqual({
+      from: new Date('2026-01-01T10:04:00Z'),
+      to: new Date('2026-01-01T10:05:00Z'),
+    });
+  });
+});
