@@ -6,8 +6,7 @@
  */
 import type { Channel, ChannelModel } from 'amqplib';
 import type pg from 'pg';
-import { localLayout } from '../local/layout';
-import { resolveTopology } from '../shared/messaging/topology';
+import { resolveTopology, deploymentLayout } from '../shared/messaging/topology';
 
 export interface DrainOptions {
   namespace: string;
@@ -43,7 +42,7 @@ export async function readQuietState(opts: Pick<DrainOptions, 'namespace' | 'amq
   channel.on('error', () => undefined);
   try {
     const queued: Record<string, number> = {};
-    for (const q of resolveTopology(opts.namespace, localLayout()).queues) queued[q.name] = (await channel.checkQueue(q.name)).messageCount;
+    for (const q of resolveTopology(opts.namespace, deploymentLayout()).queues) queued[q.name] = (await channel.checkQueue(q.name)).messageCount;
     const count = async (db: pg.Pool, sql: string) => (await db.query<{ n: number }>(sql)).rows[0]!.n;
     const unpublished = 'SELECT count(*)::int AS n FROM outbox_pending';
     const [pending, o, p, i] = await Promise.all([

@@ -14,8 +14,7 @@ import type { Channel, ChannelModel } from 'amqplib';
 import pg from 'pg';
 import { FUNCTIONS } from '../functions/catalog';
 import { SERVICES, databaseName } from '../shared/config';
-import { localLayout } from '../local/layout';
-import { resolveTopology } from '../shared/messaging/topology';
+import { resolveTopology, deploymentLayout } from '../shared/messaging/topology';
 
 export interface ProcStat {
   pid: number;
@@ -188,7 +187,7 @@ export async function startSampler(opts: SamplerOptions) {
   const hz = clockTicks();
   const intervalMs = opts.intervalMs ?? 1000;
   const functionIds = FUNCTIONS.map((f) => f.id);
-  const queueNames = resolveTopology(opts.namespace, localLayout()).queues.map((q) => q.name);
+  const queueNames = resolveTopology(opts.namespace, deploymentLayout()).queues.map((q) => q.name);
   const dbGroups = new Map(SERVICES.map((s) => [databaseName(s, opts.namespace), `postgres: ${s}`]));
   const benchPids = new Set([process.pid, process.ppid]);
   const pgClient = new pg.Client({ connectionString: opts.databaseServerUrl, statement_timeout: 2_000, connectionTimeoutMillis: 5_000 });

@@ -1,28 +1,39 @@
 /**
  * `npm run dlq`                      each dead-letter queue's depth and why its messages are there.
- * `npm run dlq -- redrive <queue>`   moves <queue>.dlq back onto <queue> (after an outage outlasted
- *                                    the delivery limit, or once a bug is fixed).
+ * `npm run dlq -- redrive <queue>`   moves what <queue>.dlq holds now back onto <queue> (after an
+ *                                    outage outlasted the delivery limit, or once a bug is fixed),
+ *                                    each message to the partition of its order.
+ * `npm run dlq -- drain <queue>`     empties a queue of an earlier partition layout (the runtime
+ *                                    names it at start) onto the current partitions.
  */
 import { connectAmqp } from '../shared/messaging/broker';
 import { brokerName, getConfig } from '../shared/config';
-import { inspectDlq, redriveDlq } from '../shared/messaging/dlq';
-import { QUEUES, dlqOf } from '../shared/messaging/topology';
+import { drainQueue, inspectDlq, redriveDlq } from '../shared/messaging/dlq';
+import { QUEUES, QUEUE_IDS, deploymentLayout, dlqOf, partitionQueues } from '../shared/messaging/topology';
 
 const config = await getConfig();
 const connection = await connectAmqp(config.rabbitmqUrl);
 const channel = await connection.createConfirmChannel();
 const [command, target] = process.argv.slice(2);
-const queues = Object.values(QUEUES).map((q) => brokerName(q.name, config.namespace));
+const layout = deploymentLayout();
+const services = QUEUE_IDS.map((id) => ({ id, name: brokerName(QUEUES[id].name, config.namespace), partitions: partitionQueues(id, config.namespace, layout) }));
+const named = (name: string | undefined) => services.find((s) => s.name === name || s.name === brokerName(name ?? '', config.namespace));
 
 try {
   if (command === 'redrive') {
-    const queue = queues.find((q) => q === target || q === brokerName(target ?? '', config.namespace));
-    if (!queue) throw new Error(`name one of: ${queues.join(', ')}`);
-    console.log(`moved ${await redriveDlq(channel, queue)} message(s) from ${dlqOf(queue)} back to ${queue}`);
+    const service = named(target);
+    if (!service) throw new Error(`name one of: ${services.map((s) => s.name).join(', ')}`);
+    console.log(`moved ${await redriveDlq(channel, service.partitions)} message(s) from ${dlqOf(service.name)} back to ${service.name}`);
+  } else if (command === 'drain') {
+    const from = brokerName(target ?? '', config.namespace);
+    const service = services.find((s) => from.startsWith(`${s.name}.p`) || from === s.name);
+    if (!service || service.partitions.includes(from)) throw new Error(`${target} is not a queue of an earlier partition layout`);
+    console.log(`moved ${await drainQueue(channel, from, service.partitions)} message(s) from ${from} to ${service.partitions.join(', ')}`);
+    await channel.deleteQueue(from, { ifEmpty: true });
   } else {
-    for (const queue of queues) {
-      const { depth, reasons } = await inspectDlq(channel, queue);
-      console.log(`${dlqOf(queue)}: ${depth} message(s)`);
+    for (const service of services) {
+      const { depth, reasons } = await inspectDlq(channel, service.partitions[0]!);
+      console.log(`${dlqOf(service.name)}: ${depth} message(s)`);
       for (const [reason, n] of reasons) console.log(`  ${n} × ${reason}`);
     }
   }

@@ -3,8 +3,7 @@ import { SERVICES, brokerAccess } from '../shared/config';
 import type { Config } from '../shared/config';
 import { migrateService } from '../shared/db/migrate';
 import { isTransient } from '../shared/messaging/errors';
-import { declareTopology } from '../shared/messaging/topology';
-import { localLayout } from './layout';
+import { declareTopology, deploymentLayout } from '../shared/messaging/topology';
 
 /**
  * Databases and schemas of every service, then the broker topology. Idempotent; run on every
@@ -36,7 +35,7 @@ async function prepareOnce(config: Config, log: (line: string) => void): Promise
   }
   const connection = await connectAmqp(config.rabbitmqUrl);
   try {
-    const topology = await declareTopology(connection, config.namespace, localLayout(), brokerAccess(config));
+    const topology = await declareTopology(connection, config.namespace, deploymentLayout(), brokerAccess(config));
     log(`broker topology: ${topology.exchanges.length} exchanges, ${topology.queues.length} queues, ${topology.bindings.length} bindings`);
     if (topology.retired.length) log(`retired the partitions of an earlier layout: ${topology.retired.join(', ')}`);
     for (const { queue, messages } of topology.stranded) {

@@ -1,11 +1,10 @@
 import { FUNCTIONS } from '../functions/catalog';
 import type { Config } from '../shared/config';
 import { connectAmqp } from '../shared/messaging/broker';
-import { partitionQueues } from '../shared/messaging/topology';
+import { partitionQueues, deploymentLayout } from '../shared/messaging/topology';
 import { startHttpGateway } from './http-gateway';
 import { bundleFunctions } from './bundles';
 import { invoke, useEnvironments } from './lambda';
-import { localLayout } from './layout';
 import { startQueueSource } from './mq-event-source';
 import { startWsGateway } from './ws-gateway';
 
@@ -70,7 +69,7 @@ export async function startRuntime(config: Config, opts: RuntimeOptions) {
   });
   stops.push(gateway.close);
 
-  const layout = localLayout();
+  const layout = deploymentLayout();
   for (const spec of FUNCTIONS) {
     const t = spec.trigger;
     if (t.kind === 'queue') {

@@ -62,6 +62,8 @@ export const LOCAL_ENV = {
   /** The management API with credentials (http://guest:guest@127.0.0.1:15672); absent: rabbitmqctl. */
   rabbitmqManagementUrl: 'RABBITMQ_MANAGEMENT_URL',
   orderDeadlineSeconds: 'ORDER_DEADLINE_SECONDS',
+  /** Partition counts overriding the catalog's (see deploymentLayout in shared/messaging/topology.ts). */
+  partitions: 'PARTITIONS',
 } as const;
 
 /** What a function reaches; the catalog's `uses`. */

@@ -8,13 +8,13 @@
  * - `GET /queues/{queue}/dead-letters?limit=1..100` (default 50) → `{ queue, deadLetterQueue, depth,
  *   messages: [{ messageId, eventType, orderId, reason, parkedAt }], truncated }`: the first messages
  *   of the queue's DLQ, left in place; any field but `reason` may be null (a message that is not JSON).
- * - `POST /queues/{queue}/redrive` → `{ queue, deadLetterQueue, moved }`: moves the DLQ's messages
- *   back onto the queue (shared/messaging/dlq.ts: each is acked in the DLQ only once its copy is
- *   confirmed on the queue).
+ * - `POST /queues/{queue}/redrive` → `{ queue, deadLetterQueue, moved }`: moves the messages the DLQ
+ *   holds when it starts back onto the queue, each to the partition of its order
+ *   (shared/messaging/dlq.ts: each is acked in the DLQ only once its copy is confirmed on the queue;
+ *   one that fails again is parked behind them with its new reason, for a later redrive).
  *
  * `{queue}` is a service queue's name as listed (e.g. order_queue). An unknown one is a 404 problem
- * naming the known ones; an unreachable broker a 503. A queue split into partitions is a 409 for
- * redrive until the DLQ tooling returns each message to the partition it came from.
+ * naming the known ones; an unreachable broker a 503.
  */
 import type { ChannelModel } from 'amqplib';
 import { z } from 'zod';
@@ -22,12 +22,12 @@ import { ROUTES } from '../catalog';
 import { brokerName, getConfig } from '../../shared/config';
 import { createHttpApi, ok } from '../../shared/http/api';
 import type { HttpRequest } from '../../shared/http/api';
-import { conflict, notFound, parseInput } from '../../shared/http/problem';
+import { notFound, parseInput } from '../../shared/http/problem';
 import { createLogger } from '../../shared/logger';
 import { connectAmqp } from '../../shared/messaging/broker';
 import { inspectDlq, redriveDlq } from '../../shared/messaging/dlq';
 import { TransientError } from '../../shared/messaging/errors';
-import { QUEUES, QUEUE_IDS, dlqOf, partitionQueues } from '../../shared/messaging/topology';
+import { QUEUES, QUEUE_IDS, deploymentLayout, dlqOf, partitionQueues } from '../../shared/messaging/topology';
 
 const logger = createLogger('platform');
 
@@ -45,8 +45,9 @@ interface ServiceQueue {
 /** The service queues of this deployment, as the topology declares them. */
 async function serviceQueues(): Promise<ServiceQueue[]> {
   const { namespace } = await getConfig();
+  const layout = deploymentLayout();
   return QUEUE_IDS.map((id) => {
-    const partitions = partitionQueues(id, namespace);
+    const partitions = partitionQueues(id, namespace, layout);
     return { name: QUEUES[id].name, partitions, deadLetter: dlqOf(partitions[0]!) };
   });
 }
@@ -130,13 +131,8 @@ async function listDeadLetters(req: HttpRequest) {
 
 async function redrive(req: HttpRequest) {
   const queue = await queueNamed(parseInput(QueueParams, req.params, 'the path').queue);
-  if (queue.partitions.length !== 1) {
-    // Sent to one partition, messages would land with the wrong consumer; to a queue that does not exist, be dropped.
-    throw conflict(`${queue.name} is split into ${queue.partitions.length} partitions: its dead letters cannot be redriven to one of them`);
-  }
-  const target = queue.partitions[0]!;
-  const moved = await withChannel((channel) => redriveDlq(channel, target));
-  logger.info('dead letters redriven', { queue: target, moved });
+  const moved = await withChannel((channel) => redriveDlq(channel, queue.partitions));
+  logger.info('dead letters redriven', { queue: queue.name, moved });
   return ok({ queue: queue.name, deadLetterQueue: await shown(queue.deadLetter), moved });
 }
 

@@ -1,4 +1,6 @@
 import type { ConfirmChannel, GetMessage } from 'amqplib';
+import { decodeEvent } from '../events/envelope';
+import { bucketOf, partitionKeyOf, partitionOfBucket } from './routing';
 import { dlqOf } from './topology';
 
 /** One parked message, as an operator reads it: what it is, what it concerns, why and when it was parked. */
@@ -59,17 +61,61 @@ export async function inspectDlq(channel: ConfirmChannel, queue: string, limit =
   return { depth: messageCount, reasons, messages };
 }
 
+/** Where a message of a service queue belongs now: the partition of its event's order (or product). */
+export function partitionFor(content: Buffer, headers: Record<string, unknown>, partitions: string[]): string {
+  if (partitions.length === 1) return partitions[0]!;
+  const decoded = decodeEvent(content);
+  if (decoded.ok) return partitions[partitionOfBucket(bucketOf(partitionKeyOf(decoded.event)), partitions.length)]!;
+  // Not an event: it will be parked again, with its reason; back where it came from if that still exists.
+  const from = text(headers['x-eventflow-queue']);
+  return from && partitions.includes(from) ? from : partitions[0]!;
+}
+
 /**
- * Moves everything in a queue's DLQ back onto the queue, each message acked in the DLQ only once
- * its copy is confirmed on the queue. What still cannot succeed is parked again, with its reason.
+ * What a message carries when it goes back to work: the consumer's verdict on its last attempt is
+ * history now (kept as x-eventflow-previous-reason), so that a new failure is told apart from it.
  */
-export async function redriveDlq(channel: ConfirmChannel, queue: string): Promise<number> {
+function redrivenHeaders(headers: Record<string, unknown>): Record<string, unknown> {
+  const { 'x-eventflow-reason': _r, 'x-eventflow-parked-at': _p, 'x-eventflow-queue': _q, ...rest } = headers;
+  return {
+    ...rest,
+    'x-eventflow-previous-reason': reasonOf(headers),
+    'x-eventflow-redriven': Number(headers['x-eventflow-redriven'] ?? 0) + 1,
+  };
+}
+
+/**
+ * Moves the messages `from` holds when it starts (no more: one that fails again and is parked
+ * behind them is left for the next redrive) onto the partitions of a service queue, each to the
+ * partition of its order; each leaves `from` only once its copy is confirmed. Returns how many moved.
+ */
+async function moveMessages(channel: ConfirmChannel, from: string, partitions: string[], headersFor: (h: Record<string, unknown>) => Record<string, unknown>): Promise<number> {
+  const { messageCount } = await channel.checkQueue(from);
   let moved = 0;
-  for (let m = await channel.get(dlqOf(queue)); m; m = await channel.get(dlqOf(queue))) {
-    channel.sendToQueue(queue, m.content, { ...m.properties, persistent: true });
+  for (; moved < messageCount; moved++) {
+    const m = await channel.get(from);
+    if (!m) break;
+    const headers = (m.properties.headers ?? {}) as Record<string, unknown>;
+    channel.sendToQueue(partitionFor(m.content, headers, partitions), m.content, { ...m.properties, headers: headersFor(headers), persistent: true });
     await channel.waitForConfirms();
     channel.ack(m);
-    moved++;
   }
   return moved;
+}
+
+/**
+ * Redrives a service queue's DLQ: the messages present when it starts go back onto the queue
+ * (each to its order's partition), without their old reason; what still cannot succeed is parked
+ * again with a new one.
+ */
+export function redriveDlq(channel: ConfirmChannel, partitions: string[]): Promise<number> {
+  return moveMessages(channel, dlqOf(partitions[0]!), partitions, redrivenHeaders);
+}
+
+/**
+ * Empties a queue of an earlier partition layout (see declareTopology) onto the partitions of the
+ * current one, each message to its order's partition.
+ */
+export function drainQueue(channel: ConfirmChannel, from: string, partitions: string[]): Promise<number> {
+  return moveMessages(channel, from, partitions, (h) => h);
 }

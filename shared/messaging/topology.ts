@@ -1,6 +1,7 @@
 import type { Channel, ChannelModel } from 'amqplib';
 import { FUNCTIONS } from '../../functions/catalog';
 import { brokerName, localBrokerAccess } from '../config';
+import { LOCAL_ENV } from '../env';
 import { PUBLISHERS, publisherOf } from '../events/types';
 import type { EventType, Publisher } from '../events/types';
 import { brokerAdmin, syncPolicies, type BrokerAccess } from './broker-admin';
@@ -68,6 +69,28 @@ export function catalogLayout(): PartitionLayout {
   const layout = Object.fromEntries(QUEUE_IDS.map((id) => [id, 1])) as PartitionLayout;
   for (const spec of FUNCTIONS) if (spec.trigger.kind === 'queue') layout[spec.trigger.queue] = spec.trigger.partitions;
   for (const [id, n] of Object.entries(layout)) assertPartitionCount(n, id);
+  return layout;
+}
+
+/**
+ * The layout this deployment runs: the catalog's, overridden off Lambda by PARTITIONS, either one
+ * count for every service queue ("4") or per queue ("order=2,inventory=4,payment=2,notification=1"),
+ * for experiments (`npm run bench -- --env PARTITIONS=4`). The CDK app always deploys the catalog's.
+ */
+export function deploymentLayout(env: NodeJS.ProcessEnv = process.env): PartitionLayout {
+  const layout = catalogLayout();
+  const spec = env[LOCAL_ENV.partitions]?.trim();
+  if (!spec) return layout;
+  if (/^\d+$/.test(spec)) {
+    for (const id of QUEUE_IDS) if (id !== 'notification') layout[id] = Number(spec);
+  } else {
+    for (const part of spec.split(',')) {
+      const [id, n] = part.split('=').map((x) => x.trim());
+      if (!QUEUE_IDS.includes(id as QueueId) || !n) throw new Error(`PARTITIONS: "${part}" is not <queue>=<count> with a queue among ${QUEUE_IDS.join(', ')}`);
+      layout[id as QueueId] = Number(n);
+    }
+  }
+  for (const [id, n] of Object.entries(layout)) assertPartitionCount(n, `PARTITIONS ${id}`);
   return layout;
 }
 

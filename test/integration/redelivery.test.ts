@@ -172,6 +172,7 @@ describe('redelivery and disorder', () => {
   it('redrives a dead-lettered event back onto its queue, where it takes effect', async () => {
     const { channel } = await rabbit();
     const queue = queueName('inventory');
+    await channel.purgeQueue(dlqOf(queue));
     const p = await createProduct({ stock: 4 });
     const orderId = randomUUID();
     const created = orderCreated(orderId, p.id, 3);
@@ -183,10 +184,38 @@ describe('redelivery and disorder', () => {
     await channel.waitForConfirms();
     const seen = await inspectDlq(channel, queue);
     expect(seen.reasons.get('dead-lettered by the broker (delivery_limit, 10 deliveries)')).toBeGreaterThanOrEqual(1);
+    // Looking returned it to the DLQ (a redrive moves what is ready when it starts).
+    await waitFor(async () => (await channel.checkQueue(dlqOf(queue))).messageCount === 1, 'the message to be back in the DLQ');
 
-    expect(await redriveDlq(channel, queue)).toBeGreaterThanOrEqual(1);
+    expect(await redriveDlq(channel, [queue])).toBe(1);
     await waitFor(async () => (await reservationOf(orderId))?.status === 'ACTIVE', 'the redriven event to reserve stock');
     expect(await product(p.id)).toMatchObject({ reserved: 3, available: 1 });
+  });
+
+  it('redrives only what the DLQ held, and a message that fails again is parked with its new reason', async () => {
+    const { channel } = await rabbit();
+    const queue = queueName('inventory');
+    const dlq = dlqOf(queue);
+    await channel.purgeQueue(dlq);
+    // An event no handler can ever apply (PostgreSQL refuses the NUL in the reason inventory stores).
+    const poison = createEvent(
+      'payment.failed',
+      { orderId: randomUUID(), orderVersion: 1, paymentId: randomUUID(), amountCents: 1, reason: 'nul \u0000' },
+      { correlationId: 'redrive', causationId: null },
+    );
+    channel.sendToQueue(dlq, Buffer.from(JSON.stringify(poison)), { persistent: true, headers: { 'x-eventflow-reason': 'an earlier reason' } });
+    await channel.waitForConfirms();
+
+    // It fails again and is parked again while the redrive runs; the redrive does not chase it.
+    expect(await redriveDlq(channel, [queue])).toBe(1);
+    const parked = await waitFor(async () => {
+      const m = await channel.get(dlq);
+      if (m) channel.ack(m);
+      return m;
+    }, 'the poison to be parked again');
+    const headers = parked.properties.headers!;
+    expect(String(headers['x-eventflow-reason'])).toMatch(/processing failed/);
+    expect(String(headers['x-eventflow-reason'])).not.toBe('an earlier reason');
   });
 
   it('parks a message its handler can never apply and applies the ones around it', async () => {

@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { paymentIdFor } from '../../functions/payment/domain/gateway';
 import { toRmqEvent } from '../../local/mq-event-source';
 import { createEvent, decodeEvent } from '../../shared/events/envelope';
+import { partitionFor } from '../../shared/messaging/dlq';
 import { isTransient } from '../../shared/messaging/errors';
 import { RmqEventSchema, decodeHeader, parseQueueKey } from '../../shared/messaging/rmq-event';
 import type { AnyEnvelope } from '../../shared/events/envelope';
@@ -173,5 +174,20 @@ describe('payment ids', () => {
     expect(paymentIdFor(orderId)).toBe(paymentIdFor(orderId));
     expect(paymentIdFor(orderId)).not.toBe(paymentIdFor(randomUUID()));
     expect(paymentIdFor(orderId)).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+  });
+});
+
+describe('dead letters back to their partition', () => {
+  it('sends each message to the partition its order is routed to, and what is no event back where it came from', () => {
+    const layout = { order: 4, payment: 4, inventory: 4, notification: 1 };
+    const partitions = partitionQueues('inventory', 'ns1', layout);
+    const topology = resolveTopology('ns1', layout);
+    for (let i = 0; i < 50; i++) {
+      const e = createEvent('order.cancelled', { orderId: randomUUID(), orderVersion: 2, previousStatus: 'PENDING', reason: null }, { correlationId: 'c', causationId: null }) as AnyEnvelope;
+      const routed = queuesReached(topology, 'ns1.order_exchange', routingKeyOf(e)).filter((q) => q.startsWith('ns1.inventory_queue'));
+      expect([partitionFor(Buffer.from(JSON.stringify(e)), {}, partitions)]).toEqual(routed);
+    }
+    expect(partitionFor(Buffer.from('not json'), { 'x-eventflow-queue': partitions[2] }, partitions)).toBe(partitions[2]);
+    expect(partitionFor(Buffer.from('not json'), { 'x-eventflow-queue': 'ns1.inventory_queue.p9' }, partitions)).toBe(partitions[0]);
   });
 });
