@@ -7,8 +7,7 @@
  * are not written (they would only interleave with the logs).
  */
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-import { Tracer } from '@aws-lambda-powertools/tracer';
-import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
+import type { Tracer } from '@aws-lambda-powertools/tracer';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { lambdaFunctionSpec } from './config';
@@ -21,8 +20,21 @@ const live = onLambda();
 // Powertools Metrics reads this when constructed; off Lambda there is nowhere to send metrics.
 if (!live) process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
 
-/** One per environment; its service name is the catalog's (POWERTOOLS_SERVICE_NAME, set by the CDK app). */
-export const tracer = new Tracer({ enabled: live, captureHTTPsRequests: true });
+/**
+ * One per environment, on Lambda only; its service name is the catalog's (POWERTOOLS_SERVICE_NAME,
+ * set by the CDK app). Loaded only there: the X-Ray SDK under it turns on async hooks for every
+ * promise of the process as it loads, a cost worth paying where traces are sent and nowhere else
+ * (locally it was the top non-I/O item of a POST's profile).
+ */
+const tracing = live ? await loadTracing() : null;
+
+async function loadTracing() {
+  const { Tracer } = await import('@aws-lambda-powertools/tracer');
+  const { captureLambdaHandler } = await import('@aws-lambda-powertools/tracer/middleware');
+  const tracer: Tracer = new Tracer({ enabled: true, captureHTTPsRequests: true });
+  return { tracer, middleware: captureLambdaHandler(tracer, { captureResponse: false }) };
+}
+
 export const metrics = new Metrics({ namespace: METRICS_NAMESPACE });
 
 /** X-Ray annotations are indexed; at most this many correlation ids are annotated per invocation. */
@@ -34,7 +46,8 @@ const MAX_ANNOTATED = 100;
  * own subsegment; a batch of several gets a zero-length `## correlation` subsegment per id.
  */
 export function annotateCorrelation(ids: readonly string[]): void {
-  if (!tracer.isTracingEnabled()) return;
+  const tracer = tracing?.tracer;
+  if (!tracer?.isTracingEnabled()) return;
   const distinct = [...new Set(ids.filter(Boolean))];
   if (distinct.length === 0) return;
   if (distinct.length === 1) {
@@ -97,7 +110,8 @@ export function flushMetrics(): middy.MiddlewareObj<unknown, unknown, Error, Con
  */
 export function observe<E, R>(chain: middy.MiddyfiedHandler<E, R, Error, Context>) {
   if (live) lambdaFunctionSpec();
-  return chain.use(captureLambdaHandler(tracer, { captureResponse: false })).use(flushMetrics() as middy.MiddlewareObj<E, R, Error, Context>);
+  const traced = tracing ? chain.use(tracing.middleware as middy.MiddlewareObj<E, R, Error, Context>) : chain;
+  return traced.use(flushMetrics() as middy.MiddlewareObj<E, R, Error, Context>);
 }
 
 /**
