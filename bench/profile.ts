@@ -3,13 +3,15 @@
  * time by function and by module (an npm package or a project file, with the builtins and Node
  * internals it called), idle left out.
  */
+import { existsSync, readFileSync } from 'node:fs';
 import { readFile, readdir } from 'node:fs/promises';
+import { SourceMap } from 'node:module';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 interface ProfileNode {
   id: number;
-  callFrame: { functionName: string; url: string; lineNumber: number };
+  callFrame: { functionName: string; url: string; lineNumber: number; columnNumber?: number };
   children?: number[];
 }
 
@@ -102,11 +104,42 @@ export function summarizeProfiles(profiles: CpuProfile[], top = 15): Omit<Profil
   return { busyMs: Math.round(busyUs / 1000), byModule: rank(byModule), byFunction: rank(byFunction) };
 }
 
+/**
+ * The runtime's functions run from esbuild bundles (local/bundles.ts): every frame of a function
+ * points into one file. Each frame is taken back to its original source and name through the
+ * bundle's source map, so that time lands on the package or project file that spent it.
+ */
+export function resolveBundledFrames(profile: CpuProfile): CpuProfile {
+  const maps = new Map<string, SourceMap | null>();
+  const mapOf = (url: string): SourceMap | null => {
+    if (!url.startsWith('file://') || !url.endsWith('.mjs')) return null;
+    if (!maps.has(url)) {
+      const file = `${fileURLToPath(url)}.map`;
+      maps.set(url, existsSync(file) ? new SourceMap(JSON.parse(readFileSync(file, 'utf8'))) : null);
+    }
+    return maps.get(url)!;
+  };
+  for (const node of profile.nodes) {
+    const { url, lineNumber, columnNumber } = node.callFrame;
+    const map = mapOf(url);
+    if (!map || lineNumber < 0) continue;
+    const entry = map.findEntry(lineNumber, columnNumber ?? 0) as { originalSource?: string; originalLine?: number; name?: string };
+    if (!entry?.originalSource) continue;
+    node.callFrame = {
+      functionName: entry.name ?? node.callFrame.functionName,
+      url: new URL(entry.originalSource, url).href,
+      lineNumber: entry.originalLine ?? lineNumber,
+      columnNumber: 0,
+    };
+  }
+  return profile;
+}
+
 /** Summarizes every profile in dir, overall and per group (groupOfPid names a file's process). */
 export async function summarizeProfileDir(dir: string, groupOfPid: (pid: number) => string | undefined = () => undefined, top = 15): Promise<ProfileSummary | null> {
   const files = (await readdir(dir).catch(() => [] as string[])).filter((f) => f.endsWith('.cpuprofile')).map((f) => path.join(dir, f));
   if (files.length === 0) return null;
-  const profiles = await Promise.all(files.map(async (f) => ({ file: f, profile: JSON.parse(await readFile(f, 'utf8')) as CpuProfile })));
+  const profiles = await Promise.all(files.map(async (f) => ({ file: f, profile: resolveBundledFrames(JSON.parse(await readFile(f, 'utf8')) as CpuProfile) })));
   const groups = new Map<string, CpuProfile[]>();
   for (const { file, profile } of profiles) {
     const pid = pidOfProfile(file);

@@ -226,13 +226,31 @@ export async function saveSagaState(tx: Queryable, id: string, s: SagaState, sta
   return rows[0]!.version;
 }
 
+/**
+ * Product names and prices from the order service's copy of the catalog, kept in the environment
+ * for CATALOG_CACHE_MS: placing an order then needs one statement instead of two. The copy itself
+ * follows inventory through events, so it is already seconds behind a price change at times; the
+ * cache adds at most two seconds to that.
+ */
 export async function loadCatalog(db: Queryable, ids: string[]): Promise<Map<string, CatalogEntry>> {
-  const { rows } = await db.query<{ id: string; name: string; price_cents: number }>(
-    'SELECT id, name, price_cents FROM catalog_products WHERE id = ANY($1::uuid[])',
-    [ids],
-  );
-  return new Map(rows.map((r) => [r.id, { id: r.id, name: r.name, priceCents: r.price_cents }]));
+  const now = Date.now();
+  const missing = ids.filter((id) => (catalogCache.get(id)?.until ?? 0) <= now);
+  if (missing.length > 0) {
+    const { rows } = await db.query<{ id: string; name: string; price_cents: number }>(
+      'SELECT id, name, price_cents FROM catalog_products WHERE id = ANY($1::uuid[])',
+      [missing],
+    );
+    // An unknown product is not cached: it may be known a moment later.
+    for (const r of rows) catalogCache.set(r.id, { entry: { id: r.id, name: r.name, priceCents: r.price_cents }, until: now + CATALOG_CACHE_MS });
+  }
+  return new Map(ids.flatMap((id) => {
+    const cached = catalogCache.get(id);
+    return cached ? [[id, cached.entry] as const] : [];
+  }));
 }
+
+const CATALOG_CACHE_MS = 2_000;
+const catalogCache = new Map<string, { entry: CatalogEntry; until: number }>();
 
 /** Keeps the catalog copy current, for several products in one statement; an older product version than the one held is ignored. */
 export async function upsertCatalogProducts(tx: Queryable, products: EventData<'inventory.updated'>[]): Promise<void> {

@@ -40,6 +40,16 @@ describe('database settings', () => {
   }, 30_000);
 });
 
+describe('prices', () => {
+  it('come from the catalog, and a price change reaches new orders within seconds', async () => {
+    const p = await createProduct({ priceCents: 1000, stock: 100 });
+    expect((await placeOrder([{ productId: p.id, quantity: 1 }])).body.totalCents).toBe(1000);
+    expect((await api('PATCH', `/products/${p.id}`, { priceCents: 1500 })).status).toBe(200);
+    // The order service's copy follows by event, and an environment keeps what it read for 2 s.
+    await waitFor(async () => (await placeOrder([{ productId: p.id, quantity: 1 }])).body.totalCents === 1500, 'new orders to carry the new price', 10_000);
+  });
+});
+
 describe('the order saga', () => {
   it('confirms an order once stock is reserved and payment processed, and shows every step', async () => {
     const p = await createProduct({ priceCents: 2500, stock: 5 });
