@@ -122,7 +122,8 @@ async function main(options: BenchOptions) {
         log(
           `level ${level}, run ${run}: sent ${m.offeredPerSec.toFixed(0)}/s, accepted ${m.acceptedPerSec.toFixed(0)}/s, settled ${m.settledPerSec.toFixed(0)}/s; ` +
             `POST p99 ${m.post.p99.toFixed(1)} ms; settle p50 ${m.settle.p50.toFixed(0)} ms, p99 ${m.settle.p99.toFixed(0)} ms; ` +
-            `missed on WS ${r.figures.missedOnWs}; drain ${(r.drain.ms / 1000).toFixed(1)} s; invariants ${r.invariants.ok ? 'held' : 'BROKEN'}`,
+            `missed on WS ${r.figures.missedOnWs}; drain ${(r.drain.ms / 1000).toFixed(1)} s; invariants ${r.invariants.ok ? 'held' : 'BROKEN'}` +
+            (r.deliveries ? `; ${r.deliveries.perOrder.toFixed(2)} queue deliveries per order` : ''),
         );
         if (!r.invariants.ok) {
           result.failure = `invariants broken at level ${level}, run ${run} (namespace ${r.namespace}):\n${r.invariants.description}`;

@@ -5,6 +5,7 @@ import type { RunFigures } from './analyze';
 import type { BenchOptions } from './args';
 import { chartSpec, renderChart } from './chart';
 import type { DrainResult } from './drain';
+import type { DeliveryCount } from './deliveries';
 import type { Violation } from './invariants';
 import type { Machine } from './machine';
 import type { ProfileSummary } from './profile';
@@ -17,6 +18,8 @@ export interface LevelRun {
   figures: RunFigures;
   drain: DrainResult;
   invariants: { ok: boolean; broken: number; description: string; examples: Violation[] };
+  /** Queue deliveries per order (absent in results written before it was counted). */
+  deliveries?: DeliveryCount;
   profile: ProfileSummary | null;
 }
 

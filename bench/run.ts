@@ -15,7 +15,9 @@ import { dropNamespace, freshNamespace, startRuntimeProcess } from '../test/supp
 import { analyzeRun } from './analyze';
 import type { BenchOptions } from './args';
 import { drain } from './drain';
+import { countDeliveries } from './deliveries';
 import { describeViolations, verifyInvariants } from './invariants';
+import { deploymentLayout } from '../shared/messaging/topology';
 import { startLoad } from './load';
 import type { Load } from './load';
 import { createProductSet } from './products';
@@ -156,6 +158,7 @@ export async function runLevel(opts: BenchOptions, level: number, run: number, h
         120_000,
         'the invariant check',
       );
+      const deliveries = await countDeliveries(pools, namespace, deploymentLayout());
       const dbStatus = new Map(snapshot.orders.map((o) => [o.id, o.status]));
       const figures = analyzeRun(load.records, load.counters, load.wsStats, samples, dbStatus, {
         startedAt: load.startedAt,
@@ -173,6 +176,7 @@ export async function runLevel(opts: BenchOptions, level: number, run: number, h
         figures,
         drain: drained,
         invariants: { ok: violations.length === 0, broken: violations.length, description: describeViolations(violations), examples: violations.slice(0, 20) },
+        deliveries,
         profile,
       };
     } finally {
