@@ -12,7 +12,7 @@ import { brokerName, localBrokerAccess } from '../../shared/config';
 import { brokerAdmin } from '../../shared/messaging/broker-admin';
 import { connectAmqp } from '../../shared/messaging/broker';
 import { brokerPolicies, parseBrokerVersion, policyPrefix } from '../../shared/messaging/policies';
-import { DELIVERY_LIMIT, QUEUES, declareTopology, deleteTopology, dlqOf, resolveTopology } from '../../shared/messaging/topology';
+import { DELIVERY_LIMIT, declareTopology, deleteTopology, dlqOf, partitionQueues, resolveTopology } from '../../shared/messaging/topology';
 import { freshNamespace } from '../support/runtime-process';
 import { waitFor } from '../support/wait';
 
@@ -20,7 +20,8 @@ const run = promisify(execFile);
 const access = localBrokerAccess();
 const admin = brokerAdmin(access);
 const namespace = freshNamespace('pol');
-const queue = brokerName(QUEUES.payment.name, namespace);
+// A partition of the payment queue: each partition has its own policy and dead-letters into the service's DLQ.
+const queue = partitionQueues('payment', namespace)[0]!;
 
 let connection: ChannelModel;
 let channel: ConfirmChannel;

@@ -15,6 +15,7 @@ import {
   product,
   publishEnvelope,
   publishRaw,
+  partitionsOf,
   queueName,
   rabbit,
   reservationOf,
@@ -187,7 +188,7 @@ describe('redelivery and disorder', () => {
     // Looking returned it to the DLQ (a redrive moves what is ready when it starts).
     await waitFor(async () => (await channel.checkQueue(dlqOf(queue))).messageCount === 1, 'the message to be back in the DLQ');
 
-    expect(await redriveDlq(channel, [queue])).toBe(1);
+    expect(await redriveDlq(channel, partitionsOf('inventory'))).toBe(1);
     await waitFor(async () => (await reservationOf(orderId))?.status === 'ACTIVE', 'the redriven event to reserve stock');
     expect(await product(p.id)).toMatchObject({ reserved: 3, available: 1 });
   });
@@ -207,7 +208,7 @@ describe('redelivery and disorder', () => {
     await channel.waitForConfirms();
 
     // It fails again and is parked again while the redrive runs; the redrive does not chase it.
-    expect(await redriveDlq(channel, [queue])).toBe(1);
+    expect(await redriveDlq(channel, partitionsOf('inventory'))).toBe(1);
     const parked = await waitFor(async () => {
       const m = await channel.get(dlq);
       if (m) channel.ack(m);

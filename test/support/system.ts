@@ -8,7 +8,7 @@ import { DEFAULTS, brokerName, databaseName, withDatabase } from '../../shared/c
 import type { ServiceName } from '../../shared/config';
 import type { AnyEnvelope } from '../../shared/events/envelope';
 import { routingKeyOf } from '../../shared/messaging/routing';
-import { EXCHANGES, QUEUES } from '../../shared/messaging/topology';
+import { EXCHANGES, QUEUES, deploymentLayout, partitionQueues } from '../../shared/messaging/topology';
 import type { QueueId } from '../../shared/messaging/topology';
 
 export { waitFor };
@@ -61,7 +61,9 @@ export function rabbit() {
   return broker;
 }
 
+/** A service queue's name (what its DLQ is named after) and the partitions it is split into. */
 export const queueName = (id: QueueId) => brokerName(QUEUES[id].name, system().namespace);
+export const partitionsOf = (id: QueueId) => partitionQueues(id, system().namespace, deploymentLayout());
 export const exchangeName = (publisher: keyof typeof EXCHANGES) => brokerName(EXCHANGES[publisher], system().namespace);
 
 /** Publishes raw bytes to a service exchange, as a misbehaving or replaying publisher would. */

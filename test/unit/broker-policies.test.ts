@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { brokerPolicies, parseBrokerVersion, policyPrefix } from '../../shared/messaging/policies';
-import { DELIVERY_LIMIT, catalogLayout, partitionQueues, resolveTopology } from '../../shared/messaging/topology';
+import { DELIVERY_LIMIT, catalogLayout, dlqOf, partitionQueues, resolveTopology } from '../../shared/messaging/topology';
 
 const v310 = parseBrokerVersion('3.10.8');
 const v42 = parseBrokerVersion('4.2.1');
@@ -24,7 +24,7 @@ describe('broker policies', () => {
         expect(matching[0]!.definition).toEqual({
           'delivery-limit': DELIVERY_LIMIT,
           'dead-letter-exchange': '',
-          'dead-letter-routing-key': `${q.name}.dlq`,
+          'dead-letter-routing-key': dlqOf(q.name),
           'dead-letter-strategy': 'at-least-once',
           overflow: 'reject-publish',
         });

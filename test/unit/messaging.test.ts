@@ -80,7 +80,8 @@ describe('aws:rmq event shape', () => {
 });
 
 describe('topology', () => {
-  const t = resolveTopology('ns1');
+  // One partition per queue: what a queue receives; partitions have a test of their own below.
+  const t = resolveTopology('ns1', { order: 1, payment: 1, inventory: 1, notification: 1 });
 
   it('gives every queue a delivery limit and a dead-letter queue of its own', () => {
     const main = t.queues.filter((q) => !q.name.endsWith('.dlq'));
