@@ -1,0 +1,31 @@
+/**
+ * Every request the load tools make to the HTTP API goes through here, so what each request must
+ * carry (today its content type; an Authorization header once the API requires one) is said once.
+ */
+import type { Dispatcher, Pool } from 'undici';
+
+/** Headers every API request carries. */
+export function apiHeaders(json: boolean): Record<string, string> {
+  return json ? { 'content-type': 'application/json' } : {};
+}
+
+/** A request through a keep-alive pool (the load generator's orders and cancellations). */
+export function poolRequest(pool: Pool, opts: { method: Dispatcher.HttpMethod; path: string; body?: unknown; timeoutMs: number }) {
+  return pool.request({
+    path: opts.path,
+    method: opts.method,
+    headers: apiHeaders(opts.body !== undefined),
+    body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
+    signal: AbortSignal.timeout(opts.timeoutMs),
+  });
+}
+
+/** A one-off request (products, listings, health). */
+export function apiFetch(url: string | URL, opts: { method?: string; body?: unknown; timeoutMs: number }): Promise<Response> {
+  return fetch(url, {
+    method: opts.method ?? 'GET',
+    headers: apiHeaders(opts.body !== undefined),
+    body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
+    signal: AbortSignal.timeout(opts.timeoutMs),
+  });
+}
