@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { FUNCTIONS, HTTP_API_CORS } from '../functions/catalog';
 import type { FunctionSpec } from '../functions/catalog';
-import { invoke } from './lambda';
+import { InvocationAbandoned, invoke } from './lambda';
 
 interface Route {
   spec: FunctionSpec;
@@ -146,8 +146,14 @@ export async function startHttpGateway(opts: { host: string; port: number; onErr
         return;
       }
       const event = toHttpApiEvent(req, Buffer.concat(chunks), match.route.routeKey, match.pathParameters);
-      writeResult(res, await invoke(match.route.spec, event), { ...cors, 'apigw-requestid': event.requestContext.requestId });
+      // A client that hangs up while its request waits for an environment: the request is dropped.
+      const clientGone = new AbortController();
+      res.once('close', () => {
+        if (!res.writableFinished) clientGone.abort();
+      });
+      writeResult(res, await invoke(match.route.spec, event, { signal: clientGone.signal }), { ...cors, 'apigw-requestid': event.requestContext.requestId });
     } catch (err) {
+      if (err instanceof InvocationAbandoned) return;
       opts.onError(err);
       if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json', ...cors }).end('{"message":"Internal Server Error"}');
     }
