@@ -73,3 +73,28 @@ export function startHealthWatch(httpUrl: string, everyMs = 250) {
 }
 
 export type HealthWatch = ReturnType<typeof startHealthWatch>;
+
+/** What /health said from `from` on, run-length encoded: "ok 3.1 s → down (rabbitmq) 12.0 s → ok". */
+export function healthTimeline(samples: HealthSample[], from: number): string {
+  const label = (s: HealthSample) => {
+    if (s.body === 'unreachable') return 'unreachable';
+    const b = s.body;
+    const missing = [
+      ...Object.entries(b.checks.postgres)
+        .filter(([, c]) => c.status === 'down')
+        .map(([db]) => `postgres ${db}`),
+      ...(b.checks.rabbitmq.status === 'down' ? ['rabbitmq'] : []),
+      ...(b.checks.redis.status === 'down' ? ['redis'] : []),
+    ];
+    return missing.length ? `${b.status} (${missing.join(', ')})` : b.status;
+  };
+  const runs: { label: string; from: number; to: number }[] = [];
+  for (const s of samples) {
+    if (s.at < from) continue;
+    const l = label(s);
+    const last = runs.at(-1);
+    if (last && last.label === l) last.to = s.at;
+    else runs.push({ label: l, from: s.at, to: s.at });
+  }
+  return runs.map((r, i) => (i === runs.length - 1 ? r.label : `${r.label} ${((runs[i + 1]!.from - r.from) / 1000).toFixed(1)} s`)).join(' → ');
+}

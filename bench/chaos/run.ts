@@ -28,7 +28,7 @@ import { checkDeadLetters, checkGatewayBooks, checkReservationsOnce, checkStatus
 import type { GatewayOperation, PaymentRecord, SentMalformed, StatusChange } from './checks';
 import { FAULT_TITLES, injectFault } from './faults';
 import type { FaultId, FaultOutcome } from './faults';
-import { isOk, startHealthWatch } from './health';
+import { healthTimeline, isOk, startHealthWatch } from './health';
 import type { HealthWatch } from './health';
 
 export interface PhaseResult {
@@ -37,6 +37,8 @@ export interface PhaseResult {
   /** Orders the API accepted (201) during the phase, and POSTs that got anything else. */
   accepted: number;
   postErrors: number;
+  /** The POSTs that got no 201, by answer ("POST 503", "POST timeout", "POST error ECONNREFUSED"). */
+  postOutcomes: Record<string, number>;
   lost: number;
   duplicated: number;
   /** Every rule broken for the first time after this phase (lost and duplicated included). */
@@ -47,6 +49,8 @@ export interface PhaseResult {
   drainSeconds: number;
   drained: boolean;
   note: string;
+  /** What /health said from the fault on (healthTimeline). */
+  health: string;
   examples: Violation[];
 }
 
@@ -243,7 +247,8 @@ export async function runChaos(opts: ChaosOptions, hooks: ChaosHooks): Promise<C
         try {
           const drained = await drain({ namespace, amqp, db: pools, timeoutMs: opts.drainTimeoutSeconds * 1000, stallMs: Math.min(opts.drainTimeoutSeconds, 120) * 1000 });
           if (!drained.quiet) log(`  drain gave up: ${drained.reason}`);
-          const recoveryMs = await recovery;
+          const { healthOkMs, settledMs } = await recovery;
+          const recoveryMs = healthOkMs === null || settledMs === null ? null : Math.max(healthOkMs, settledMs);
           // Compensations may still be on their way once the queues first look empty: look again a while.
           let violations: Violation[] = [];
           const deadline = Date.now() + (drained.quiet ? 60_000 : 0);
@@ -263,6 +268,7 @@ export async function runChaos(opts: ChaosOptions, hooks: ChaosHooks): Promise<C
             title: FAULT_TITLES[fault],
             accepted: phaseAccepted.length,
             postErrors: load.records.filter((r) => r.postOutcome !== 201).length,
+            postOutcomes: Object.fromEntries(Object.entries(load.counters.http).filter(([k]) => k.startsWith('POST ') && k !== 'POST 201')),
             lost: t.lost,
             duplicated: t.duplicated,
             violations: fresh.length,
@@ -271,13 +277,17 @@ export async function runChaos(opts: ChaosOptions, hooks: ChaosHooks): Promise<C
             drainSeconds: drained.ms / 1000,
             drained: drained.quiet,
             note: outcome.note,
+            health: healthTimeline(health.samples, outcome.startedAt),
             examples: fresh.slice(0, 20),
           };
           phases.push(phase);
           log(
-            `  drained in ${phase.drainSeconds.toFixed(1)} s; recovered in ${phase.recoverySeconds?.toFixed(1) ?? '—'} s; ` +
+            `  drained in ${phase.drainSeconds.toFixed(1)} s; after the fault, /health ok in ${healthOkMs === null ? '—' : (healthOkMs / 1000).toFixed(1)} s, ` +
+              `the first new order settled in ${settledMs === null ? '—' : (settledMs / 1000).toFixed(1)} s; ` +
               `${phase.violations === 0 ? 'every check holds' : `${phase.violations} VIOLATIONS (${phase.lost} lost, ${phase.duplicated} duplicated)`}`,
           );
+          log(`  /health from the fault on: ${phase.health}`);
+          if (phase.postErrors > 0) log(`  POSTs without a 201: ${Object.entries(phase.postOutcomes).map(([k, n]) => `${n} × ${k.slice(5)}`).join(', ')}`);
           for (const v of fresh.slice(0, 10)) log(`    ${v.rule}: ${v.subject} (${v.detail})`);
         } finally {
           await amqp.close().catch(() => undefined);
@@ -297,9 +307,9 @@ export async function runChaos(opts: ChaosOptions, hooks: ChaosHooks): Promise<C
 
 /**
  * From the moment what a fault broke is back: until /health says ok and an order placed after
- * that moment has reached CONFIRMED, FAILED or CANCELLED (ms), or null if not within two minutes.
+ * that moment has reached CONFIRMED, FAILED or CANCELLED (ms each), null for what did not happen within two minutes.
  */
-async function measureRecovery(health: HealthWatch, orderDb: pg.Pool, since: number): Promise<number | null> {
+async function measureRecovery(health: HealthWatch, orderDb: pg.Pool, since: number): Promise<{ healthOkMs: number | null; settledMs: number | null }> {
   const deadline = since + 120_000;
   const healthy = health.waitFor(isOk, since, 120_000);
   let settledAt: number | null = null;
@@ -317,6 +327,5 @@ async function measureRecovery(health: HealthWatch, orderDb: pg.Pool, since: num
     if (settledAt === null) await sleep(250);
   }
   const ok = await healthy;
-  if (settledAt === null || ok === null || Number.isNaN(ok)) return null;
-  return Math.max(settledAt, ok) - since;
+  return { healthOkMs: ok === null || Number.isNaN(ok) ? null : ok - since, settledMs: settledAt === null ? null : settledAt - since };
 }
