@@ -23,7 +23,8 @@ export function formatTable(phases: PhaseResult[]): string {
 export function formatReport(report: ChaosReport): string {
   const o = report.options;
   const lines = [
-    `Fault run ${report.startedAt.slice(0, 19).replace('T', ' ')} UTC: ${o.rate} orders/s, ${o.seconds} s of load per fault, services away ${o.downSeconds} s`,
+    `Fault run ${report.startedAt.slice(0, 19).replace('T', ' ')} UTC: ${o.rate} orders/s, ${o.seconds} s of load per fault, services away ${o.downSeconds} s; ` +
+      `${report.machine.cores} cores, load average ${report.machine.loadAtStart.toFixed(1)} at the start, ${report.machine.loadAtEnd.toFixed(1)} at the end`,
     '',
     formatTable(report.phases),
     '',

@@ -5,6 +5,7 @@
  * Every wait is bounded; everything started is stopped and removed at the end.
  */
 import net from 'node:net';
+import os from 'node:os';
 import type { ChannelModel } from 'amqplib';
 import pg from 'pg';
 import { databaseName, withDatabase } from '../../shared/config';
@@ -60,6 +61,8 @@ export interface ChaosReport {
   finishedAt: string;
   options: ChaosOptions;
   phases: PhaseResult[];
+  /** The machine, and its load average (1 min) at the start and at the end: other work on it shows here. */
+  machine: { cores: number; loadAtStart: number; loadAtEnd: number };
   ok: boolean;
 }
 
@@ -145,6 +148,7 @@ async function readViolations(opts: {
 export async function runChaos(opts: ChaosOptions, hooks: ChaosHooks): Promise<ChaosReport> {
   const { log } = hooks;
   const startedAt = new Date();
+  const loadAtStart = os.loadavg()[0]!;
   const savedEnv = { ...process.env };
   const cleanups: (() => Promise<void>)[] = [];
   let cleaned: Promise<void> | undefined;
@@ -298,7 +302,8 @@ export async function runChaos(opts: ChaosOptions, hooks: ChaosHooks): Promise<C
       }
     }
     const ok = phases.every((p) => p.violations === 0 && p.drained);
-    return { kind: 'eventflow-chaos', startedAt: startedAt.toISOString(), finishedAt: new Date().toISOString(), options: opts, phases, ok };
+    const machine = { cores: os.availableParallelism(), loadAtStart, loadAtEnd: os.loadavg()[0]! };
+    return { kind: 'eventflow-chaos', startedAt: startedAt.toISOString(), finishedAt: new Date().toISOString(), options: opts, phases, machine, ok };
   } finally {
     await cleanup();
     unregister?.();
