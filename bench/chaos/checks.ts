@@ -6,9 +6,10 @@
  * - the card gateway's books against the payment records: no charge without a payment, no refund
  *   without a charge, and the records agree with what the gateway did;
  * - the DLQs: they hold the malformed messages the run sent, each in every DLQ of a queue it
- *   reached, and nothing else;
+ *   reached, and nothing else; the broker applies the queues' policies;
  * and which column of the table each broken rule counts in (lost, duplicated, or neither).
  */
+import type { BrokerPolicy } from '../../shared/messaging/policies';
 import type { Violation } from '../invariants';
 
 export interface StatusChange {
@@ -145,7 +146,7 @@ export function columnOf(rule: string): Column {
   ) {
     return 'duplicated';
   }
-  if (rule.startsWith('a DLQ') || rule.startsWith('a malformed') || rule.startsWith('health')) return 'other';
+  if (rule.startsWith('a DLQ') || rule.startsWith('a malformed') || rule.startsWith('health') || rule.startsWith('the broker')) return 'other';
   return 'lost';
 }
 
@@ -153,4 +154,21 @@ export function tally(violations: Violation[]): Record<Column, number> {
   const t: Record<Column, number> = { lost: 0, duplicated: 0, other: 0 };
   for (const v of violations) t[columnOf(v.rule)]++;
   return t;
+}
+
+/**
+ * The broker applies the namespace's policies (delivery limit, dead-lettering; shared/messaging/policies.ts)
+ * exactly as wanted: without them a poison message is redelivered forever and a DLQ may drop what it holds.
+ */
+export function checkPolicies(wanted: BrokerPolicy[], applied: BrokerPolicy[]): Violation[] {
+  const out: Violation[] = [];
+  const sorted = (d: BrokerPolicy['definition']) => JSON.stringify(Object.entries(d).sort(([a], [b]) => a.localeCompare(b)));
+  for (const w of wanted) {
+    const a = applied.find((p) => p.name === w.name);
+    if (!a) out.push({ rule: 'the broker applies the queues\' policies', subject: w.name, detail: 'missing' });
+    else if (a.pattern !== w.pattern || a.applyTo !== w.applyTo || a.priority !== w.priority || sorted(a.definition) !== sorted(w.definition)) {
+      out.push({ rule: 'the broker applies the queues\' policies', subject: w.name, detail: `applied ${JSON.stringify(a)}` });
+    }
+  }
+  return out;
 }

@@ -11,6 +11,9 @@ import pg from 'pg';
 import { databaseName, withDatabase } from '../../shared/config';
 import type { ServiceName } from '../../shared/config';
 import { connectAmqp } from '../../shared/messaging/broker';
+import { ManagementApi } from '../../shared/messaging/broker-admin';
+import { brokerPolicies, parseBrokerVersion, policyPrefix } from '../../shared/messaging/policies';
+import { deploymentLayout, resolveTopology } from '../../shared/messaging/topology';
 import { refundKeyOf } from '../../functions/payment/domain/gateway';
 import { startPrivateStack } from '../../scripts/private-stack';
 import type { PrivateStack, ServiceId } from '../../scripts/private-stack';
@@ -25,7 +28,7 @@ import type { ProductSet } from '../products';
 import { within } from '../run';
 import type { ChaosOptions } from './args';
 import { readDeadLetters, sendBurst } from './burst';
-import { checkDeadLetters, checkGatewayBooks, checkReservationsOnce, checkStatusHistory, tally } from './checks';
+import { checkDeadLetters, checkGatewayBooks, checkPolicies, checkReservationsOnce, checkStatusHistory, tally } from './checks';
 import type { GatewayOperation, PaymentRecord, SentMalformed, StatusChange } from './checks';
 import { FAULT_TITLES, injectFault } from './faults';
 import type { FaultId, FaultOutcome } from './faults';
@@ -118,6 +121,8 @@ async function readViolations(opts: {
   accepted: string[];
   products: ProductSet;
   malformed: SentMalformed[];
+  /** The private node's management API, where the runtime sets its policies. */
+  managementUrl: string;
 }): Promise<Violation[]> {
   const { pools } = opts;
   const [snapshot, history, payments, operations, reservations, parked] = await Promise.all([
@@ -132,6 +137,9 @@ async function readViolations(opts: {
     pools.inventory.query<{ orderId: string }>('SELECT order_id AS "orderId" FROM reservations'),
     readDeadLetters(opts.amqp, opts.namespace),
   ]);
+  const version = parseBrokerVersion(String(opts.amqp.connection.serverProperties.version ?? ''));
+  const wantedPolicies = brokerPolicies(resolveTopology(opts.namespace, deploymentLayout()), opts.namespace, version);
+  const appliedPolicies = (await new ManagementApi(opts.managementUrl, '/').listPolicies()).filter((p) => p.name.startsWith(policyPrefix(opts.namespace)));
   const inFlight = payments.rows
     .filter((p) => p.status === 'CHARGING' || p.status === 'REFUNDING')
     .map((p) => ({ rule: 'every payment intent is settled', subject: p.orderId, detail: `still ${p.status}` }));
@@ -142,6 +150,7 @@ async function readViolations(opts: {
     ...inFlight,
     ...checkReservationsOnce(reservations.rows),
     ...checkDeadLetters(parked, opts.malformed),
+    ...checkPolicies(wantedPolicies, appliedPolicies),
   ];
 }
 
@@ -258,7 +267,7 @@ export async function runChaos(opts: ChaosOptions, hooks: ChaosHooks): Promise<C
           const deadline = Date.now() + (drained.quiet ? 60_000 : 0);
           for (;;) {
             violations = await retrying('reading the databases and the broker', () =>
-              readViolations({ pools, amqp, namespace, httpUrl, accepted, products, malformed }),
+              readViolations({ pools, amqp, namespace, httpUrl, accepted, products, malformed, managementUrl: stack.env.RABBITMQ_MANAGEMENT_URL }),
             );
             if (violations.length === 0 || Date.now() >= deadline) break;
             await sleep(2_000);

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { parseChaosArgs } from '../../bench/chaos/args';
-import { checkDeadLetters, checkGatewayBooks, checkReservationsOnce, checkStatusHistory, columnOf, tally } from '../../bench/chaos/checks';
+import { checkDeadLetters, checkGatewayBooks, checkPolicies, checkReservationsOnce, checkStatusHistory, columnOf, tally } from '../../bench/chaos/checks';
+import { brokerPolicies, parseBrokerVersion } from '../../shared/messaging/policies';
+import { resolveTopology } from '../../shared/messaging/topology';
 import { FAULT_IDS } from '../../bench/chaos/faults';
 import { healthTimeline } from '../../bench/chaos/health';
 import type { HealthBody } from '../../bench/chaos/health';
@@ -99,6 +101,17 @@ describe('fault run: reservations and DLQs', () => {
     const v = checkDeadLetters([...parked.slice(1), { dlq: 'order_queue.dlq', mark: null, reason: 'processing failed: boom' }], sent);
     expect(v.map((x) => x.rule).sort()).toEqual(['a DLQ holds only the malformed messages', 'a malformed message is parked']);
     expect(tally(v)).toEqual({ lost: 0, duplicated: 0, other: 2 });
+  });
+
+  it('wants the broker to apply every policy of the namespace as the topology says', () => {
+    const wanted = brokerPolicies(resolveTopology('c1'), 'c1', parseBrokerVersion('3.10.8'));
+    // The management API lists a definition's keys in its own order.
+    const applied = wanted.map((p) => ({ ...p, definition: Object.fromEntries(Object.entries(p.definition).reverse()) }));
+    expect(checkPolicies(wanted, applied)).toEqual([]);
+    expect(checkPolicies(wanted, applied.slice(1))).toEqual([{ rule: "the broker applies the queues' policies", subject: wanted[0]!.name, detail: 'missing' }]);
+    const loosened = applied.map((p, i) => (i === 0 ? { ...p, definition: { ...p.definition, 'delivery-limit': 1000 } } : p));
+    expect(checkPolicies(wanted, loosened)).toHaveLength(1);
+    expect(columnOf("the broker applies the queues' policies")).toBe('other');
   });
 
   it('counts unsettled orders and unconserved stock as lost', () => {
