@@ -50,7 +50,7 @@ async function stopAndStart(ctx: FaultContext, service: ServiceId): Promise<Faul
   const stoppedAt = Date.now();
   const reported = await ctx.health.waitFor(EXPECTED_WHILE_MISSING[service], stoppedAt, Math.max(ctx.downMs, HEALTH_REPORT_WITHIN_MS));
   const violations: Violation[] = [];
-  if (reported === null || Number.isNaN(reported)) {
+  if (reported === null) {
     const last = ctx.health.samples.at(-1);
     violations.push({
       rule: 'health reports a missing dependency',

@@ -30,13 +30,15 @@ export const isOk: HealthExpectation = (b) => b.status === 'ok';
 export function startHealthWatch(httpUrl: string, everyMs = 250) {
   const samples: HealthSample[] = [];
   let stopped = false;
-  const waiters = new Set<{ since: number; match: HealthExpectation; resolve: (at: number) => void }>();
+  const waiters = new Set<{ since: number; match: HealthExpectation; resolve: (at: number | null) => void }>();
   const loop = (async () => {
     while (!stopped) {
       let body: HealthSample['body'] = 'unreachable';
       try {
         const res = await apiFetch(`${httpUrl}/health`, { timeoutMs: 5_000 });
-        body = (await res.json()) as HealthBody;
+        const json = (await res.json()) as Partial<HealthBody>;
+        // Anything but the health function's answer (the gateway's own 500, say) counts as no answer.
+        if (typeof json.status === 'string' && json.checks?.postgres && json.checks.rabbitmq && json.checks.redis) body = json as HealthBody;
       } catch {
         // not answering
       }
@@ -58,14 +60,14 @@ export function startHealthWatch(httpUrl: string, everyMs = 250) {
       const seen = samples.find((s) => s.at >= since && s.body !== 'unreachable' && match(s.body));
       if (seen) return Promise.resolve(seen.at);
       return new Promise((resolve) => {
-        const w = { since, match, resolve: (at: number) => (clearTimeout(timer), resolve(at)) };
+        const w = { since, match, resolve: (at: number | null) => (clearTimeout(timer), resolve(at)) };
         const timer = setTimeout(() => (waiters.delete(w), resolve(null)), ms);
         waiters.add(w);
       });
     },
     async stop() {
       stopped = true;
-      for (const w of waiters) w.resolve(Number.NaN);
+      for (const w of waiters) w.resolve(null);
       waiters.clear();
       await loop;
     },

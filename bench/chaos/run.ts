@@ -341,5 +341,5 @@ async function measureRecovery(health: HealthWatch, orderDb: pg.Pool, since: num
     if (settledAt === null) await sleep(250);
   }
   const ok = await healthy;
-  return { healthOkMs: ok === null || Number.isNaN(ok) ? null : ok - since, settledMs: settledAt === null ? null : settledAt - since };
+  return { healthOkMs: ok === null ? null : ok - since, settledMs: settledAt === null ? null : settledAt - since };
 }
