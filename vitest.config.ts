@@ -14,6 +14,19 @@ export default defineConfig({
           hookTimeout: 120_000,
         },
       },
+      {
+        // The fault run, short (npm run chaos): a PostgreSQL, RabbitMQ and Redis of its own, stopped
+        // and restarted under load. Last, after the browser project: the load it offers should not
+        // share the machine with timing-sensitive tests.
+        test: {
+          name: 'stack',
+          include: ['test/stack/**/*.test.ts'],
+          testTimeout: 900_000,
+          hookTimeout: 300_000,
+          fileParallelism: false,
+          sequence: { groupOrder: 2 },
+        },
+      },
       { test: { name: 'cdk', include: ['test/cdk/**/*.test.ts'], testTimeout: 300_000, hookTimeout: 300_000 } },
       {
         // The dashboard in Debian's chromium against a runtime of its own (web/ itself is never collected).

@@ -5,6 +5,7 @@
  * API. Used by `npm run bench` after every offered rate and by fault-injection runs.
  */
 import type pg from 'pg';
+import { apiFetch } from './http';
 
 /** Where the saga ends (CONFIRMED, FAILED, CANCELLED), and the fulfilment steps after CONFIRMED. */
 export const SETTLED_STATUSES = ['CONFIRMED', 'FAILED', 'CANCELLED', 'PROCESSING', 'SHIPPED', 'DELIVERED'] as const;
@@ -185,7 +186,7 @@ async function availableFromApi(httpUrl: string): Promise<Map<string, number>> {
     const url = new URL('/products', httpUrl);
     url.searchParams.set('limit', '100');
     if (cursor) url.searchParams.set('cursor', cursor);
-    const res = await fetch(url, { signal: AbortSignal.timeout(10_000) });
+    const res = await apiFetch(url, { timeoutMs: 10_000 });
     if (res.status !== 200) throw new Error(`GET ${url.pathname}: ${res.status} ${await res.text()}`);
     const body = (await res.json()) as { items: { id: string; available: number }[]; nextCursor: string | null };
     for (const p of body.items) available.set(p.id, p.available);

@@ -13,6 +13,7 @@
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { Pool } from 'undici';
+import { poolRequest } from './http';
 import type { ProductSet } from './products';
 import { dueBy, arrivalAt, planOrder, seededRandom } from './schedule';
 import type { Mix } from './schedule';
@@ -173,7 +174,7 @@ export async function startLoad(opts: LoadOptions) {
     const startedAt = performance.now();
     let outcome: number | string;
     try {
-      const res = await pool.request({ path: `/orders/${r.id}`, method: 'DELETE', headers: opts.auth, signal: AbortSignal.timeout(opts.requestTimeoutMs) });
+      const res = await poolRequest(pool, { method: 'DELETE', path: `/orders/${r.id}`, auth: opts.auth, timeoutMs: opts.requestTimeoutMs });
       await res.body.dump();
       outcome = res.statusCode;
     } catch (err) {
@@ -187,7 +188,7 @@ export async function startLoad(opts: LoadOptions) {
   async function place(seq: number, scheduledAt: number): Promise<OrderRecord> {
     const sentAt = performance.now();
     const plan = planOrder(random, opts.products.plentiful, opts.products.scarce, opts.mix);
-    const body = JSON.stringify({ customerId: randomUUID(), items: plan.lines, paymentToken: plan.paymentToken });
+    const body = { customerId: randomUUID(), items: plan.lines, paymentToken: plan.paymentToken };
     const r: OrderRecord = {
       seq,
       warmup: scheduledAt < measureFrom,
@@ -201,13 +202,7 @@ export async function startLoad(opts: LoadOptions) {
     };
     records.push(r);
     try {
-      const res = await pool.request({
-        path: '/orders',
-        method: 'POST',
-        headers: { 'content-type': 'application/json', ...opts.auth },
-        body,
-        signal: AbortSignal.timeout(opts.requestTimeoutMs),
-      });
+      const res = await poolRequest(pool, { method: 'POST', path: '/orders', body, auth: opts.auth, timeoutMs: opts.requestTimeoutMs });
       r.postOutcome = res.statusCode;
       if (res.statusCode === 201) {
         r.id = ((await res.body.json()) as { id: string }).id;

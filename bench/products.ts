@@ -4,6 +4,7 @@
  * copy (kept from inventory.updated events) knows every one of them.
  */
 import type pg from 'pg';
+import { apiFetch } from './http';
 
 export interface ProductSetOptions {
   plentiful: number;
@@ -22,12 +23,7 @@ export interface ProductSet {
 }
 
 async function createProduct(httpUrl: string, auth: Record<string, string>, body: Record<string, unknown>): Promise<string> {
-  const res = await fetch(`${httpUrl}/products`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...auth },
-    body: JSON.stringify(body),
-    signal: AbortSignal.timeout(15_000),
-  });
+  const res = await apiFetch(`${httpUrl}/products`, { method: 'POST', body, auth, timeoutMs: 15_000 });
   const json = (await res.json()) as { id?: string };
   if (res.status !== 201 || !json.id) throw new Error(`POST /products: ${res.status} ${JSON.stringify(json)}`);
   return json.id;

@@ -7,7 +7,7 @@ import type { FunctionSpec, RouteKey } from '../functions/catalog';
 import { flattenClaims } from '../shared/auth/principal';
 import { AuthError, bearerToken } from '../shared/auth/verify';
 import type { JWTPayload } from 'jose';
-import { invoke } from './lambda';
+import { InvocationAbandoned, invoke } from './lambda';
 
 interface Route {
   spec: FunctionSpec;
@@ -187,8 +187,14 @@ export async function startHttpGateway(opts: {
         }
       }
       const event = toHttpApiEvent(req, Buffer.concat(chunks), match.route.routeKey, match.pathParameters, claims);
-      writeResult(res, await invoke(match.route.spec, event), { ...cors, 'apigw-requestid': event.requestContext.requestId });
+      // A client that hangs up while its request waits for an environment: the request is dropped.
+      const clientGone = new AbortController();
+      res.once('close', () => {
+        if (!res.writableFinished) clientGone.abort();
+      });
+      writeResult(res, await invoke(match.route.spec, event, { signal: clientGone.signal }), { ...cors, 'apigw-requestid': event.requestContext.requestId });
     } catch (err) {
+      if (err instanceof InvocationAbandoned) return;
       opts.onError(err);
       if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json', ...cors }).end('{"message":"Internal Server Error"}');
     }

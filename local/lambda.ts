@@ -29,6 +29,14 @@ export class InvocationError extends Error {
   }
 }
 
+/** The caller went away while its invocation waited for an environment: it never ran. */
+export class InvocationAbandoned extends InvocationError {
+  constructor(functionId: string) {
+    super(`${functionId}: the caller went away before an environment was free; not invoked`, functionId);
+    this.name = 'InvocationAbandoned';
+  }
+}
+
 interface Environment {
   child: ChildProcess;
   ready: Promise<void>;
@@ -72,9 +80,13 @@ export class FunctionEnvironments {
     this.reaper.unref();
   }
 
-  /** Invokes the function as Lambda would: an environment of its own, a context with a deadline. */
-  async invoke(event: unknown): Promise<unknown> {
-    const env = await this.acquire();
+  /**
+   * Invokes the function as Lambda would: an environment of its own, a context with a deadline.
+   * `signal`: the caller went away (an HTTP client that hung up) while the invocation waited for
+   * an environment, so nothing runs; once it has one, the invocation runs to its end, as on Lambda.
+   */
+  async invoke(event: unknown, opts: { signal?: AbortSignal } = {}): Promise<unknown> {
+    const env = await this.acquire(opts.signal);
     try {
       // As on Lambda, the timeout counts from the end of the cold start (init has its own budget).
       await env.ready;
@@ -115,9 +127,14 @@ export class FunctionEnvironments {
     this.environments.clear();
   }
 
-  private async acquire(): Promise<Environment> {
-    for (;;) {
+  private async acquire(signal?: AbortSignal): Promise<Environment> {
+    for (let woken = false; ; woken = true) {
       if (this.stopped) throw new InvocationError(`${this.spec.id}: the runtime is stopping`, this.spec.id);
+      if (signal?.aborted) {
+        // Woken for an environment just freed, but gone meanwhile: the next in line gets the turn.
+        if (woken) this.waiting.shift()?.();
+        throw new InvocationAbandoned(this.spec.id);
+      }
       const idle = [...this.environments].find((e) => !e.busy);
       if (idle) {
         idle.busy = true;
@@ -128,7 +145,23 @@ export class FunctionEnvironments {
         env.busy = true;
         return env;
       }
-      await new Promise<void>((r) => this.waiting.push(r));
+      // Every environment is busy: wait for one, unless the caller goes away first. On Lambda a
+      // request past the concurrency is refused at once; here it waits, and a request nobody waits
+      // for any more must not run later (an order its client saw time out), nor keep the ones
+      // behind it waiting.
+      await new Promise<void>((resolve) => {
+        const wake = () => {
+          signal?.removeEventListener('abort', abandon);
+          resolve();
+        };
+        const abandon = () => {
+          const at = this.waiting.indexOf(wake);
+          if (at >= 0) this.waiting.splice(at, 1);
+          resolve();
+        };
+        this.waiting.push(wake);
+        signal?.addEventListener('abort', abandon, { once: true });
+      });
     }
   }
 
@@ -228,10 +261,10 @@ export function useEnvironments(opts: EnvironmentOptions): { stop(): Promise<voi
   };
 }
 
-/** Invokes a catalog function in one of its environments. */
-export function invoke(spec: FunctionSpec, event: unknown): Promise<unknown> {
+/** Invokes a catalog function in one of its environments (see FunctionEnvironments.invoke for `signal`). */
+export function invoke(spec: FunctionSpec, event: unknown, opts: { signal?: AbortSignal } = {}): Promise<unknown> {
   if (!options) throw new Error('useEnvironments() was not called');
   let envs = environments.get(spec.id);
   if (!envs) environments.set(spec.id, (envs = new FunctionEnvironments(spec, options)));
-  return envs.invoke(event);
+  return envs.invoke(event, opts);
 }

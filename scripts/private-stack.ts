@@ -20,7 +20,7 @@ export type ServiceId = 'postgres' | 'rabbitmq' | 'redis';
 export interface PrivateStack {
   dir: string;
   /** What a runtime needs to use this stack instead of the shared services. */
-  env: { DATABASE_URL: string; RABBITMQ_URL: string; REDIS_URL: string };
+  env: { DATABASE_URL: string; RABBITMQ_URL: string; RABBITMQ_MANAGEMENT_URL: string; REDIS_URL: string };
   /** The processes of each service, for CPU accounting. */
   pids(): Record<ServiceId, number[]>;
   /** Stops a service cleanly (`immediate` for PostgreSQL: as a crash would, no checkpoint). */
@@ -86,7 +86,7 @@ export async function startPrivateStack(): Promise<PrivateStack> {
   const id = randomBytes(4).toString('hex');
   const dir = path.join(os.tmpdir(), `eventflow-stack-${id}`);
   mkdirSync(dir, { recursive: true });
-  const [pgPort, amqpPort, distPort, epmdPort, redisPort] = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort()]);
+  const [pgPort, amqpPort, mgmtPort, distPort, epmdPort, redisPort] = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort(), freePort()]);
   const asRoot = process.getuid?.() === 0;
 
   // PostgreSQL refuses to run as root: as root, its files and processes belong to `postgres`.
@@ -116,9 +116,14 @@ export async function startPrivateStack(): Promise<PrivateStack> {
   mkdirSync(path.join(rmqDir, 'mnesia'), { recursive: true });
   mkdirSync(path.join(rmqDir, 'log'));
   writeFileSync(path.join(rmqDir, '.erlang.cookie'), randomBytes(16).toString('hex').toUpperCase(), { mode: 0o400 });
-  writeFileSync(path.join(rmqDir, 'rabbitmq.conf'), `listeners.tcp.default = 127.0.0.1:${amqpPort}\nloopback_users = none\n`);
+  // The management plugin: the runtime sets its queues' policies (delivery limits, dead-lettering)
+  // through it, since rabbitmqctl would reach the machine's default node rather than this one.
+  writeFileSync(
+    path.join(rmqDir, 'rabbitmq.conf'),
+    `listeners.tcp.default = 127.0.0.1:${amqpPort}\nloopback_users = none\nmanagement.tcp.ip = 127.0.0.1\nmanagement.tcp.port = ${mgmtPort}\n`,
+  );
   writeFileSync(path.join(rmqDir, 'rabbitmq-env.conf'), '');
-  writeFileSync(path.join(rmqDir, 'enabled_plugins'), '[].');
+  writeFileSync(path.join(rmqDir, 'enabled_plugins'), '[rabbitmq_management].');
   const node = `eventflow-${id}@localhost`;
   const rmqEnv = {
     ...process.env,
@@ -139,11 +144,11 @@ export async function startPrivateStack(): Promise<PrivateStack> {
   const rabbitmq = {
     start: async () => {
       await exec(rabbitBin('rabbitmq-server'), ['-detached'], { env: rmqEnv, cwd: rmqDir });
-      await waitUntil('the private RabbitMQ node', () => reachable(amqpPort), 120_000);
+      await waitUntil('the private RabbitMQ node', async () => (await reachable(amqpPort)) && (await reachable(mgmtPort)), 120_000);
     },
     stop: async () => {
       await exec(rabbitBin('rabbitmqctl'), ['-n', node, 'stop'], { env: rmqEnv, cwd: rmqDir, timeout: 60_000 }).catch(() => undefined);
-      await waitUntil('the private RabbitMQ node to stop', async () => !(await reachable(amqpPort)), 60_000);
+      await waitUntil('the private RabbitMQ node to stop', async () => !(await reachable(amqpPort)) && !(await reachable(mgmtPort)), 60_000);
     },
     pids: () => {
       const file = path.join(rmqDir, 'pid');
@@ -178,6 +183,7 @@ export async function startPrivateStack(): Promise<PrivateStack> {
     env: {
       DATABASE_URL: `postgres://postgres@127.0.0.1:${pgPort}/postgres`,
       RABBITMQ_URL: `amqp://guest:guest@127.0.0.1:${amqpPort}`,
+      RABBITMQ_MANAGEMENT_URL: `http://guest:guest@127.0.0.1:${mgmtPort}`,
       REDIS_URL: `redis://127.0.0.1:${redisPort}`,
     },
     pids: () => ({ postgres: postgres.pids(), rabbitmq: rabbitmq.pids(), redis: redis.pids() }),

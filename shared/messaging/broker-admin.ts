@@ -48,16 +48,29 @@ export interface BrokerAccess {
 }
 
 const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]', '::1']);
+const DEFAULT_AMQP_PORT = 5672;
 
-/** The management API when configured, else rabbitmqctl for a broker on this machine. */
-export function brokerAdmin(access: BrokerAccess): BrokerAdmin {
+/**
+ * The management API when configured, else rabbitmqctl for a broker on this machine. rabbitmqctl
+ * acts on the machine's default node (or the one RABBITMQ_NODENAME names), which listens on the
+ * default AMQP port: a broker on this machine on another port is another node, whose policies
+ * rabbitmqctl would silently set on the default one instead, so it needs its management API.
+ */
+export function brokerAdmin(access: BrokerAccess, env: NodeJS.ProcessEnv = process.env): BrokerAdmin {
   const vhost = access.vhost ?? '/';
   if (access.managementUrl) return new ManagementApi(access.managementUrl, vhost);
-  const host = new URL(access.amqpUrl).hostname;
-  if (!LOOPBACK.has(host)) {
+  const url = new URL(access.amqpUrl);
+  if (!LOOPBACK.has(url.hostname)) {
     throw new Error(
-      `the broker at ${host} needs its management API for policies and queue statistics: set RABBITMQ_MANAGEMENT_URL ` +
+      `the broker at ${url.hostname} needs its management API for policies and queue statistics: set RABBITMQ_MANAGEMENT_URL ` +
         '(rabbitmqctl can only administer a broker on this machine)',
+    );
+  }
+  const port = Number(url.port || DEFAULT_AMQP_PORT);
+  if (port !== DEFAULT_AMQP_PORT && !env.RABBITMQ_NODENAME) {
+    throw new Error(
+      `the broker on port ${port} of this machine needs its management API for policies: set RABBITMQ_MANAGEMENT_URL ` +
+        `(rabbitmqctl administers the node on port ${DEFAULT_AMQP_PORT}, unless RABBITMQ_NODENAME names another)`,
     );
   }
   return new Rabbitmqctl(vhost);

@@ -78,14 +78,13 @@ async function confirmed(s: BrokerSession): Promise<void> {
   }
 }
 
-/** Publishes events to their service's exchange and resolves once the broker has confirmed every one. */
-export async function publishEvents(events: AnyEnvelope[]): Promise<void> {
-  if (events.length === 0) return;
-  const { namespace } = await getConfig();
-  const s = await getBroker();
-  const { channel } = s;
-  for (const event of events) {
-    channel.publish(brokerName(EXCHANGES[event.source], namespace), routingKeyOf(event), Buffer.from(JSON.stringify(event)), {
+/** An event as it goes on the wire: its exchange, routing key, body and properties (tools that send one again exactly use it too). */
+export function wireMessageOf(event: AnyEnvelope, namespace: string) {
+  return {
+    exchange: brokerName(EXCHANGES[event.source], namespace),
+    routingKey: routingKeyOf(event),
+    content: Buffer.from(JSON.stringify(event)),
+    options: {
       persistent: true,
       contentType: 'application/json',
       messageId: event.id,
@@ -94,7 +93,19 @@ export async function publishEvents(events: AnyEnvelope[]): Promise<void> {
       appId: `eventflow-${event.source}`,
       timestamp: Math.floor(Date.parse(event.occurredAt) / 1000),
       headers: event.causationId ? { causationId: event.causationId } : {},
-    });
+    },
+  };
+}
+
+/** Publishes events to their service's exchange and resolves once the broker has confirmed every one. */
+export async function publishEvents(events: AnyEnvelope[]): Promise<void> {
+  if (events.length === 0) return;
+  const { namespace } = await getConfig();
+  const s = await getBroker();
+  const { channel } = s;
+  for (const event of events) {
+    const m = wireMessageOf(event, namespace);
+    channel.publish(m.exchange, m.routingKey, m.content, m.options);
   }
   await confirmed(s);
 }

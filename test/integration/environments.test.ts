@@ -21,7 +21,7 @@ const spec = (id: string, over: Partial<FunctionSpec> = {}): FunctionSpec => ({
 const open: FunctionEnvironments[] = [];
 let bundles: Record<string, string>;
 beforeAll(async () => {
-  bundles = await bundleFunctions(['env-a', 'env-b', 'env-c', 'env-d', 'env-e', 'env-f'].map((id) => spec(id)), 'test-environments');
+  bundles = await bundleFunctions(['env-a', 'env-b', 'env-c', 'env-d', 'env-e', 'env-f', 'env-g'].map((id) => spec(id)), 'test-environments');
 });
 function environments(s: FunctionSpec) {
   const envs = new FunctionEnvironments(s, { bundles, env: process.env, logError: () => undefined });
@@ -44,6 +44,21 @@ const alive = (pid: number) => {
 type Reply = { pid: number; invocations: number; memory: string; pool: string };
 
 describe('local execution environments', () => {
+  it('never run an invocation whose caller went away while it waited for an environment', async () => {
+    const envs = environments(spec('env-g', { maxConcurrency: 1 }));
+    await envs.invoke({ action: 'count' });
+    const busy = envs.invoke({ action: 'sleep', ms: 1_500 });
+    const caller = new AbortController();
+    const abandoned = envs.invoke({ action: 'count' }, { signal: caller.signal });
+    const waiting = envs.invoke({ action: 'count' });
+    setTimeout(() => caller.abort(), 200);
+    await expect(abandoned).rejects.toThrow(/went away/);
+    await busy;
+    // The one behind it ran next, in the same environment: the abandoned event never reached it.
+    expect(((await waiting) as Reply).invocations).toBe(3);
+    expect(((await envs.invoke({ action: 'count' })) as Reply).invocations).toBe(4);
+  });
+
   it('run a function in a process of its own, one invocation at a time, with the catalog settings', async () => {
     const envs = environments(spec('env-a', { memoryMb: 192 }));
     const first = (await envs.invoke({ action: 'count' })) as Reply;

@@ -34,7 +34,8 @@ export function freshNamespace(prefix = 't'): string {
 export async function startRuntimeProcess(opts: { namespace?: string; env?: Record<string, string> } = {}) {
   const namespace = opts.namespace ?? freshNamespace();
   const logFile = path.join(os.tmpdir(), `eventflow-${namespace}.log`);
-  const log = createWriteStream(logFile);
+  // Appended to: a runtime started again in the same namespace (after a kill) adds to the same log.
+  const log = createWriteStream(logFile, { flags: 'a' });
   const root = path.resolve(import.meta.dirname, '../..');
   const child = spawn(process.execPath, [...(process.env.RUNTIME_NODE_ARGS?.split(' ').filter(Boolean) ?? []), '--import', 'tsx', 'local/dev.ts'], {
     cwd: root,
@@ -80,7 +81,18 @@ export async function startRuntimeProcess(opts: { namespace?: string; env?: Reco
         }
       });
     });
-    return { system, stop };
+    /** Ends the runtime with a signal (SIGKILL: as a crash would, mid-batch) and leaves its namespace in place. */
+    const kill = async (signal: NodeJS.Signals = 'SIGKILL') => {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill(signal);
+      await exited;
+      lines.close();
+      child.stdout.destroy();
+      child.stderr.destroy();
+      log.end();
+    };
+    return { system, stop, kill };
   } catch (err) {
     await stop();
     throw err;

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { brokerAdmin } from '../../shared/messaging/broker-admin';
 import { brokerPolicies, parseBrokerVersion, policyPrefix } from '../../shared/messaging/policies';
 import { DELIVERY_LIMIT, catalogLayout, dlqOf, partitionQueues, resolveTopology } from '../../shared/messaging/topology';
 
@@ -78,5 +79,25 @@ describe('broker policies', () => {
 
   it('outranks the broker defaults Amazon MQ creates (priority 0 and 1)', () => {
     for (const p of policiesOf('')) expect(p.priority).toBeGreaterThan(1);
+  });
+});
+
+describe('who administers the broker', () => {
+  it('uses the management API when one is configured', () => {
+    expect(brokerAdmin({ amqpUrl: 'amqp://127.0.0.1:40123', managementUrl: 'http://guest:guest@127.0.0.1:40124' }, {}).description).toMatch(/management API/);
+  });
+
+  it('uses rabbitmqctl for the default node on this machine', () => {
+    expect(brokerAdmin({ amqpUrl: 'amqp://guest:guest@127.0.0.1:5672' }, {}).description).toBe('rabbitmqctl');
+    expect(brokerAdmin({ amqpUrl: 'amqp://localhost' }, {}).description).toBe('rabbitmqctl');
+  });
+
+  it('refuses rabbitmqctl for a node on another port, which it would not reach (it would set the default node\'s policies)', () => {
+    expect(() => brokerAdmin({ amqpUrl: 'amqp://guest:guest@127.0.0.1:40123' }, {})).toThrow(/RABBITMQ_MANAGEMENT_URL/);
+    expect(brokerAdmin({ amqpUrl: 'amqp://127.0.0.1:40123' }, { RABBITMQ_NODENAME: 'other@localhost' }).description).toBe('rabbitmqctl');
+  });
+
+  it('refuses rabbitmqctl for a broker on another machine', () => {
+    expect(() => brokerAdmin({ amqpUrl: 'amqps://b-1.mq.eu-west-1.amazonaws.com:5671' }, {})).toThrow(/management API/);
   });
 });

@@ -1,0 +1,120 @@
+/**
+ * The burst: on every exchange, malformed messages (not JSON; JSON that is no event; an event whose
+ * data breaks its schema), each with a routing key that queues are bound to, and exact copies of
+ * events already published (read back from the services' outboxes, sent as the relay sends them).
+ * Also reads what the DLQs hold, leaving it there.
+ */
+import { randomUUID } from 'node:crypto';
+import type { ChannelModel, GetMessage } from 'amqplib';
+import type pg from 'pg';
+import type { ServiceName } from '../../shared/config';
+import { createEvent } from '../../shared/events/envelope';
+import type { AnyEnvelope } from '../../shared/events/envelope';
+import { wireMessageOf } from '../../shared/messaging/broker';
+import { routingKeyFor } from '../../shared/messaging/routing';
+import { EXCHANGES, deploymentLayout, dlqOf, queuesReached, resolveTopology } from '../../shared/messaging/topology';
+import { brokerName } from '../../shared/config';
+import type { ParkedMessage, SentMalformed } from './checks';
+
+/** Found in every malformed body the run sends, followed by its number. */
+const MARK = 'eventflow-chaos-malformed-';
+
+/** A routing key that some queue of each exchange is bound to. */
+const BOUND_TYPES = { order: 'order.created', payment: 'payment.failed', inventory: 'inventory.reservation_failed' } as const;
+
+function malformedBodies(mark: string, type: string): Buffer[] {
+  return [
+    Buffer.from(`not json ${mark}`),
+    Buffer.from(JSON.stringify({ hello: mark })),
+    // A well-formed envelope of the right type and source whose data breaks the type's schema.
+    Buffer.from(
+      JSON.stringify({
+        ...createEvent('order.cancelled', { orderId: randomUUID(), orderVersion: 1, previousStatus: 'PENDING', reason: null }, { correlationId: mark, causationId: null }),
+        type,
+        source: type.split('.')[0],
+        data: { orderId: 'not-a-uuid', note: mark },
+      }),
+    ),
+  ];
+}
+
+export interface BurstResult {
+  malformed: SentMalformed[];
+  duplicates: number;
+}
+
+/**
+ * Sends `perExchange` malformed messages to each exchange (kinds in turn) and `duplicates` copies
+ * of recent events of each service, all confirmed by the broker. `firstMark` numbers the
+ * malformed messages apart from earlier bursts.
+ */
+export async function sendBurst(opts: {
+  amqp: ChannelModel;
+  namespace: string;
+  db: Record<ServiceName, pg.Pool>;
+  perExchange: number;
+  duplicates: number;
+  firstMark: number;
+}): Promise<BurstResult> {
+  const topology = resolveTopology(opts.namespace, deploymentLayout());
+  const channel = await opts.amqp.createConfirmChannel();
+  const malformed: SentMalformed[] = [];
+  let n = opts.firstMark;
+  let duplicates = 0;
+  try {
+    for (const [publisher, type] of Object.entries(BOUND_TYPES) as [keyof typeof EXCHANGES, string][]) {
+      const exchange = brokerName(EXCHANGES[publisher], opts.namespace);
+      for (let i = 0; i < opts.perExchange; i++) {
+        const mark = `${MARK}${n++}`;
+        const routingKey = routingKeyFor(type, randomUUID());
+        const bodies = malformedBodies(mark, type);
+        channel.publish(exchange, routingKey, bodies[i % bodies.length]!, { persistent: true, contentType: 'application/json', messageId: mark });
+        malformed.push({ mark, dlqs: [...new Set(queuesReached(topology, exchange, routingKey).map(dlqOf))] });
+      }
+    }
+    for (const service of Object.keys(opts.db) as ServiceName[]) {
+      const { rows } = await opts.db[service].query<{ envelope: AnyEnvelope }>(
+        `SELECT envelope FROM outbox o WHERE NOT EXISTS (SELECT 1 FROM outbox_pending p WHERE p.seq = o.seq) ORDER BY seq DESC LIMIT $1`,
+        [opts.duplicates],
+      );
+      for (const { envelope } of rows) {
+        const m = wireMessageOf(envelope, opts.namespace);
+        channel.publish(m.exchange, m.routingKey, m.content, m.options);
+        duplicates++;
+      }
+    }
+    await channel.waitForConfirms();
+  } finally {
+    await channel.close().catch(() => undefined);
+  }
+  return { malformed, duplicates };
+}
+
+const header = (m: GetMessage, name: string) => {
+  const v = m.properties.headers?.[name];
+  return v === undefined ? undefined : Buffer.isBuffer(v) ? v.toString('utf8') : String(v);
+};
+
+/** Everything the namespace's DLQs hold, read and put back (the channel closes with them unacknowledged). */
+export async function readDeadLetters(amqp: ChannelModel, namespace: string): Promise<ParkedMessage[]> {
+  const dlqs = resolveTopology(namespace, deploymentLayout())
+    .queues.filter((q) => q.policy.kind === 'dead-letter')
+    .map((q) => q.name);
+  const out: ParkedMessage[] = [];
+  for (const dlq of dlqs) {
+    const channel = await amqp.createChannel();
+    channel.on('error', () => undefined);
+    try {
+      const { messageCount } = await channel.checkQueue(dlq);
+      for (let i = 0; i < messageCount; i++) {
+        const m = await channel.get(dlq, { noAck: false });
+        if (!m) break;
+        const mark = new RegExp(`${MARK}\\d+`).exec(m.content.toString('utf8'))?.[0] ?? null;
+        out.push({ dlq, mark, reason: header(m, 'x-eventflow-reason') ?? `${m.properties.type ?? 'message'} ${m.properties.messageId ?? ''}: ${m.content.toString('utf8').slice(0, 120)}` });
+      }
+    } finally {
+      await channel.close().catch(() => undefined);
+    }
+  }
+  return out;
+}

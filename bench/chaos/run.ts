@@ -1,0 +1,351 @@
+/**
+ * One fault run: a private stack (scripts/private-stack.ts), the runtime on it in a namespace of
+ * its own on fixed free ports (so that a restarted runtime answers where the load sends), the
+ * product set, then for each fault a phase: load, the fault, more load, the drain, the checks.
+ * Every wait is bounded; everything started is stopped and removed at the end.
+ */
+import net from 'node:net';
+import os from 'node:os';
+import type { ChannelModel } from 'amqplib';
+import pg from 'pg';
+import { databaseName, withDatabase } from '../../shared/config';
+import type { ServiceName } from '../../shared/config';
+import { connectAmqp } from '../../shared/messaging/broker';
+import { ManagementApi } from '../../shared/messaging/broker-admin';
+import { brokerPolicies, parseBrokerVersion, policyPrefix } from '../../shared/messaging/policies';
+import { deploymentLayout, resolveTopology } from '../../shared/messaging/topology';
+import { refundKeyOf } from '../../functions/payment/domain/gateway';
+import { startPrivateStack } from '../../scripts/private-stack';
+import type { PrivateStack, ServiceId } from '../../scripts/private-stack';
+import { freshNamespace, startRuntimeProcess } from '../../test/support/runtime-process';
+import { drain } from '../drain';
+import { readSnapshot, checkInvariants } from '../invariants';
+import type { Violation } from '../invariants';
+import { startLoad } from '../load';
+import type { Load } from '../load';
+import { benchAccess } from '../access';
+import { createProductSet } from '../products';
+import type { ProductSet } from '../products';
+import { within } from '../run';
+import type { ChaosOptions } from './args';
+import { readDeadLetters, sendBurst } from './burst';
+import { checkDeadLetters, checkGatewayBooks, checkPolicies, checkReservationsOnce, checkStatusHistory, tally } from './checks';
+import type { GatewayOperation, PaymentRecord, SentMalformed, StatusChange } from './checks';
+import { FAULT_TITLES, injectFault } from './faults';
+import type { FaultId, FaultOutcome } from './faults';
+import { healthTimeline, isOk, startHealthWatch } from './health';
+import type { HealthWatch } from './health';
+
+export interface PhaseResult {
+  fault: FaultId;
+  title: string;
+  /** Orders the API accepted (201) during the phase, and POSTs that got anything else. */
+  accepted: number;
+  postErrors: number;
+  /** The POSTs that got no 201, by answer ("POST 503", "POST timeout", "POST error ECONNREFUSED"). */
+  postOutcomes: Record<string, number>;
+  lost: number;
+  duplicated: number;
+  /** Every rule broken for the first time after this phase (lost and duplicated included). */
+  violations: number;
+  /** How long what the fault broke was away, and how long after its return until /health said ok and an order placed after it had settled. */
+  downSeconds: number;
+  recoverySeconds: number | null;
+  drainSeconds: number;
+  drained: boolean;
+  note: string;
+  /** What /health said from the fault on (healthTimeline). */
+  health: string;
+  examples: Violation[];
+}
+
+export interface ChaosReport {
+  kind: 'eventflow-chaos';
+  startedAt: string;
+  finishedAt: string;
+  options: ChaosOptions;
+  phases: PhaseResult[];
+  /** The machine, and its load average (1 min) at the start and at the end: other work on it shows here. */
+  machine: { cores: number; loadAtStart: number; loadAtEnd: number };
+  ok: boolean;
+}
+
+export interface ChaosHooks {
+  log: (line: string) => void;
+  /** Registers what to run on Ctrl-C; returns its removal. */
+  registerCleanup?: (fn: () => Promise<void>) => () => void;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, Math.max(0, ms)));
+const TERMINAL_STATUSES = ['CONFIRMED', 'FAILED', 'CANCELLED'];
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** Retries fn (a connection to a service that may be restarting) until it works or ms have passed. */
+async function retrying<T>(what: string, fn: () => Promise<T>, ms = 120_000): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (Date.now() > deadline) throw new Error(`${what}: ${(err as Error).message}`);
+      await sleep(500);
+    }
+  }
+}
+
+function servicePools(databaseServerUrl: string, namespace: string): Record<ServiceName, pg.Pool> {
+  const pool = (s: ServiceName) => {
+    const p = new pg.Pool({ connectionString: withDatabase(databaseServerUrl, databaseName(s, namespace)), max: 2, statement_timeout: 60_000, connectionTimeoutMillis: 10_000 });
+    // An idle client whose server restarted: the pool drops it and opens another on the next query.
+    p.on('error', () => undefined);
+    return p;
+  };
+  return { order: pool('order'), payment: pool('payment'), inventory: pool('inventory') };
+}
+
+/** Everything the run checks, from the databases, the inventory API and the broker. */
+async function readViolations(opts: {
+  pools: Record<ServiceName, pg.Pool>;
+  amqp: ChannelModel;
+  namespace: string;
+  httpUrl: string;
+  accepted: string[];
+  products: ProductSet;
+  malformed: SentMalformed[];
+  /** The private node's management API, where the runtime sets its policies. */
+  managementUrl: string;
+}): Promise<Violation[]> {
+  const { pools } = opts;
+  const [snapshot, history, payments, operations, reservations, parked] = await Promise.all([
+    readSnapshot({ ...pools, httpUrl: opts.httpUrl }),
+    pools.order.query<StatusChange>(
+      `SELECT order_id AS "orderId", envelope->'data'->>'previousStatus' AS previous,
+              CASE WHEN type = 'order.cancelled' THEN 'CANCELLED' ELSE envelope->'data'->>'status' END AS status
+         FROM outbox WHERE type IN ('order.updated', 'order.cancelled') ORDER BY seq`,
+    ),
+    pools.payment.query<PaymentRecord>('SELECT id, order_id AS "orderId", status FROM payments'),
+    pools.payment.query<GatewayOperation>('SELECT idempotency_key AS key, kind, succeeded FROM gateway.operations'),
+    pools.inventory.query<{ orderId: string }>('SELECT order_id AS "orderId" FROM reservations'),
+    readDeadLetters(opts.amqp, opts.namespace),
+  ]);
+  const version = parseBrokerVersion(String(opts.amqp.connection.serverProperties.version ?? ''));
+  const wantedPolicies = brokerPolicies(resolveTopology(opts.namespace, deploymentLayout()), opts.namespace, version);
+  const appliedPolicies = (await new ManagementApi(opts.managementUrl, '/').listPolicies()).filter((p) => p.name.startsWith(policyPrefix(opts.namespace)));
+  const inFlight = payments.rows
+    .filter((p) => p.status === 'CHARGING' || p.status === 'REFUNDING')
+    .map((p) => ({ rule: 'every payment intent is settled', subject: p.orderId, detail: `still ${p.status}` }));
+  return [
+    ...checkInvariants(snapshot, { acceptedOrderIds: opts.accepted, initialStock: opts.products.initialStock }),
+    ...checkStatusHistory(history.rows),
+    ...checkGatewayBooks(operations.rows, payments.rows, refundKeyOf),
+    ...inFlight,
+    ...checkReservationsOnce(reservations.rows),
+    ...checkDeadLetters(parked, opts.malformed),
+    ...checkPolicies(wantedPolicies, appliedPolicies),
+  ];
+}
+
+export async function runChaos(opts: ChaosOptions, hooks: ChaosHooks): Promise<ChaosReport> {
+  const { log } = hooks;
+  const startedAt = new Date();
+  const loadAtStart = os.loadavg()[0]!;
+  const savedEnv = { ...process.env };
+  const cleanups: (() => Promise<void>)[] = [];
+  let cleaned: Promise<void> | undefined;
+  const cleanup = () =>
+    (cleaned ??= (async () => {
+      for (const fn of cleanups.reverse()) await within(fn(), 90_000, 'a cleanup step').catch((err) => log(`  cleanup: ${String(err)}`));
+      for (const key of Object.keys(process.env)) if (!(key in savedEnv)) delete process.env[key];
+      Object.assign(process.env, savedEnv);
+    })());
+  const unregister = hooks.registerCleanup?.(cleanup);
+  try {
+    log('starting a PostgreSQL, RabbitMQ and Redis of its own…');
+    const stack: PrivateStack = await startPrivateStack();
+    cleanups.push(() => stack.close());
+    // The runtime inherits this environment; this process's own clients use it too.
+    Object.assign(process.env, stack.env);
+    log(`private stack in ${stack.dir}: ${Object.values(stack.env).join(', ')}`);
+
+    const namespace = freshNamespace('chaos');
+    // Fixed ports, so that the runtime restarted after the kill is where the load generator is, and its
+    // issuer keeps the URL the tokens name (the signing key is kept in the local cache across restarts).
+    const [httpPort, wsPort, oidcPort] = [await freePort(), await freePort(), await freePort()];
+    const runtimeEnv = {
+      HTTP_PORT: String(httpPort),
+      WS_PORT: String(wsPort),
+      OIDC_PORT: String(oidcPort),
+      SCHEDULE_SECONDS: '2',
+      // An intent left CHARGING by the kill is settled 10 s after its last change rather than 30 s.
+      PAYMENT_SETTLE_AFTER_SECONDS: '10',
+    };
+    log(`starting the runtime in namespace ${namespace}`);
+    let runtime = await startRuntimeProcess({ namespace, env: runtimeEnv });
+    cleanups.push(() => runtime.stop());
+    const { httpUrl } = runtime.system;
+    const access = await benchAccess(runtime.system);
+    log(`runtime at ${httpUrl}; log in ${runtime.system.logFile}`);
+
+    const pools = servicePools(stack.env.DATABASE_URL, namespace);
+    cleanups.push(async () => void (await Promise.all(Object.values(pools).map((p) => p.end()))));
+    const products = await createProductSet(httpUrl, access.headers, pools.order, { plentiful: 20, plentifulStock: 1_000_000, scarce: 3, scarceStock: 20 });
+
+    const accepted: string[] = [];
+    const malformed: SentMalformed[] = [];
+    const reported = new Set<string>();
+    const phases: PhaseResult[] = [];
+
+    for (const [index, fault] of opts.faults.entries()) {
+      log(`\n[${index + 1}/${opts.faults.length}] ${FAULT_TITLES[fault]}: ${opts.rate} orders/s`);
+      const health: HealthWatch = startHealthWatch(httpUrl);
+      let load: Load | undefined;
+      try {
+        load = await retrying('connecting the load generator', () =>
+          startLoad({
+            httpUrl,
+            wsUrl: access.wsUrl,
+            auth: access.headers,
+            wsClients: 1,
+            wsSubscribe: true,
+            products,
+            mix: opts.mix,
+            mode: { kind: 'open', ratePerSec: opts.rate },
+            warmupSeconds: 0,
+            // Offered until stopped below.
+            seconds: 24 * 3600,
+            httpConnections: opts.httpConnections,
+            requestTimeoutMs: opts.requestTimeoutMs,
+            settleWaitMs: 60_000,
+            seed: opts.seed + index,
+          }),
+        );
+        await sleep((opts.seconds * 1000) / 3);
+        const outcome: FaultOutcome = await injectFault(fault, {
+          stop: (s: ServiceId) => stack.stop(s, { immediate: s === 'postgres' }),
+          start: (s: ServiceId) => stack.start(s),
+          async killAndRestartRuntime() {
+            await runtime.kill('SIGKILL');
+            log('  runtime killed; starting it again');
+            runtime = await startRuntimeProcess({ namespace, env: runtimeEnv });
+          },
+          async burst() {
+            const amqp = await retrying('connecting to RabbitMQ', () => connectAmqp(stack.env.RABBITMQ_URL));
+            try {
+              const sent = await sendBurst({ amqp, namespace, db: pools, perExchange: opts.malformedPerExchange, duplicates: opts.duplicatesPerService, firstMark: malformed.length });
+              malformed.push(...sent.malformed);
+              return { malformed: sent.malformed.length, duplicates: sent.duplicates };
+            } finally {
+              await amqp.close().catch(() => undefined);
+            }
+          },
+          health,
+          downMs: opts.downSeconds * 1000,
+          log,
+        });
+        log(`  ${outcome.note}`);
+        const recovery = measureRecovery(health, pools.order, outcome.restoredAt);
+        await sleep((opts.seconds * 2000) / 3);
+        await load.stopOffering();
+        const sent = load.records.length;
+        const phaseAccepted = load.acceptedIds();
+        accepted.push(...phaseAccepted);
+        log(`  offered ${sent} orders, ${phaseAccepted.length} accepted; draining`);
+
+        const amqp = await retrying('connecting to RabbitMQ', () => connectAmqp(stack.env.RABBITMQ_URL));
+        amqp.on('error', () => undefined);
+        try {
+          const drained = await drain({ namespace, amqp, db: pools, timeoutMs: opts.drainTimeoutSeconds * 1000, stallMs: Math.min(opts.drainTimeoutSeconds, 120) * 1000 });
+          if (!drained.quiet) log(`  drain gave up: ${drained.reason}`);
+          const { healthOkMs, settledMs } = await recovery;
+          const recoveryMs = healthOkMs === null || settledMs === null ? null : Math.max(healthOkMs, settledMs);
+          // Compensations may still be on their way once the queues first look empty: look again a while.
+          let violations: Violation[] = [];
+          const deadline = Date.now() + (drained.quiet ? 60_000 : 0);
+          for (;;) {
+            violations = await retrying('reading the databases and the broker', () =>
+              readViolations({ pools, amqp, namespace, httpUrl, accepted, products, malformed, managementUrl: stack.env.RABBITMQ_MANAGEMENT_URL }),
+            );
+            if (violations.length === 0 || Date.now() >= deadline) break;
+            await sleep(2_000);
+          }
+          violations.push(...outcome.violations);
+          const fresh = violations.filter((v) => !reported.has(`${v.rule}|${v.subject}`));
+          for (const v of fresh) reported.add(`${v.rule}|${v.subject}`);
+          const t = tally(fresh);
+          const phase: PhaseResult = {
+            fault,
+            title: FAULT_TITLES[fault],
+            accepted: phaseAccepted.length,
+            postErrors: load.records.filter((r) => r.postOutcome !== 201).length,
+            postOutcomes: Object.fromEntries(Object.entries(load.counters.http).filter(([k]) => k.startsWith('POST ') && k !== 'POST 201')),
+            lost: t.lost,
+            duplicated: t.duplicated,
+            violations: fresh.length,
+            downSeconds: (outcome.restoredAt - outcome.startedAt) / 1000,
+            recoverySeconds: recoveryMs === null ? null : recoveryMs / 1000,
+            drainSeconds: drained.ms / 1000,
+            drained: drained.quiet,
+            note: outcome.note,
+            health: healthTimeline(health.samples, outcome.startedAt),
+            examples: fresh.slice(0, 20),
+          };
+          phases.push(phase);
+          log(
+            `  drained in ${phase.drainSeconds.toFixed(1)} s; after the fault, /health ok in ${healthOkMs === null ? '—' : (healthOkMs / 1000).toFixed(1)} s, ` +
+              `the first new order settled in ${settledMs === null ? '—' : (settledMs / 1000).toFixed(1)} s; ` +
+              `${phase.violations === 0 ? 'every check holds' : `${phase.violations} VIOLATIONS (${phase.lost} lost, ${phase.duplicated} duplicated)`}`,
+          );
+          log(`  /health from the fault on: ${phase.health}`);
+          if (phase.postErrors > 0) log(`  POSTs without a 201: ${Object.entries(phase.postOutcomes).map(([k, n]) => `${n} × ${k.slice(5)}`).join(', ')}`);
+          for (const v of fresh.slice(0, 10)) log(`    ${v.rule}: ${v.subject} (${v.detail})`);
+        } finally {
+          await amqp.close().catch(() => undefined);
+        }
+      } finally {
+        await health.stop();
+        await load?.stop();
+      }
+    }
+    const ok = phases.every((p) => p.violations === 0 && p.drained);
+    const machine = { cores: os.availableParallelism(), loadAtStart, loadAtEnd: os.loadavg()[0]! };
+    return { kind: 'eventflow-chaos', startedAt: startedAt.toISOString(), finishedAt: new Date().toISOString(), options: opts, phases, machine, ok };
+  } finally {
+    await cleanup();
+    unregister?.();
+  }
+}
+
+/**
+ * From the moment what a fault broke is back: until /health says ok and an order placed after
+ * that moment has reached CONFIRMED, FAILED or CANCELLED (ms each), null for what did not happen within two minutes.
+ */
+async function measureRecovery(health: HealthWatch, orderDb: pg.Pool, since: number): Promise<{ healthOkMs: number | null; settledMs: number | null }> {
+  const deadline = since + 120_000;
+  const healthy = health.waitFor(isOk, since, 120_000);
+  let settledAt: number | null = null;
+  while (settledAt === null && Date.now() < deadline) {
+    try {
+      const { rows } = await orderDb.query<{ at: number | null }>(
+        `SELECT (extract(epoch FROM min(updated_at)) * 1000)::float8 AS at FROM orders
+          WHERE created_at >= to_timestamp($1::float8 / 1000) AND status = ANY($2::text[])`,
+        [since, TERMINAL_STATUSES],
+      );
+      settledAt = rows[0]?.at ?? null;
+    } catch {
+      // the database may still be coming back
+    }
+    if (settledAt === null) await sleep(250);
+  }
+  const ok = await healthy;
+  return { healthOkMs: ok === null ? null : ok - since, settledMs: settledAt === null ? null : settledAt - since };
+}

@@ -1,0 +1,39 @@
+/**
+ * The fault run (`npm run chaos`), short: every fault, a small load, phases of a few seconds, on a
+ * private stack of its own. What it asserts is what the run checks after each fault (nothing
+ * lost, nothing done twice, DLQs holding exactly the malformed messages, /health reporting each
+ * missing dependency), never how fast anything was.
+ */
+import { expect, it } from 'vitest';
+import { FAULT_IDS } from '../../bench/chaos/faults';
+import { DEFAULT_MIX } from '../../bench/schedule';
+import { runChaos } from '../../bench/chaos/run';
+
+it('every fault, under load: nothing lost, nothing duplicated, only the malformed messages dead-lettered', async () => {
+  const report = await runChaos(
+    {
+      rate: 20,
+      seconds: 6,
+      faults: [...FAULT_IDS],
+      downSeconds: 3,
+      drainTimeoutSeconds: 300,
+      malformedPerExchange: 5,
+      duplicatesPerService: 20,
+      // More cancellations and declines than the default mix, so each phase has some of every kind.
+      mix: { ...DEFAULT_MIX, declined: 0.15, scarce: 0.1, cancelled: 0.15 },
+      seed: 7,
+      httpConnections: 16,
+      requestTimeoutMs: 15_000,
+      out: null,
+    },
+    { log: (line) => process.stderr.write(`${line}\n`) },
+  );
+  expect(report.phases.map((p) => p.fault)).toEqual([...FAULT_IDS]);
+  for (const p of report.phases) {
+    expect({ fault: p.fault, violations: p.violations, examples: p.examples, drained: p.drained }).toEqual({ fault: p.fault, violations: 0, examples: [], drained: true });
+    // The runtime took orders and settled them again after each fault.
+    expect(p.accepted, p.fault).toBeGreaterThan(0);
+    expect(p.recoverySeconds, `${p.fault}: no order placed after the fault settled, or /health never said ok again`).not.toBeNull();
+  }
+  expect(report.ok).toBe(true);
+}, 900_000);

@@ -1,0 +1,172 @@
+import { describe, expect, it } from 'vitest';
+import { parseChaosArgs } from '../../bench/chaos/args';
+import { checkDeadLetters, checkGatewayBooks, checkPolicies, checkReservationsOnce, checkStatusHistory, columnOf, tally } from '../../bench/chaos/checks';
+import { brokerPolicies, parseBrokerVersion } from '../../shared/messaging/policies';
+import { resolveTopology } from '../../shared/messaging/topology';
+import { FAULT_IDS } from '../../bench/chaos/faults';
+import { healthTimeline } from '../../bench/chaos/health';
+import type { HealthBody } from '../../bench/chaos/health';
+import { formatTable } from '../../bench/chaos/report';
+import { refundKeyOf } from '../../functions/payment/domain/gateway';
+
+describe('fault run: order history', () => {
+  it('accepts the saga\'s transitions, a confirmed order cancelled afterwards included', () => {
+    expect(
+      checkStatusHistory([
+        { orderId: 'o1', previous: 'PENDING', status: 'CONFIRMED' },
+        { orderId: 'o1', previous: 'CONFIRMED', status: 'CANCELLED' },
+        { orderId: 'o2', previous: 'PENDING', status: 'FAILED' },
+      ]),
+    ).toEqual([]);
+  });
+
+  it('finds a terminal status that changed, and an order confirmed twice', () => {
+    const v = checkStatusHistory([
+      { orderId: 'o1', previous: 'PENDING', status: 'FAILED' },
+      { orderId: 'o1', previous: 'FAILED', status: 'CONFIRMED' },
+      { orderId: 'o2', previous: 'PENDING', status: 'CANCELLED' },
+      { orderId: 'o2', previous: 'CANCELLED', status: 'CANCELLED' },
+      { orderId: 'o3', previous: 'PENDING', status: 'CONFIRMED' },
+      { orderId: 'o3', previous: 'PENDING', status: 'CONFIRMED' },
+    ]);
+    expect(v.map((x) => `${x.rule} ${x.subject}`)).toEqual([
+      'a terminal status never changes o1',
+      'a terminal status never changes o2',
+      'an order is confirmed once o3',
+    ]);
+    expect(tally(v)).toEqual({ lost: 0, duplicated: 3, other: 0 });
+  });
+});
+
+describe('fault run: the gateway\'s books', () => {
+  const payments = [
+    { id: 'p1', orderId: 'o1', status: 'PROCESSED' },
+    { id: 'p2', orderId: 'o2', status: 'REFUNDED' },
+    { id: 'p3', orderId: 'o3', status: 'FAILED' },
+  ];
+  const books = [
+    { key: 'p1', kind: 'charge' as const, succeeded: true },
+    { key: 'p2', kind: 'charge' as const, succeeded: true },
+    { key: refundKeyOf('p2'), kind: 'refund' as const, succeeded: true },
+    { key: 'p3', kind: 'charge' as const, succeeded: false },
+  ];
+
+  it('agree with the payment records', () => {
+    expect(checkGatewayBooks(books, payments, refundKeyOf)).toEqual([]);
+  });
+
+  it('find a charge nobody recorded, a refund without a charge, and records that disagree', () => {
+    const v = checkGatewayBooks(
+      [
+        ...books,
+        { key: 'p9', kind: 'charge', succeeded: true },
+        { key: refundKeyOf('p3'), kind: 'refund', succeeded: true },
+      ],
+      [...payments, { id: 'p4', orderId: 'o4', status: 'PROCESSED' }],
+      refundKeyOf,
+    );
+    expect(v.map((x) => `${x.rule} ${x.subject}`).sort()).toEqual([
+      'every charge has its payment p9',
+      'every refund follows a charge o3',
+      'payments agree with the gateway o4',
+    ]);
+    expect(tally(v)).toEqual({ lost: 1, duplicated: 2, other: 0 });
+  });
+
+  it('find a refund the records do not show', () => {
+    const v = checkGatewayBooks([...books, { key: refundKeyOf('p1'), kind: 'refund', succeeded: true }], payments, refundKeyOf);
+    expect(v).toEqual([{ rule: 'payments agree with the gateway', subject: 'o1', detail: 'refunded, but the payment is PROCESSED' }]);
+  });
+});
+
+describe('fault run: reservations and DLQs', () => {
+  it('finds an order reserved twice', () => {
+    expect(checkReservationsOnce([{ orderId: 'o1' }, { orderId: 'o2' }])).toEqual([]);
+    expect(checkReservationsOnce([{ orderId: 'o1' }, { orderId: 'o1' }])).toHaveLength(1);
+  });
+
+  it('wants each malformed message in the DLQ of every queue it reached, and nothing else there', () => {
+    const sent = [
+      { mark: 'm1', dlqs: ['payment_queue.dlq', 'notification_queue.dlq'] },
+      { mark: 'm2', dlqs: ['notification_queue.dlq'] },
+    ];
+    const parked = [
+      { dlq: 'payment_queue.dlq', mark: 'm1', reason: 'body is not valid JSON' },
+      { dlq: 'notification_queue.dlq', mark: 'm1', reason: 'body is not valid JSON' },
+      { dlq: 'notification_queue.dlq', mark: 'm2', reason: 'invalid envelope' },
+    ];
+    expect(checkDeadLetters(parked, sent)).toEqual([]);
+    // At least once: a message parked twice is still only a malformed message.
+    expect(checkDeadLetters([...parked, parked[0]!], sent)).toEqual([]);
+    const v = checkDeadLetters([...parked.slice(1), { dlq: 'order_queue.dlq', mark: null, reason: 'processing failed: boom' }], sent);
+    expect(v.map((x) => x.rule).sort()).toEqual(['a DLQ holds only the malformed messages', 'a malformed message is parked']);
+    expect(tally(v)).toEqual({ lost: 0, duplicated: 0, other: 2 });
+  });
+
+  it('wants the broker to apply every policy of the namespace as the topology says', () => {
+    const wanted = brokerPolicies(resolveTopology('c1'), 'c1', parseBrokerVersion('3.10.8'));
+    // The management API lists a definition's keys in its own order.
+    const applied = wanted.map((p) => ({ ...p, definition: Object.fromEntries(Object.entries(p.definition).reverse()) }));
+    expect(checkPolicies(wanted, applied)).toEqual([]);
+    expect(checkPolicies(wanted, applied.slice(1))).toEqual([{ rule: "the broker applies the queues' policies", subject: wanted[0]!.name, detail: 'missing' }]);
+    const loosened = applied.map((p, i) => (i === 0 ? { ...p, definition: { ...p.definition, 'delivery-limit': 1000 } } : p));
+    expect(checkPolicies(wanted, loosened)).toHaveLength(1);
+    expect(columnOf("the broker applies the queues' policies")).toBe('other');
+  });
+
+  it('counts unsettled orders and unconserved stock as lost', () => {
+    expect(columnOf('every order settled')).toBe('lost');
+    expect(columnOf('initial stock = stock + shipped')).toBe('lost');
+    expect(columnOf('FAILED or CANCELLED orders are refunded')).toBe('lost');
+    expect(columnOf('at most one processed payment per order')).toBe('duplicated');
+  });
+});
+
+describe('fault run: command line, health, table', () => {
+  it('runs every fault by default and refuses unknown ones', () => {
+    const parsed = parseChaosArgs([]);
+    expect(parsed.kind === 'run' && parsed.options.faults).toEqual([...FAULT_IDS]);
+    const some = parseChaosArgs(['--rate', '30', '--seconds', '6', '--faults', 'redis-stop,malformed-burst']);
+    expect(some.kind === 'run' && [some.options.rate, some.options.seconds, some.options.faults]).toEqual([30, 6, ['redis-stop', 'malformed-burst']]);
+    expect(() => parseChaosArgs(['--faults', 'meteor'])).toThrow(/not one of/);
+    expect(parseChaosArgs(['--help']).kind).toBe('help');
+  });
+
+  it('tells what /health said through a fault', () => {
+    const body = (status: HealthBody['status'], redis: 'up' | 'down'): HealthBody => ({
+      status,
+      checks: { postgres: { order: { status: 'up' } }, rabbitmq: { status: 'up' }, redis: { status: redis } },
+    });
+    const samples = [
+      { at: 0, body: body('ok', 'up') },
+      { at: 1000, body: body('degraded', 'down') },
+      { at: 2500, body: body('degraded', 'down') },
+      { at: 3000, body: 'unreachable' as const },
+      { at: 4000, body: body('ok', 'up') },
+    ];
+    expect(healthTimeline(samples, 500)).toBe('degraded (redis) 2.0 s → unreachable 1.0 s → ok');
+  });
+
+  it('prints a markdown table', () => {
+    const table = formatTable([
+      {
+        fault: 'redis-stop',
+        title: 'Redis stopped and started',
+        accepted: 10,
+        postErrors: 0,
+        postOutcomes: {},
+        lost: 0,
+        duplicated: 0,
+        violations: 0,
+        downSeconds: 5.25,
+        recoverySeconds: 1.5,
+        drainSeconds: 1,
+        drained: true,
+        note: '',
+        health: 'ok',
+        examples: [],
+      },
+    ]);
+    expect(table.split('\n')[2]).toBe('| Redis stopped and started | 10 | 0 | 0 | 0 | 0 | 5.3 | 1.5 | 1.0 |');
+  });
+});
