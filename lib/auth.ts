@@ -1,7 +1,8 @@
 import { Aws, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as cognito from 'aws-cdk-lib/aws-cognito';
 import { Construct } from 'constructs';
-import { ROLES, SIGN_IN_SCOPES, callbackUrl, signOutUrl, type Role } from '../shared/auth/dashboard-client';
+import { SIGN_IN_SCOPES, callbackUrl, signOutUrl } from '../shared/auth/dashboard-client';
+import { ROLES, type Role } from '../shared/auth/principal';
 import type { Settings } from './settings';
 
 export interface AuthProps {

@@ -1,4 +1,4 @@
-import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Lazy, Stack, type StackProps } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import type { FunctionSpec } from '../functions/catalog';
 import { Apis } from './apis';
@@ -82,6 +82,9 @@ export class EventFlowStack extends Stack {
       functions: this.functions,
       settings,
       prerequisites: migrations ? [migrations] : [],
+      // The client registers the distribution's URL, and the distribution's CSP names the APIs: the
+      // client id is read once everything exists.
+      jwt: { issuer: this.auth.issuerUrl, audience: Lazy.string({ produce: () => this.auth.dashboardClient.userPoolClientId }) },
     });
     this.site = new WebSite(this, 'Site', {
       settings,

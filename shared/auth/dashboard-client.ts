@@ -4,10 +4,6 @@
  * imported by web/ as well, so nothing heavy here.
  */
 
-/** The roles the API knows, as `cognito:groups` carries them. */
-export const ROLES = ['customer', 'operator'] as const;
-export type Role = (typeof ROLES)[number];
-
 /** The static page that completes the authorization code flow. */
 export const CALLBACK_PATH = '/auth/callback/';
 

@@ -1,5 +1,6 @@
 import type { CfnResource } from 'aws-cdk-lib';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { FUNCTIONS, accessOf, type RouteKey } from '../../functions/catalog';
 import { CALLBACK_PATH } from '../../shared/auth/dashboard-client';
 import { ofType, synthesize, type Synthesized } from './support';
 
@@ -85,5 +86,39 @@ describe('sign-in (Cognito)', () => {
     const [, config] = ofType(dev.webTemplate.toJSON().Resources, 'Custom::CDKBucketDeployment').find(([, r]) => r.Properties!.Prune === false)!;
     const markers = JSON.stringify(config.Properties!.SourceMarkers);
     for (const name of [pool, client, domain]) expect(markers).toContain(name);
+  });
+
+  it('checks the access token on every HTTP route the catalog does not make public, with the pool as issuer and the client as audience', () => {
+    const authorizers = ofType(dev.resources, 'AWS::ApiGatewayV2::Authorizer').filter(([, a]) => a.Properties!.AuthorizerType === 'JWT');
+    expect(authorizers).toHaveLength(1);
+    const [jwtId, jwt] = authorizers[0]!;
+    const pool = logicalId(dev, dev.backend.auth.userPool);
+    const client = logicalId(dev, dev.backend.auth.dashboardClient);
+    expect(jwt.Properties).toMatchObject({
+      ApiId: { Ref: logicalId(dev, dev.backend.apis.httpApi) },
+      IdentitySource: ['$request.header.Authorization'],
+      JwtConfiguration: {
+        Audience: [{ Ref: client }],
+        Issuer: { 'Fn::Join': ['', ['https://cognito-idp.', { Ref: 'AWS::Region' }, '.', { Ref: 'AWS::URLSuffix' }, '/', { Ref: pool }]] },
+      },
+    });
+    const routes = ofType(dev.resources, 'AWS::ApiGatewayV2::Route').filter(([, r]) => JSON.stringify(r.Properties!.ApiId).includes(logicalId(dev, dev.backend.apis.httpApi)));
+    const catalogRoutes = FUNCTIONS.flatMap((f) => (f.trigger.kind === 'http' ? f.trigger.routes : []));
+    expect(routes.map(([, r]) => r.Properties!.RouteKey).sort()).toEqual([...catalogRoutes].sort());
+    const publicRoutes: string[] = [];
+    for (const [, r] of routes) {
+      const key = r.Properties!.RouteKey as RouteKey;
+      if (accessOf(key) === 'public') {
+        publicRoutes.push(key);
+        expect(r.Properties!.AuthorizationType, key).toBe('NONE');
+        expect(r.Properties!.AuthorizerId, key).toBeUndefined();
+      } else {
+        expect(r.Properties!.AuthorizationType, key).toBe('JWT');
+        expect(r.Properties!.AuthorizerId, key).toEqual({ Ref: jwtId });
+      }
+    }
+    // The catalog keeps some routes open (health, the product catalogue); all others are guarded.
+    expect(publicRoutes.length).toBeGreaterThan(0);
+    expect(publicRoutes.length).toBeLessThan(routes.length);
   });
 });
