@@ -1,7 +1,7 @@
 /**
  * The dashboard for `npm run dev`: serves the static export (web/out) with CloudFront's rules, the
  * very viewer-request function and headers of lib/web-site.ts, plus a config.json naming this
- * runtime's APIs. So what a developer sees here is what the deployed site does.
+ * runtime's APIs and the local issuer. So what a developer sees here is what the deployed site does.
  */
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
@@ -15,6 +15,7 @@ import {
   VIEWER_REQUEST_FUNCTION,
   cacheControlFor,
   contentSecurityPolicy,
+  type RuntimeConfig,
 } from '../lib/web-site';
 import type { AuthConfig } from '../shared/auth/dashboard-client';
 import { WEB_OUT, ensureWebExport } from '../scripts/build-web';
@@ -59,7 +60,7 @@ export interface WebServerOptions {
   apiUrl: string;
   wsUrl: string;
   /** How the dashboard signs in (config.json's `auth`): the local issuer. */
-  auth?: AuthConfig;
+  auth: AuthConfig;
   /** The export folder (web/out by default). */
   root?: string;
   log?: (line: string) => void;
@@ -101,9 +102,11 @@ export async function startWebServer(opts: WebServerOptions) {
   const server = http.createServer(async (req, res) => {
     try {
       const apis = { apiUrl: reachable(opts.apiUrl, req.headers.host), wsUrl: reachable(opts.wsUrl, req.headers.host) };
-      const auth = opts.auth && { ...opts.auth, authority: reachable(opts.auth.authority, req.headers.host) };
-      const signIn = auth ? [new URL(auth.authority).origin] : [];
-      const headers: Record<string, string> = { ...SECURITY_HEADERS, 'content-security-policy': contentSecurityPolicy({ ...apis, signIn }) };
+      const auth = { ...opts.auth, authority: reachable(opts.auth.authority, req.headers.host) };
+      const headers: Record<string, string> = {
+        ...SECURITY_HEADERS,
+        'content-security-policy': contentSecurityPolicy({ ...apis, signIn: [new URL(auth.authority).origin] }),
+      };
       if (req.method !== 'GET' && req.method !== 'HEAD') {
         res.writeHead(405, { ...headers, allow: 'GET, HEAD' }).end();
         return;
@@ -120,7 +123,7 @@ export async function startWebServer(opts: WebServerOptions) {
         return;
       }
       if (result.uri === `/${RUNTIME_CONFIG}`) {
-        const body = JSON.stringify(auth ? { ...apis, auth } : apis);
+        const body = JSON.stringify({ ...apis, auth } satisfies RuntimeConfig);
         res.writeHead(200, { ...headers, 'content-type': 'application/json', 'cache-control': cacheControlFor(result.uri) });
         res.end(req.method === 'HEAD' ? undefined : body);
         return;
