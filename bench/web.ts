@@ -24,7 +24,7 @@ import { DEFAULTS } from '../shared/config';
 import { createEvent } from '../shared/events/envelope';
 import type { AnyEnvelope } from '../shared/events/envelope';
 import { WEB_OUT, ensureWebExport } from '../scripts/build-web';
-import { launch } from '../test/browser/browser';
+import { OPERATOR, launch, signIn } from '../test/browser/browser';
 import { startRuntimeProcess } from '../test/support/runtime-process';
 
 const RATES = (process.env.RATES ?? '0,200').split(',').map(Number);
@@ -41,6 +41,8 @@ const kib = (bytes: number) => (bytes / 1024).toFixed(1);
 async function firstLoadJs(browser: Browser, web: string, route: string) {
   const context = await browser.newContext();
   const page = await context.newPage();
+  // Signed in first (the pages show their data only then); the scripts counted are the page's own load.
+  await signIn(page, OPERATOR, { webUrl: web });
   const scripts = new Set<string>();
   // Route prefetches start with the other pages' RSC payloads (.txt): hold them back.
   await page.route(/\.txt(\?|$)/, (r) => r.abort());
@@ -161,9 +163,16 @@ async function main() {
         for (let i = 0; i < RUNS; i++) {
           const context = await browser.newContext({ viewport: { width: 1360, height: 900 } });
           const page = await context.newPage();
+          await signIn(page, OPERATOR, { webUrl: web });
           await page.goto(`${web}${route}`);
           await page.locator('[data-connection="live"]').waitFor({ timeout: 30_000 });
-          const ids = Object.keys(await redis.hgetall(notificationKeys(system.namespace).connections));
+          // The sign-in page's connection ends as this page loads: wait for its $disconnect.
+          let ids: string[] = [];
+          for (let waited = 0; waited < 5_000; waited += 100) {
+            ids = Object.keys(await redis.hgetall(notificationKeys(system.namespace).connections));
+            if (ids.length === 1) break;
+            await new Promise((r) => setTimeout(r, 100));
+          }
           if (ids.length !== 1) throw new Error(`expected the page's one connection, found ${ids.length}`);
           const s = stream(callbackUrl, ids[0]!, rate);
           await new Promise((r) => setTimeout(r, 3_000)); // warm up: charts built, steady state

@@ -52,9 +52,9 @@ export const userOf = (email: string) => {
  * back to `path` (the overview by default; a customer lands on their orders). The session lasts as
  * long as the page (it is kept per tab).
  */
-export async function signIn(page: Page, email: string, path = '/') {
+export async function signIn(page: Page, email: string, opts: { path?: string; webUrl?: string } = {}) {
   const user = userOf(email);
-  await page.goto(`${web()}${path}`);
+  await page.goto(`${opts.webUrl ?? web()}${opts.path ?? '/'}`);
   await page.getByRole('main').getByRole('button', { name: 'Sign in' }).click();
   await page.getByLabel('Email').fill(user.email);
   await page.getByLabel('Password').fill(user.password);
