@@ -77,14 +77,17 @@ export class EventFlowStack extends Stack {
     }
     this.functions.connectEventSources(this.eventSources.mappings);
     this.auth = new Auth(this, 'Auth', { settings });
+    // The client registers the distribution's URL, and the distribution's CSP names the APIs: the
+    // client id is read once everything exists.
+    const jwt = { issuer: this.auth.issuerUrl, audience: Lazy.string({ produce: () => this.auth.dashboardClient.userPoolClientId }) };
+    // The WebSocket authorizer verifies tokens itself: the same issuer and client as the HTTP API's.
+    this.functions.connectAuth(jwt);
     this.apis = new Apis(this, 'Apis', {
       specs,
       functions: this.functions,
       settings,
       prerequisites: migrations ? [migrations] : [],
-      // The client registers the distribution's URL, and the distribution's CSP names the APIs: the
-      // client id is read once everything exists.
-      jwt: { issuer: this.auth.issuerUrl, audience: Lazy.string({ produce: () => this.auth.dashboardClient.userPoolClientId }) },
+      jwt,
     });
     this.site = new WebSite(this, 'Site', {
       settings,

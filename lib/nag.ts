@@ -112,8 +112,13 @@ function acknowledgeBackend(stack: EventFlowStack, settings: Settings): void {
     ack(route, 'AwsSolutions-APIG4',
       `${routeKey} is public in the function catalog (the health check and the product catalogue a visitor reads before signing in); stage throttling applies.`);
   }
-  ack(apis.webSocketApi, 'AwsSolutions-APIG4',
-    'The WebSocket API: events are pushed to every connection; the $connect authorizer comes with the catalog\'s WebSocket authorizer function.');
+  // $connect has the Lambda authorizer, which satisfies the rule; API Gateway runs authorizers on $connect only.
+  for (const routeKey of ['$disconnect', '$default']) {
+    const route = apis.webSocketApi.node.tryFindChild(`${routeKey}-Route`);
+    if (!route) throw new Error(`no WebSocket route ${routeKey}`);
+    ack(route, 'AwsSolutions-APIG4',
+      `${routeKey} runs on a connection $connect has authorized: API Gateway accepts an authorizer on $connect only.`);
+  }
   ack(apis.webSocketStage, 'AwsSolutions-APIG1',
     'WebSocket access logs need the account-wide API Gateway CloudWatch role, which this app does not take over; the notification function logs each connection.');
 }

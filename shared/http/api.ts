@@ -6,6 +6,8 @@ import type { Cause } from '../events/envelope';
 import { isTransient } from '../messaging/errors';
 import { annotateCorrelation, observe } from '../observability';
 import { HttpProblem, badRequest } from './problem';
+import { authorizeRoute } from './authorize';
+import type { Principal } from '../auth/principal';
 
 export interface HttpRequest {
   routeKey: string;
@@ -16,6 +18,8 @@ export interface HttpRequest {
   body: unknown;
   requestId: string;
   correlationId: string;
+  /** The caller (from the JWT authorizer's claims); null on public routes called without a token. */
+  principal: Principal | null;
 }
 
 export interface HttpResult {
@@ -69,6 +73,7 @@ export function createHttpApi(opts: { logger: Logger; routes: Record<string, Rou
     try {
       const route = routes[event.routeKey];
       if (!route) throw new HttpProblem(404, 'Not Found', `no route ${event.routeKey}`);
+      const principal = authorizeRoute(event);
       const result = await route({
         routeKey: event.routeKey,
         params: (event.pathParameters ?? {}) as Record<string, string>,
@@ -77,6 +82,7 @@ export function createHttpApi(opts: { logger: Logger; routes: Record<string, Rou
         body: parseBody(event),
         requestId,
         correlationId,
+        principal,
       });
       return respond(result.status, result.body, { ...headers, ...result.headers });
     } catch (err) {

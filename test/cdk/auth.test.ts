@@ -121,4 +121,18 @@ describe('sign-in (Cognito)', () => {
     expect(publicRoutes.length).toBeGreaterThan(0);
     expect(publicRoutes.length).toBeLessThan(routes.length);
   });
+
+  it('tells the WebSocket authorizer the same issuer and client, and nothing secret', () => {
+    const pool = logicalId(dev, dev.backend.auth.userPool);
+    const client = logicalId(dev, dev.backend.auth.dashboardClient);
+    const verifiers = FUNCTIONS.filter((f) => f.uses.auth);
+    expect(verifiers.length).toBeGreaterThan(0);
+    for (const spec of verifiers) {
+      const vars = dev.resources[logicalId(dev, dev.backend.functions.get(spec.id))]!.Properties!.Environment.Variables;
+      expect(vars.AUTH_ISSUER, spec.id).toEqual({ 'Fn::Join': ['', ['https://cognito-idp.', { Ref: 'AWS::Region' }, '.', { Ref: 'AWS::URLSuffix' }, '/', { Ref: pool }]] });
+      expect(vars.AUTH_AUDIENCE, spec.id).toEqual({ Ref: client });
+    }
+    // The pool's issuer and client are not secrets, and no deploy-time parameter stands in for them.
+    expect(dev.backendTemplate.toJSON().Parameters ?? {}).not.toHaveProperty('AuthIssuer');
+  });
 });
