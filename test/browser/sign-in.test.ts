@@ -90,6 +90,36 @@ describe('signing in to the dashboard', () => {
     expectNoErrors(errors, "the customer's pages");
   });
 
+  it('renews an expired access token with the refresh token, without a new sign-in, and asks to sign in when it cannot', async () => {
+    const { page, errors } = await openPage(browser, { as: OPERATOR });
+    const stored = async () => {
+      const raw = await page.evaluate('sessionStorage[Object.keys(sessionStorage).find((k) => k.startsWith("oidc.user:"))]');
+      return JSON.parse(String(raw)) as { access_token: string; refresh_token?: string; expires_at: number };
+    };
+    const edit = (change: string) =>
+      page.evaluate(`(() => { const k = Object.keys(sessionStorage).find((k) => k.startsWith("oidc.user:")); const u = JSON.parse(sessionStorage[k]); ${change}; sessionStorage[k] = JSON.stringify(u); })()`);
+    const before = await stored();
+    expect(before.refresh_token).toBeTruthy();
+
+    // The access token has expired (as after a laptop's sleep): the next page renews it and loads.
+    await edit('u.expires_at = Math.floor(Date.now() / 1000) - 10');
+    await page.goto(`${web()}/queues/`);
+    await page.getByRole('heading', { name: 'Queues' }).waitFor();
+    await waitLive(page);
+    const after = await stored();
+    expect(after.access_token).not.toBe(before.access_token);
+    expect(after.expires_at).toBeGreaterThan(Date.now() / 1000 + 600);
+    expect(page.url()).toBe(`${web()}/queues/`);
+
+    // A refresh token the issuer no longer honours: the page says the session ended and offers sign-in.
+    await edit('u.expires_at = Math.floor(Date.now() / 1000) - 10; u.refresh_token = "revoked"');
+    await page.goto(`${web()}/queues/`);
+    await page.getByText('Your session has ended. Sign in again to go on.').waitFor();
+    await page.getByRole('main').getByRole('button', { name: 'Sign in' }).waitFor();
+    expect(await page.locator('tr[data-dead-letter]').count()).toBe(0);
+    expectNoErrors(errors.filter((e) => !/status of 400/.test(e)), 'renewing the session');
+  });
+
   it('signs out at the issuer too: back on the overview signed out, and the next sign-in asks for the password again', async () => {
     const { page, errors } = await openPage(browser, { as: OPERATOR });
     await page.getByTestId('account').getByRole('button', { name: 'Sign out' }).click();
