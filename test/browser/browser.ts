@@ -5,6 +5,7 @@ import { chromium } from 'playwright-core';
 import type { Browser, Page } from 'playwright-core';
 import { expect, inject } from 'vitest';
 import { LOCAL_USERS } from '../../local/auth/users';
+import { CALLBACK_PATH } from '../../shared/auth/dashboard-client';
 
 export const CHROMIUM = '/usr/bin/chromium';
 /** Screenshots of the pages, under the test output. */
@@ -60,6 +61,7 @@ export async function signIn(page: Page, email: string, opts: { path?: string; w
   await page.getByLabel('Password').fill(user.password);
   await page.getByRole('button', { name: 'Sign in' }).click();
   await page.getByTestId('account').filter({ hasText: user.name }).waitFor();
+  await page.waitForURL((url) => !url.pathname.startsWith(CALLBACK_PATH));
 }
 
 /**
