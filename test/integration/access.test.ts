@@ -1,4 +1,7 @@
+import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import path from 'node:path';
+import { promisify } from 'node:util';
 import { exportJWK, generateKeyPair } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
@@ -7,7 +10,8 @@ import type { RouteKey } from '../../functions/catalog';
 import type { Principal } from '../../shared/auth/principal';
 import type { AnyEnvelope } from '../../shared/events/envelope';
 import { orderIdOf } from '../../shared/events/envelope';
-import { mintAccessToken } from '../../local/auth/tokens';
+import { DASHBOARD_CLIENT_ID, mintAccessToken } from '../../local/auth/tokens';
+import { createVerifier } from '../../shared/auth/verify';
 import { bearer } from '../support/auth';
 import { ALICE, BOB, OPERATOR, api, as, closeTestClients, createProduct, system, tokenOf, waitFor, waitForStatus } from '../support/system';
 
@@ -43,6 +47,18 @@ const call = (route: RouteKey, headers: Record<string, string>) => {
 };
 
 const routes = Object.values(ROUTES);
+
+describe('npm run token', () => {
+  it("prints a token alone on stdout that the running issuer's JWKS verifies and the API accepts", async () => {
+    const root = path.resolve(import.meta.dirname, '../..');
+    const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'local/token.ts', '--user', 'bob@eventflow.test', '--issuer', system().issuerUrl], { cwd: root });
+    expect(stdout.endsWith('\n')).toBe(true);
+    const token = stdout.trim();
+    expect(token).toMatch(/^[\w-]+\.[\w-]+\.[\w-]+$/);
+    await expect(createVerifier({ issuer: system().issuerUrl, audience: DASHBOARD_CLIENT_ID })(token)).resolves.toEqual(BOB);
+    expect((await api('GET', '/orders', undefined, bearer(token))).status).toBe(200);
+  });
+});
 
 describe('who may call each route (from the catalog)', () => {
   it.each(routes)('%s: anonymous callers only on public routes', async (route) => {
