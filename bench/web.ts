@@ -18,15 +18,13 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { Redis } from 'ioredis';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { notificationKeys } from '../functions/notification/redis-keys';
 import { DEFAULTS } from '../shared/config';
 import { createEvent } from '../shared/events/envelope';
 import type { AnyEnvelope } from '../shared/events/envelope';
 import { WEB_OUT, ensureWebExport } from '../scripts/build-web';
-import { launch } from '../test/browser/browser';
-import { ACCESS_TOKEN_KEY } from '../web/lib/access-token';
-import { benchAccess } from './access';
+import { OPERATOR, launch, signIn } from '../test/browser/browser';
 import { startRuntimeProcess } from '../test/support/runtime-process';
 
 const RATES = (process.env.RATES ?? '0,200').split(',').map(Number);
@@ -36,24 +34,17 @@ const FRAME = Number(process.env.FRAME ?? 10);
 const PAGES = ['/', '/orders/', '/orders/view/', '/orders/new/', '/events/', '/inventory/', '/payments/', '/queues/'];
 const BUDGET = { firstLoadKiB: 180, mainThreadMsPerS: 100 };
 
-let operatorToken = '';
-
-/** A browser context whose pages hold the operator's access token where the dashboard reads it. */
-async function signedIn(context: BrowserContext): Promise<BrowserContext> {
-  await context.addInitScript(
-    ([key, value]) => (globalThis as unknown as { sessionStorage: { setItem(k: string, v: string): void } }).sessionStorage.setItem(key, value),
-    [ACCESS_TOKEN_KEY, operatorToken] as const,
-  );
-  return context;
-}
-
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const kib = (bytes: number) => (bytes / 1024).toFixed(1);
 
 /** Scripts a page loads until the network is idle, gzipped (as CloudFront serves them). */
 async function firstLoadJs(browser: Browser, web: string, route: string) {
-  const context = await signedIn(await browser.newContext());
+  const context = await browser.newContext();
   const page = await context.newPage();
+  // Signed in first (the pages show their data only then); the scripts counted are the page's own load.
+  await signIn(page, OPERATOR, { webUrl: web });
+  // Nothing the signed-in page still loads may count for the measured one.
+  await page.goto('about:blank');
   const scripts = new Set<string>();
   // Route prefetches start with the other pages' RSC payloads (.txt): hold them back.
   await page.route(/\.txt(\?|$)/, (r) => r.abort());
@@ -152,7 +143,6 @@ async function mainThread(page: Page, seconds: number) {
 async function main() {
   const built = await ensureWebExport({ log: (l) => console.error(l) });
   const { system, stop } = await startRuntimeProcess({ env: { WEB_PORT: '0' } });
-  operatorToken = (await benchAccess(system)).token;
   const browser = await launch();
   const redis = new Redis(process.env.REDIS_URL ?? DEFAULTS.redisUrl);
   const callbackUrl = system.wsUrl.replace(/^ws/, 'http');
@@ -173,11 +163,19 @@ async function main() {
         const runs: Awaited<ReturnType<typeof mainThread>>[] = [];
         let delivered = 0;
         for (let i = 0; i < RUNS; i++) {
-          const context = await signedIn(await browser.newContext({ viewport: { width: 1360, height: 900 } }));
+          const context = await browser.newContext({ viewport: { width: 1360, height: 900 } });
           const page = await context.newPage();
+          await signIn(page, OPERATOR, { webUrl: web });
+          // The measured page's connection is the one that appears when it opens (a connection closed
+          // while its $connect ran may linger in the local gateway's records).
+          const connections = () => redis.hgetall(notificationKeys(system.namespace).connections).then((c) => Object.keys(c));
+          await page.locator('[data-connection="live"]').waitFor({ timeout: 30_000 });
+          await page.goto('about:blank');
+          await new Promise((r) => setTimeout(r, 1_000)); // its $disconnect
+          const before = new Set(await connections());
           await page.goto(`${web}${route}`);
           await page.locator('[data-connection="live"]').waitFor({ timeout: 30_000 });
-          const ids = Object.keys(await redis.hgetall(notificationKeys(system.namespace).connections));
+          const ids = (await connections()).filter((id) => !before.has(id));
           if (ids.length !== 1) throw new Error(`expected the page's one connection, found ${ids.length}`);
           const s = stream(callbackUrl, ids[0]!, rate);
           await new Promise((r) => setTimeout(r, 3_000)); // warm up: charts built, steady state

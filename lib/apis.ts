@@ -1,11 +1,11 @@
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
-import { WebSocketLambdaAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
+import { HttpJwtAuthorizer, WebSocketLambdaAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration, WebSocketLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct, type IDependable } from 'constructs';
-import { HTTP_API_CORS, type FunctionSpec, type WebSocketRoute } from '../functions/catalog';
+import { HTTP_API_CORS, accessOf, type FunctionSpec, type WebSocketRoute } from '../functions/catalog';
 import type { CatalogFunctions } from './functions';
 import { HTTP_API_ACCESS_LOG_FORMAT } from './http-access-log';
 import type { Settings } from './settings';
@@ -16,6 +16,8 @@ export interface ApisProps {
   settings: Settings;
   /** Routes take traffic only once these exist (the database schemas). */
   prerequisites: IDependable[];
+  /** Whose access tokens open the routes that are not public: the user pool and the dashboard's client. */
+  jwt: { issuer: string; audience: string };
 }
 
 /** The HTTP API (catalog routes) and the WebSocket API (catalog websocket routes). */
@@ -26,6 +28,10 @@ export class Apis extends Construct {
   readonly webSocketStage: apigwv2.WebSocketStage;
   /** Route key -> id of the function that serves it, for both APIs. */
   readonly routes = new Map<string, string>();
+  /** Checks the access token of every HTTP route whose catalog access is not 'public'. */
+  readonly jwtAuthorizer: HttpJwtAuthorizer;
+  /** HTTP routes anyone may call (catalog access 'public'), by route key. */
+  readonly publicRoutes = new Map<string, apigwv2.HttpRoute>();
 
   constructor(scope: Construct, id: string, props: ApisProps) {
     super(scope, id);
@@ -54,6 +60,15 @@ export class Apis extends Construct {
       },
     });
 
+    // API Gateway answers 401 before a function runs when the token is missing, expired, from another
+    // issuer or for another client (Cognito access tokens carry the client id as client_id, not aud).
+    // Roles are the handlers' business: they read cognito:groups from the claims passed on.
+    this.jwtAuthorizer = new HttpJwtAuthorizer('Jwt', props.jwt.issuer, {
+      authorizerName: 'access-token',
+      jwtAudience: [props.jwt.audience],
+    });
+    const open = new apigwv2.HttpNoneAuthorizer();
+
     const wsHandlers = new Map<WebSocketRoute, { integration: WebSocketLambdaIntegration; twoWay: boolean }>();
     let connectAuthorizer: WebSocketLambdaAuthorizer | undefined;
     for (const spec of specs) {
@@ -62,12 +77,15 @@ export class Apis extends Construct {
         const integration = new HttpLambdaIntegration(`${spec.id}-integration`, fn);
         for (const routeKey of spec.trigger.routes) {
           const [method, routePath] = routeKey.split(' ') as [string, string];
+          const isPublic = accessOf(routeKey) === 'public';
           for (const route of this.httpApi.addRoutes({
             path: routePath,
             methods: [method as apigwv2.HttpMethod],
             integration,
+            authorizer: isPublic ? open : this.jwtAuthorizer,
           })) {
             route.node.addDependency(...props.prerequisites);
+            if (isPublic) this.publicRoutes.set(routeKey, route);
           }
           this.claim(routeKey, spec.id);
         }

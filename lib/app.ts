@@ -1,5 +1,6 @@
 import type { App } from 'aws-cdk-lib';
 import { FUNCTIONS, type FunctionSpec } from '../functions/catalog';
+import { SIGN_IN_SCOPES } from '../shared/auth/dashboard-client';
 import { EventFlowStack } from './eventflow-stack';
 import { addNagChecks } from './nag';
 import { settingsFromContext } from './settings';
@@ -29,15 +30,24 @@ export function buildApp(app: App, options: BuildOptions = {}): EventFlowApp {
   const backend = new EventFlowStack(app, name, {
     settings,
     specs: options.specs ?? FUNCTIONS,
-    description: `EventFlow ${settings.env}: broker, databases, cache, functions and APIs`,
+    description: `EventFlow ${settings.env}: broker, databases, cache, functions, APIs, sign-in, dashboard distribution`,
     terminationProtection: settings.protectData,
   });
   const web = new WebStack(app, `${name}-Web`, {
     settings,
-    apiUrl: backend.apis.httpUrl,
-    wsUrl: backend.apis.webSocketUrl,
+    site: backend.site,
+    config: {
+      apiUrl: backend.apis.httpUrl,
+      wsUrl: backend.apis.webSocketUrl,
+      auth: {
+        authority: backend.auth.issuerUrl,
+        clientId: backend.auth.dashboardClient.userPoolClientId,
+        scope: SIGN_IN_SCOPES.cognito.join(' '),
+        logoutUrl: backend.auth.logoutUrl(backend.site.url),
+      },
+    },
     siteDir: options.siteDir,
-    description: `EventFlow ${settings.env}: dashboard on S3 and CloudFront`,
+    description: `EventFlow ${settings.env}: the dashboard's files and config.json`,
   });
   if (options.nag ?? true) addNagChecks(app, { backend, web, settings });
   return { app, backend, web };

@@ -1,7 +1,8 @@
-import { CfnOutput, CfnParameter, Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Lazy, Stack, type StackProps } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import type { FunctionSpec } from '../functions/catalog';
 import { Apis } from './apis';
+import { Auth } from './auth';
 import { Broker } from './broker';
 import { Cache } from './cache';
 import { Databases } from './data';
@@ -12,13 +13,18 @@ import { CatalogFunctions } from './functions';
 import { Monitoring } from './monitoring';
 import { Network } from './network';
 import type { Settings } from './settings';
+import { WebSite } from './web';
 
 export interface EventFlowStackProps extends StackProps {
   settings: Settings;
   specs: FunctionSpec[];
 }
 
-/** Everything but the dashboard: network, broker, databases, cache, the catalog's functions, both APIs, alarms. */
+/**
+ * Everything but the dashboard's files: network, broker, databases, cache, the catalog's functions,
+ * both APIs, sign-in, the dashboard's distribution, alarms. The distribution is here, not in the web
+ * stack, because the sign-in client registers its URL and the API's authorizer names that client.
+ */
 export class EventFlowStack extends Stack {
   readonly network: Network;
   readonly broker: Broker;
@@ -29,6 +35,8 @@ export class EventFlowStack extends Stack {
   readonly eventSources: EventSources;
   readonly esmCleanup: EsmCleanup;
   readonly apis: Apis;
+  readonly auth: Auth;
+  readonly site: WebSite;
   readonly monitoring: Monitoring;
 
   constructor(scope: Construct, id: string, props: EventFlowStackProps) {
@@ -68,17 +76,24 @@ export class EventFlowStack extends Stack {
       this.esmCleanup.guard(mappingId, mapping, this.functions.get(consumer).role!);
     }
     this.functions.connectEventSources(this.eventSources.mappings);
-    // The identity provider's issuer and app client, given at deploy time until the stack creates its own.
-    this.functions.connectAuth({
-      issuer: new CfnParameter(this, 'AuthIssuer', { type: 'String', description: 'OpenID Connect issuer URL of the access tokens' }).valueAsString,
-      audience: new CfnParameter(this, 'AuthAudience', { type: 'String', description: 'App client id the access tokens are issued for' }).valueAsString,
-    });
+    this.auth = new Auth(this, 'Auth', { settings });
+    // The client registers the distribution's URL, and the distribution's CSP names the APIs: the
+    // client id is read once everything exists.
+    const jwt = { issuer: this.auth.issuerUrl, audience: Lazy.string({ produce: () => this.auth.dashboardClient.userPoolClientId }) };
+    // The WebSocket authorizer verifies tokens itself: the same issuer and client as the HTTP API's.
+    this.functions.connectAuth(jwt);
     this.apis = new Apis(this, 'Apis', {
       specs,
       functions: this.functions,
       settings,
       prerequisites: migrations ? [migrations] : [],
+      jwt,
     });
+    this.site = new WebSite(this, 'Site', {
+      settings,
+      connect: { apiUrl: this.apis.httpUrl, wsUrl: this.apis.webSocketUrl, signIn: [this.auth.issuerOrigin, this.auth.signInBaseUrl] },
+    });
+    this.auth.addDashboardClient(this.site.url);
     this.functions.connectWebSocket(this.apis.webSocketStage.callbackUrl, (fn) =>
       this.apis.webSocketStage.grantManagementApiAccess(fn),
     );
@@ -96,6 +111,9 @@ export class EventFlowStack extends Stack {
     new CfnOutput(this, 'HttpApiUrl', { value: this.apis.httpUrl, description: 'EventFlow HTTP API' });
     new CfnOutput(this, 'WebSocketUrl', { value: this.apis.webSocketUrl, description: 'EventFlow WebSocket API' });
     new CfnOutput(this, 'AlarmTopicArn', { value: this.monitoring.topic.topicArn, description: 'SNS topic of every EventFlow alarm' });
+    new CfnOutput(this, 'UserPoolId', { value: this.auth.userPool.userPoolId, description: 'Cognito user pool: create users here and add them to a group' });
+    new CfnOutput(this, 'DashboardClientId', { value: this.auth.dashboardClient.userPoolClientId, description: 'Cognito app client of the dashboard' });
+    new CfnOutput(this, 'SignInUrl', { value: this.auth.signInBaseUrl, description: 'Cognito hosted sign-in pages and token endpoint' });
     new CfnOutput(this, 'DashboardName', { value: this.monitoring.dashboard.dashboardName, description: 'CloudWatch dashboard' });
   }
 }

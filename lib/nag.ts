@@ -13,10 +13,14 @@ import type { WebStack } from './web-stack';
 export function addNagChecks(app: App, stacks: { backend: EventFlowStack; web: WebStack; settings: Settings }): void {
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));
   acknowledgeBackend(stacks.backend, stacks.settings);
-  acknowledgeWeb(stacks.web);
+  acknowledgeSite(stacks.backend);
+  acknowledgeWeb(stacks.web, stacks.backend);
 }
 
 const ack = (scope: IConstruct, id: string, reason: string) => Validations.of(scope).acknowledge({ id, reason });
+
+/** The export name behind a value another stack exported to this one. */
+const importName = (stack: Stack, value: string) => (stack.resolve(value) as { 'Fn::ImportValue': string })['Fn::ImportValue'];
 
 const logicalId = (c: IConstruct) => Stack.of(c).getLogicalId(c.node.defaultChild as CfnResource);
 
@@ -103,14 +107,24 @@ function acknowledgeBackend(stack: EventFlowStack, settings: Settings): void {
     }
   }
 
-  ack(apis, 'AwsSolutions-APIG4',
-    'The function catalog defines no authorizer: the HTTP and WebSocket APIs are public in this release, with stage throttling.');
+  // Every other HTTP route has the JWT authorizer, which satisfies the rule.
+  for (const [routeKey, route] of apis.publicRoutes) {
+    ack(route, 'AwsSolutions-APIG4',
+      `${routeKey} is public in the function catalog (the health check and the product catalogue a visitor reads before signing in); stage throttling applies.`);
+  }
+  // $connect has the Lambda authorizer, which satisfies the rule; API Gateway runs authorizers on $connect only.
+  for (const routeKey of ['$disconnect', '$default']) {
+    const route = apis.webSocketApi.node.tryFindChild(`${routeKey}-Route`);
+    if (!route) throw new Error(`no WebSocket route ${routeKey}`);
+    ack(route, 'AwsSolutions-APIG4',
+      `${routeKey} runs on a connection $connect has authorized: API Gateway accepts an authorizer on $connect only.`);
+  }
   ack(apis.webSocketStage, 'AwsSolutions-APIG1',
     'WebSocket access logs need the account-wide API Gateway CloudWatch role, which this app does not take over; the notification function logs each connection.');
 }
 
-function acknowledgeWeb(stack: WebStack): void {
-  const { web } = stack;
+function acknowledgeSite(stack: EventFlowStack): void {
+  const web = stack.site;
   const noLogs = 'Static dashboard assets, the same for every visitor and holding no user data; API calls are logged at the HTTP API stage.';
   ack(web.bucket, 'AwsSolutions-S1', noLogs);
   ack(web.distribution, 'AwsSolutions-S1', noLogs);
@@ -120,6 +134,10 @@ function acknowledgeWeb(stack: WebStack): void {
   ack(web.distribution, 'AwsSolutions-CFR1', 'The dashboard is served worldwide; there is no country to restrict.');
   ack(web.distribution, 'AwsSolutions-CFR2',
     'The distribution serves static files only; the APIs it calls are separate origins with their own throttling.');
+}
+
+function acknowledgeWeb(stack: WebStack, backend: EventFlowStack): void {
+  const web = backend.site;
 
   // The BucketDeployment handler is a CDK singleton at stack level, shared by both deployments.
   const handler = stack.node.children.find((c) => c.node.id.startsWith('Custom::CDKBucketDeployment'));
@@ -135,7 +153,8 @@ function acknowledgeWeb(stack: WebStack): void {
     'AwsSolutions-IAM5[Action::s3:DeleteObject*]',
     'AwsSolutions-IAM5[Action::s3:Abort*]',
     'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::cdk-hnb659fds-assets-<AWS::AccountId>-<AWS::Region>/*]',
-    `AwsSolutions-IAM5[Resource::<${logicalId(web.bucket)}.Arn>/*]`,
+    // The bucket is the backend stack's: its ARN arrives as that stack's export.
+    `AwsSolutions-IAM5[Resource::${importName(stack, backend.exportValue(web.bucket.bucketArn))}/*]`,
   ]) {
     ack(handler, id, why);
   }

@@ -3,6 +3,7 @@
  * (lib/web.ts) and `npm run dev`'s web server applies the very same ones (local/web-server.ts), so
  * the site behaves alike in both. No CDK import here: the local server reads this module too.
  */
+import type { AuthConfig } from '../shared/auth/dashboard-client';
 
 /**
  * The viewer-request function (CloudFront Functions, JavaScript runtime 2.0). A static export with
@@ -51,21 +52,37 @@ export function cacheControlFor(uri: string): string {
   return uri.startsWith(IMMUTABLE_PATH) ? IMMUTABLE_CACHE_CONTROL : REVALIDATE_CACHE_CONTROL;
 }
 
+/** What config.json tells the dashboard: where the APIs are and how to sign in. */
+export interface RuntimeConfig {
+  apiUrl: string;
+  wsUrl: string;
+  auth: AuthConfig;
+}
+
+/** Where the dashboard's scripts may connect besides the site itself. */
+export interface ConnectSources {
+  apiUrl: string;
+  wsUrl: string;
+  /** Origins of the issuer's endpoints the browser calls (discovery, token, revocation, user info). */
+  signIn: string[];
+}
+
 /**
  * The Content-Security-Policy the dashboard works under. Scripts and styles come from the site
  * itself; 'unsafe-inline' is needed because a static export inlines its React Server Component
  * payload in <script> tags that differ per page and per build (no nonce is possible without a
- * server, and per-page hashes exceed CloudFront's header size). The page may talk to the site and
- * to the two APIs only, and may not be framed.
+ * server, and per-page hashes exceed CloudFront's header size). The page may talk to the site, the
+ * two APIs and the issuer only, and may not be framed. Signing in and out are top-level
+ * navigations, which connect-src does not govern.
  */
-export function contentSecurityPolicy(apis: { apiUrl: string; wsUrl: string }): string {
+export function contentSecurityPolicy(connect: ConnectSources): string {
   return [
     "default-src 'self'",
     "script-src 'self' 'unsafe-inline'",
     "style-src 'self' 'unsafe-inline'",
     "img-src 'self' data:",
     "font-src 'self'",
-    `connect-src 'self' ${apis.apiUrl} ${apis.wsUrl}`,
+    `connect-src 'self' ${[connect.apiUrl, connect.wsUrl, ...connect.signIn].join(' ')}`,
     "frame-ancestors 'none'",
     "base-uri 'self'",
     "form-action 'self'",

@@ -18,6 +18,8 @@ import {
   RUNTIME_CONFIG,
   VIEWER_REQUEST_FUNCTION,
   contentSecurityPolicy,
+  type ConnectSources,
+  type RuntimeConfig,
 } from './web-site';
 
 export { RUNTIME_CONFIG };
@@ -65,24 +67,23 @@ function prebuiltSite(dir: string): s3deploy.ISource {
   return s3deploy.Source.asset(dir);
 }
 
-export interface WebProps {
+export interface WebSiteProps {
   settings: Settings;
-  apiUrl: string;
-  wsUrl: string;
-  /** A prebuilt export to deploy as is; by default web/ is built at synthesis. */
-  siteDir?: string;
+  /** Where the dashboard's scripts may connect: the two APIs and the sign-in origins. */
+  connect: ConnectSources;
 }
 
 /**
  * A private bucket behind CloudFront (origin access control, HTTPS only) serving the static export
- * with the rules of lib/web-site.ts, plus the runtime config.
+ * with the rules of lib/web-site.ts. It lives in the backend stack: the sign-in client registers
+ * the distribution's URL, and the HTTP API's authorizer names that client.
  */
-export class Web extends Construct {
+export class WebSite extends Construct {
   readonly distribution: cloudfront.Distribution;
   readonly bucket: s3.Bucket;
   readonly viewerRequest: cloudfront.Function;
 
-  constructor(scope: Construct, id: string, props: WebProps) {
+  constructor(scope: Construct, id: string, props: WebSiteProps) {
     super(scope, id);
     this.bucket = new s3.Bucket(this, 'Site', {
       blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
@@ -98,7 +99,7 @@ export class Web extends Construct {
       new cloudfront.ResponseHeadersPolicy(this, name, {
         comment: `EventFlow dashboard (${props.settings.env}): security headers, Cache-Control ${cacheControl}`,
         securityHeadersBehavior: {
-          contentSecurityPolicy: { contentSecurityPolicy: contentSecurityPolicy({ apiUrl: props.apiUrl, wsUrl: props.wsUrl }), override: true },
+          contentSecurityPolicy: { contentSecurityPolicy: contentSecurityPolicy(props.connect), override: true },
           strictTransportSecurity: { accessControlMaxAge: Duration.seconds(HSTS_MAX_AGE_SECONDS), includeSubdomains: true, override: true },
           contentTypeOptions: { override: true },
           frameOptions: { frameOption: cloudfront.HeadersFrameOption.DENY, override: true },
@@ -162,31 +163,47 @@ export class Web extends Construct {
         ttl: Duration.seconds(10),
       })),
     });
+  }
 
+  get url(): string {
+    return `https://${this.distribution.distributionDomainName}`;
+  }
+}
+
+export interface WebProps {
+  settings: Settings;
+  site: WebSite;
+  /** config.json: where the APIs are and how to sign in, resolved at deploy time. */
+  config: RuntimeConfig;
+  /** A prebuilt export to deploy as is; by default web/ is built at synthesis. */
+  siteDir?: string;
+}
+
+/** The exported dashboard and its config.json, deployed into the site's bucket. */
+export class Web extends Construct {
+  constructor(scope: Construct, id: string, props: WebProps) {
+    super(scope, id);
+    const { bucket, distribution } = props.site;
     const site = new s3deploy.BucketDeployment(this, 'DeploySite', {
       sources: [props.siteDir ? prebuiltSite(props.siteDir) : dashboardAsset()],
-      destinationBucket: this.bucket,
+      destinationBucket: bucket,
       // Excluded files are neither uploaded nor pruned: config.json belongs to the deployment below.
       exclude: [RUNTIME_CONFIG],
-      distribution: this.distribution,
+      distribution,
       distributionPaths: ['/*'],
       memoryLimit: 512,
     });
     const config = new s3deploy.BucketDeployment(this, 'DeployConfig', {
-      sources: [s3deploy.Source.jsonData(RUNTIME_CONFIG, { apiUrl: props.apiUrl, wsUrl: props.wsUrl })],
-      destinationBucket: this.bucket,
+      sources: [s3deploy.Source.jsonData(RUNTIME_CONFIG, props.config)],
+      destinationBucket: bucket,
       prune: false,
       // Read on every dashboard start: a redeploy that moves an API must be seen at once.
       cacheControl: [s3deploy.CacheControl.noCache()],
-      distribution: this.distribution,
+      distribution,
       distributionPaths: [`/${RUNTIME_CONFIG}`],
       // The same as the site's: both deployments share one handler function.
       memoryLimit: 512,
     });
     config.node.addDependency(site);
-  }
-
-  get url(): string {
-    return `https://${this.distribution.distributionDomainName}`;
   }
 }

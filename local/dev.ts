@@ -2,6 +2,7 @@
  * `npm run dev`: the whole EventFlow back end on this machine, running the same Lambda handlers
  * AWS runs, against real PostgreSQL, RabbitMQ and Redis.
  */
+import { SIGN_IN_SCOPES } from '../shared/auth/dashboard-client';
 import { getConfig } from '../shared/config';
 import { dashboardOrigins, startIssuer } from './auth/issuer';
 import { DEFAULT_OIDC_PORT, mintAccessToken } from './auth/tokens';
@@ -38,7 +39,13 @@ async function main() {
     const operator = LOCAL_USERS.find((u) => u.role === 'operator')!;
     await seedDemoCatalog(runtime.httpUrl, await mintAccessToken({ sub: operator.sub, role: 'operator', issuer: issuer.url }), log);
   }
-  const web = await startDashboard(dashboard, { host, apiUrl: runtime.httpUrl, wsUrl: runtime.wsUrl, log });
+  const web = await startDashboard(dashboard, {
+    host,
+    apiUrl: runtime.httpUrl,
+    wsUrl: runtime.wsUrl,
+    auth: { authority: issuer.url, clientId: issuer.clientId, scope: SIGN_IN_SCOPES.oidc.join(' ') },
+    log,
+  });
   // The dashboard's sign-in returns to the origin it is served from.
   if (web) await issuer.allowDashboard(dashboardOrigins(web.url));
 

@@ -1,7 +1,7 @@
 /**
  * The dashboard for `npm run dev`: serves the static export (web/out) with CloudFront's rules, the
  * very viewer-request function and headers of lib/web-site.ts, plus a config.json naming this
- * runtime's APIs. So what a developer sees here is what the deployed site does.
+ * runtime's APIs and the local issuer. So what a developer sees here is what the deployed site does.
  */
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
@@ -15,7 +15,9 @@ import {
   VIEWER_REQUEST_FUNCTION,
   cacheControlFor,
   contentSecurityPolicy,
+  type RuntimeConfig,
 } from '../lib/web-site';
+import type { AuthConfig } from '../shared/auth/dashboard-client';
 import { WEB_OUT, ensureWebExport } from '../scripts/build-web';
 
 const CONTENT_TYPES: Record<string, string> = {
@@ -57,6 +59,8 @@ export interface WebServerOptions {
   /** The runtime's APIs, written into config.json. */
   apiUrl: string;
   wsUrl: string;
+  /** How the dashboard signs in (config.json's `auth`): the local issuer. */
+  auth: AuthConfig;
   /** The export folder (web/out by default). */
   root?: string;
   log?: (line: string) => void;
@@ -98,7 +102,11 @@ export async function startWebServer(opts: WebServerOptions) {
   const server = http.createServer(async (req, res) => {
     try {
       const apis = { apiUrl: reachable(opts.apiUrl, req.headers.host), wsUrl: reachable(opts.wsUrl, req.headers.host) };
-      const headers: Record<string, string> = { ...SECURITY_HEADERS, 'content-security-policy': contentSecurityPolicy(apis) };
+      const auth = { ...opts.auth, authority: reachable(opts.auth.authority, req.headers.host) };
+      const headers: Record<string, string> = {
+        ...SECURITY_HEADERS,
+        'content-security-policy': contentSecurityPolicy({ ...apis, signIn: [new URL(auth.authority).origin] }),
+      };
       if (req.method !== 'GET' && req.method !== 'HEAD') {
         res.writeHead(405, { ...headers, allow: 'GET, HEAD' }).end();
         return;
@@ -115,7 +123,7 @@ export async function startWebServer(opts: WebServerOptions) {
         return;
       }
       if (result.uri === `/${RUNTIME_CONFIG}`) {
-        const body = JSON.stringify(apis);
+        const body = JSON.stringify({ ...apis, auth } satisfies RuntimeConfig);
         res.writeHead(200, { ...headers, 'content-type': 'application/json', 'cache-control': cacheControlFor(result.uri) });
         res.end(req.method === 'HEAD' ? undefined : body);
         return;

@@ -4,9 +4,8 @@ import { AxeBuilder } from '@axe-core/playwright';
 import { chromium } from 'playwright-core';
 import type { Browser, Page } from 'playwright-core';
 import { expect, inject } from 'vitest';
-import { ACCESS_TOKEN_KEY } from '../../web/lib/access-token';
-import type { Principal } from '../../shared/auth/principal';
-import { OPERATOR, tokenFor } from '../support/auth';
+import { LOCAL_USERS } from '../../local/auth/users';
+import { CALLBACK_PATH } from '../../shared/auth/dashboard-client';
 
 export const CHROMIUM = '/usr/bin/chromium';
 /** Screenshots of the pages, under the test output. */
@@ -38,26 +37,57 @@ export interface WatchedPage {
   errors: string[];
 }
 
+/** The local issuer's seeded users (local/auth/users.ts). */
+export const OPERATOR = 'ops@eventflow.test';
+export const ALICE = 'alice@eventflow.test';
+export const BOB = 'bob@eventflow.test';
+
+export const userOf = (email: string) => {
+  const user = LOCAL_USERS.find((u) => u.email === email);
+  if (!user) throw new Error(`no local user ${email}`);
+  return user;
+};
+
 /**
- * A page whose console errors and uncaught exceptions are collected, for tests to assert none.
- * Signed in as the operator unless told otherwise: the access token is where the dashboard reads
- * it (web/lib/access-token.ts), minted by the runtime's issuer.
+ * Signs in on the dashboard as a person does: the page's Sign in button, the local issuer's form,
+ * back to `path` (the overview by default; a customer lands on their orders). The session lasts as
+ * long as the page (it is kept per tab).
  */
-export async function openPage(browser: Browser, opts: { width?: number; height?: number; as?: Principal } = {}): Promise<WatchedPage> {
+export async function signIn(page: Page, email: string, opts: { path?: string; webUrl?: string } = {}) {
+  const user = userOf(email);
+  await page.goto(`${opts.webUrl ?? web()}${opts.path ?? '/'}`);
+  await page.getByRole('main').getByRole('button', { name: 'Sign in' }).click();
+  await page.getByLabel('Email').fill(user.email);
+  await page.getByLabel('Password').fill(user.password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByTestId('account').filter({ hasText: user.name }).waitFor();
+  await page.waitForURL((url) => !url.pathname.startsWith(CALLBACK_PATH));
+}
+
+/**
+ * A page whose console errors and uncaught exceptions are collected, for tests to assert none;
+ * signed in (as the operator unless `as` names another user, or null for nobody) before the test
+ * takes it over.
+ */
+export async function openPage(browser: Browser, opts: { width?: number; height?: number; as?: string | null } = {}): Promise<WatchedPage> {
   const context = await browser.newContext({ viewport: { width: opts.width ?? 1360, height: opts.height ?? 900 } });
-  const token = await tokenFor(inject('system').issuerUrl, opts.as ?? OPERATOR);
-  await context.addInitScript(
-    ([key, value]) => (globalThis as unknown as { sessionStorage: { setItem(k: string, v: string): void } }).sessionStorage.setItem(key, value),
-    [ACCESS_TOKEN_KEY, token] as const,
-  );
   const page = await context.newPage();
   page.on('close', () => void context.close().catch(() => undefined));
   const errors: string[] = [];
+  // Only the dashboard's: the issuer's sign-in and sign-out pages are another site.
+  const ours = () => page.url().startsWith(web());
   page.on('console', (m) => {
-    if (m.type() === 'error') errors.push(`console: ${m.text()} (${m.location().url})`);
+    if (m.type() === 'error' && ours()) errors.push(`console: ${m.text()} (${m.location().url})`);
   });
-  page.on('pageerror', (e) => errors.push(`exception: ${e.message}`));
+  page.on('pageerror', (e) => {
+    if (ours()) errors.push(`exception: ${e.message}`);
+  });
   page.setDefaultTimeout(20_000);
+  const as = opts.as === undefined ? OPERATOR : opts.as;
+  if (as) {
+    await signIn(page, as);
+    errors.length = 0;
+  }
   return { page, errors };
 }
 

@@ -71,8 +71,9 @@ describe('pages follow the system live', () => {
     const { page, errors } = await openPage(browser);
     let allow = true;
     const sockets: WebSocketRoute[] = [];
-    // The dashboard's socket URL carries its access token as ?token=.
-    await page.routeWebSocket((url) => url.toString().startsWith(system().wsUrl), (ws) => {
+    // The socket's URL carries the access token (?token=), a new one on each connection.
+    await page.routeWebSocket((url) => url.href.startsWith(system().wsUrl), (ws) => {
+      expect(new URL(ws.url()).searchParams.get('token')).toMatch(/^[\w-]+\.[\w-]+\.[\w-]+$/);
       sockets.push(ws);
       if (allow) ws.connectToServer();
       else void ws.close({ code: 1006, reason: 'network down' }).catch(() => undefined);

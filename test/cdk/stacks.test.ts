@@ -25,13 +25,14 @@ describe('catalog parity', () => {
     for (const [, r] of lambdas) expect(r.Properties?.FunctionName).toBeUndefined();
     const helpers = lambdas.filter(([, r]) => !catalogId(r)).map(([, r]) => r.Metadata?.['aws:cdk:path'] as string);
     const helper =
-      /-provider\/framework-onEvent\/Resource$|\/EsmCleanup\/(onEvent|isComplete|Provider\/framework-(onEvent|isComplete|onTimeout))\/Resource$|\/LogRetention[0-9a-f]+\/Resource$|\/Custom::VpcRestrictDefaultSGCustomResourceProvider\/Handler$/;
+      /-provider\/framework-onEvent\/Resource$|\/EsmCleanup\/(onEvent|isComplete|Provider\/framework-(onEvent|isComplete|onTimeout))\/Resource$|\/LogRetention[0-9a-f]+\/Resource$|\/Custom::(VpcRestrictDefaultSG|S3AutoDeleteObjects)CustomResourceProvider\/Handler$/;
     for (const p of helpers) expect(p).toMatch(helper);
     // The deploy hooks' providers, the mapping clean-up (two handlers, three provider functions),
-    // LogRetention, and the handler that empties the VPC's default security group (feature flag).
-    expect(helpers).toHaveLength(FUNCTIONS.filter((f) => f.trigger.kind === 'deploy').length + 5 + 1 + 1);
+    // LogRetention, the handler that empties the VPC's default security group (feature flag), and
+    // the one that empties the dashboard's bucket on removal.
+    expect(helpers).toHaveLength(FUNCTIONS.filter((f) => f.trigger.kind === 'deploy').length + 5 + 1 + 1 + 1);
     const webLambdas = ofType(dev.webTemplate.toJSON().Resources, 'AWS::Lambda::Function');
-    for (const [, r] of webLambdas) expect(r.Metadata?.['aws:cdk:path']).toMatch(/Custom::(CDKBucketDeployment|S3AutoDeleteObjects)/);
+    for (const [, r] of webLambdas) expect(r.Metadata?.['aws:cdk:path']).toMatch(/Custom::CDKBucketDeployment/);
   });
 
   it('builds every function for Node.js 22 on arm64 with the catalog memory and timeout', () => {

@@ -1,7 +1,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { AssetStaging } from 'aws-cdk-lib';
+import type { AssetStaging, CfnResource } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
 import { WEB_DIR } from '../../lib/web';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -9,12 +9,16 @@ import { IMMUTABLE_CACHE_CONTROL, NOT_FOUND_PAGE, REVALIDATE_CACHE_CONTROL, SECU
 import { ofType, synthesize, type Synthesized } from './support';
 
 let dev: Synthesized;
+/** The distribution and its policies: in the backend stack, with the sign-in client that names its URL. */
 let resources: Record<string, { Type: string; Properties?: Record<string, any> }>;
+/** The files and config.json: the web stack. */
+let webResources: Record<string, { Type: string; Properties?: Record<string, any> }>;
 let distribution: Record<string, any>;
 
 beforeAll(() => {
   dev = synthesize({ env: 'dev' });
-  resources = dev.webTemplate.toJSON().Resources;
+  resources = dev.backendTemplate.toJSON().Resources;
+  webResources = dev.webTemplate.toJSON().Resources;
   distribution = ofType(resources, 'AWS::CloudFront::Distribution')[0]![1].Properties!.DistributionConfig;
 });
 
@@ -29,10 +33,10 @@ function viewerRequest(uri: string, querystring: Record<string, { value: string;
 
 describe('web stack', () => {
   it('serves a private bucket through CloudFront with origin access control over HTTPS', () => {
-    dev.webTemplate.hasResourceProperties('AWS::S3::Bucket', {
+    dev.backendTemplate.hasResourceProperties('AWS::S3::Bucket', {
       PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
     });
-    dev.webTemplate.resourceCountIs('AWS::CloudFront::OriginAccessControl', 1);
+    dev.backendTemplate.resourceCountIs('AWS::CloudFront::OriginAccessControl', 1);
     expect(distribution.DefaultRootObject).toBe('index.html');
     expect(distribution.DefaultCacheBehavior.ViewerProtocolPolicy).toBe('redirect-to-https');
     expect(distribution.CacheBehaviors.map((b: { ViewerProtocolPolicy: string }) => b.ViewerProtocolPolicy)).toEqual(['redirect-to-https']);
@@ -103,9 +107,15 @@ describe('web stack', () => {
       expect(s.ReferrerPolicy).toEqual({ ReferrerPolicy: SECURITY_HEADERS['referrer-policy'], Override: true });
       const csp = JSON.stringify(s.ContentSecurityPolicy.ContentSecurityPolicy);
       for (const directive of ["default-src 'self'", "frame-ancestors 'none'", "object-src 'none'", "script-src 'self'"]) expect(csp).toContain(directive);
-      // The dashboard may call exactly the two APIs of its environment, resolved at deploy time.
+      // The dashboard may call exactly the two APIs and the sign-in endpoints of its environment,
+      // resolved at deploy time.
       expect(csp).toContain("connect-src 'self' ");
-      expect(csp.match(/Fn::ImportValue/g)?.length).toBe(2);
+      const connect = s.ContentSecurityPolicy.ContentSecurityPolicy['Fn::Join'][1] as unknown[];
+      const refs = JSON.stringify(connect);
+      expect(refs).toContain(JSON.stringify({ Ref: dev.backend.getLogicalId(dev.backend.apis.httpApi.node.defaultChild as CfnResource) }));
+      expect(refs).toContain(JSON.stringify({ Ref: dev.backend.getLogicalId(dev.backend.apis.webSocketApi.node.defaultChild as CfnResource) }));
+      expect(refs).toContain('https://cognito-idp.');
+      expect(refs).toContain(JSON.stringify({ Ref: dev.backend.getLogicalId(dev.backend.auth.domain.node.defaultChild as CfnResource) }));
     }
   });
 
@@ -120,7 +130,7 @@ describe('web stack', () => {
     // The site's asset is web/ itself, bundled (built) at synthesis; config.json goes after it.
     const stage = dev.web.web.node.findChild('DeploySite').node.findChild('Asset1').node.findChild('Stage') as AssetStaging;
     expect(stage.sourcePath).toBe(WEB_DIR);
-    const deployments = ofType(resources, 'Custom::CDKBucketDeployment');
+    const deployments = ofType(webResources, 'Custom::CDKBucketDeployment');
     const [siteId] = deployments.find(([, r]) => r.Properties!.Prune !== false)!;
     dev.webTemplate.hasResource('Custom::CDKBucketDeployment', { Properties: Match.objectLike({ Prune: false }), DependsOn: Match.arrayWith([siteId]) });
   });

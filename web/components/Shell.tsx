@@ -1,18 +1,10 @@
 'use client';
 import Link from 'next/link';
 import { usePathname } from 'next/navigation';
-import { useStartLive } from '../lib/hooks';
+import { navFor, pageAccess } from '../lib/access';
+import { useAuthState, useStartLive } from '../lib/hooks';
+import { AccountMenu, Gate } from './Account';
 import { ConnectionIndicator } from './ConnectionIndicator';
-
-export const NAV = [
-  { href: '/', label: 'Overview' },
-  { href: '/orders/', label: 'Orders' },
-  { href: '/orders/new/', label: 'New order' },
-  { href: '/events/', label: 'Events' },
-  { href: '/inventory/', label: 'Inventory' },
-  { href: '/payments/', label: 'Payments' },
-  { href: '/queues/', label: 'Queues' },
-] as const;
 
 function isCurrent(pathname: string, href: string): boolean {
   if (href === '/') return pathname === '/';
@@ -20,11 +12,16 @@ function isCurrent(pathname: string, href: string): boolean {
   return pathname.startsWith(href);
 }
 
-/** The frame every page renders in at once: navigation and the connection's state. */
+/**
+ * The frame every page renders in at once: the reader's navigation, the connection's state and who
+ * is signed in. The page itself waits for a sign-in that may open it.
+ */
 export function Shell({ children }: { children: React.ReactNode }) {
   useStartLive();
+  const auth = useAuthState();
   const pathname = usePathname() ?? '/';
   const path = pathname.endsWith('/') ? pathname : `${pathname}/`;
+  const nav = navFor(auth.status === 'signed-in' ? auth.account.role : null);
   return (
     <>
       <a href="#main" className="sr-only focus:not-sr-only focus:absolute focus:top-2 focus:left-2 focus:z-50 focus:rounded focus:bg-white focus:px-3 focus:py-2">
@@ -38,7 +35,7 @@ export function Shell({ children }: { children: React.ReactNode }) {
           </Link>
           <nav aria-label="Main" className="flex-1">
             <ul className="flex flex-wrap gap-1">
-              {NAV.map((item) => {
+              {nav.map((item) => {
                 const current = isCurrent(path, item.href);
                 return (
                   <li key={item.href}>
@@ -54,11 +51,12 @@ export function Shell({ children }: { children: React.ReactNode }) {
               })}
             </ul>
           </nav>
-          <ConnectionIndicator />
+          {auth.status === 'signed-in' && <ConnectionIndicator />}
+          <AccountMenu />
         </div>
       </header>
       <main id="main" className="mx-auto max-w-7xl px-4 py-6">
-        {children}
+        <Gate access={pageAccess(path)}>{children}</Gate>
       </main>
     </>
   );

@@ -1,5 +1,5 @@
 /**
- * Every HTTP call of the dashboard goes through here (one place to add a token when sign-in comes).
+ * Every HTTP call of the dashboard goes through here, each with the reader's access token.
  * Errors become ApiError, whose `message` is written for a person: problem+json details, the
  * fields at fault, or what to do when the API cannot be reached.
  */
@@ -10,9 +10,9 @@ import type { OrderStats } from '../../functions/order/domain/stats';
 import type { DeadLetterSummary } from '../../shared/messaging/dlq';
 import type { OrderStatus } from '../../shared/events/types';
 import type { PaymentToken } from '../../shared/payments/test-tokens';
+import { accessToken, refusedToken } from './auth';
 import { loadConfig } from './config';
 import type { LiveEvent } from './events';
-import { authorizationHeader } from './access-token';
 
 export type { Order, Product, Payment, OrderStats, DeadLetterSummary };
 
@@ -59,6 +59,10 @@ export function describeProblem(status: number, problem: Problem | null): string
     case 400:
     case 422:
       return detail || 'The request was not accepted: check the fields and try again.';
+    case 401:
+      return 'Your session has ended. Sign in again to go on.';
+    case 403:
+      return detail || 'Your account may not do this.';
     case 404:
       return detail || 'It does not exist (any more).';
     case 409:
@@ -80,18 +84,31 @@ export function describeProblem(status: number, problem: Problem | null): string
 
 async function request<T>(method: string, path: string, opts: { body?: unknown; headers?: Record<string, string>; signal?: AbortSignal } = {}): Promise<T> {
   const { apiUrl } = await loadConfig();
-  let res: Response;
-  try {
-    res = await fetch(`${apiUrl}${path}`, {
-      method,
-      headers: { accept: 'application/json', ...authorizationHeader(), ...(opts.body === undefined ? {} : { 'content-type': 'application/json' }), ...opts.headers },
-      body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
-      signal: opts.signal,
-      cache: 'no-store',
-    });
-  } catch (err) {
-    if ((err as Error).name === 'AbortError') throw err;
-    throw new ApiError(`The EventFlow API at ${apiUrl} cannot be reached. Is it running? Check your connection and try again.`, null);
+  const send = async (token: string) => {
+    try {
+      return await fetch(`${apiUrl}${path}`, {
+        method,
+        headers: {
+          accept: 'application/json',
+          authorization: `Bearer ${token}`,
+          ...(opts.body === undefined ? {} : { 'content-type': 'application/json' }),
+          ...opts.headers,
+        },
+        body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
+        signal: opts.signal,
+        cache: 'no-store',
+      });
+    } catch (err) {
+      if ((err as Error).name === 'AbortError') throw err;
+      throw new ApiError(`The EventFlow API at ${apiUrl} cannot be reached. Is it running? Check your connection and try again.`, null);
+    }
+  };
+  const token = await accessToken();
+  let res = await send(token);
+  if (res.status === 401) {
+    // Revoked, or expired in between: one renewal, one retry (the Idempotency-Key, if any, goes again).
+    const renewed = await refusedToken(token);
+    if (renewed) res = await send(renewed);
   }
   const text = await res.text();
   let json: unknown = null;

@@ -1,10 +1,14 @@
 /**
- * Where the APIs are, read at start from /config.json: one build serves every environment
- * (`npm run dev` serves its own config.json; on AWS the web stack writes it at deploy time).
+ * Where the APIs are and how to sign in, read at start from /config.json: one build serves every
+ * environment (`npm run dev` serves its own config.json naming the local issuer; on AWS the web
+ * stack writes it at deploy time, naming the Cognito user pool).
  */
+import type { AuthConfig } from '../../shared/auth/dashboard-client';
+
 export interface RuntimeConfig {
   apiUrl: string;
   wsUrl: string;
+  auth: AuthConfig;
 }
 
 export type ConfigState =
@@ -22,7 +26,7 @@ function set(next: ConfigState) {
   for (const l of listeners) l();
 }
 
-function parse(json: unknown): RuntimeConfig {
+export function parseConfig(json: unknown): RuntimeConfig {
   const c = json as Partial<RuntimeConfig> | null;
   const url = (v: unknown, schemes: string[]) => {
     if (typeof v !== 'string') return null;
@@ -36,7 +40,14 @@ function parse(json: unknown): RuntimeConfig {
   const apiUrl = url(c?.apiUrl, ['http:', 'https:']);
   const wsUrl = url(c?.wsUrl, ['ws:', 'wss:']);
   if (!apiUrl || !wsUrl) throw new Error('config.json must name an http(s) apiUrl and a ws(s) wsUrl');
-  return { apiUrl, wsUrl };
+  const a = (c?.auth ?? null) as Partial<AuthConfig> | null;
+  const authority = url(a?.authority, ['http:', 'https:']);
+  // Kept exactly as written: its logout_uri must match the one registered with the issuer.
+  const logoutUrl = a?.logoutUrl === undefined ? undefined : url(a.logoutUrl, ['http:', 'https:']) && a.logoutUrl;
+  if (!authority || typeof a?.clientId !== 'string' || !a.clientId || typeof a.scope !== 'string' || !a.scope.split(' ').includes('openid') || logoutUrl === null) {
+    throw new Error('config.json must name the sign-in issuer: auth.authority (http(s)), auth.clientId, auth.scope (with openid) and optionally auth.logoutUrl');
+  }
+  return { apiUrl, wsUrl, auth: { authority, clientId: a.clientId, scope: a.scope, ...(logoutUrl ? { logoutUrl } : {}) } };
 }
 
 /** Fetches config.json once (never from a cache: a redeploy that moves an API is seen at once). */
@@ -44,7 +55,7 @@ export function loadConfig(): Promise<RuntimeConfig> {
   loading ??= fetch('/config.json', { cache: 'no-store' })
     .then(async (res) => {
       if (!res.ok) throw new Error(`config.json answered ${res.status}`);
-      return parse(await res.json());
+      return parseConfig(await res.json());
     })
     .then(
       (config) => {

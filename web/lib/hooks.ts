@@ -1,5 +1,6 @@
 'use client';
 import { useEffect, useRef, useState, useSyncExternalStore } from 'react';
+import { authStore, startAuth } from './auth';
 import { configStore, loadConfig } from './config';
 import type { LiveEvent } from './events';
 import { liveSocket } from './socket';
@@ -16,10 +17,21 @@ export function useSocketState() {
   return useSyncExternalStore(liveSocket.subscribeState, liveSocket.getState, () => SERVER_SOCKET_STATE);
 }
 
-/** Starts reading the config and connecting the socket, once, in the browser. */
+export function useAuthState() {
+  return useSyncExternalStore(authStore.subscribe, authStore.get, authStore.getServer);
+}
+
+/** Who is signed in (pages render only once someone is: see components/Account.tsx). */
+export function useAccount() {
+  const auth = useAuthState();
+  return auth.status === 'signed-in' ? auth.account : null;
+}
+
+/** Starts reading the config and the session and connecting the socket (once signed in), once, in the browser. */
 export function useStartLive() {
   useEffect(() => {
     loadConfig().catch(() => undefined);
+    startAuth();
     liveSocket.start();
   }, []);
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { LiveEvent } from './events';
-import { buildSwimlane, mergeEvents, statusFromEvents } from './saga';
+import { buildSwimlane, mergeEvents, paymentFromEvents, statusFromEvents } from './saga';
 
 let n = 0;
 function ev(type: string, source: string, ms: number, data: Record<string, unknown> = {}, causationId: string | null = null): LiveEvent {
@@ -75,5 +75,26 @@ describe('events and status', () => {
       failureReason: 'card declined',
     });
     expect(statusFromEvents(order, [ev('order.cancelled', 'order', 1, { previousStatus: 'PENDING', orderVersion: 4, reason: 'too slow' })]).status).toBe('CANCELLED');
+  });
+});
+
+describe('paymentFromEvents', () => {
+  it('follows the payment through its events: charged, then refunded with the reason', () => {
+    const events = [ev('order.created', 'order', 0), ev('payment.initiated', 'payment', 10, { amountCents: 1200, currency: 'USD' })];
+    expect(paymentFromEvents(events)).toEqual({ status: 'CHARGING', amountCents: 1200, currency: 'USD', reason: null });
+    events.push(ev('payment.processed', 'payment', 20, { amountCents: 1200, currency: 'USD' }));
+    expect(paymentFromEvents(events)?.status).toBe('PROCESSED');
+    events.push(ev('payment.refunded', 'payment', 30, { amountCents: 1200, reason: 'order cancelled' }));
+    expect(paymentFromEvents(events)).toEqual({ status: 'REFUNDED', amountCents: 1200, currency: 'USD', reason: 'order cancelled' });
+  });
+
+  it('says declined with the reason, and nothing before the payment service acted', () => {
+    expect(paymentFromEvents([ev('order.created', 'order', 0)])).toBeNull();
+    expect(paymentFromEvents([ev('payment.failed', 'payment', 5, { amountCents: 500, reason: 'card declined' })])).toEqual({
+      status: 'FAILED',
+      amountCents: 500,
+      currency: null,
+      reason: 'card declined',
+    });
   });
 });

@@ -4,7 +4,7 @@
  * steps the saga still awaits given the order's status. Pure: the page draws what this returns.
  */
 import type { OrderStatus, Publisher } from '../../shared/events/types';
-import type { LiveEvent } from './events';
+import type { LiveEvent, PaymentStatus } from './events';
 import { SERVICE_NAMES, describeEvent, infoOf } from './events';
 
 export type StepKind = 'step' | 'compensation' | 'failure' | 'pending';
@@ -98,4 +98,32 @@ export function statusFromEvents(current: { status: OrderStatus; version: number
     }
   }
   return next;
+}
+
+/** What the order page shows of a payment. */
+export interface PaymentSummary {
+  status: PaymentStatus;
+  amountCents: number;
+  currency: string | null;
+  reason: string | null;
+}
+
+/**
+ * The order's payment as its events tell it, for readers who may not list payments (customers:
+ * the payment service does not know whose payment is whose). Events in publication order.
+ */
+export function paymentFromEvents(events: LiveEvent[]): PaymentSummary | null {
+  let out: PaymentSummary | null = null;
+  for (const e of events) {
+    if (e.truncated) continue;
+    const d = e.data as { amountCents?: number; currency?: string; reason?: string };
+    const before = out as PaymentSummary | null;
+    const amountCents = typeof d.amountCents === 'number' ? d.amountCents : (before?.amountCents ?? 0);
+    const currency = typeof d.currency === 'string' ? d.currency : (before?.currency ?? null);
+    if (e.type === 'payment.initiated') out = { status: 'CHARGING', amountCents, currency, reason: null };
+    else if (e.type === 'payment.processed') out = { status: 'PROCESSED', amountCents, currency, reason: null };
+    else if (e.type === 'payment.failed') out = { status: 'FAILED', amountCents, currency, reason: d.reason ?? null };
+    else if (e.type === 'payment.refunded') out = { status: 'REFUNDED', amountCents, currency, reason: d.reason ?? null };
+  }
+  return out;
 }

@@ -3,12 +3,14 @@
  * event frames are JSON arrays, replies are objects with a `type`. It reconnects by itself with
  * backoff, subscribes again to what the pages on screen show, and resumes from the last event id it
  * saw, so nothing is missed; events seen twice around a reconnect are dropped. Every WebSocket use
- * goes through here (one place to add a token when sign-in comes).
+ * goes through here. API Gateway checks the access token once, when the connection opens (browsers
+ * cannot set headers on a WebSocket, so it goes in the `token` query parameter); every reconnect
+ * takes the current one.
  */
+import { accessToken } from './auth';
 import { loadConfig } from './config';
 import type { LiveEvent } from './events';
 import { orderIdOf } from './events';
-import { withToken } from './access-token';
 
 export type SocketStatus = 'idle' | 'connecting' | 'live' | 'catching-up' | 'reconnecting' | 'unavailable';
 
@@ -191,9 +193,11 @@ class LiveSocket {
 
   private async connect() {
     this.setState({ status: this.firstConnection ? 'connecting' : 'reconnecting', retryAt: null });
-    let url: string;
+    let url: URL;
     try {
-      url = withToken((await loadConfig()).wsUrl);
+      url = new URL((await loadConfig()).wsUrl);
+      // Waits for the reader to sign in, if need be.
+      url.searchParams.set('token', await accessToken());
     } catch (err) {
       this.setState({ status: 'unavailable', reason: (err as Error).message });
       this.scheduleRetry();

@@ -6,7 +6,7 @@ import type { PaymentToken } from '../../../shared/payments/test-tokens';
 import type { Product } from '../../lib/api';
 import { ApiError, allProducts, api, errorText } from '../../lib/api';
 import { formatCents } from '../../lib/events';
-import { useLiveEvents } from '../../lib/hooks';
+import { useAccount, useLiveEvents } from '../../lib/hooks';
 import { Empty, ErrorNotice, Loading, PageHeader } from '../ui';
 
 /** How each test card of the simulated gateway is offered (keyed by the gateway's own tokens). */
@@ -31,7 +31,11 @@ export function NewOrderView() {
   // One key per intended order: a retry after a lost answer places it once.
   const idempotencyKey = useRef<string | null>(null);
 
-  useEffect(() => setCustomerId(newCustomer()), []);
+  // A customer orders as themselves (their id is their account's subject); an operator may place an
+  // order for any customer id, a new one by default.
+  const account = useAccount();
+  const own = account?.role === 'customer' ? account.sub : null;
+  useEffect(() => setCustomerId(own ?? newCustomer()), [own]);
   useEffect(() => {
     const ctl = new AbortController();
     allProducts(ctl.signal).then(setProducts, (err: unknown) => {
@@ -171,9 +175,16 @@ export function NewOrderView() {
               <label htmlFor="customer" className="label">
                 Customer id
               </label>
-              <input id="customer" className="input font-mono text-xs" value={customerId} onChange={(e) => change(() => setCustomerId(e.target.value))} aria-describedby="customer-hint" />
+              <input
+                id="customer"
+                className="input font-mono text-xs"
+                value={customerId}
+                readOnly={own !== null}
+                onChange={(e) => change(() => setCustomerId(e.target.value))}
+                aria-describedby="customer-hint"
+              />
               <p id="customer-hint" className="mt-1 text-xs text-slate-600">
-                A new customer each time the page opens; any UUID works.
+                {own ? 'You order as yourself.' : 'A new customer each time the page opens; any UUID works.'}
               </p>
               {error?.fields.customerId && <p className="text-xs text-red-800">{error.fields.customerId}</p>}
             </div>

@@ -7,8 +7,8 @@ import type { Order, Payment } from '../../lib/api';
 import { ApiError, api, errorText } from '../../lib/api';
 import type { LiveEvent } from '../../lib/events';
 import { PAYMENT_STATUS_INFO, SERVICES, STATUS_INFO, describeEvent, formatCents, infoOf } from '../../lib/events';
-import { useLiveEvents } from '../../lib/hooks';
-import { buildSwimlane, mergeEvents, statusFromEvents } from '../../lib/saga';
+import { useAccount, useLiveEvents } from '../../lib/hooks';
+import { buildSwimlane, mergeEvents, paymentFromEvents, statusFromEvents, type PaymentSummary } from '../../lib/saga';
 import { isAbout, liveSocket } from '../../lib/socket';
 import { Swimlane } from '../Swimlane';
 import { Badge, ErrorNotice, Loading, PageHeader, StatusBadge, SuccessNotice, Time, formatMs } from '../ui';
@@ -20,7 +20,8 @@ function Actions({ order, onChanged }: { order: Order; onChanged: (o: Order) => 
   const [confirming, setConfirming] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const [done, setDone] = useState<string | null>(null);
-  const next = nextFulfilmentStep(order.status);
+  // Moving an order along its fulfilment is the operators' (PATCH /orders/{id}); a customer may cancel.
+  const next = useAccount()?.role === 'operator' ? nextFulfilmentStep(order.status) : null;
   const cancellable = canCancel(order.status);
 
   async function run(what: string, call: () => Promise<Order>, success: string) {
@@ -108,7 +109,9 @@ function OrderDetails({ id }: { id: string }) {
   // Events of this order the socket received before this page opened (the New order page was
   // listening while the order was placed): the order's HTTP timeline may not hold them yet.
   const [live, setLive] = useState<LiveEvent[]>(() => liveSocket.getRecent().filter(isAbout(id)));
-  const [payment, setPayment] = useState<Payment | null | undefined>(undefined);
+  // Operators read the payment service; a customer's page tells the payment from the order's events.
+  const operator = useAccount()?.role === 'operator';
+  const [listed, setPayment] = useState<Payment | null | undefined>(undefined);
   const [error, setError] = useState<{ message: string; status: number | null } | null>(null);
   const [reloads, setReloads] = useState(0);
   const reload = useCallback(() => setReloads((n) => n + 1), []);
@@ -116,18 +119,22 @@ function OrderDetails({ id }: { id: string }) {
   useEffect(() => {
     const ctl = new AbortController();
     setError(null);
-    Promise.all([api.getOrder(id, ctl.signal), api.orderEvents(id, ctl.signal), api.listPayments({ orderId: id }, ctl.signal)]).then(
+    Promise.all([
+      api.getOrder(id, ctl.signal),
+      api.orderEvents(id, ctl.signal),
+      operator ? api.listPayments({ orderId: id }, ctl.signal) : Promise.resolve(null),
+    ]).then(
       ([o, events, payments]) => {
         setOrder(o);
         setHistory(events.items);
-        setPayment(payments.items[0] ?? null);
+        if (payments) setPayment(payments.items[0] ?? null);
       },
       (err: unknown) => {
         if ((err as Error).name !== 'AbortError') setError({ message: errorText(err), status: err instanceof ApiError ? err.status : null });
       },
     );
     return () => ctl.abort();
-  }, [id, reloads]);
+  }, [id, reloads, operator]);
 
   const about = useMemo(() => isAbout(id), [id]);
   useLiveEvents(
@@ -137,12 +144,17 @@ function OrderDetails({ id }: { id: string }) {
       if (mine.length === 0) return;
       setLive((l) => [...l, ...mine]);
       // Payments change with payment events: read the payment again.
-      if (mine.some((e) => e.source === 'payment')) api.listPayments({ orderId: id }).then((p) => setPayment(p.items[0] ?? null), () => undefined);
+      if (operator && mine.some((e) => e.source === 'payment')) api.listPayments({ orderId: id }).then((p) => setPayment(p.items[0] ?? null), () => undefined);
     },
     reload,
   );
 
   const events = useMemo(() => mergeEvents(history, live), [history, live]);
+  const payment: PaymentSummary | null | undefined = operator
+    ? listed && { status: listed.status, amountCents: listed.amountCents, currency: listed.currency, reason: listed.refundReason ?? listed.failureReason }
+    : order
+      ? paymentFromEvents(events)
+      : undefined;
   const current = useMemo(() => (order ? { ...order, ...statusFromEvents(order, events) } : null), [order, events]);
   const lanes = useMemo(() => (current ? buildSwimlane(current.status, events) : null), [current, events]);
 
@@ -220,8 +232,8 @@ function OrderDetails({ id }: { id: string }) {
                 <span data-payment-status={payment.status}>
                   <Badge tone={PAYMENT_STATUS_INFO[payment.status].tone}>{PAYMENT_STATUS_INFO[payment.status].label}</Badge>
                 </span>
-                {formatCents(payment.amountCents, payment.currency)}
-                {(payment.refundReason ?? payment.failureReason) && <span className="text-slate-600">{payment.refundReason ?? payment.failureReason}</span>}
+                {formatCents(payment.amountCents, payment.currency ?? current.currency)}
+                {payment.reason && <span className="text-slate-600">{payment.reason}</span>}
               </p>
             )}
           </div>

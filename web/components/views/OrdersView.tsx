@@ -5,7 +5,7 @@ import type { Order } from '../../lib/api';
 import { api, errorText } from '../../lib/api';
 import type { LiveEvent, OrderStatus } from '../../lib/events';
 import { ORDER_STATUSES, STATUS_INFO, formatCents, orderIdOf } from '../../lib/events';
-import { useLiveEvents } from '../../lib/hooks';
+import { useAccount, useLiveEvents } from '../../lib/hooks';
 import { statusFromEvents } from '../../lib/saga';
 import { Empty, ErrorNotice, Loading, OrderLink, PageHeader, StatusBadge, Time } from '../ui';
 
@@ -37,7 +37,10 @@ export function OrdersView() {
   const router = useRouter();
   const pathname = usePathname();
   const status = (params.get('status') ?? '') as OrderStatus | '';
-  const customerId = params.get('customerId') ?? '';
+  const account = useAccount();
+  // A customer's list is their own (the API answers nothing else): no customer filter to offer.
+  const own = account?.role === 'customer' ? account.sub : null;
+  const customerId = own ?? params.get('customerId') ?? '';
   const [customerInput, setCustomerInput] = useState(customerId);
   const [cursors, setCursors] = useState<(string | null)[]>([null]);
   const [page, setPage] = useState<{ items: Order[]; nextCursor: string | null } | null>(null);
@@ -127,12 +130,15 @@ export function OrdersView() {
 
   return (
     <>
-      <PageHeader title="Orders" description="Every order, newest first. Statuses change here as the saga moves; new orders appear at the top." />
+      <PageHeader
+        title={own ? 'Your orders' : 'Orders'}
+        description={`${own ? 'Your orders' : 'Every order'}, newest first. Statuses change here as the saga moves; new orders appear at the top.`}
+      />
       <form
         className="card mb-4 flex flex-wrap items-end gap-4 p-4"
         onSubmit={(e) => {
           e.preventDefault();
-          if (!customerInvalid) setFilters({ customerId: customerInput.trim() });
+          if (!customerInvalid && !own) setFilters({ customerId: customerInput.trim() });
         }}
       >
         <div>
@@ -148,6 +154,7 @@ export function OrdersView() {
             ))}
           </select>
         </div>
+        {!own && (
         <div className="min-w-80 flex-1">
           <label htmlFor="filter-customer" className="label">
             Customer id
@@ -167,10 +174,13 @@ export function OrdersView() {
             </p>
           )}
         </div>
-        <button type="submit" className="btn" disabled={customerInvalid}>
-          Apply
-        </button>
-        {(status || customerId) && (
+        )}
+        {!own && (
+          <button type="submit" className="btn" disabled={customerInvalid}>
+            Apply
+          </button>
+        )}
+        {(status || (customerId && !own)) && (
           <button type="button" className="btn" onClick={() => setFilters({ status: '', customerId: '' })}>
             Clear filters
           </button>
