@@ -6,7 +6,7 @@ import { getPool } from '../../shared/db/pool';
 import { ORDER_STATUSES } from '../../shared/events/types';
 import { causeOf, createHttpApi, created, ok } from '../../shared/http/api';
 import type { HttpRequest } from '../../shared/http/api';
-import { decodeCursor, page, pageQuery } from '../../shared/http/pagination';
+import { decodeCursor, page, pageQuery, timeIdCursor } from '../../shared/http/pagination';
 import { conflict, notFound, parseInput, unprocessable } from '../../shared/http/problem';
 import { createLogger } from '../../shared/logger';
 import { runStatementUnitOfWork, runUnitOfWork } from '../../shared/messaging/unit-of-work';
@@ -41,8 +41,9 @@ const CreateOrderBody = z.strictObject({
 });
 
 const IdParams = z.object({ id: z.uuid() });
-const IdempotencyKey = z.string().min(1).max(200);
-const ListQuery = z.object({ customerId: z.uuid().optional(), status: z.enum(ORDER_STATUSES).optional(), ...pageQuery });
+// Printable ASCII, as the header's drafts recommend (a UUID is typical).
+const IdempotencyKey = z.string().min(1).max(200).regex(/^[\x20-\x7e]+$/, 'printable ASCII only');
+const ListQuery = z.strictObject({ customerId: z.uuid().optional(), status: z.enum(ORDER_STATUSES).optional(), ...pageQuery });
 const UpdateBody = z.strictObject({ status: z.enum(ORDER_STATUSES) });
 
 function requestHash(body: unknown): string {
@@ -123,7 +124,7 @@ async function getOrder(req: HttpRequest) {
 
 async function listAll(req: HttpRequest) {
   const q = parseInput(ListQuery, req.query, 'the query');
-  const after = decodeCursor(q.cursor, 2) as [string, string] | null;
+  const after = decodeCursor(q.cursor, timeIdCursor);
   const rows = await listOrders(await getPool('order'), { customerId: q.customerId, status: q.status, after, limit: q.limit + 1 });
   const result = page(rows, q.limit, (o) => [o.createdAt, o.id]);
   return ok({ items: result.items.map(publicOrder), nextCursor: result.nextCursor });
