@@ -10,7 +10,7 @@ import { getConfig } from '../config';
 import { getRedis } from '../redis';
 import type { RedisClient } from '../redis';
 import { HttpProblem } from './problem';
-import { bucketOf, principalKey, retryAfterSeconds } from './rate-limits';
+import { bucketOf, principalKey, rateLimitKey, retryAfterSeconds } from './rate-limits';
 import type { Limit, RateLimits } from './rate-limits';
 
 // KEYS[1]: the bucket. ARGV[1]: ms between tokens; ARGV[2]: burst.
@@ -29,8 +29,12 @@ redis.call('SET', KEYS[1], string.format('%.3f', next_tat), 'PX', math.max(1, ma
 return {1, 0}
 `;
 
-/** How long a check may take before the request goes on unchecked (see docs/decisions.md). */
-const CHECK_TIMEOUT_MS = 250;
+/**
+ * How long a check may take before the request goes on unchecked (see docs/decisions.md): long on
+ * a connection still being made (a cold start), short on one that is up; none at all while the
+ * client knows Redis is away (it is reconnecting), so an outage adds no latency.
+ */
+const CHECK_TIMEOUT_MS = { connecting: 3_500, ready: 1_000 };
 /** At most one "not checked" log line per environment this often, so an outage does not flood the logs. */
 const LOG_EVERY_MS = 10_000;
 
@@ -56,9 +60,8 @@ export interface RateLimitedRequest {
 export function createRateLimiter(limits: RateLimits, logger: Logger) {
   let lastLogged = 0;
 
-  async function take(key: string, limit: Limit): Promise<number> {
-    const redis = withScript(await getRedis());
-    const [allowed, waitMs] = await redis.eventflowRateLimit(key, 1000 / limit.perSecond, limit.burst);
+  async function take(redis: RedisClient, key: string, limit: Limit): Promise<number> {
+    const [allowed, waitMs] = await withScript(redis).eventflowRateLimit(key, 1000 / limit.perSecond, limit.burst);
     return allowed === 1 ? 0 : waitMs;
   }
 
@@ -67,14 +70,20 @@ export function createRateLimiter(limits: RateLimits, logger: Logger) {
     const bucket = bucketOf(req.routeKey);
     const limit = limits[bucket];
     const { namespace } = await getConfig();
-    const key = `ratelimit:${namespace || 'eventflow'}:${bucket}:${principalKey(req.claims, req.sourceIp)}`;
+    const key = rateLimitKey(namespace, bucket, principalKey(req.claims, req.sourceIp));
     let timer: NodeJS.Timeout | undefined;
     let waitMs: number;
     try {
+      const redis = await getRedis();
+      const status = redis.status;
+      if (status !== 'ready' && status !== 'connecting' && status !== 'connect' && status !== 'wait') {
+        throw new Error(`Redis connection is ${status}`);
+      }
+      const timeoutMs = status === 'ready' ? CHECK_TIMEOUT_MS.ready : CHECK_TIMEOUT_MS.connecting;
       waitMs = await Promise.race([
-        take(key, limit),
+        take(redis, key, limit),
         new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new Error(`no answer from Redis within ${CHECK_TIMEOUT_MS} ms`)), CHECK_TIMEOUT_MS);
+          timer = setTimeout(() => reject(new Error(`no answer from Redis within ${timeoutMs} ms`)), timeoutMs);
         }),
       ]);
     } catch (error) {

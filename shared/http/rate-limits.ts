@@ -64,5 +64,10 @@ export function principalKey(claims: { sub?: unknown } | undefined, sourceIp: st
   return `ip:${sourceIp || 'unknown'}`;
 }
 
+/** The Redis keys of one namespace's buckets start with this (tests run in namespaces of their own). */
+export const rateLimitPrefix = (namespace: string) => `ratelimit:${namespace || 'eventflow'}:`;
+
+export const rateLimitKey = (namespace: string, bucket: Bucket, principal: string) => `${rateLimitPrefix(namespace)}${bucket}:${principal}`;
+
 /** Whole seconds for Retry-After (RFC 9110: a non-negative integer), never 0 for a refusal. */
 export const retryAfterSeconds = (ms: number) => Math.max(1, Math.ceil(ms / 1000));

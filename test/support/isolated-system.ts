@@ -22,6 +22,7 @@ export async function startIsolatedSystem(env: Record<string, string> = {}) {
 
   return {
     namespace,
+    httpUrl,
     async call(method: string, path: string, body?: unknown) {
       const res = await fetch(`${httpUrl}${path}`, {
         method,
