@@ -27,6 +27,17 @@ export const DEFAULT_RATE_LIMITS: RateLimits = {
   orders: { perSecond: 50, burst: 500 },
 };
 
+/**
+ * Limits no single client reaches: for load generators (npm run bench), whose one address stands
+ * for many customers. Set in their runtime's environment.
+ */
+export const UNTHROTTLED_ENV: Record<string, string> = {
+  [RATE_LIMIT_ENV.requestsPerSecond]: '1000000',
+  [RATE_LIMIT_ENV.requestsBurst]: '1000000',
+  [RATE_LIMIT_ENV.ordersPerSecond]: '1000000',
+  [RATE_LIMIT_ENV.ordersBurst]: '1000000',
+};
+
 function positive(name: string, raw: string | undefined, fallback: number): number {
   if (raw === undefined || raw === '') return fallback;
   const n = Number(raw);
