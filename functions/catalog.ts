@@ -26,11 +26,41 @@ export const ROUTES = {
   listDeadLetters: 'GET /queues/{queue}/dead-letters',
   redriveQueue: 'POST /queues/{queue}/redrive',
 } as const;
+/**
+ * Who may call a route. 'public': anyone, no token. 'customer': any signed-in caller, customer or
+ * operator; the handler applies the rules per resource (a customer acts on its own orders only).
+ * 'operator': operators only. Every route other than 'public' is behind the HTTP API's JWT
+ * authorizer (the local gateway plays it), so its handler always receives the caller's claims.
+ */
+export type RouteAccess = 'public' | 'customer' | 'operator';
+
+export const ROUTE_ACCESS = {
+  [ROUTES.health]: 'public',
+  [ROUTES.listProducts]: 'public',
+  [ROUTES.getProduct]: 'public',
+  [ROUTES.createProduct]: 'operator',
+  [ROUTES.updateProduct]: 'operator',
+  [ROUTES.createOrder]: 'customer',
+  [ROUTES.listOrders]: 'customer',
+  [ROUTES.getOrder]: 'customer',
+  [ROUTES.getOrderEvents]: 'customer',
+  [ROUTES.cancelOrder]: 'customer',
+  [ROUTES.updateOrder]: 'operator',
+  // The payment service does not know whose payment is whose; a customer sees its order's payment on the order.
+  [ROUTES.listPayments]: 'operator',
+  [ROUTES.orderStats]: 'operator',
+  [ROUTES.listQueues]: 'operator',
+  [ROUTES.listDeadLetters]: 'operator',
+  [ROUTES.redriveQueue]: 'operator',
+} as const satisfies Record<RouteKey, RouteAccess>;
+
+export const accessOf = (route: RouteKey): RouteAccess => ROUTE_ACCESS[route];
+
 /** CORS of the HTTP API, for the dashboard served from another origin. */
 export const HTTP_API_CORS = {
   allowOrigins: ['*'],
   allowMethods: ['GET', 'POST', 'PATCH', 'DELETE'],
-  allowHeaders: ['content-type', 'idempotency-key', 'x-correlation-id'],
+  allowHeaders: ['authorization', 'content-type', 'idempotency-key', 'x-correlation-id'],
   exposeHeaders: ['location', 'x-correlation-id', 'idempotent-replayed'],
   maxAgeSeconds: 600,
 };

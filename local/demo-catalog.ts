@@ -7,14 +7,14 @@ export const DEMO_PRODUCTS = [
   { sku: 'CB-USBC-2M', name: 'USB-C cable, 2 m', priceCents: 1500, stock: 200, lowStockThreshold: 20 },
 ];
 
-/** Seeds the demo catalog when the inventory is empty. */
-export async function seedDemoCatalog(httpUrl: string, log: (line: string) => void): Promise<void> {
+/** Seeds the demo catalog when the inventory is empty, as an operator (`token`: an operator's access token). */
+export async function seedDemoCatalog(httpUrl: string, token: string, log: (line: string) => void): Promise<void> {
   const existing = (await (await fetch(`${httpUrl}/products?limit=1`)).json()) as { items: unknown[] };
   if (existing.items.length > 0) return;
   for (const product of DEMO_PRODUCTS) {
     const res = await fetch(`${httpUrl}/products`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
       body: JSON.stringify(product),
     });
     if (res.status !== 201 && res.status !== 409) throw new Error(`seeding ${product.sku} failed: ${res.status} ${await res.text()}`);

@@ -3,6 +3,9 @@
  * AWS runs, against real PostgreSQL, RabbitMQ and Redis.
  */
 import { getConfig } from '../shared/config';
+import { dashboardOrigins, startIssuer } from './auth/issuer';
+import { DEFAULT_OIDC_PORT, mintAccessToken } from './auth/tokens';
+import { LOCAL_USERS } from './auth/users';
 import { seedDemoCatalog } from './demo-catalog';
 import { ensureInfrastructure } from './infra';
 import { prepare } from './prepare';
@@ -17,8 +20,12 @@ async function main() {
   const dashboard = prepareDashboard(log);
   const config = await ensureInfrastructure(await getConfig(), log);
   await prepare(config, log);
+  const host = process.env.HOST ?? '127.0.0.1';
+  // The issuer listens first: the functions and gateways are told its URL.
+  const issuer = await startIssuer({ host, port: Number(process.env.OIDC_PORT ?? DEFAULT_OIDC_PORT), log });
   const runtime = await startRuntime(config, {
-    host: process.env.HOST ?? '127.0.0.1',
+    auth: { issuer: issuer.url, audience: issuer.clientId },
+    host,
     httpPort: Number(process.env.HTTP_PORT ?? 3001),
     wsPort: Number(process.env.WS_PORT ?? 3005),
     wsIdleTimeoutSeconds: process.env.WS_IDLE_TIMEOUT_SECONDS ? Number(process.env.WS_IDLE_TIMEOUT_SECONDS) : undefined,
@@ -27,8 +34,13 @@ async function main() {
     log,
     logError,
   });
-  if (process.env.SEED_DEMO !== 'false') await seedDemoCatalog(runtime.httpUrl, log);
-  const web = await startDashboard(dashboard, { host: process.env.HOST ?? '127.0.0.1', apiUrl: runtime.httpUrl, wsUrl: runtime.wsUrl, log });
+  if (process.env.SEED_DEMO !== 'false') {
+    const operator = LOCAL_USERS.find((u) => u.role === 'operator')!;
+    await seedDemoCatalog(runtime.httpUrl, await mintAccessToken({ sub: operator.sub, role: 'operator', issuer: issuer.url }), log);
+  }
+  const web = await startDashboard(dashboard, { host, apiUrl: runtime.httpUrl, wsUrl: runtime.wsUrl, log });
+  // The dashboard's sign-in returns to the origin it is served from.
+  if (web) await issuer.allowDashboard(dashboardOrigins(web.url));
 
   let stopping = false;
   const shutdown = async (signal: string) => {
@@ -39,6 +51,7 @@ async function main() {
     force.unref();
     await web?.close();
     await runtime.stop();
+    await issuer.close();
     log('stopped');
     process.exit(0);
   };
@@ -48,9 +61,10 @@ async function main() {
   if (web) log(`Dashboard  ${web.url}/`);
   log(`HTTP API   ${runtime.httpUrl}   (try: curl ${runtime.httpUrl}/health)`);
   log(`WebSocket  ${runtime.wsUrl}   (watch events live: npx wscat -c ${runtime.wsUrl})`);
+  log(`Issuer     ${issuer.url}   (OpenID Connect; users ${LOCAL_USERS.map((u) => u.email).join(', ')}; npm run token -- --user ops@eventflow.test)`);
   log(`namespace  ${config.namespace || '(none)'}; Ctrl-C to stop`);
   // One machine-readable line for tools that start the runtime (the test suite does).
-  process.stdout.write(`EVENTFLOW_READY ${JSON.stringify({ httpUrl: runtime.httpUrl, wsUrl: runtime.wsUrl, webUrl: web?.url ?? null, namespace: config.namespace })}\n`);
+  process.stdout.write(`EVENTFLOW_READY ${JSON.stringify({ httpUrl: runtime.httpUrl, wsUrl: runtime.wsUrl, webUrl: web?.url ?? null, issuerUrl: issuer.url, namespace: config.namespace })}\n`);
 }
 
 main().catch((err) => {

@@ -1,5 +1,6 @@
 import { FUNCTIONS } from '../functions/catalog';
 import type { Config } from '../shared/config';
+import { LAMBDA_ENV } from '../shared/env';
 import { connectAmqp } from '../shared/messaging/broker';
 import { partitionQueues, deploymentLayout } from '../shared/messaging/topology';
 import { startHttpGateway } from './http-gateway';
@@ -9,6 +10,8 @@ import { startQueueSource } from './mq-event-source';
 import { startWsGateway } from './ws-gateway';
 
 export interface RuntimeOptions {
+  /** The OpenID Connect issuer and client id whose access tokens open the APIs. */
+  auth: { issuer: string; audience: string };
   host: string;
   httpPort: number;
   wsPort: number;
@@ -27,8 +30,13 @@ export interface RuntimeOptions {
  * WEBSOCKET_CALLBACK_URL to the stage's callback URL). The real SDK client signs its requests, so it
  * needs credentials and a region; dummy ones do locally.
  */
-function environmentVariables(callbackUrl: string): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env, WEBSOCKET_CALLBACK_URL: callbackUrl };
+function environmentVariables(callbackUrl: string, auth: RuntimeOptions['auth']): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    [LAMBDA_ENV.websocketCallbackUrl]: callbackUrl,
+    [LAMBDA_ENV.authIssuer]: auth.issuer,
+    [LAMBDA_ENV.authAudience]: auth.audience,
+  };
   env.AWS_REGION ??= 'us-east-1';
   if (!env.AWS_ACCESS_KEY_ID && !env.AWS_PROFILE) {
     env.AWS_ACCESS_KEY_ID = 'local';
@@ -57,7 +65,7 @@ export async function startRuntime(config: Config, opts: RuntimeOptions) {
   opts.log(`functions bundled (${((Date.now() - started) / 1000).toFixed(1)} s)`);
   const environments = useEnvironments({
     bundles,
-    env: environmentVariables(ws.callbackUrl),
+    env: environmentVariables(ws.callbackUrl, opts.auth),
     nodeArgs: process.env.FUNCTION_NODE_ARGS?.split(' ').filter(Boolean),
     logError: opts.logError,
   });

@@ -44,6 +44,12 @@ export const LAMBDA_ENV = {
   migrationsRoot: 'MIGRATIONS_ROOT',
   /** "Name=id,…" of the event source mappings the watch function checks. */
   eventSourceMappings: 'EVENTFLOW_EVENT_SOURCE_MAPPINGS',
+  /** The OpenID Connect issuer whose access tokens open the APIs (a Cognito user pool's, or the local issuer's). */
+  authIssuer: 'AUTH_ISSUER',
+  /** The app client id tokens must be issued for (`aud` or, in Cognito access tokens, `client_id`). */
+  authAudience: 'AUTH_AUDIENCE',
+  /** The issuer's JWKS, where discovery should not be used; optional. */
+  authJwksUrl: 'AUTH_JWKS_URL',
 } as const;
 
 /**
@@ -87,6 +93,8 @@ export interface Uses {
   websocketCallback?: boolean;
   /** Reads the state of the queue consumers' event source mappings (Lambda API). */
   eventSources?: boolean;
+  /** Verifies access tokens itself (the WebSocket authorizer); HTTP routes are verified by API Gateway. */
+  auth?: boolean;
 }
 
 /** The variables a function with these `uses` cannot run without on Lambda. */
@@ -101,6 +109,7 @@ export function requiredOnLambda(uses: Uses): string[] {
     ...(uses.redis ? [e.redisUrl, e.redisCluster, e.redisSecretArn] : []),
     ...(uses.websocketCallback ? [e.websocketCallbackUrl] : []),
     ...(uses.eventSources ? [e.eventSourceMappings] : []),
+    ...(uses.auth ? [e.authIssuer, e.authAudience] : []),
   ];
 }
 

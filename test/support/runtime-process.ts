@@ -17,6 +17,8 @@ export interface TestSystem {
   wsUrl: string;
   /** The dashboard, when started with WEB_PORT set (it is "off" unless a test asks for it). */
   webUrl: string | null;
+  /** The runtime's OpenID Connect issuer (its tokens open the APIs; test/support/auth.ts mints them). */
+  issuerUrl: string;
   namespace: string;
   logFile: string;
 }
@@ -42,6 +44,7 @@ export async function startRuntimeProcess(opts: { namespace?: string; env?: Reco
       EVENTFLOW_NAMESPACE: namespace,
       HTTP_PORT: '0',
       WS_PORT: '0',
+      OIDC_PORT: '0',
       WEB_PORT: 'off',
       SEED_DEMO: 'false',
       SCHEDULE_SECONDS: '2',
