@@ -9,6 +9,7 @@ import { HttpProblem, badRequest } from './problem';
 import { assertStorableText, bodyText } from './input';
 import { createRateLimiter } from './rate-limiter';
 import { readRateLimits } from './rate-limits';
+import { principalOf } from '../auth/principal';
 
 export interface HttpRequest {
   routeKey: string;
@@ -58,9 +59,11 @@ function screenedParts(event: APIGatewayProxyEventV2) {
   return { params, query };
 }
 
-/** The verified claims API Gateway's JWT authorizer put on the event, if the route has one. */
-const claimsOf = (event: APIGatewayProxyEventV2) =>
-  (event.requestContext as { authorizer?: { jwt?: { claims?: Record<string, unknown> } } }).authorizer?.jwt?.claims;
+/** The subject of the verified claims API Gateway's JWT authorizer put on the event, if any. */
+function verifiedSub(event: APIGatewayProxyEventV2): string | undefined {
+  const claims = (event.requestContext as { authorizer?: { jwt?: { claims?: Record<string, unknown> } } }).authorizer?.jwt?.claims;
+  return claims ? principalOf(claims)?.sub : undefined;
+}
 
 function respond(status: number, body: unknown, headers: Record<string, string>, contentType = 'application/json') {
   return {
@@ -91,7 +94,7 @@ export function createHttpApi(opts: { logger: Logger; routes: Record<string, Rou
       const route = routes[event.routeKey];
       if (!route) throw new HttpProblem(404, 'Not Found', `no route ${event.routeKey}`);
       // Counted before anything is parsed: refused requests are abuse too.
-      await rateLimit({ routeKey: event.routeKey, claims: claimsOf(event), sourceIp: event.requestContext?.http?.sourceIp });
+      await rateLimit({ routeKey: event.routeKey, sub: verifiedSub(event), sourceIp: event.requestContext?.http?.sourceIp });
       const { params, query } = screenedParts(event);
       const result = await route({
         routeKey: event.routeKey,

@@ -53,7 +53,8 @@ function withScript(redis: RedisClient): LimitedRedis {
 
 export interface RateLimitedRequest {
   routeKey: string;
-  claims?: { sub?: unknown };
+  /** The verified subject, when the request carries a token. */
+  sub?: string;
   sourceIp?: string;
 }
 
@@ -70,7 +71,7 @@ export function createRateLimiter(limits: RateLimits, logger: Logger) {
     const bucket = bucketOf(req.routeKey);
     const limit = limits[bucket];
     const { namespace } = await getConfig();
-    const key = rateLimitKey(namespace, bucket, principalKey(req.claims, req.sourceIp));
+    const key = rateLimitKey(namespace, bucket, principalKey(req.sub, req.sourceIp));
     let timer: NodeJS.Timeout | undefined;
     let waitMs: number;
     try {

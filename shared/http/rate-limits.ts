@@ -70,9 +70,8 @@ export const bucketOf = (routeKey: string): Bucket => (routeKey === 'POST /order
  * Whom a request is counted for: the verified subject of its token when it has one, else the
  * address it came from (API Gateway's sourceIp, which clients cannot set).
  */
-export function principalKey(claims: { sub?: unknown } | undefined, sourceIp: string | undefined): string {
-  if (claims && typeof claims.sub === 'string' && claims.sub) return `sub:${claims.sub}`;
-  return `ip:${sourceIp || 'unknown'}`;
+export function principalKey(sub: string | undefined, sourceIp: string | undefined): string {
+  return sub ? `sub:${sub}` : `ip:${sourceIp || 'unknown'}`;
 }
 
 /** The Redis keys of one namespace's buckets start with this (tests run in namespaces of their own). */
