@@ -23,6 +23,7 @@ export async function startIsolatedSystem(env: Record<string, string> = {}) {
   return {
     namespace,
     httpUrl,
+    issuerUrl: runtime.system.issuerUrl,
     async call(method: string, path: string, body?: unknown) {
       const res = await fetch(`${httpUrl}${path}`, {
         method,
