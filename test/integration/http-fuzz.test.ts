@@ -229,6 +229,8 @@ interface Generated {
   method: string;
   path: string;
   body: Body;
+  /** Who signs the request: kept apart from the headers so that a counterexample stays readable. */
+  auth: keyof typeof tokens | 'none' | 'garbage' | 'basic';
   headers: Record<string, string>;
 }
 
@@ -249,19 +251,20 @@ const request: fc.Arbitrary<Generated> = fc.constantFrom(...routeKeys).chain((ro
     .map(({ path, query, body, contentType: ct, auth: a, idempotencyKey, correlationId }) => {
       const headers: Record<string, string> = {};
       if (ct !== undefined) headers['content-type'] = ct;
-      if (a === 'garbage') headers.authorization = 'Bearer not.a.token';
-      else if (a === 'basic') headers.authorization = 'Basic Zm9vOmJhcg==';
-      else if (a !== 'none') headers.authorization = `Bearer ${tokens[a]}`;
       if (idempotencyKey !== undefined) headers['idempotency-key'] = idempotencyKey;
       if (correlationId !== undefined) headers['x-correlation-id'] = correlationId;
-      return { routeKey, method, path: path + query, body, headers };
+      return { routeKey, method, path: path + query, body, auth: a, headers };
     });
 });
 
 async function send(r: Generated) {
   const body =
     r.body.kind === 'json' ? JSON.stringify(r.body.value) ?? 'null' : r.body.kind === 'raw' ? r.body.text : r.body.kind === 'bytes' ? r.body.bytes : undefined;
-  const res = await fetch(`${sys.httpUrl}${r.path}`, { method: r.method, headers: r.headers, body });
+  const headers = { ...r.headers };
+  if (r.auth === 'garbage') headers.authorization = 'Bearer not.a.token';
+  else if (r.auth === 'basic') headers.authorization = 'Basic Zm9vOmJhcg==';
+  else if (r.auth !== 'none') headers.authorization = `Bearer ${tokens[r.auth]}`;
+  const res = await fetch(`${sys.httpUrl}${r.path}`, { method: r.method, headers, body });
   const text = await res.text();
   return { status: res.status, contentType: res.headers.get('content-type'), text };
 }
@@ -284,7 +287,7 @@ function violation(r: Generated, res: { status: number; contentType: string | nu
 }
 
 const describeRequest = (r: Generated) =>
-  `${r.method} ${r.path} ${JSON.stringify(r.headers)} ${r.body.kind === 'json' ? JSON.stringify(r.body.value) : r.body.kind === 'raw' ? JSON.stringify(r.body.text.slice(0, 200)) : r.body.kind}`;
+  `${r.method} ${r.path} (auth: ${r.auth}) ${JSON.stringify(r.headers)} ${r.body.kind === 'json' ? JSON.stringify(r.body.value) : r.body.kind === 'raw' ? JSON.stringify(r.body.text.slice(0, 200)) : r.body.kind}`;
 
 describe('every route, fuzzed', () => {
   it(`answers ${RUNS} batches of ${BATCH} generated requests without a 5xx, errors as problem+json, and refusals change nothing`, async () => {
