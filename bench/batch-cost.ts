@@ -24,6 +24,7 @@ import { startPrivateStack } from '../scripts/private-stack';
 import { startRuntimeProcess } from '../test/support/runtime-process';
 import { UNTHROTTLED_ENV } from '../shared/http/rate-limits';
 import { createProductSet } from './products';
+import { benchAccess } from './access';
 
 const { values } = parseArgs({
   options: {
@@ -66,7 +67,7 @@ const db = (s: 'order' | 'payment' | 'inventory') => new pg.Pool({ connectionStr
 const orderDb = db('order');
 const amqp = await connectAmqp(process.env.RABBITMQ_URL ?? DEFAULTS.rabbitmqUrl);
 try {
-  const products = await createProductSet(system.httpUrl, orderDb, { plentiful: 20, plentifulStock: 10_000_000, scarce: 0, scarceStock: 0 });
+  const products = await createProductSet(system.httpUrl, (await benchAccess(system)).headers, orderDb, { plentiful: 20, plentifulStock: 10_000_000, scarce: 0, scarceStock: 0 });
   const catalog = new Map((await orderDb.query<{ id: string; name: string; price_cents: number }>('SELECT id, name, price_cents FROM catalog_products')).rows.map((r) => [r.id, r]));
 
   // The backlog: N orders as order-api writes them, their order.created events ready to publish.

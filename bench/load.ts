@@ -23,7 +23,10 @@ export type LoadMode = { kind: 'open'; ratePerSec: number } | { kind: 'closed'; 
 
 export interface LoadOptions {
   httpUrl: string;
+  /** The WebSocket API's URL, with the operator's token (?token=). */
   wsUrl: string;
+  /** The operator's authorization header: it places orders for many customers and cancels them. */
+  auth: Record<string, string>;
   /** WebSocket connections that watch the orders (few: each push to a connection costs the system CPU). */
   wsClients: number;
   /** Subscribe to each order on the WebSocket (as a customer's page would), or receive every event (as the dashboard does). */
@@ -170,7 +173,7 @@ export async function startLoad(opts: LoadOptions) {
     const startedAt = performance.now();
     let outcome: number | string;
     try {
-      const res = await pool.request({ path: `/orders/${r.id}`, method: 'DELETE', signal: AbortSignal.timeout(opts.requestTimeoutMs) });
+      const res = await pool.request({ path: `/orders/${r.id}`, method: 'DELETE', headers: opts.auth, signal: AbortSignal.timeout(opts.requestTimeoutMs) });
       await res.body.dump();
       outcome = res.statusCode;
     } catch (err) {
@@ -201,7 +204,7 @@ export async function startLoad(opts: LoadOptions) {
       const res = await pool.request({
         path: '/orders',
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        headers: { 'content-type': 'application/json', ...opts.auth },
         body,
         signal: AbortSignal.timeout(opts.requestTimeoutMs),
       });

@@ -21,10 +21,10 @@ export interface ProductSet {
   initialStock: Map<string, number>;
 }
 
-async function createProduct(httpUrl: string, body: Record<string, unknown>): Promise<string> {
+async function createProduct(httpUrl: string, auth: Record<string, string>, body: Record<string, unknown>): Promise<string> {
   const res = await fetch(`${httpUrl}/products`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', ...auth },
     body: JSON.stringify(body),
     signal: AbortSignal.timeout(15_000),
   });
@@ -34,7 +34,8 @@ async function createProduct(httpUrl: string, body: Record<string, unknown>): Pr
 }
 
 /** Creates the products (a few at a time) and waits, at most timeoutMs, until the order service knows them all. */
-export async function createProductSet(httpUrl: string, orderDb: pg.Pool, opts: ProductSetOptions = DEFAULT_PRODUCT_SET, timeoutMs = 60_000): Promise<ProductSet> {
+/** Creates the products as an operator (`auth`: its authorization header). */
+export async function createProductSet(httpUrl: string, auth: Record<string, string>, orderDb: pg.Pool, opts: ProductSetOptions = DEFAULT_PRODUCT_SET, timeoutMs = 60_000): Promise<ProductSet> {
   const specs = [
     ...Array.from({ length: opts.plentiful }, (_, i) => ({ kind: 'plentiful' as const, sku: `BENCH-P${i}`, stock: opts.plentifulStock, priceCents: 500 + i })),
     ...Array.from({ length: opts.scarce }, (_, i) => ({ kind: 'scarce' as const, sku: `BENCH-S${i}`, stock: opts.scarceStock, priceCents: 9_900 + i })),
@@ -43,7 +44,7 @@ export async function createProductSet(httpUrl: string, orderDb: pg.Pool, opts: 
   for (let at = 0; at < specs.length; at += 8) {
     const chunk = specs.slice(at, at + 8);
     const ids = await Promise.all(
-      chunk.map((s) => createProduct(httpUrl, { sku: s.sku, name: `Bench ${s.kind} ${s.sku}`, priceCents: s.priceCents, stock: s.stock, lowStockThreshold: 0 })),
+      chunk.map((s) => createProduct(httpUrl, auth, { sku: s.sku, name: `Bench ${s.kind} ${s.sku}`, priceCents: s.priceCents, stock: s.stock, lowStockThreshold: 0 })),
     );
     chunk.forEach((s, i) => {
       set[s.kind].push(ids[i]!);

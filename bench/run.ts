@@ -13,6 +13,7 @@ import type { ServiceName } from '../shared/config';
 import { connectAmqp } from '../shared/messaging/broker';
 import { dropNamespace, freshNamespace, startRuntimeProcess } from '../test/support/runtime-process';
 import { UNTHROTTLED_ENV } from '../shared/http/rate-limits';
+import { benchAccess } from './access';
 import { analyzeRun } from './analyze';
 import type { BenchOptions } from './args';
 import { drain } from './drain';
@@ -97,17 +98,19 @@ export async function runLevel(opts: BenchOptions, level: number, run: number, h
     })());
   const unregister = hooks.registerCleanup(cleanup);
   try {
-    const { httpUrl, wsUrl } = runtime.system;
+    const { httpUrl } = runtime.system;
+    const access = await benchAccess(runtime.system);
     pools = servicePools(namespace);
     amqp = await connectAmqp(process.env.RABBITMQ_URL ?? DEFAULTS.rabbitmqUrl);
     amqp.on('error', () => undefined);
-    const products = await createProductSet(httpUrl, pools.order, opts.products);
+    const products = await createProductSet(httpUrl, access.headers, pools.order, opts.products);
 
     sampler = await startSampler({ namespace, amqp, databaseServerUrl: databaseServerUrl(), ownServerPids: hooks.ownServerPids, onError: () => undefined });
     const mode = opts.mode === 'open' ? ({ kind: 'open', ratePerSec: level } as const) : ({ kind: 'closed', concurrency: level } as const);
     load = await startLoad({
       httpUrl,
-      wsUrl,
+      wsUrl: access.wsUrl,
+      auth: access.headers,
       wsClients: opts.wsClients,
       wsSubscribe: opts.wsWatch === 'subscribe',
       products,

@@ -18,13 +18,15 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { Redis } from 'ioredis';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { notificationKeys } from '../functions/notification/redis-keys';
 import { DEFAULTS } from '../shared/config';
 import { createEvent } from '../shared/events/envelope';
 import type { AnyEnvelope } from '../shared/events/envelope';
 import { WEB_OUT, ensureWebExport } from '../scripts/build-web';
 import { launch } from '../test/browser/browser';
+import { ACCESS_TOKEN_KEY } from '../web/lib/access-token';
+import { benchAccess } from './access';
 import { startRuntimeProcess } from '../test/support/runtime-process';
 
 const RATES = (process.env.RATES ?? '0,200').split(',').map(Number);
@@ -34,12 +36,23 @@ const FRAME = Number(process.env.FRAME ?? 10);
 const PAGES = ['/', '/orders/', '/orders/view/', '/orders/new/', '/events/', '/inventory/', '/payments/', '/queues/'];
 const BUDGET = { firstLoadKiB: 180, mainThreadMsPerS: 100 };
 
+let operatorToken = '';
+
+/** A browser context whose pages hold the operator's access token where the dashboard reads it. */
+async function signedIn(context: BrowserContext): Promise<BrowserContext> {
+  await context.addInitScript(
+    ([key, value]) => (globalThis as unknown as { sessionStorage: { setItem(k: string, v: string): void } }).sessionStorage.setItem(key, value),
+    [ACCESS_TOKEN_KEY, operatorToken] as const,
+  );
+  return context;
+}
+
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const kib = (bytes: number) => (bytes / 1024).toFixed(1);
 
 /** Scripts a page loads until the network is idle, gzipped (as CloudFront serves them). */
 async function firstLoadJs(browser: Browser, web: string, route: string) {
-  const context = await browser.newContext();
+  const context = await signedIn(await browser.newContext());
   const page = await context.newPage();
   const scripts = new Set<string>();
   // Route prefetches start with the other pages' RSC payloads (.txt): hold them back.
@@ -139,6 +152,7 @@ async function mainThread(page: Page, seconds: number) {
 async function main() {
   const built = await ensureWebExport({ log: (l) => console.error(l) });
   const { system, stop } = await startRuntimeProcess({ env: { WEB_PORT: '0' } });
+  operatorToken = (await benchAccess(system)).token;
   const browser = await launch();
   const redis = new Redis(process.env.REDIS_URL ?? DEFAULTS.redisUrl);
   const callbackUrl = system.wsUrl.replace(/^ws/, 'http');
@@ -159,7 +173,7 @@ async function main() {
         const runs: Awaited<ReturnType<typeof mainThread>>[] = [];
         let delivered = 0;
         for (let i = 0; i < RUNS; i++) {
-          const context = await browser.newContext({ viewport: { width: 1360, height: 900 } });
+          const context = await signedIn(await browser.newContext({ viewport: { width: 1360, height: 900 } }));
           const page = await context.newPage();
           await page.goto(`${web}${route}`);
           await page.locator('[data-connection="live"]').waitFor({ timeout: 30_000 });

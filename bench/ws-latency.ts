@@ -14,6 +14,7 @@ import { createEvent } from '../shared/events/envelope';
 import { routingKeyOf } from '../shared/messaging/routing';
 import { EXCHANGES } from '../shared/messaging/topology';
 import { freshNamespace, startRuntimeProcess } from '../test/support/runtime-process';
+import { benchAccess } from './access';
 
 const CLIENT_COUNTS = [1, 100, 1000];
 const EVENTS_PER_RUN = 40;
@@ -96,7 +97,7 @@ async function main() {
     if (!system.wsUrl) throw new Error('the runtime reported no wsUrl');
     for (const clients of CLIENT_COUNTS) {
       process.stderr.write(`${clients} client(s): ${EVENTS_PER_RUN} events, one every ${SPACING_MS} ms\n`);
-      results.push(await run(system.wsUrl, namespace, clients));
+      results.push(await run((await benchAccess(system)).wsUrl, namespace, clients));
     }
   } finally {
     await stop();

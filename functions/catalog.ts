@@ -89,6 +89,11 @@ export type Trigger =
    * Gateway drops the reply.
    */
   | { kind: 'websocket'; routes: WebSocketRoute[]; twoWay: boolean }
+  /**
+   * The WebSocket API's Lambda REQUEST authorizer on $connect. The identity source must be present
+   * or API Gateway answers 401 without invoking it.
+   */
+  | { kind: 'websocket-authorizer'; route: '$connect'; identitySource: string[] }
   /** Run by CloudFormation at deploy time (a custom resource), never by traffic. */
   | { kind: 'deploy'; purpose: 'migrations' | 'topology' };
 
@@ -229,6 +234,17 @@ export const FUNCTIONS: FunctionSpec[] = [
     timeoutSeconds: 10,
     dbPoolMax: 1,
     uses: { databases: [], broker: false, redis: true, websocketCallback: true },
+  },
+  {
+    id: 'notification-authorizer',
+    service: 'notification',
+    entry: 'functions/notification/authorizer.ts',
+    // Browsers cannot set headers on a WebSocket: the access token comes as ?token=.
+    trigger: { kind: 'websocket-authorizer', route: '$connect', identitySource: ['route.request.querystring.token'] },
+    memoryMb: 256,
+    timeoutSeconds: 10,
+    dbPoolMax: 1,
+    uses: { databases: [], broker: false, redis: false, auth: true },
   },
   {
     id: 'notification-consumer',

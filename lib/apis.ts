@@ -1,6 +1,7 @@
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
+import { WebSocketLambdaAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration, WebSocketLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct, type IDependable } from 'constructs';
@@ -54,6 +55,7 @@ export class Apis extends Construct {
     });
 
     const wsHandlers = new Map<WebSocketRoute, { integration: WebSocketLambdaIntegration; twoWay: boolean }>();
+    let connectAuthorizer: WebSocketLambdaAuthorizer | undefined;
     for (const spec of specs) {
       const fn = functions.get(spec.id);
       if (spec.trigger.kind === 'http') {
@@ -75,6 +77,9 @@ export class Apis extends Construct {
           wsHandlers.set(route, { integration, twoWay: spec.trigger.twoWay && route !== '$connect' && route !== '$disconnect' });
           this.claim(route, spec.id);
         }
+      } else if (spec.trigger.kind === 'websocket-authorizer') {
+        // The access token of a WebSocket comes as ?token= (browsers cannot set its headers).
+        connectAuthorizer = new WebSocketLambdaAuthorizer('ConnectAuthorizer', fn, { identitySource: spec.trigger.identitySource });
       }
     }
 
@@ -85,7 +90,7 @@ export class Apis extends Construct {
     };
     this.webSocketApi = new apigwv2.WebSocketApi(this, 'WebSocket', {
       apiName: `eventflow-${settings.env}-ws`,
-      connectRouteOptions: routeOptions('$connect'),
+      connectRouteOptions: { ...routeOptions('$connect')!, ...(connectAuthorizer ? { authorizer: connectAuthorizer } : {}) },
       disconnectRouteOptions: routeOptions('$disconnect'),
       defaultRouteOptions: routeOptions('$default'),
     });

@@ -1,4 +1,4 @@
-import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, CfnParameter, Stack, type StackProps } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import type { FunctionSpec } from '../functions/catalog';
 import { Apis } from './apis';
@@ -68,6 +68,11 @@ export class EventFlowStack extends Stack {
       this.esmCleanup.guard(mappingId, mapping, this.functions.get(consumer).role!);
     }
     this.functions.connectEventSources(this.eventSources.mappings);
+    // The identity provider's issuer and app client, given at deploy time until the stack creates its own.
+    this.functions.connectAuth({
+      issuer: new CfnParameter(this, 'AuthIssuer', { type: 'String', description: 'OpenID Connect issuer URL of the access tokens' }).valueAsString,
+      audience: new CfnParameter(this, 'AuthAudience', { type: 'String', description: 'App client id the access tokens are issued for' }).valueAsString,
+    });
     this.apis = new Apis(this, 'Apis', {
       specs,
       functions: this.functions,

@@ -66,6 +66,15 @@ export class CatalogFunctions extends Construct {
     }
   }
 
+  /** Tells the functions that verify access tokens themselves (the WebSocket authorizer) whose tokens to accept. */
+  connectAuth(auth: { issuer: string; audience: string }): void {
+    for (const spec of this.specs.filter((s) => s.uses.auth)) {
+      const fn = this.get(spec.id);
+      fn.addEnvironment(E.authIssuer, auth.issuer);
+      fn.addEnvironment(E.authAudience, auth.audience);
+    }
+  }
+
   /** Tells the functions that watch the event source mappings which ones, and lets them read exactly those. */
   connectEventSources(mappings: Map<string, lambda.EventSourceMapping>): void {
     for (const spec of this.specs.filter((s) => s.uses.eventSources)) {

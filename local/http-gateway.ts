@@ -2,8 +2,11 @@ import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { FUNCTIONS, HTTP_API_CORS } from '../functions/catalog';
-import type { FunctionSpec } from '../functions/catalog';
+import { FUNCTIONS, HTTP_API_CORS, ROUTE_ACCESS } from '../functions/catalog';
+import type { FunctionSpec, RouteKey } from '../functions/catalog';
+import { flattenClaims } from '../shared/auth/principal';
+import { AuthError, bearerToken } from '../shared/auth/verify';
+import type { JWTPayload } from 'jose';
 import { invoke } from './lambda';
 
 interface Route {
@@ -55,6 +58,8 @@ export function toHttpApiEvent(
   body: Buffer,
   routeKey: string,
   pathParameters: Record<string, string>,
+  /** The JWT authorizer's claims, each a string as API Gateway passes them. */
+  claims?: Record<string, string>,
 ): APIGatewayProxyEventV2 {
   const url = new URL(req.url ?? '/', 'http://localhost');
   const headers: Record<string, string> = {};
@@ -88,6 +93,7 @@ export function toHttpApiEvent(
       },
       requestId: randomUUID(),
       routeKey,
+      ...(claims ? { authorizer: { jwt: { claims, scopes: null } } } : {}),
       stage: '$default',
       time: now.toUTCString(),
       timeEpoch: now.getTime(),
@@ -120,8 +126,33 @@ function writeResult(res: http.ServerResponse, result: unknown, extra: Record<st
 
 const MAX_BODY = 10 * 1024 * 1024; // API Gateway's payload limit
 
+/** Verifies a token's signature, issuer, audience and expiry, returning its claims (shared/auth/verify.ts). */
+export type ClaimsVerifier = (token: string | undefined) => Promise<JWTPayload>;
+
+/**
+ * A refusal by the JWT authorizer, before any handler. API Gateway's own body is
+ * {"message":"Unauthorized"}; this one is problem+json and keeps that member, so a client reading
+ * either works against both.
+ */
+function unauthorized(res: http.ServerResponse, cors: Record<string, string>, err: AuthError, path: string) {
+  const description = err.reason === 'expired-token' ? 'the token has expired' : err.reason === 'missing-token' ? 'no bearer token' : 'the token is not valid';
+  res
+    .writeHead(401, {
+      'content-type': 'application/problem+json',
+      'www-authenticate': `Bearer${err.reason === 'missing-token' ? '' : ` error="invalid_token", error_description="${description}"`}`,
+      ...cors,
+    })
+    .end(JSON.stringify({ type: 'urn:eventflow:problem:unauthorized', title: 'Unauthorized', status: 401, detail: description, instance: path, message: 'Unauthorized' }));
+}
+
 /** An HTTP server that plays API Gateway's HTTP API in front of the catalog's handlers. */
-export async function startHttpGateway(opts: { host: string; port: number; onError: (err: unknown) => void }) {
+export async function startHttpGateway(opts: {
+  host: string;
+  port: number;
+  /** The JWT authorizer on every non-public route of the catalog. */
+  verifyClaims: ClaimsVerifier;
+  onError: (err: unknown) => void;
+}) {
   const routes = compileRoutes();
   const server = http.createServer(async (req, res) => {
     const cors = corsHeaders(req);
@@ -154,7 +185,17 @@ export async function startHttpGateway(opts: { host: string; port: number; onErr
         res.writeHead(404, { 'content-type': 'application/json', ...cors }).end('{"message":"Not Found"}');
         return;
       }
-      const event = toHttpApiEvent(req, Buffer.concat(chunks), match.route.routeKey, match.pathParameters);
+      let claims: Record<string, string> | undefined;
+      if (ROUTE_ACCESS[match.route.routeKey as RouteKey] !== 'public') {
+        try {
+          claims = flattenClaims(await opts.verifyClaims(bearerToken(req.headers.authorization)));
+        } catch (err) {
+          if (!(err instanceof AuthError) || err.reason === 'unavailable') throw err;
+          unauthorized(res, cors, err, path);
+          return;
+        }
+      }
+      const event = toHttpApiEvent(req, Buffer.concat(chunks), match.route.routeKey, match.pathParameters, claims);
       writeResult(res, await invoke(match.route.spec, event), { ...cors, 'apigw-requestid': event.requestContext.requestId });
     } catch (err) {
       opts.onError(err);

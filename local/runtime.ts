@@ -1,13 +1,14 @@
 import { FUNCTIONS } from '../functions/catalog';
 import type { Config } from '../shared/config';
 import { LAMBDA_ENV } from '../shared/env';
+import { createClaimsVerifier } from '../shared/auth/verify';
 import { connectAmqp } from '../shared/messaging/broker';
 import { partitionQueues, deploymentLayout } from '../shared/messaging/topology';
 import { startHttpGateway } from './http-gateway';
 import { bundleFunctions } from './bundles';
 import { invoke, useEnvironments } from './lambda';
 import { startQueueSource } from './mq-event-source';
-import { startWsGateway } from './ws-gateway';
+import { catalogAuthorizer, startWsGateway } from './ws-gateway';
 
 export interface RuntimeOptions {
   /** The OpenID Connect issuer and client id whose access tokens open the APIs. */
@@ -57,6 +58,7 @@ export async function startRuntime(config: Config, opts: RuntimeOptions) {
     port: opts.wsPort,
     idleTimeoutMs: opts.wsIdleTimeoutSeconds === undefined ? undefined : opts.wsIdleTimeoutSeconds * 1000,
     maxConnectionMs: opts.wsMaxConnectionSeconds === undefined ? undefined : opts.wsMaxConnectionSeconds * 1000,
+    authorizer: catalogAuthorizer(),
     onError: (err) => opts.logError('WebSocket gateway error', err),
   });
   stops.push(ws.close);
@@ -73,6 +75,7 @@ export async function startRuntime(config: Config, opts: RuntimeOptions) {
   const gateway = await startHttpGateway({
     host: opts.host,
     port: opts.httpPort,
+    verifyClaims: createClaimsVerifier(opts.auth),
     onError: (err) => opts.logError('HTTP gateway error', err),
   });
   stops.push(gateway.close);

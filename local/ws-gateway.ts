@@ -2,7 +2,12 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
-import type { APIGatewayProxyStructuredResultV2, APIGatewayProxyWebsocketEventV2 } from 'aws-lambda';
+import type {
+  APIGatewayAuthorizerResult,
+  APIGatewayProxyStructuredResultV2,
+  APIGatewayProxyWebsocketEventV2,
+  APIGatewayRequestAuthorizerEvent,
+} from 'aws-lambda';
 import { WebSocket, WebSocketServer } from 'ws';
 import { FUNCTIONS } from '../functions/catalog';
 import type { FunctionSpec } from '../functions/catalog';
@@ -20,6 +25,13 @@ const GOING_AWAY = 1001;
 
 export type RouteInvoker = (route: string, event: APIGatewayProxyWebsocketEventV2) => Promise<unknown>;
 
+/** The $connect route's Lambda REQUEST authorizer: where the identity is, and how it is run. */
+export interface ConnectAuthorizer {
+  /** API Gateway identity sources: `route.request.querystring.<name>` or `route.request.header.<name>`. */
+  identitySource: readonly string[];
+  invoke: (event: APIGatewayRequestAuthorizerEvent) => Promise<unknown>;
+}
+
 export interface WsGatewayOptions {
   host: string;
   port: number;
@@ -31,6 +43,8 @@ export interface WsGatewayOptions {
   twoWayRoutes?: readonly string[];
   /** How a route's handler is run; by default the catalog's websocket function, invoked as Lambda would. */
   invokeRoute?: RouteInvoker;
+  /** The $connect authorizer; none: every connection is let in (the runtime passes the catalog's). */
+  authorizer?: ConnectAuthorizer;
   onError: (err: unknown) => void;
 }
 
@@ -58,6 +72,27 @@ const catalogRoutes = new Map<string, FunctionSpec>(
 const catalogTwoWayRoutes = FUNCTIONS.flatMap((spec) =>
   spec.trigger.kind === 'websocket' && spec.trigger.twoWay ? spec.trigger.routes.filter((r) => r !== '$connect' && r !== '$disconnect') : [],
 );
+
+/** The catalog's $connect authorizer, invoked as Lambda would, or undefined when it names none. */
+export function catalogAuthorizer(): ConnectAuthorizer | undefined {
+  const spec = FUNCTIONS.find((f) => f.trigger.kind === 'websocket-authorizer');
+  if (!spec || spec.trigger.kind !== 'websocket-authorizer') return undefined;
+  return { identitySource: spec.trigger.identitySource, invoke: (event) => invoke(spec, event) };
+}
+
+/** The value an identity source names in a handshake, as API Gateway reads it. */
+function identityValue(source: string, headers: Record<string, string>, query: Record<string, string>): string | undefined {
+  const m = /^route\.request\.(querystring|header)\.(.+)$/.exec(source);
+  if (!m) return undefined;
+  return m[1] === 'querystring' ? query[m[2]!] : headers[m[2]!.toLowerCase()];
+}
+
+/** True when an authorizer's policy allows the connection: an Allow and no Deny, as API Gateway evaluates it. */
+function allows(result: APIGatewayAuthorizerResult): boolean {
+  const statements = result?.policyDocument?.Statement ?? [];
+  const effects = statements.map((st) => (st as { Effect?: string }).Effect);
+  return effects.includes('Allow') && !effects.includes('Deny');
+}
 
 async function invokeCatalogRoute(route: string, event: APIGatewayProxyWebsocketEventV2): Promise<unknown> {
   const spec = catalogRoutes.get(route);
@@ -225,6 +260,42 @@ export async function startWsGateway(opts: WsGatewayOptions) {
       queryStringParameters: Object.keys(query).length ? query : undefined,
       isBase64Encoded: false,
     } as APIGatewayProxyWebsocketEventV2;
+    const refuse = (status: number) => {
+      const text = http.STATUS_CODES[status] ?? 'Error';
+      socket.end(`HTTP/1.1 ${status} ${text}\r\ncontent-type: application/json\r\nconnection: close\r\n\r\n${JSON.stringify({ message: text })}`);
+    };
+    if (opts.authorizer) {
+      // As API Gateway: a missing identity source is a 401 without invoking the authorizer; an
+      // authorizer failing with "Unauthorized" a 401, a Deny a 403, any other failure a 500.
+      const sources = opts.authorizer.identitySource;
+      if (sources.some((s) => !identityValue(s, headers, query))) return refuse(401);
+      const started = Date.now();
+      const authEvent = {
+        type: 'REQUEST',
+        methodArn: `arn:aws:execute-api:${process.env.AWS_REGION ?? 'us-east-1'}:000000000000:local/local/$connect`,
+        headers,
+        multiValueHeaders: Object.fromEntries(Object.entries(headers).map(([k, v]) => [k, [v]])),
+        queryStringParameters: query,
+        multiValueQueryStringParameters: Object.fromEntries([...url.searchParams.keys()].map((k) => [k, url.searchParams.getAll(k)])),
+        stageVariables: {},
+        requestContext: event.requestContext,
+      } as unknown as APIGatewayRequestAuthorizerEvent;
+      let result: APIGatewayAuthorizerResult;
+      try {
+        result = (await track(opts.authorizer.invoke(authEvent))) as APIGatewayAuthorizerResult;
+      } catch (err) {
+        if ((err as Error)?.message === 'Unauthorized') return refuse(401);
+        opts.onError(err);
+        return refuse(500);
+      }
+      if (!allows(result)) return refuse(403);
+      // What API Gateway passes to the integration: the principal, the context's values, the latency.
+      (event.requestContext as unknown as { authorizer: Record<string, unknown> }).authorizer = {
+        ...result.context,
+        principalId: result.principalId,
+        integrationLatency: Date.now() - started,
+      };
+    }
     let status: number;
     try {
       status = statusOf(await track(invokeRoute('$connect', event)));
@@ -232,12 +303,8 @@ export async function startWsGateway(opts: WsGatewayOptions) {
       opts.onError(err);
       status = 500;
     }
-    if (status < 200 || status > 299) {
-      // A non-2xx answer from $connect refuses the handshake.
-      const text = http.STATUS_CODES[status] ?? 'Error';
-      socket.end(`HTTP/1.1 ${status} ${text}\r\ncontent-type: application/json\r\nconnection: close\r\n\r\n${JSON.stringify({ message: text })}`);
-      return;
-    }
+    // A non-2xx answer from $connect refuses the handshake.
+    if (status < 200 || status > 299) return refuse(status);
     if (socket.destroyed) {
       // The client left while $connect ran: API Gateway still reports the disconnect.
       invokeDisconnect(id, connectedAt, 1006, 'Client left during $connect');

@@ -1,6 +1,8 @@
 import { getConfig } from '../../shared/config';
 import { getRedis } from '../../shared/redis';
 import { notificationKeys } from './redis-keys';
+import type { Principal } from '../../shared/auth/principal';
+import { decodeConnection, encodeConnection } from './domain/access';
 
 /** API Gateway ends every WebSocket connection after 2 hours, so no record needs to outlive that. */
 export const MAX_CONNECTION_MS = 2 * 60 * 60 * 1000;
@@ -8,6 +10,8 @@ export const MAX_CONNECTION_MS = 2 * 60 * 60 * 1000;
 export interface LiveConnection {
   connectionId: string;
   orderIds: Set<string>;
+  /** Who opened it (the $connect authorizer's principal): what it may receive. */
+  principal: Principal | null;
 }
 
 async function keys() {
@@ -15,14 +19,21 @@ async function keys() {
 }
 
 /**
- * Records a connection. Its record expires when API Gateway would have ended it, so one whose
- * $disconnect never came (best effort on AWS) does not live forever.
+ * Records a connection and who opened it. Its record expires when API Gateway would have ended it,
+ * so one whose $disconnect never came (best effort on AWS) does not live forever.
  */
-export async function addConnection(connectionId: string, connectedAt: number): Promise<void> {
+export async function addConnection(connectionId: string, connectedAt: number, principal: Principal): Promise<void> {
   const k = await keys();
   const redis = await getRedis();
+  const record = encodeConnection({ expiresAt: connectedAt + MAX_CONNECTION_MS, principal });
   // The newest connection ends last; the whole hash expires 2 h after it.
-  await redis.multi().hset(k.connections, connectionId, String(connectedAt + MAX_CONNECTION_MS)).pexpire(k.connections, MAX_CONNECTION_MS).exec();
+  await redis.multi().hset(k.connections, connectionId, record).pexpire(k.connections, MAX_CONNECTION_MS).exec();
+}
+
+/** Who opened a connection; null when it is not recorded (gone) or has no principal. */
+export async function principalOfConnection(connectionId: string): Promise<Principal | null> {
+  const value = await (await getRedis()).hget((await keys()).connections, connectionId);
+  return value ? decodeConnection(value).principal : null;
 }
 
 export async function removeConnection(connectionId: string): Promise<void> {
@@ -36,13 +47,17 @@ export async function liveConnections(now = Date.now()): Promise<LiveConnection[
   const k = await keys();
   const redis = await getRedis();
   const all = await redis.hgetall(k.connections);
-  const live: string[] = [];
+  const live: { id: string; principal: Principal | null }[] = [];
   const expired: string[] = [];
-  for (const [id, expiresAt] of Object.entries(all)) (Number(expiresAt) > now ? live : expired).push(id);
+  for (const [id, value] of Object.entries(all)) {
+    const record = decodeConnection(value);
+    if (record.expiresAt > now) live.push({ id, principal: record.principal });
+    else expired.push(id);
+  }
   if (expired.length) await Promise.all(expired.map(removeConnection));
   // Auto-pipelining sends these in one round trip.
-  const subscriptions = await Promise.all(live.map((id) => redis.smembers(k.subscriptions(id))));
-  return live.map((connectionId, i) => ({ connectionId, orderIds: new Set(subscriptions[i]) }));
+  const subscriptions = await Promise.all(live.map(({ id }) => redis.smembers(k.subscriptions(id))));
+  return live.map(({ id, principal }, i) => ({ connectionId: id, orderIds: new Set(subscriptions[i]), principal }));
 }
 
 export async function subscriptionsOf(connectionId: string): Promise<Set<string>> {

@@ -9,7 +9,9 @@ import { deliver } from './delivery';
 import { packFrames } from './domain/frames';
 import { visibleEvents } from './domain/subscriptions';
 import { isGone, postToConnection } from './management-api';
-import { appendRecentEvents } from './recent-events';
+import { appendRecentEvents, ownersOf } from './recent-events';
+import { orderIdsIn, ownersNamedIn, receivable } from './domain/access';
+import { withoutPaymentToken } from '../../shared/events/redact';
 
 const logger = createLogger('notification');
 const REDIS_RETRY_MS = 45_000;
@@ -24,7 +26,8 @@ export const handler = instrument(async (input: unknown, context?: Context) => {
   if (context) logger.addContext(context);
   const events: AnyEnvelope[] = [];
   const batch = await consumeBatch(input, logger, async (event) => {
-    events.push(event);
+    // No client is ever shown a payment token: not in frames, not in the logs clients catch up from.
+    events.push(withoutPaymentToken(event));
   });
   if (events.length === 0) return { ...batch, connections: 0 };
 
@@ -35,13 +38,20 @@ export const handler = instrument(async (input: unknown, context?: Context) => {
   // Logged before pushing, so a client that reconnects can resume from an event it never got.
   await retryInPlace(() => appendRecentEvents(events), until, log);
   const connections = await retryInPlace(() => liveConnections(), until, log);
-  // Connections with the same subscriptions (all of them, when nobody subscribed) share their frames.
+  // Whose orders these are: the batch's own order.created, else the owners recorded earlier (only
+  // needed when a customer is connected).
+  const named = ownersNamedIn(events);
+  const unknown = orderIdsIn(events).filter((id) => !named.has(id));
+  const customers = connections.some((c) => c.principal?.role === 'customer');
+  const owners = customers && unknown.length ? new Map([...(await retryInPlace(() => ownersOf(unknown), until, log)), ...named]) : named;
+  // Connections of one audience (every operator; one customer) with the same subscriptions share their frames.
   const framesFor = new Map<string, string[]>();
   const deliveries = connections
-    .map(({ connectionId, orderIds }) => {
-      const key = [...orderIds].sort().join(',');
+    .map(({ connectionId, orderIds, principal }) => {
+      const audience = !principal ? 'nobody' : principal.role === 'operator' ? 'operators' : `customer ${principal.sub}`;
+      const key = `${audience}|${[...orderIds].sort().join(',')}`;
       let frames = framesFor.get(key);
-      if (!frames) framesFor.set(key, (frames = packFrames(visibleEvents(orderIds, events))));
+      if (!frames) framesFor.set(key, (frames = packFrames(visibleEvents(orderIds, receivable(principal, owners, events)))));
       return { connectionId, frames };
     })
     .filter((d) => d.frames.length > 0);

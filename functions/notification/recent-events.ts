@@ -5,6 +5,8 @@ import { getRedis } from '../../shared/redis';
 import { reachesBack } from './domain/resume';
 import type { Since } from './domain/resume';
 import { notificationKeys } from './redis-keys';
+import { ownersNamedIn } from './domain/access';
+import { withoutPaymentToken } from '../../shared/events/redact';
 
 /** The log is bounded in length and in time: enough for a client to reconnect after a drop, not an archive. */
 export const RECENT_EVENTS_MAX = 2_000;
@@ -31,6 +33,8 @@ export async function appendRecentEvents(events: readonly AnyEnvelope[]): Promis
     if (orderId) byOrder.set(orderId, [...(byOrder.get(orderId) ?? []), json]);
   }
   tx.expire(keys.recentEvents, RECENT_EVENTS_TTL_SECONDS);
+  // Owners are kept as long as the log that may still hold their orders' events.
+  for (const [orderId, customerId] of ownersNamedIn(events)) tx.set(keys.orderOwner(orderId), customerId, 'EX', RECENT_EVENTS_TTL_SECONDS);
   for (const [orderId, jsons] of byOrder) {
     const key = keys.orderEvents(orderId);
     tx.rpush(key, ...jsons).ltrim(key, -ORDER_EVENTS_MAX, -1).expire(key, ORDER_EVENTS_TTL_SECONDS);
@@ -41,7 +45,20 @@ export async function appendRecentEvents(events: readonly AnyEnvelope[]): Promis
 /** An order's recent events, oldest first (empty once its log has expired). */
 export async function recentEventsOf(orderId: string): Promise<AnyEnvelope[]> {
   const key = notificationKeys((await getConfig()).namespace).orderEvents(orderId);
-  return (await (await getRedis()).lrange(key, 0, -1)).map((json) => JSON.parse(json) as AnyEnvelope);
+  return (await (await getRedis()).lrange(key, 0, -1)).map((json) => withoutPaymentToken(JSON.parse(json) as AnyEnvelope));
+}
+
+/** The customers who placed these orders, as far as the recent order.created events say (one round trip). */
+export async function ownersOf(orderIds: readonly string[]): Promise<Map<string, string>> {
+  const owners = new Map<string, string>();
+  if (orderIds.length === 0) return owners;
+  const keys = notificationKeys((await getConfig()).namespace);
+  // One hash tag per namespace: every key is in one slot, so MGET works on a cluster too.
+  const values = await (await getRedis()).mget(...orderIds.map((id) => keys.orderOwner(id)));
+  orderIds.forEach((id, i) => {
+    if (values[i]) owners.set(id, values[i]!);
+  });
+  return owners;
 }
 
 /**
@@ -55,7 +72,7 @@ export async function recentEventsBackTo(since: Since): Promise<AnyEnvelope[]> {
   let end = '+';
   for (;;) {
     const page = await redis.xrevrange(key, end, '-', 'COUNT', PAGE);
-    const events = page.map(([, fields]) => JSON.parse(fields[fields.indexOf('event') + 1]!) as AnyEnvelope).reverse();
+    const events = page.map(([, fields]) => withoutPaymentToken(JSON.parse(fields[fields.indexOf('event') + 1]!) as AnyEnvelope)).reverse();
     log.unshift(...events);
     if (page.length < PAGE || reachesBack(events, since)) return log;
     end = `(${page.at(-1)![0]}`;

@@ -12,6 +12,8 @@ export function notificationKeys(namespace: string) {
     subscriptions: (connectionId: string) => `${prefix}:subscriptions:${connectionId}`,
     /** Stream of recent events, in publication order, for clients that resume. */
     recentEvents: `${prefix}:recent-events`,
+    /** String: the customer who placed an order (from its order.created), so its events reach that customer only. */
+    orderOwner: (orderId: string) => `${prefix}:order-owner:${orderId}`,
     /** List of an order's recent events, in publication order, for clients that subscribe to it. */
     orderEvents: (orderId: string) => `${prefix}:order-events:${orderId}`,
   };

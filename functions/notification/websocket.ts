@@ -1,21 +1,33 @@
 import type { APIGatewayProxyStructuredResultV2, APIGatewayProxyWebsocketEventV2, Context } from 'aws-lambda';
 import { createLogger } from '../../shared/logger';
 import { instrument } from '../../shared/observability';
-import { addConnection, removeConnection, subscribe, subscriptionsOf, unsubscribe } from './connections';
+import { addConnection, principalOfConnection, removeConnection, subscribe, subscriptionsOf, unsubscribe } from './connections';
+import type { Principal } from '../../shared/auth/principal';
+import { orderIdsIn, receivable } from './domain/access';
+import { principalOfContext } from './domain/authorizer';
 import { FRAME_LIMIT_BYTES, packFrames } from './domain/frames';
 import type { ClientMessage, Reply } from './domain/protocol';
 import { parseClientMessage } from './domain/protocol';
 import { parseSince, selectMissed } from './domain/resume';
 import { postToConnection } from './management-api';
-import { recentEventsBackTo, recentEventsOf } from './recent-events';
+import { ownersOf, recentEventsBackTo, recentEventsOf } from './recent-events';
+import type { AnyEnvelope } from '../../shared/events/envelope';
 
 const logger = createLogger('notification');
 
+/** The events of a log this caller may receive (a customer: its own orders' only). */
+async function forCaller(principal: Principal | null, events: AnyEnvelope[]): Promise<AnyEnvelope[]> {
+  if (principal?.role === 'operator') return events;
+  return receivable(principal, principal ? await ownersOf(orderIdsIn(events)) : new Map(), events);
+}
+
 /** Sends what the client missed since a point, as event frames, before the reply that says how much. */
-async function resume(connectionId: string, since: string): Promise<Reply> {
+async function resume(connectionId: string, principal: Principal | null, since: string): Promise<Reply> {
   const boundary = parseSince(since);
   const [log, orderIds] = await Promise.all([recentEventsBackTo(boundary), subscriptionsOf(connectionId)]);
-  const missed = selectMissed(log, boundary, orderIds);
+  // Filtered before selecting, so the boundary is still found and the cap counts only what it may see.
+  const visible = new Set((await forCaller(principal, log)).map((e) => e.id));
+  const missed = selectMissed(log, boundary, orderIds, undefined, (e) => visible.has(e.id));
   for (const frame of packFrames(missed.events)) await postToConnection(connectionId, frame);
   return { type: 'resumed', since, count: missed.events.length, complete: missed.complete, through: missed.through };
 }
@@ -27,9 +39,10 @@ async function resume(connectionId: string, since: string): Promise<Reply> {
  * before it reads who is subscribed, and this reads the log after subscribing, so every event
  * arrives one way or the other (or both: clients drop ids they have seen).
  */
-async function subscribeAndCatchUp(connectionId: string, orderId: string): Promise<Reply> {
+async function subscribeAndCatchUp(connectionId: string, principal: Principal | null, orderId: string): Promise<Reply> {
   const subscriptions = await subscribe(connectionId, orderId);
-  const earlier = await recentEventsOf(orderId);
+  // Another customer's order answers as one with no events yet: its existence is not given away.
+  const earlier = await forCaller(principal, await recentEventsOf(orderId));
   const frames = packFrames(earlier);
   if (frames.length <= 1 && Buffer.byteLength(frames[0] ?? '') < FRAME_LIMIT_BYTES - 256) {
     return { type: 'subscribed', orderId, subscriptions, replayed: earlier.length, events: earlier };
@@ -39,15 +52,16 @@ async function subscribeAndCatchUp(connectionId: string, orderId: string): Promi
 }
 
 async function answer(connectionId: string, message: ClientMessage): Promise<Reply> {
+  const principal = message.action === 'subscribe' || message.action === 'resume' ? await principalOfConnection(connectionId) : null;
   switch (message.action) {
     case 'ping':
       return { type: 'pong', connectionId, at: new Date().toISOString() };
     case 'subscribe':
-      return subscribeAndCatchUp(connectionId, message.orderId);
+      return subscribeAndCatchUp(connectionId, principal, message.orderId);
     case 'unsubscribe':
       return { type: 'unsubscribed', orderId: message.orderId ?? null, subscriptions: await unsubscribe(connectionId, message.orderId) };
     case 'resume':
-      return resume(connectionId, message.since);
+      return resume(connectionId, principal, message.since);
   }
 }
 
@@ -62,7 +76,10 @@ export const handler = instrument(async (event: APIGatewayProxyWebsocketEventV2,
   logger.appendKeys({ connectionId, routeKey });
   try {
     if (routeKey === '$connect') {
-      await addConnection(connectionId, connectedAt);
+      // The $connect authorizer's principal (API Gateway passes its context); none: not let in.
+      const principal = principalOfContext((event.requestContext as { authorizer?: unknown }).authorizer);
+      if (!principal) return { statusCode: 401 };
+      await addConnection(connectionId, connectedAt, principal);
       return { statusCode: 200 };
     }
     if (routeKey === '$disconnect') {

@@ -52,7 +52,11 @@ export function issuedFor(payload: JWTPayload, audience: string): boolean {
   return aud.includes(audience) || payload.client_id === audience;
 }
 
-export function createVerifier(opts: VerifierOptions): Verifier {
+/**
+ * Checks a token as API Gateway's JWT authorizer does (signature, issuer, audience, expiry) and
+ * returns its claims, whatever role they grant.
+ */
+export function createClaimsVerifier(opts: VerifierOptions): (token: string | undefined) => Promise<JWTPayload> {
   let keys: Promise<JWTVerifyGetKey> | undefined;
   const keySet = () => {
     keys ??= (async () => createRemoteJWKSet(opts.jwksUrl ? new URL(opts.jwksUrl) : await discoverJwks(opts.issuer)))();
@@ -79,7 +83,15 @@ export function createVerifier(opts: VerifierOptions): Verifier {
     if (!issuedFor(payload, opts.audience)) throw new AuthError('invalid-token', 'the access token was issued for another audience');
     // A Cognito ID token also names the client in `aud` and carries the groups: only access tokens open the APIs.
     if (payload.token_use !== undefined && payload.token_use !== 'access') throw new AuthError('invalid-token', 'not an access token');
-    const principal = principalOf(payload as Record<string, unknown>);
+    return payload;
+  };
+}
+
+/** Verifies a token and returns the principal it names; a valid token granting no role is refused too. */
+export function createVerifier(opts: VerifierOptions): Verifier {
+  const claimsOf = createClaimsVerifier(opts);
+  return async (token) => {
+    const principal = principalOf((await claimsOf(token)) as Record<string, unknown>);
     if (!principal) throw new AuthError('no-role', 'the access token names no subject or no role');
     return principal;
   };

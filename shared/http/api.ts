@@ -9,7 +9,9 @@ import { HttpProblem, badRequest } from './problem';
 import { assertStorableText, bodyText } from './input';
 import { createRateLimiter } from './rate-limiter';
 import { readRateLimits } from './rate-limits';
-import { principalOf } from '../auth/principal';
+import { authorizeRoute } from './authorize';
+import { principalOfEvent } from '../auth/access';
+import type { Principal } from '../auth/principal';
 
 export interface HttpRequest {
   routeKey: string;
@@ -20,6 +22,8 @@ export interface HttpRequest {
   body: unknown;
   requestId: string;
   correlationId: string;
+  /** The caller (from the JWT authorizer's claims); null on public routes called without a token. */
+  principal: Principal | null;
 }
 
 export interface HttpResult {
@@ -59,12 +63,6 @@ function screenedParts(event: APIGatewayProxyEventV2) {
   return { params, query };
 }
 
-/** The subject of the verified claims API Gateway's JWT authorizer put on the event, if any. */
-function verifiedSub(event: APIGatewayProxyEventV2): string | undefined {
-  const claims = (event.requestContext as { authorizer?: { jwt?: { claims?: Record<string, unknown> } } }).authorizer?.jwt?.claims;
-  return claims ? principalOf(claims)?.sub : undefined;
-}
-
 function respond(status: number, body: unknown, headers: Record<string, string>, contentType = 'application/json') {
   return {
     statusCode: status,
@@ -94,7 +92,8 @@ export function createHttpApi(opts: { logger: Logger; routes: Record<string, Rou
       const route = routes[event.routeKey];
       if (!route) throw new HttpProblem(404, 'Not Found', `no route ${event.routeKey}`);
       // Counted before anything is parsed: refused requests are abuse too.
-      await rateLimit({ routeKey: event.routeKey, sub: verifiedSub(event), sourceIp: event.requestContext?.http?.sourceIp });
+      await rateLimit({ routeKey: event.routeKey, sub: principalOfEvent(event)?.sub, sourceIp: event.requestContext?.http?.sourceIp });
+      const principal = authorizeRoute(event);
       const { params, query } = screenedParts(event);
       const result = await route({
         routeKey: event.routeKey,
@@ -104,6 +103,7 @@ export function createHttpApi(opts: { logger: Logger; routes: Record<string, Rou
         body: parseBody(event),
         requestId,
         correlationId,
+        principal,
       });
       return respond(result.status, result.body, { ...headers, ...result.headers });
     } catch (err) {

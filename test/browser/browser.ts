@@ -4,6 +4,9 @@ import { AxeBuilder } from '@axe-core/playwright';
 import { chromium } from 'playwright-core';
 import type { Browser, Page } from 'playwright-core';
 import { expect, inject } from 'vitest';
+import { ACCESS_TOKEN_KEY } from '../../web/lib/access-token';
+import type { Principal } from '../../shared/auth/principal';
+import { OPERATOR, tokenFor } from '../support/auth';
 
 export const CHROMIUM = '/usr/bin/chromium';
 /** Screenshots of the pages, under the test output. */
@@ -35,9 +38,18 @@ export interface WatchedPage {
   errors: string[];
 }
 
-/** A page whose console errors and uncaught exceptions are collected, for tests to assert none. */
-export async function openPage(browser: Browser, opts: { width?: number; height?: number } = {}): Promise<WatchedPage> {
+/**
+ * A page whose console errors and uncaught exceptions are collected, for tests to assert none.
+ * Signed in as the operator unless told otherwise: the access token is where the dashboard reads
+ * it (web/lib/access-token.ts), minted by the runtime's issuer.
+ */
+export async function openPage(browser: Browser, opts: { width?: number; height?: number; as?: Principal } = {}): Promise<WatchedPage> {
   const context = await browser.newContext({ viewport: { width: opts.width ?? 1360, height: opts.height ?? 900 } });
+  const token = await tokenFor(inject('system').issuerUrl, opts.as ?? OPERATOR);
+  await context.addInitScript(
+    ([key, value]) => (globalThis as unknown as { sessionStorage: { setItem(k: string, v: string): void } }).sessionStorage.setItem(key, value),
+    [ACCESS_TOKEN_KEY, token] as const,
+  );
   const page = await context.newPage();
   page.on('close', () => void context.close().catch(() => undefined));
   const errors: string[] = [];

@@ -71,7 +71,8 @@ describe('pages follow the system live', () => {
     const { page, errors } = await openPage(browser);
     let allow = true;
     const sockets: WebSocketRoute[] = [];
-    await page.routeWebSocket(system().wsUrl, (ws) => {
+    // The dashboard's socket URL carries its access token as ?token=.
+    await page.routeWebSocket((url) => url.toString().startsWith(system().wsUrl), (ws) => {
       sockets.push(ws);
       if (allow) ws.connectToServer();
       else void ws.close({ code: 1006, reason: 'network down' }).catch(() => undefined);

@@ -64,6 +64,10 @@ describe('catalog parity', () => {
       mark(fn, `route ${route.Properties!.RouteKey}`);
     }
     for (const [, esm] of ofType(dev.resources, 'AWS::Lambda::EventSourceMapping')) mark(refTarget(esm.Properties!.FunctionName), 'mapping');
+    for (const [, authorizer] of ofType(dev.resources, 'AWS::ApiGatewayV2::Authorizer')) {
+      const uri = authorizer.Properties!.AuthorizerUri;
+      if (authorizer.Properties!.AuthorizerType === 'REQUEST') mark((uri['Fn::Join'][1] as unknown[]).map(refTarget).find(Boolean), 'authorizer');
+    }
     for (const [, rule] of ofType(dev.resources, 'AWS::Events::Rule')) mark(refTarget(rule.Properties!.Targets[0].Arn), 'schedule');
     const cleanup = [dev.backend.esmCleanup.onEvent, dev.backend.esmCleanup.isComplete].map((f) => dev.backend.getLogicalId(f.node.defaultChild as CfnResource));
     for (const [, fn] of ofType(dev.resources, 'AWS::Lambda::Function')) {
@@ -75,6 +79,16 @@ describe('catalog parity', () => {
       const kinds = new Set((triggered.get(spec.id) ?? []).map((h) => h.split(' ')[0]));
       expect(kinds.size, `${spec.id}: ${triggered.get(spec.id)}`).toBe(1);
     }
+  });
+
+  it("puts the catalog's Lambda authorizer on $connect, reading the token from ?token=", () => {
+    const authorizers = ofType(dev.resources, 'AWS::ApiGatewayV2::Authorizer').filter(([, a]) => a.Properties!.AuthorizerType === 'REQUEST');
+    expect(authorizers.length).toBe(1);
+    const [authorizerId, authorizer] = authorizers[0]!;
+    expect(authorizer.Properties!.IdentitySource).toEqual(['route.request.querystring.token']);
+    const connect = ofType(dev.resources, 'AWS::ApiGatewayV2::Route').find(([, r]) => r.Properties!.RouteKey === '$connect')!;
+    expect(connect[1].Properties!.AuthorizationType).toBe('CUSTOM');
+    expect(connect[1].Properties!.AuthorizerId).toEqual({ Ref: authorizerId });
   });
 
   it('serves exactly the catalog routes, each from its function', () => {

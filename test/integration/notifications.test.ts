@@ -4,10 +4,12 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import type { Reply } from '../../functions/notification/domain/protocol';
 import { notificationKeys } from '../../functions/notification/redis-keys';
+import { encodeConnection } from '../../functions/notification/domain/access';
 import { DEFAULTS } from '../../shared/config';
 import { orderIdOf } from '../../shared/events/envelope';
 import type { AnyEnvelope } from '../../shared/events/envelope';
-import { api, closeTestClients, createProduct, placeOrder, system, timeline, waitFor, waitForStatus } from '../support/system';
+import type { Principal } from '../../shared/auth/principal';
+import { OPERATOR, api, closeTestClients, createProduct, placeOrder, system, timeline, tokenOf, waitFor, waitForStatus } from '../support/system';
 
 const redis = new Redis(process.env.REDIS_URL ?? DEFAULTS.redisUrl);
 const keys = () => notificationKeys(system().namespace);
@@ -19,14 +21,16 @@ afterAll(async () => {
   await closeTestClients();
 });
 
-const wsUrl = () => system().wsUrl;
+/** The WebSocket API's URL with a principal's access token (?token=, as browsers must send it). */
+const wsUrl = async (principal: Principal = OPERATOR) => `${system().wsUrl}/?token=${await tokenOf(principal)}`;
 
 /**
  * A WebSocket client of the running system: it keeps every event it receives (frames are JSON
  * arrays of envelopes) and the replies to its requests (JSON objects), one request at a time.
+ * Connected as the operator unless told otherwise.
  */
-async function watch() {
-  const ws = new WebSocket(wsUrl());
+async function watch(principal: Principal = OPERATOR) {
+  const ws = new WebSocket(await wsUrl(principal));
   clients.push(ws);
   const events: AnyEnvelope[] = [];
   const replies: Reply[] = [];
@@ -130,7 +134,7 @@ describe('real-time notifications over WebSocket', () => {
     vanished.ws.terminate(); // no close frame
     await waitFor(async () => (await redis.hexists(keys().connections, connectionId)) === 0, 'the local gateway to report the disconnect');
     // On API Gateway, $disconnect is best effort: model the one that never came.
-    await redis.hset(keys().connections, connectionId, String(Date.now() + 3_600_000));
+    await redis.hset(keys().connections, connectionId, encodeConnection({ expiresAt: Date.now() + 3_600_000, principal: OPERATOR }));
 
     const p = await createProduct();
     await waitFor(async () => survivor.has((e) => e.type === 'inventory.updated' && e.data.productId === p.id), 'the survivor to receive');

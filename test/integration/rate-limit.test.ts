@@ -1,8 +1,10 @@
+import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startIsolatedSystem } from '../support/isolated-system';
 import type { IsolatedSystem } from '../support/isolated-system';
+import { bearer, tokenFor } from '../support/auth';
 
 /**
  * Small limits on a runtime of this file's own, so nothing else counts against them: reads refill
@@ -25,12 +27,13 @@ afterAll(async () => {
 });
 
 /** One request over a connection of its own, from the given local address. */
-function send(method: string, path: string, body?: unknown, localAddress = '127.0.0.1') {
+function send(method: string, path: string, body?: unknown, localAddress = '127.0.0.1', token?: string) {
   const url = new URL(path, httpUrl);
   const payload = body === undefined ? undefined : JSON.stringify(body);
+  const headers = { ...(payload ? { 'content-type': 'application/json' } : {}), ...(token ? bearer(token) : {}) };
   return new Promise<{ status: number; headers: http.IncomingHttpHeaders; body: any }>((resolve, reject) => {
     const req = http.request(
-      { host: url.hostname, port: url.port, path: url.pathname + url.search, method, localAddress, agent: false, headers: payload ? { 'content-type': 'application/json' } : {} },
+      { host: url.hostname, port: url.port, path: url.pathname + url.search, method, localAddress, agent: false, headers },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
@@ -67,14 +70,21 @@ describe('rate limits per principal, in Redis', () => {
     expect((await send('GET', '/products?limit=1')).status).toBe(200);
   });
 
-  it('counts POST /orders on its own limit, refused requests included, and stores nothing refused', async () => {
+  it('counts POST /orders on its own limit per signed-in customer, wherever it calls from, refused requests included', async () => {
+    const customer = await tokenFor(sys.issuerUrl, { sub: randomUUID(), role: 'customer' });
+    const another = await tokenFor(sys.issuerUrl, { sub: randomUUID(), role: 'customer' });
     // Invalid orders still count: the limit is for abuse, and garbage is abuse too.
     const tries = [];
-    for (let i = 0; i < 4; i++) tries.push(await send('POST', '/orders', { items: [] }, OTHER_ADDRESS));
+    for (let i = 0; i < 3; i++) tries.push(await send('POST', '/orders', { items: [] }, '127.0.0.1', customer));
+    // The same customer from another address: the same bucket.
+    tries.push(await send('POST', '/orders', { items: [] }, OTHER_ADDRESS, customer));
     expect(tries.map((r) => r.status)).toEqual([400, 400, 429, 429]);
     expect(tries[2]!.headers['retry-after']).toMatch(/^[1-4]$/);
-    // Reads from the same address are on the other bucket and still pass.
-    expect((await send('GET', '/orders?limit=1', undefined, OTHER_ADDRESS)).status).toBe(200);
+    expect(tries[2]!.body).toMatchObject({ status: 429, type: 'urn:eventflow:problem:rate-limited' });
+    // Another customer from the same address: a bucket of its own.
+    expect((await send('POST', '/orders', { items: [] }, '127.0.0.1', another)).status).toBe(400);
+    // The customer's reads are on the other limit and still pass.
+    expect((await send('GET', '/orders?limit=1', undefined, '127.0.0.1', customer)).status).toBe(200);
     expect((await sys.db('order').query('SELECT count(*)::int AS n FROM orders')).rows[0].n).toBe(0);
   });
 });

@@ -6,6 +6,7 @@ import { QUEUES, dlqOf } from '../../shared/messaging/topology';
 import type { QueueId } from '../../shared/messaging/topology';
 import { startRuntimeProcess } from './runtime-process';
 import { waitFor } from './wait';
+import { OPERATOR, bearer, tokenFor } from './auth';
 
 /**
  * A runtime of a test file's own, for tests that disturb it (take a database away, shorten its
@@ -14,7 +15,7 @@ import { waitFor } from './wait';
  */
 export async function startIsolatedSystem(env: Record<string, string> = {}) {
   const runtime = await startRuntimeProcess({ env });
-  const { namespace, httpUrl } = runtime.system;
+  const { namespace, httpUrl, issuerUrl } = runtime.system;
   const admin = new pg.Client({ connectionString: process.env.DATABASE_URL ?? DEFAULTS.databaseServerUrl });
   await admin.connect();
   const pools = new Map<ServiceName, pg.Pool>();
@@ -23,11 +24,13 @@ export async function startIsolatedSystem(env: Record<string, string> = {}) {
   return {
     namespace,
     httpUrl,
-    issuerUrl: runtime.system.issuerUrl,
+    issuerUrl,
+    /** A request as the operator. */
     async call(method: string, path: string, body?: unknown) {
+      const auth = bearer(await tokenFor(issuerUrl, OPERATOR));
       const res = await fetch(`${httpUrl}${path}`, {
         method,
-        headers: body ? { 'content-type': 'application/json' } : {},
+        headers: body ? { 'content-type': 'application/json', ...auth } : auth,
         body: body ? JSON.stringify(body) : undefined,
       });
       return { status: res.status, body: (await res.json()) as any };

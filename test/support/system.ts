@@ -10,8 +10,11 @@ import type { AnyEnvelope } from '../../shared/events/envelope';
 import { routingKeyOf } from '../../shared/messaging/routing';
 import { EXCHANGES, QUEUES, deploymentLayout, partitionQueues } from '../../shared/messaging/topology';
 import type { QueueId } from '../../shared/messaging/topology';
+import type { Principal } from '../../shared/auth/principal';
+import { OPERATOR, bearer, tokenFor } from './auth';
 
 export { waitFor };
+export { ALICE, BOB, OPERATOR } from './auth';
 
 /** Access to the system under test: its HTTP API, its databases and its broker, all in its namespace. */
 export const system = () => inject('system');
@@ -22,10 +25,23 @@ export interface Response<T = any> {
   body: T;
 }
 
+/** An access token of the suite's runtime for a principal. */
+export const tokenOf = (principal: Principal) => tokenFor(system().issuerUrl, principal);
+
+/** Headers that make a request as this principal. */
+export const as = async (principal: Principal) => bearer(await tokenOf(principal));
+
+/**
+ * A request to the HTTP API, as the operator unless the headers carry an authorization of their
+ * own (`as(ALICE)`, or `{ authorization: '' }` for none).
+ */
 export async function api<T = any>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Response<T>> {
+  const auth = 'authorization' in headers ? {} : await as(OPERATOR);
+  const all: Record<string, string> = { ...auth, ...headers };
+  if (all.authorization === '') delete all.authorization;
   const res = await fetch(`${system().httpUrl}${path}`, {
     method,
-    headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers },
+    headers: body === undefined ? all : { 'content-type': 'application/json', ...all },
     body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
   });
   const text = await res.text();

@@ -5,7 +5,7 @@ import {
   GoneException,
   PostToConnectionCommand,
 } from '@aws-sdk/client-apigatewaymanagementapi';
-import type { APIGatewayProxyWebsocketEventV2 } from 'aws-lambda';
+import type { APIGatewayProxyWebsocketEventV2, APIGatewayRequestAuthorizerEvent } from 'aws-lambda';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { FRAME_BYTES, MESSAGE_BYTES, startWsGateway } from '../../local/ws-gateway';
@@ -188,5 +188,88 @@ describe('local WebSocket gateway', () => {
     const c = await client(gw.url);
     c.ws.send('x'.repeat(MESSAGE_BYTES + 1));
     expect((await c.closed).code).toBe(1009);
+  });
+});
+
+describe("local WebSocket gateway's $connect authorizer", () => {
+  /** A gateway whose authorizer decides by the token: "good" allows, "deny" denies, "boom" fails, anything else is Unauthorized. */
+  async function guarded() {
+    const connects: APIGatewayProxyWebsocketEventV2[] = [];
+    const authorizerEvents: APIGatewayRequestAuthorizerEvent[] = [];
+    const errors: unknown[] = [];
+    const gw = await startWsGateway({
+      host: '127.0.0.1',
+      port: 0,
+      routes: ['$connect', '$disconnect', '$default'],
+      twoWayRoutes: ['$default'],
+      authorizer: {
+        identitySource: ['route.request.querystring.token'],
+        invoke: async (event) => {
+          authorizerEvents.push(event);
+          const token = event.queryStringParameters?.token;
+          if (token === 'boom') throw new Error('issuer unreachable');
+          if (token !== 'good' && token !== 'deny') throw new Error('Unauthorized');
+          return {
+            principalId: 'user-1',
+            policyDocument: { Version: '2012-10-17', Statement: [{ Action: 'execute-api:Invoke', Effect: token === 'good' ? 'Allow' : 'Deny', Resource: event.methodArn }] },
+            context: { sub: 'user-1', role: 'customer' },
+          };
+        },
+      },
+      invokeRoute: async (route, event) => {
+        if (route === '$connect') connects.push(event);
+        return { statusCode: 200 };
+      },
+      onError: (err) => errors.push(err),
+    });
+    stops.push(() => gw.close());
+    return { gw, connects, authorizerEvents, errors };
+  }
+
+  const status = (url: string) =>
+    new Promise<number>((resolve) => {
+      const ws = new WebSocket(url);
+      ws.once('open', () => {
+        ws.close();
+        resolve(101);
+      });
+      ws.once('unexpected-response', (_req, res) => {
+        resolve(res.statusCode ?? 0);
+        ws.terminate();
+      });
+      ws.once('error', () => undefined);
+    });
+
+  it('answers 401 without invoking the authorizer when the identity source is missing', async () => {
+    const { gw, authorizerEvents, connects } = await guarded();
+    expect(await status(gw.url)).toBe(401);
+    expect(await status(`${gw.url}/?token=`)).toBe(401);
+    expect(authorizerEvents).toEqual([]);
+    expect(connects).toEqual([]);
+  });
+
+  it('refuses with 401 on "Unauthorized", 403 on a Deny, 500 on any other failure, never reaching $connect', async () => {
+    const { gw, connects, errors } = await guarded();
+    expect(await status(`${gw.url}/?token=forged`)).toBe(401);
+    expect(await status(`${gw.url}/?token=deny`)).toBe(403);
+    expect(await status(`${gw.url}/?token=boom`)).toBe(500);
+    expect(connects).toEqual([]);
+    expect(errors.length).toBe(1);
+  });
+
+  it('passes the REQUEST event as API Gateway does, and the context to $connect at requestContext.authorizer', async () => {
+    const { gw, connects, authorizerEvents } = await guarded();
+    const { ws } = await client(`${gw.url}/?token=good`);
+    ws.close();
+    const event = authorizerEvents[0]!;
+    expect(event.type).toBe('REQUEST');
+    expect(event.methodArn).toMatch(/^arn:aws:execute-api:[^:]+:\d{12}:[^/]+\/[^/]+\/\$connect$/);
+    expect(event.queryStringParameters).toEqual({ token: 'good' });
+    expect(connects).toHaveLength(1);
+    expect((connects[0]!.requestContext as unknown as { authorizer: Record<string, unknown> }).authorizer).toMatchObject({
+      principalId: 'user-1',
+      sub: 'user-1',
+      role: 'customer',
+    });
   });
 });

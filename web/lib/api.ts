@@ -12,6 +12,7 @@ import type { OrderStatus } from '../../shared/events/types';
 import type { PaymentToken } from '../../shared/payments/test-tokens';
 import { loadConfig } from './config';
 import type { LiveEvent } from './events';
+import { authorizationHeader } from './access-token';
 
 export type { Order, Product, Payment, OrderStats, DeadLetterSummary };
 
@@ -83,7 +84,7 @@ async function request<T>(method: string, path: string, opts: { body?: unknown; 
   try {
     res = await fetch(`${apiUrl}${path}`, {
       method,
-      headers: { accept: 'application/json', ...(opts.body === undefined ? {} : { 'content-type': 'application/json' }), ...opts.headers },
+      headers: { accept: 'application/json', ...authorizationHeader(), ...(opts.body === undefined ? {} : { 'content-type': 'application/json' }), ...opts.headers },
       body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
       signal: opts.signal,
       cache: 'no-store',

@@ -8,6 +8,7 @@
 import { loadConfig } from './config';
 import type { LiveEvent } from './events';
 import { orderIdOf } from './events';
+import { withToken } from './access-token';
 
 export type SocketStatus = 'idle' | 'connecting' | 'live' | 'catching-up' | 'reconnecting' | 'unavailable';
 
@@ -192,7 +193,7 @@ class LiveSocket {
     this.setState({ status: this.firstConnection ? 'connecting' : 'reconnecting', retryAt: null });
     let url: string;
     try {
-      url = (await loadConfig()).wsUrl;
+      url = withToken((await loadConfig()).wsUrl);
     } catch (err) {
       this.setState({ status: 'unavailable', reason: (err as Error).message });
       this.scheduleRetry();

@@ -42,6 +42,8 @@ export function selectMissed(
   since: Since,
   orderIds: ReadonlySet<string>,
   max = MAX_RESUME_EVENTS,
+  /** What the client may receive at all (its role's rule); by default everything. */
+  mayReceive: (event: AnyEnvelope) => boolean = () => true,
 ): ResumeSelection {
   const seen = new Set<string>();
   const unique = log.filter((e) => !seen.has(e.id) && seen.add(e.id));
@@ -55,7 +57,7 @@ export function selectMissed(
     reached = unique.some((e) => Date.parse(e.occurredAt) <= since.at);
     after = unique.filter((e) => Date.parse(e.occurredAt) > since.at);
   }
-  const visible = visibleEvents(orderIds, after);
+  const visible = visibleEvents(orderIds, after).filter(mayReceive);
   const events = visible.slice(0, max);
   return { events, complete: reached && visible.length <= max, through: events.at(-1)?.id ?? null };
 }

@@ -1,0 +1,31 @@
+/**
+ * Route-level access, decided from the catalog's ROUTE_ACCESS and the caller's principal. Pure.
+ * The token itself was verified before the handler (API Gateway's JWT authorizer on AWS, the local
+ * gateway here); the handler reads the claims it was handed.
+ */
+import type { RouteAccess } from '../../functions/catalog';
+import { principalOf } from './principal';
+import type { Principal } from './principal';
+
+export type RouteDecision = { allow: true; principal: Principal | null } | { allow: false; status: 401 | 403; detail: string };
+
+export function decideRoute(access: RouteAccess, principal: Principal | null, authenticated: boolean): RouteDecision {
+  if (access === 'public') return { allow: true, principal };
+  // Only reachable without the authorizer in front (a misdeployed route): refuse rather than serve.
+  if (!authenticated) return { allow: false, status: 401, detail: 'this route needs an access token' };
+  if (!principal) return { allow: false, status: 403, detail: 'the access token grants no role (customer or operator)' };
+  if (access === 'operator' && principal.role !== 'operator') return { allow: false, status: 403, detail: 'only operators may do this' };
+  return { allow: true, principal };
+}
+
+/** The claims API Gateway's JWT authorizer passed on (payload 2.0), if any. */
+export function authorizerClaims(event: { requestContext?: unknown }): Record<string, unknown> | undefined {
+  const ctx = event.requestContext as { authorizer?: { jwt?: { claims?: Record<string, unknown> } } } | undefined;
+  return ctx?.authorizer?.jwt?.claims;
+}
+
+/** The caller's principal from an HTTP API event's authorizer claims; null when there are none or they name no role. */
+export function principalOfEvent(event: { requestContext?: unknown }): Principal | null {
+  const claims = authorizerClaims(event);
+  return claims ? principalOf(claims) : null;
+}
