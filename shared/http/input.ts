@@ -35,22 +35,50 @@ export function textProblem(s: string): string | null {
 
 const escapePointer = (key: string) => key.replace(/~/g, '~0').replace(/\//g, '~1');
 
-/** Every string in a JSON value, keys included, that may not be stored, as field errors (JSON Pointers). */
+/** How deep a request's JSON may nest: ours nest three levels; a deeper one only costs work. */
+export const MAX_DEPTH = 32;
+
+/**
+ * Every string in a JSON value, keys included, that may not be stored, as field errors (JSON
+ * Pointers); and nesting past MAX_DEPTH. Iterative: a body of 60,000 nested arrays fits the size
+ * limit and must not exhaust the stack.
+ */
 export function textErrors(value: unknown, pointer = ''): FieldError[] {
-  if (typeof value === 'string') {
-    const problem = textProblem(value);
-    return problem ? [{ pointer, detail: problem }] : [];
+  type Item = { value: unknown; pointer: string; depth: number } | { error: FieldError };
+  const errors: FieldError[] = [];
+  const pending: Item[] = [{ value, pointer, depth: 0 }];
+  while (pending.length > 0) {
+    const item = pending.pop()!;
+    if ('error' in item) {
+      errors.push(item.error);
+      continue;
+    }
+    const v = item.value;
+    if (typeof v === 'string') {
+      const problem = textProblem(v);
+      if (problem) errors.push({ pointer: item.pointer, detail: problem });
+      continue;
+    }
+    if (!v || typeof v !== 'object') continue;
+    if (item.depth >= MAX_DEPTH) {
+      errors.push({ pointer: item.pointer, detail: `nested deeper than ${MAX_DEPTH} levels` });
+      continue;
+    }
+    const children: Item[] = [];
+    if (Array.isArray(v)) {
+      v.forEach((child, i) => children.push({ value: child, pointer: `${item.pointer}/${i}`, depth: item.depth + 1 }));
+    } else {
+      for (const [k, child] of Object.entries(v)) {
+        const keyProblem = textProblem(k);
+        // A key that cannot be shown is named by the object that holds it.
+        if (keyProblem) children.push({ error: { pointer: item.pointer, detail: `a field name: ${keyProblem}` } });
+        else children.push({ value: child, pointer: `${item.pointer}/${escapePointer(k)}`, depth: item.depth + 1 });
+      }
+    }
+    // Reversed onto the stack, so that errors come out in document order.
+    for (let i = children.length - 1; i >= 0; i--) pending.push(children[i]!);
   }
-  if (Array.isArray(value)) return value.flatMap((v, i) => textErrors(v, `${pointer}/${i}`));
-  if (value && typeof value === 'object') {
-    return Object.entries(value).flatMap(([k, v]) => {
-      const keyProblem = textProblem(k);
-      // A key that cannot be shown is named by its position among the object's keys.
-      if (keyProblem) return [{ pointer, detail: `a field name: ${keyProblem}` }];
-      return textErrors(v, `${pointer}/${escapePointer(k)}`);
-    });
-  }
-  return [];
+  return errors;
 }
 
 /** Refuses a request part (the body, the query, the path) holding text that may not be stored. */

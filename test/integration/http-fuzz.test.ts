@@ -214,6 +214,8 @@ function bodyFor(routeKey: string): fc.Arbitrary<Body> {
     { arbitrary: json(fc.jsonValue({ maxDepth: 3 })), weight: 10 },
     { arbitrary: fc.oneof(text, fc.constantFrom('{', '{"a":', '[1,]', 'null', '""', '{"__proto__":{"x":1}}', '{"a":1,"a":2}')).map((t): Body => ({ kind: 'raw', text: t })), weight: 5 },
     { arbitrary: fc.uint8Array({ maxLength: 64 }).map((bytes): Body => ({ kind: 'bytes', bytes })), weight: 5 },
+    // Nested far deeper than any body of ours, within the size limit.
+    { arbitrary: fc.constantFrom('['.repeat(30_000) + ']'.repeat(30_000), '{"a":'.repeat(10_000) + '1' + '}'.repeat(10_000)).map((t): Body => ({ kind: 'raw', text: t })), weight: 1 },
     // Over the body limit now and then.
     { arbitrary: fc.constant<Body>({ kind: 'raw', text: JSON.stringify({ pad: 'x'.repeat(70_000) }) }), weight: 1 },
     ...(valid ? [{ arbitrary: json(brokenBody(valid)), weight: 30 }] : []),

@@ -129,6 +129,12 @@ describe('every request part is checked before anything is stored', () => {
     }
   });
 
+  it('answers 400 for JSON nested past 32 levels, even 30,000 deep', async () => {
+    const deep = await api('POST', '/orders', '['.repeat(30_000) + ']'.repeat(30_000), { 'content-type': 'application/json' });
+    expectProblem(deep, 400);
+    expect(deep.body.errors).toEqual([{ pointer: '/0'.repeat(32), detail: 'nested deeper than 32 levels' }]);
+  });
+
   it('answers 413 for a body over the application limit, and stores nothing', async () => {
     const customerId = customer();
     const big = { customerId, items: [{ productId: randomUUID(), quantity: 1 }], paymentToken: 'tok_visa', padding: 'x'.repeat(70 * 1024) };

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MAX_BODY_BYTES, bodyText, textErrors, textProblem } from '../../shared/http/input';
+import { MAX_BODY_BYTES, MAX_DEPTH, bodyText, textErrors, textProblem } from '../../shared/http/input';
 import { decodeCursor, encodeCursor, textIdCursor, timeIdCursor } from '../../shared/http/pagination';
 import { HttpProblem } from '../../shared/http/problem';
 import { DEFAULT_RATE_LIMITS, bucketOf, principalKey, readRateLimits, retryAfterSeconds } from '../../shared/http/rate-limits';
@@ -40,6 +40,16 @@ describe('text that may be stored', () => {
       { pointer: '/a~1b', detail: expect.stringMatching(/U\+0001/) },
       { pointer: '', detail: expect.stringMatching(/field name.*U\+0000/) },
     ]);
+  });
+});
+
+describe('nesting', () => {
+  it('refuses JSON nested past the limit, however deep, without exhausting the stack', () => {
+    expect(textErrors(JSON.parse('['.repeat(30_000) + ']'.repeat(30_000)))).toEqual([
+      { pointer: '/0'.repeat(MAX_DEPTH), detail: `nested deeper than ${MAX_DEPTH} levels` },
+    ]);
+    const ok = JSON.parse('{"a":'.repeat(MAX_DEPTH) + '1' + '}'.repeat(MAX_DEPTH));
+    expect(textErrors(ok)).toEqual([]);
   });
 });
 
