@@ -7,6 +7,7 @@ import { isTransient } from '../messaging/errors';
 import { annotateCorrelation, observe } from '../observability';
 import { HttpProblem, badRequest } from './problem';
 import { assertStorableText, bodyText } from './input';
+import { unknownQueryParams } from './query-params';
 import { createRateLimiter } from './rate-limiter';
 import { readRateLimits } from './rate-limits';
 import { authorizeRoute } from './authorize';
@@ -60,6 +61,8 @@ function screenedParts(event: APIGatewayProxyEventV2) {
   const query = event.queryStringParameters ?? {};
   assertStorableText(params, 'the path');
   assertStorableText(query, 'the query');
+  const unknown = unknownQueryParams(event.routeKey, query);
+  if (unknown.length) throw badRequest(`the query is invalid: ${unknown.map((e) => e.detail).join('; ')}`, unknown);
   return { params, query };
 }
 
