@@ -55,6 +55,8 @@ interface Connection {
   lastActiveAt: number;
   sourceIp: string;
   userAgent: string;
+  /** What the $connect authorizer returned, passed with every later route of the connection as on API Gateway. */
+  authorizer?: Record<string, unknown>;
   idleTimer?: NodeJS.Timeout;
   maxTimer?: NodeJS.Timeout;
 }
@@ -199,9 +201,14 @@ export async function startWsGateway(opts: WsGatewayOptions) {
     };
   };
 
-  function invokeDisconnect(id: string, connectedAt: number, code: number, reason: string) {
+  function invokeDisconnect(id: string, connectedAt: number, code: number, reason: string, authorizer?: Record<string, unknown>) {
     const event = {
-      requestContext: { ...requestContext(id, connectedAt, '$disconnect', 'DISCONNECT'), disconnectStatusCode: code, disconnectReason: reason },
+      requestContext: {
+        ...requestContext(id, connectedAt, '$disconnect', 'DISCONNECT'),
+        ...(authorizer ? { authorizer } : {}),
+        disconnectStatusCode: code,
+        disconnectReason: reason,
+      },
       isBase64Encoded: false,
     } as APIGatewayProxyWebsocketEventV2;
     track(invokeRoute('$disconnect', event)).catch(opts.onError);
@@ -212,7 +219,7 @@ export async function startWsGateway(opts: WsGatewayOptions) {
     connections.delete(conn.id);
     clearTimeout(conn.idleTimer);
     clearTimeout(conn.maxTimer);
-    invokeDisconnect(conn.id, conn.connectedAt, code, reason);
+    invokeDisconnect(conn.id, conn.connectedAt, code, reason, conn.authorizer);
   }
 
   /** Only client messages count as activity, as on API Gateway. */
@@ -227,7 +234,7 @@ export async function startWsGateway(opts: WsGatewayOptions) {
     const body = isBinary ? data.toString('base64') : data.toString('utf8');
     const routeKey = selectRoute(body, routes);
     const event: APIGatewayProxyWebsocketEventV2 = {
-      requestContext: requestContext(conn.id, conn.connectedAt, routeKey, 'MESSAGE'),
+      requestContext: { ...requestContext(conn.id, conn.connectedAt, routeKey, 'MESSAGE'), ...(conn.authorizer ? { authorizer: conn.authorizer } : {}) } as APIGatewayProxyWebsocketEventV2['requestContext'],
       body,
       isBase64Encoded: isBinary,
     };
@@ -264,6 +271,7 @@ export async function startWsGateway(opts: WsGatewayOptions) {
       const text = http.STATUS_CODES[status] ?? 'Error';
       socket.end(`HTTP/1.1 ${status} ${text}\r\ncontent-type: application/json\r\nconnection: close\r\n\r\n${JSON.stringify({ message: text })}`);
     };
+    let authorizer: Record<string, unknown> | undefined;
     if (opts.authorizer) {
       // As API Gateway: a missing identity source is a 401 without invoking the authorizer; an
       // authorizer failing with "Unauthorized" a 401, a Deny a 403, any other failure a 500.
@@ -290,11 +298,8 @@ export async function startWsGateway(opts: WsGatewayOptions) {
       }
       if (!allows(result)) return refuse(403);
       // What API Gateway passes to the integration: the principal, the context's values, the latency.
-      (event.requestContext as unknown as { authorizer: Record<string, unknown> }).authorizer = {
-        ...result.context,
-        principalId: result.principalId,
-        integrationLatency: Date.now() - started,
-      };
+      authorizer = { ...result.context, principalId: result.principalId, integrationLatency: Date.now() - started };
+      (event.requestContext as unknown as { authorizer: Record<string, unknown> }).authorizer = authorizer;
     }
     let status: number;
     try {
@@ -307,7 +312,7 @@ export async function startWsGateway(opts: WsGatewayOptions) {
     if (status < 200 || status > 299) return refuse(status);
     if (socket.destroyed) {
       // The client left while $connect ran: API Gateway still reports the disconnect.
-      invokeDisconnect(id, connectedAt, 1006, 'Client left during $connect');
+      invokeDisconnect(id, connectedAt, 1006, 'Client left during $connect', authorizer);
       return;
     }
     wss.handleUpgrade(req, socket, head, (ws) => {
@@ -318,6 +323,7 @@ export async function startWsGateway(opts: WsGatewayOptions) {
         lastActiveAt: connectedAt,
         sourceIp: req.socket.remoteAddress ?? '127.0.0.1',
         userAgent: headers['user-agent'] ?? '',
+        authorizer,
         maxTimer: setTimeout(() => ws.close(GOING_AWAY, 'Going away'), maxMs),
       };
       connections.set(id, conn);

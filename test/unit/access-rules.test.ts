@@ -36,6 +36,7 @@ describe('order access', () => {
     expect(orderPlacedFor(alice, bob.sub)).toMatchObject({ ok: false, status: 403, pointer: '/customerId' });
     expect(orderPlacedFor(ops, undefined)).toMatchObject({ ok: false, status: 400, pointer: '/customerId' });
     expect(orderPlacedFor(ops, bob.sub)).toEqual({ ok: true, customerId: bob.sub });
+    expect(orderPlacedFor({ sub: 'not-a-uuid', role: 'customer' }, undefined)).toMatchObject({ ok: false, status: 403 });
   });
 
   it('lets a customer reach its own orders only, an operator every order', () => {
@@ -50,6 +51,7 @@ describe('order access', () => {
     expect(listingFilter(alice, bob.sub)).toEqual({ customerId: alice.sub, none: true });
     expect(listingFilter(ops, undefined)).toEqual({ customerId: undefined, none: false });
     expect(listingFilter(ops, bob.sub)).toEqual({ customerId: bob.sub, none: false });
+    expect(listingFilter({ sub: 'not-a-uuid', role: 'customer' }, undefined)).toMatchObject({ none: true });
   });
 });
 

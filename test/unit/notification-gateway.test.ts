@@ -195,6 +195,7 @@ describe("local WebSocket gateway's $connect authorizer", () => {
   /** A gateway whose authorizer decides by the token: "good" allows, "deny" denies, "boom" fails, anything else is Unauthorized. */
   async function guarded() {
     const connects: APIGatewayProxyWebsocketEventV2[] = [];
+    const later: APIGatewayProxyWebsocketEventV2[] = [];
     const authorizerEvents: APIGatewayRequestAuthorizerEvent[] = [];
     const errors: unknown[] = [];
     const gw = await startWsGateway({
@@ -218,12 +219,13 @@ describe("local WebSocket gateway's $connect authorizer", () => {
       },
       invokeRoute: async (route, event) => {
         if (route === '$connect') connects.push(event);
+        else later.push(event);
         return { statusCode: 200 };
       },
       onError: (err) => errors.push(err),
     });
     stops.push(() => gw.close());
-    return { gw, connects, authorizerEvents, errors };
+    return { gw, connects, later, authorizerEvents, errors };
   }
 
   const status = (url: string) =>
@@ -257,10 +259,14 @@ describe("local WebSocket gateway's $connect authorizer", () => {
     expect(errors.length).toBe(1);
   });
 
-  it('passes the REQUEST event as API Gateway does, and the context to $connect at requestContext.authorizer', async () => {
-    const { gw, connects, authorizerEvents } = await guarded();
+  it('passes the REQUEST event as API Gateway does, and the context at requestContext.authorizer to $connect and every later route', async () => {
+    const { gw, connects, later, authorizerEvents } = await guarded();
     const { ws } = await client(`${gw.url}/?token=good`);
+    ws.send('{"action":"ping"}');
+    await until(() => later.length === 1, 'the message');
     ws.close();
+    await until(() => later.length === 2, 'the disconnect');
+    for (const event of later) expect((event.requestContext as unknown as { authorizer: Record<string, unknown> }).authorizer).toMatchObject({ sub: 'user-1', role: 'customer' });
     const event = authorizerEvents[0]!;
     expect(event.type).toBe('REQUEST');
     expect(event.methodArn).toMatch(/^arn:aws:execute-api:[^:]+:\d{12}:[^/]+\/[^/]+\/\$connect$/);

@@ -5,11 +5,17 @@
  */
 import type { Principal } from '../../../shared/auth/principal';
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** A customer's subject is its customerId, a UUID (Cognito's subjects are); any other subject owns no order. */
+export const isCustomerId = (sub: string) => UUID.test(sub);
+
 export type OrderFor = { ok: true; customerId: string } | { ok: false; status: 400 | 403; pointer: string; detail: string };
 
 /** The customer an order is placed for, from the caller and the body's optional customerId. */
 export function orderPlacedFor(principal: Principal, bodyCustomerId: string | undefined): OrderFor {
   if (principal.role === 'customer') {
+    if (!isCustomerId(principal.sub)) return { ok: false, status: 403, pointer: '', detail: 'the caller is not a customer with an id that can own orders' };
     if (bodyCustomerId !== undefined && bodyCustomerId !== principal.sub) {
       return { ok: false, status: 403, pointer: '/customerId', detail: 'a customer places orders for itself only' };
     }
@@ -31,5 +37,5 @@ export const mayAccessOrder = (principal: Principal, orderCustomerId: string): b
  */
 export function listingFilter(principal: Principal, requested: string | undefined): { customerId: string | undefined; none: boolean } {
   if (principal.role === 'operator') return { customerId: requested, none: false };
-  return { customerId: principal.sub, none: requested !== undefined && requested !== principal.sub };
+  return { customerId: principal.sub, none: !isCustomerId(principal.sub) || (requested !== undefined && requested !== principal.sub) };
 }
