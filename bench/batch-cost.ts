@@ -22,6 +22,7 @@ import { routingKeyOf } from '../shared/messaging/routing';
 import { EXCHANGES, deploymentLayout, resolveTopology } from '../shared/messaging/topology';
 import { startPrivateStack } from '../scripts/private-stack';
 import { startRuntimeProcess } from '../test/support/runtime-process';
+import { UNTHROTTLED_ENV } from '../shared/http/rate-limits';
 import { createProductSet } from './products';
 import { benchAccess } from './access';
 
@@ -61,7 +62,7 @@ function cpuByFunction(namespace: string): Map<string, number> {
 const stack = values['private-stack'] ? await startPrivateStack() : null;
 if (stack) Object.assign(process.env, stack.env);
 const server = process.env.DATABASE_URL ?? DEFAULTS.databaseServerUrl;
-const { system, stop } = await startRuntimeProcess({ env: { SCHEDULE_SECONDS: '60', ...extraEnv } });
+const { system, stop } = await startRuntimeProcess({ env: { SCHEDULE_SECONDS: '60', ...UNTHROTTLED_ENV, ...extraEnv } });
 const db = (s: 'order' | 'payment' | 'inventory') => new pg.Pool({ connectionString: withDatabase(server, databaseName(s, system.namespace)), max: 2 });
 const orderDb = db('order');
 const amqp = await connectAmqp(process.env.RABBITMQ_URL ?? DEFAULTS.rabbitmqUrl);

@@ -135,7 +135,8 @@ const api = (service: FunctionSpec['service'], routes: RouteKey[], databases: Se
   // Within a dev database's connections (one per environment) with room for the rest.
   maxConcurrency: 16,
   dbPoolMax: 1,
-  uses: { databases, broker: true, redis: false },
+  // Redis: the rate limits (shared/http/rate-limiter.ts).
+  uses: { databases, broker: true, redis: true },
 });
 
 const consumer = (service: ServiceName, batchSize: number, partitions: number): FunctionSpec => ({

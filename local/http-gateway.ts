@@ -34,11 +34,20 @@ export function compileRoutes(functions: FunctionSpec[] = FUNCTIONS): Route[] {
   );
 }
 
+/** A path segment percent-decoded; one that is not valid percent-encoding is passed as it came, for the handler to refuse. */
+function decodePathSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
+}
+
 function matchRoute(routes: Route[], method: string, path: string) {
   for (const route of routes) {
     if (route.method !== method) continue;
     const m = route.pattern.exec(path);
-    if (m) return { route, pathParameters: Object.fromEntries(route.params.map((p, i) => [p, decodeURIComponent(m[i + 1]!)])) };
+    if (m) return { route, pathParameters: Object.fromEntries(route.params.map((p, i) => [p, decodePathSegment(m[i + 1]!)])) };
   }
   return null;
 }

@@ -72,6 +72,17 @@ export const LOCAL_ENV = {
   partitions: 'PARTITIONS',
 } as const;
 
+/**
+ * Rate limits of the HTTP API per principal (shared/http/rate-limits.ts), read on Lambda and
+ * locally alike; each has a default.
+ */
+export const RATE_LIMIT_ENV = {
+  requestsPerSecond: 'RATE_LIMIT_PER_SECOND',
+  requestsBurst: 'RATE_LIMIT_BURST',
+  ordersPerSecond: 'ORDER_RATE_LIMIT_PER_SECOND',
+  ordersBurst: 'ORDER_RATE_LIMIT_BURST',
+} as const;
+
 /** What a function reaches; the catalog's `uses`. */
 export interface Uses {
   databases: readonly ServiceName[];

@@ -5,7 +5,7 @@ import { getConfig } from '../../shared/config';
 import { getPool } from '../../shared/db/pool';
 import { causeOf, createHttpApi, created, ok } from '../../shared/http/api';
 import type { HttpRequest } from '../../shared/http/api';
-import { decodeCursor, page, pageQuery } from '../../shared/http/pagination';
+import { decodeCursor, page, pageQuery, textIdCursor } from '../../shared/http/pagination';
 import { badRequest, conflict, notFound, parseInput } from '../../shared/http/problem';
 import { createLogger } from '../../shared/logger';
 import { runUnitOfWork } from '../../shared/messaging/unit-of-work';
@@ -32,7 +32,7 @@ const UpdateBody = z.strictObject({
   lowStockThreshold: units.optional(),
 });
 const IdParams = z.object({ id: z.uuid() });
-const ListQuery = z.object(pageQuery);
+const ListQuery = z.strictObject(pageQuery);
 
 const emitChanges = (uow: UnitOfWork, before: Product | null, after: Product) => {
   for (const e of productChangeEvents(before, after)) uow.emit(e.type, e.data);
@@ -77,7 +77,7 @@ async function get(req: HttpRequest) {
 
 async function list(req: HttpRequest) {
   const q = parseInput(ListQuery, req.query, 'the query');
-  const after = decodeCursor(q.cursor, 2) as [string, string] | null;
+  const after = decodeCursor(q.cursor, textIdCursor);
   const rows = await listProducts(await getPool('inventory'), after, q.limit + 1);
   return ok(page(rows, q.limit, (p) => [p.sku, p.id]));
 }

@@ -10,7 +10,7 @@ import { forbidden } from '../../shared/http/authorize';
 import { withoutPaymentToken } from '../../shared/events/redact';
 import type { Principal } from '../../shared/auth/principal';
 import { listingFilter, mayAccessOrder, orderPlacedFor } from './domain/access';
-import { decodeCursor, page, pageQuery } from '../../shared/http/pagination';
+import { decodeCursor, page, pageQuery, timeIdCursor } from '../../shared/http/pagination';
 import { badRequest, conflict, notFound, parseInput, unprocessable } from '../../shared/http/problem';
 import { createLogger } from '../../shared/logger';
 import { runStatementUnitOfWork, runUnitOfWork } from '../../shared/messaging/unit-of-work';
@@ -46,8 +46,9 @@ const CreateOrderBody = z.strictObject({
 });
 
 const IdParams = z.object({ id: z.uuid() });
-const IdempotencyKey = z.string().min(1).max(200);
-const ListQuery = z.object({ customerId: z.uuid().optional(), status: z.enum(ORDER_STATUSES).optional(), ...pageQuery });
+// Printable ASCII, as the header's drafts recommend (a UUID is typical).
+const IdempotencyKey = z.string().min(1).max(200).regex(/^[\x20-\x7e]+$/, 'printable ASCII only');
+const ListQuery = z.strictObject({ customerId: z.uuid().optional(), status: z.enum(ORDER_STATUSES).optional(), ...pageQuery });
 const UpdateBody = z.strictObject({ status: z.enum(ORDER_STATUSES) });
 
 function requestHash(body: unknown): string {
@@ -142,7 +143,7 @@ async function getOrder(req: HttpRequest) {
 
 async function listAll(req: HttpRequest) {
   const q = parseInput(ListQuery, req.query, 'the query');
-  const after = decodeCursor(q.cursor, 2) as [string, string] | null;
+  const after = decodeCursor(q.cursor, timeIdCursor);
   const filter = listingFilter(callerOf(req), q.customerId);
   if (filter.none) return ok({ items: [], nextCursor: null });
   const rows = await listOrders(await getPool('order'), { customerId: filter.customerId, status: q.status, after, limit: q.limit + 1 });

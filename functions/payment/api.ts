@@ -3,17 +3,17 @@ import { ROUTES } from '../catalog';
 import { getPool } from '../../shared/db/pool';
 import { createHttpApi, ok } from '../../shared/http/api';
 import type { HttpRequest } from '../../shared/http/api';
-import { decodeCursor, page, pageQuery } from '../../shared/http/pagination';
+import { decodeCursor, page, pageQuery, timeIdCursor } from '../../shared/http/pagination';
 import { parseInput } from '../../shared/http/problem';
 import { createLogger } from '../../shared/logger';
 import { listPayments } from './store';
 
 const logger = createLogger('payment');
-const ListQuery = z.object({ orderId: z.uuid().optional(), ...pageQuery });
+const ListQuery = z.strictObject({ orderId: z.uuid().optional(), ...pageQuery });
 
 async function list(req: HttpRequest) {
   const q = parseInput(ListQuery, req.query, 'the query');
-  const after = decodeCursor(q.cursor, 2) as [string, string] | null;
+  const after = decodeCursor(q.cursor, timeIdCursor);
   const rows = await listPayments(await getPool('payment'), { orderId: q.orderId, after, limit: q.limit + 1 });
   const result = page(rows, q.limit, (p) => [p.createdAt, p.id]);
   return ok(result);

@@ -32,7 +32,7 @@ import { QUEUES, QUEUE_IDS, deploymentLayout, dlqOf, partitionQueues } from '../
 const logger = createLogger('platform');
 
 const QueueParams = z.object({ queue: z.string().min(1).max(200) });
-const DeadLetterQuery = z.object({ limit: z.coerce.number().int().min(1).max(100).default(50) });
+const DeadLetterQuery = z.strictObject({ limit: z.coerce.number().int().min(1).max(100).default(50) });
 
 interface ServiceQueue {
   name: string;

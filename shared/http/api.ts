@@ -6,7 +6,12 @@ import type { Cause } from '../events/envelope';
 import { isTransient } from '../messaging/errors';
 import { annotateCorrelation, observe } from '../observability';
 import { HttpProblem, badRequest } from './problem';
+import { assertStorableText, bodyText } from './input';
+import { unknownQueryParams } from './query-params';
+import { createRateLimiter } from './rate-limiter';
+import { readRateLimits } from './rate-limits';
 import { authorizeRoute } from './authorize';
+import { principalOfEvent } from '../auth/access';
 import type { Principal } from '../auth/principal';
 
 export interface HttpRequest {
@@ -39,12 +44,26 @@ function parseBody(event: APIGatewayProxyEventV2): unknown {
   if (!JSON_TYPE.test(contentType)) {
     throw new HttpProblem(415, 'Unsupported Media Type', 'the request body must be application/json', undefined, 'unsupported-media-type');
   }
-  const text = event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
+  const text = bodyText(event.body, Boolean(event.isBase64Encoded));
+  let body: unknown;
   try {
-    return JSON.parse(text);
+    body = JSON.parse(text);
   } catch {
     throw badRequest('the request body is not valid JSON', [{ pointer: '', detail: 'malformed JSON' }]);
   }
+  assertStorableText(body, 'the request body');
+  return body;
+}
+
+/** Path parameters and query string, refused when they hold text that may not be stored. */
+function screenedParts(event: APIGatewayProxyEventV2) {
+  const params = (event.pathParameters ?? {}) as Record<string, string>;
+  const query = event.queryStringParameters ?? {};
+  assertStorableText(params, 'the path');
+  assertStorableText(query, 'the query');
+  const unknown = unknownQueryParams(event.routeKey, query);
+  if (unknown.length) throw badRequest(`the query is invalid: ${unknown.map((e) => e.detail).join('; ')}`, unknown);
+  return { params, query };
 }
 
 function respond(status: number, body: unknown, headers: Record<string, string>, contentType = 'application/json') {
@@ -63,6 +82,8 @@ function respond(status: number, body: unknown, headers: Record<string, string>,
  */
 export function createHttpApi(opts: { logger: Logger; routes: Record<string, RouteHandler> }) {
   const { logger, routes } = opts;
+  // Read at cold start: an invalid limit fails it rather than the first request.
+  const rateLimit = createRateLimiter(readRateLimits(), logger);
   const core = async (event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> => {
     const requestId = event.requestContext?.requestId ?? 'unknown';
     const supplied = event.headers?.['x-correlation-id'];
@@ -73,11 +94,14 @@ export function createHttpApi(opts: { logger: Logger; routes: Record<string, Rou
     try {
       const route = routes[event.routeKey];
       if (!route) throw new HttpProblem(404, 'Not Found', `no route ${event.routeKey}`);
+      // Counted before anything is parsed: refused requests are abuse too.
+      await rateLimit({ routeKey: event.routeKey, sub: principalOfEvent(event)?.sub, sourceIp: event.requestContext?.http?.sourceIp });
       const principal = authorizeRoute(event);
+      const { params, query } = screenedParts(event);
       const result = await route({
         routeKey: event.routeKey,
-        params: (event.pathParameters ?? {}) as Record<string, string>,
-        query: event.queryStringParameters ?? {},
+        params,
+        query,
         headers: event.headers ?? {},
         body: parseBody(event),
         requestId,
@@ -89,7 +113,7 @@ export function createHttpApi(opts: { logger: Logger; routes: Record<string, Rou
       const instance = event.rawPath;
       if (err instanceof HttpProblem) {
         if (err.status >= 500) logger.error('request failed', { error: err });
-        return respond(err.status, err.toBody(instance), headers, 'application/problem+json');
+        return respond(err.status, err.toBody(instance), { ...headers, ...err.headers }, 'application/problem+json');
       }
       if (isTransient(err)) {
         logger.error('dependency unavailable', { error: err as Error });

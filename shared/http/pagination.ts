@@ -6,18 +6,33 @@ export const pageQuery = {
   cursor: z.string().max(500).optional(),
 };
 
+/** A timestamp as the API issues them (toISOString), within what PostgreSQL's timestamptz holds. */
+const instant = z.iso.datetime({ offset: true }).refine((s) => {
+  const year = new Date(s).getUTCFullYear();
+  return year >= 1970 && year <= 9999;
+}, 'out of range');
+
+/** Cursors of lists sorted by creation time, then id. */
+export const timeIdCursor = z.tuple([instant, z.uuid()]);
+/** Cursors of lists sorted by a short text key (a sku), then id. */
+export const textIdCursor = z.tuple([z.string().min(1).max(200), z.uuid()]);
+
 /** Opaque cursor: the sort key of the last item of a page. */
 export function encodeCursor(key: (string | number)[]): string {
   return Buffer.from(JSON.stringify(key)).toString('base64url');
 }
 
-export function decodeCursor(cursor: string | undefined, arity: number): (string | number)[] | null {
+/**
+ * The sort key a cursor carries, checked against the list's own key shape: a cursor this API did
+ * not issue (garbage, another list's, one edited by hand) is a 400, never a failed query.
+ */
+export function decodeCursor<S extends z.ZodType>(cursor: string | undefined, shape: S): z.infer<S> | null {
   if (!cursor) return null;
   try {
-    const key = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-    if (Array.isArray(key) && key.length === arity) return key;
+    const parsed = shape.safeParse(JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')));
+    if (parsed.success) return parsed.data;
   } catch {
-    // fall through
+    // not JSON: fall through
   }
   throw badRequest('cursor is not one this API issued', [{ pointer: '/cursor', detail: 'invalid cursor' }]);
 }

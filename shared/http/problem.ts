@@ -14,6 +14,8 @@ export class HttpProblem extends Error {
     readonly detail: string,
     readonly errors?: FieldError[],
     readonly slug?: string,
+    /** Response headers the problem calls for (Retry-After). */
+    readonly headers?: Record<string, string>,
   ) {
     super(detail);
   }

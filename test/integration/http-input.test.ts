@@ -72,6 +72,114 @@ describe('bad input is refused with problem+json and changes nothing', () => {
   });
 });
 
+describe('every request part is checked before anything is stored', () => {
+  const pointers = (res: { body: any }) => res.body.errors.map((e: { pointer: string }) => e.pointer);
+
+  it('refuses NUL, control characters and lone surrogates with a 400 naming the field, and stores nothing', async () => {
+    const sku = `T-${randomUUID().slice(0, 8)}`;
+    const product = (name: string) => ({ sku, name, priceCents: 100, stock: 1 });
+    for (const name of ['nul\u0000inside', 'new\nline', 'bell\u0007', 'c1\u0085', 'lone \ud800 high', 'lone \udc00 low']) {
+      const res = await api('POST', '/products', product(name));
+      expectProblem(res, 400);
+      expect(pointers(res), JSON.stringify(name)).toEqual(['/name']);
+    }
+    // The same refusal written as JSON escapes rather than raw characters.
+    const escaped = await api('POST', '/products', `{"sku":"${sku}","name":"x\\u0000y","priceCents":1,"stock":1}`, { 'content-type': 'application/json' });
+    expectProblem(escaped, 400);
+    expect(pointers(escaped)).toEqual(['/name']);
+    const lone = await api('POST', '/products', `{"sku":"${sku}","name":"x\\ud83dy","priceCents":1,"stock":1}`, { 'content-type': 'application/json' });
+    expectProblem(lone, 400);
+    expect(pointers(lone)).toEqual(['/name']);
+    expect((await db('inventory').query('SELECT count(*)::int AS n FROM products WHERE sku = $1', [sku])).rows[0].n).toBe(0);
+
+    const p = await createProduct();
+    const customerId = customer();
+    const order = await api('POST', '/orders', { customerId, items: [{ productId: p.id, quantity: 1 }], paymentToken: 'tok_\u0000visa' });
+    expectProblem(order, 400);
+    expect(pointers(order)).toEqual(['/paymentToken']);
+    const update = await api('PATCH', `/products/${p.id}`, { name: 'ok\u001b[31m' });
+    expectProblem(update, 400);
+    expect(pointers(update)).toEqual(['/name']);
+    expect((await api('GET', `/products/${p.id}`)).body).toMatchObject({ name: 'Test product', version: 1 });
+    expect(await ordersOf(customerId)).toBe(0);
+
+    const query = await api('GET', `/orders?customerId=${encodeURIComponent('\u0000')}`);
+    expectProblem(query, 400);
+    expect(pointers(query)).toEqual(['/customerId']);
+    const path = await api('GET', `/orders/${encodeURIComponent('\u0001')}`);
+    expectProblem(path, 400);
+    expect(pointers(path)).toEqual(['/id']);
+    const key = await api('POST', '/orders', { customerId, items: [{ productId: p.id, quantity: 1 }], paymentToken: 'tok_visa' }, { 'idempotency-key': 'caf\u00e9' });
+    expectProblem(key, 400);
+    expect(await ordersOf(customerId)).toBe(0);
+  });
+
+  it('refuses unknown fields in bodies and queries', async () => {
+    const p = await createProduct();
+    const unknown = await api('PATCH', `/products/${p.id}`, { name: 'fine', reserved: 0 });
+    expectProblem(unknown, 400);
+    expect(unknown.body.errors).toEqual([{ pointer: '', detail: expect.stringMatching(/reserved/) }]);
+    const nested = await api('POST', '/orders', { customerId: customer(), items: [{ productId: p.id, quantity: 1, priceCents: 1 }], paymentToken: 'tok_visa' });
+    expectProblem(nested, 400);
+    expect(pointers(nested)).toEqual(['/items/0']);
+    for (const [path, name] of [
+      ['/orders?sort=asc', 'sort'],
+      ['/products?offset=10', 'offset'],
+      ['/payments?limit=5&evil=1', 'evil'],
+      ['/queues/order_queue/dead-letters?all=true', 'all'],
+      [`/orders/${randomUUID()}?expand=items`, 'expand'],
+      [`/products/${p.id}?fields=name`, 'fields'],
+      ['/health?verbose=1', 'verbose'],
+      ['/stats/orders?since=1', 'since'],
+    ]) {
+      const res = await api('GET', path!);
+      expectProblem(res, 400);
+      expect(res.body.errors, path).toEqual([{ pointer: `/${name}`, detail: expect.stringContaining(`"${name}"`) }]);
+    }
+  });
+
+  it('answers 400 for JSON nested past 32 levels, even 30,000 deep', async () => {
+    const deep = await api('POST', '/orders', '['.repeat(30_000) + ']'.repeat(30_000), { 'content-type': 'application/json' });
+    expectProblem(deep, 400);
+    expect(deep.body.errors).toEqual([{ pointer: '/0'.repeat(32), detail: 'nested deeper than 32 levels' }]);
+  });
+
+  it('answers 413 for a body over the application limit, and stores nothing', async () => {
+    const customerId = customer();
+    const big = { customerId, items: [{ productId: randomUUID(), quantity: 1 }], paymentToken: 'tok_visa', padding: 'x'.repeat(70 * 1024) };
+    const res = await api('POST', '/orders', big);
+    expectProblem(res, 413);
+    expect(res.body.detail).toMatch(/65536/);
+    expectProblem(await api('POST', '/products', { sku: 'BIG-1', name: 'é'.repeat(40 * 1024), priceCents: 1, stock: 1 }), 413);
+    expect(await ordersOf(customerId)).toBe(0);
+  });
+
+  it('answers 400 for a cursor that decodes to the wrong types, on every list', async () => {
+    const forged = (key: unknown) => Buffer.from(JSON.stringify(key)).toString('base64url');
+    for (const list of ['/orders', '/payments', '/products']) {
+      for (const key of [[{}, []], [1, 2], ['2026-01-01T00:00:00Z', 'not-a-uuid'], ['x'], 'x']) {
+        const res = await api('GET', `${list}?cursor=${forged(key)}`);
+        expectProblem(res, 400);
+        expect(res.body.errors, `${list} ${JSON.stringify(key)}`).toEqual([{ pointer: '/cursor', detail: 'invalid cursor' }]);
+      }
+    }
+  });
+
+  it('answers 400 for ids that are not UUIDs and for broken percent-encoding, never 500', async () => {
+    for (const [method, path] of [
+      ['GET', '/orders/%E0%A4%A'],
+      ['GET', '/orders/%'],
+      ['GET', '/products/12345'],
+      ['PATCH', '/products/%00'],
+      ['DELETE', '/orders/%2F'],
+      ['GET', '/orders/%ZZ/events'],
+    ] as const) {
+      const res = await api(method, path, method === 'PATCH' ? { name: 'x' } : undefined);
+      expectProblem(res, 400);
+    }
+  });
+});
+
 describe('Idempotency-Key on POST /orders', () => {
   it('answers a retry with the same order and creates nothing', async () => {
     const p = await createProduct();

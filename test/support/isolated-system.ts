@@ -23,6 +23,7 @@ export async function startIsolatedSystem(env: Record<string, string> = {}) {
 
   return {
     namespace,
+    httpUrl,
     issuerUrl,
     /** A request as the operator. */
     async call(method: string, path: string, body?: unknown) {

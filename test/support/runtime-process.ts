@@ -10,6 +10,7 @@ import pg from 'pg';
 import { DEFAULTS, SERVICES, databaseName } from '../../shared/config';
 import { deleteTopology } from '../../shared/messaging/topology';
 import { notificationKeys } from '../../functions/notification/redis-keys';
+import { rateLimitPrefix } from '../../shared/http/rate-limits';
 
 export interface TestSystem {
   httpUrl: string;
@@ -118,8 +119,10 @@ export async function dropNamespace(namespace: string) {
   try {
     const keys = notificationKeys(namespace);
     const prefix = keys.connections.slice(0, keys.connections.lastIndexOf(':'));
-    for await (const batch of redis.scanStream({ match: `${prefix}:*`, count: 500 })) {
-      if ((batch as string[]).length) await redis.del(...(batch as string[]));
+    for (const match of [`${prefix}:*`, `${rateLimitPrefix(namespace)}*`]) {
+      for await (const batch of redis.scanStream({ match, count: 500 })) {
+        if ((batch as string[]).length) await redis.del(...(batch as string[]));
+      }
     }
   } finally {
     redis.disconnect();
