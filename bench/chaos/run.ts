@@ -23,6 +23,7 @@ import { readSnapshot, checkInvariants } from '../invariants';
 import type { Violation } from '../invariants';
 import { startLoad } from '../load';
 import type { Load } from '../load';
+import { UNTHROTTLED_ENV } from '../../shared/http/rate-limits';
 import { benchAccess } from '../access';
 import { createProductSet } from '../products';
 import type { ProductSet } from '../products';
@@ -185,6 +186,8 @@ export async function runChaos(opts: ChaosOptions, hooks: ChaosHooks): Promise<C
       HTTP_PORT: String(httpPort),
       WS_PORT: String(wsPort),
       OIDC_PORT: String(oidcPort),
+      // One address and one operator offer every customer's orders: the per-principal limits would throttle them.
+      ...UNTHROTTLED_ENV,
       SCHEDULE_SECONDS: '2',
       // An intent left CHARGING by the kill is settled 10 s after its last change rather than 30 s.
       PAYMENT_SETTLE_AFTER_SECONDS: '10',
