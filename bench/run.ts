@@ -3,7 +3,7 @@
  * the load (warm-up, then the measured window), the drain, the invariant check, and the cleanup.
  * Every wait is bounded; cleanup runs on failure and on Ctrl-C (registerCleanup).
  */
-import { mkdir } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { ChannelModel } from 'amqplib';
@@ -67,6 +67,8 @@ export async function runLevel(opts: BenchOptions, level: number, run: number, h
   const env: Record<string, string> = { SCHEDULE_SECONDS: process.env.SCHEDULE_SECONDS ?? '60', ...UNTHROTTLED_ENV, ...opts.env };
   const runtimeNodeArgs = process.env.RUNTIME_NODE_ARGS;
   if (opts.profile) {
+    // A fresh folder: profiles left by an earlier run of the same name would be summed in.
+    await rm(hooks.profileDir, { recursive: true, force: true });
     await mkdir(hooks.profileDir, { recursive: true });
     // NODE_OPTIONS refuses --cpu-prof: startRuntimeProcess passes RUNTIME_NODE_ARGS to the
     // runtime's node, and the runtime FUNCTION_NODE_ARGS to each function's environment.
