@@ -67,7 +67,7 @@ async function main() {
 
   if (web) log(`Dashboard  ${web.url}/`);
   log(`HTTP API   ${runtime.httpUrl}   (try: curl ${runtime.httpUrl}/health)`);
-  log(`WebSocket  ${runtime.wsUrl}   (watch events live: npx wscat -c ${runtime.wsUrl})`);
+  log(`WebSocket  ${runtime.wsUrl}   (watch events live: npx wscat -c "${runtime.wsUrl}/?token=$(npm run -s token -- --user ops@eventflow.test)")`);
   log(`Issuer     ${issuer.url}   (OpenID Connect; users ${LOCAL_USERS.map((u) => u.email).join(', ')}; npm run token -- --user ops@eventflow.test)`);
   log(`namespace  ${config.namespace || '(none)'}; Ctrl-C to stop`);
   // One machine-readable line for tools that start the runtime (the test suite does).
