@@ -4,7 +4,6 @@
  * product set, then for each fault a phase: load, the fault, more load, the drain, the checks.
  * Every wait is bounded; everything started is stopped and removed at the end.
  */
-import net from 'node:net';
 import os from 'node:os';
 import type { ChannelModel } from 'amqplib';
 import pg from 'pg';
@@ -15,7 +14,7 @@ import { ManagementApi } from '../../shared/messaging/broker-admin';
 import { brokerPolicies, parseBrokerVersion, policyPrefix } from '../../shared/messaging/policies';
 import { deploymentLayout, resolveTopology } from '../../shared/messaging/topology';
 import { refundKeyOf } from '../../functions/payment/domain/gateway';
-import { startPrivateStack } from '../../scripts/private-stack';
+import { freePort, startPrivateStack } from '../../scripts/private-stack';
 import type { PrivateStack, ServiceId } from '../../scripts/private-stack';
 import { freshNamespace, startRuntimeProcess } from '../../test/support/runtime-process';
 import { drain } from '../drain';
@@ -79,17 +78,6 @@ export interface ChaosHooks {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, Math.max(0, ms)));
 const TERMINAL_STATUSES = ['CONFIRMED', 'FAILED', 'CANCELLED'];
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 /** Retries fn (a connection to a service that may be restarting) until it works or ms have passed. */
 async function retrying<T>(what: string, fn: () => Promise<T>, ms = 120_000): Promise<T> {

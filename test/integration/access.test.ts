@@ -4,7 +4,6 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { exportJWK, generateKeyPair } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { WebSocket } from 'ws';
 import { ROUTES, ROUTE_ACCESS } from '../../functions/catalog';
 import type { RouteKey } from '../../functions/catalog';
 import type { Principal } from '../../shared/auth/principal';
@@ -13,6 +12,7 @@ import { orderIdOf } from '../../shared/events/envelope';
 import { DASHBOARD_CLIENT_ID, mintAccessToken } from '../../local/auth/tokens';
 import { createVerifier } from '../../shared/auth/verify';
 import { bearer } from '../support/auth';
+import { handshakeStatus, openWsClient } from '../support/websocket';
 import { ALICE, BOB, OPERATOR, api, as, closeTestClients, createProduct, system, tokenOf, waitFor, waitForStatus } from '../support/system';
 
 afterAll(closeTestClients);
@@ -162,48 +162,7 @@ describe("a customer's own orders", () => {
 });
 
 /** A WebSocket client holding a principal's token; keeps every event and reply it receives. */
-async function connect(principal: Principal) {
-  const ws = new WebSocket(`${system().wsUrl}/?token=${await tokenOf(principal)}`);
-  const events: AnyEnvelope[] = [];
-  const replies: Record<string, any>[] = [];
-  const raw: string[] = [];
-  ws.on('message', (data) => {
-    raw.push(data.toString());
-    const message = JSON.parse(data.toString());
-    if (Array.isArray(message)) events.push(...message);
-    else replies.push(message);
-  });
-  await new Promise((resolve, reject) => {
-    ws.once('open', resolve);
-    ws.once('error', reject);
-  });
-  return {
-    ws,
-    events,
-    raw,
-    async request(message: object) {
-      const before = replies.length;
-      ws.send(JSON.stringify(message));
-      return waitFor(async () => replies[before], `a reply to ${JSON.stringify(message)}`);
-    },
-  };
-}
-
-/** The HTTP status a WebSocket handshake is refused with, or 101 when it opens. */
-function handshake(url: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url);
-    ws.once('open', () => {
-      ws.close();
-      resolve(101);
-    });
-    ws.once('unexpected-response', (_req, res) => {
-      resolve(res.statusCode ?? 0);
-      ws.terminate();
-    });
-    ws.once('error', (err) => (err.message.includes('Unexpected server response') ? undefined : reject(err)));
-  });
-}
+const connect = async (principal: Principal) => openWsClient<Record<string, any>, AnyEnvelope>(`${system().wsUrl}/?token=${await tokenOf(principal)}`);
 
 describe('WebSocket access', () => {
   it('refuses a connection without a valid token at $connect (401)', async () => {
@@ -212,12 +171,12 @@ describe('WebSocket access', () => {
     const [h, p, s] = (await tokenOf(ALICE)).split('.');
     const claims = JSON.parse(Buffer.from(p!, 'base64url').toString());
     const tampered = `${h}.${Buffer.from(JSON.stringify({ ...claims, 'cognito:groups': ['operator'] })).toString('base64url')}.${s}`;
-    expect(await handshake(system().wsUrl)).toBe(401);
-    expect(await handshake(url(await mintAccessToken({ ...ALICE, issuer, expiresInSeconds: -60 })))).toBe(401);
-    expect(await handshake(url(tampered))).toBe(401);
-    expect(await handshake(url(await mintAccessToken({ ...ALICE, issuer, audience: 'someone-else' })))).toBe(401);
-    expect(await handshake(url(await mintAccessToken({ ...ALICE, issuer: 'http://127.0.0.1:9/' })))).toBe(401);
-    expect(await handshake(url(await tokenOf(ALICE)))).toBe(101);
+    expect(await handshakeStatus(system().wsUrl)).toBe(401);
+    expect(await handshakeStatus(url(await mintAccessToken({ ...ALICE, issuer, expiresInSeconds: -60 })))).toBe(401);
+    expect(await handshakeStatus(url(tampered))).toBe(401);
+    expect(await handshakeStatus(url(await mintAccessToken({ ...ALICE, issuer, audience: 'someone-else' })))).toBe(401);
+    expect(await handshakeStatus(url(await mintAccessToken({ ...ALICE, issuer: 'http://127.0.0.1:9/' })))).toBe(401);
+    expect(await handshakeStatus(url(await tokenOf(ALICE)))).toBe(101);
   });
 
   it("delivers a customer only its own orders' events, an operator every event, and nobody a payment token", async () => {

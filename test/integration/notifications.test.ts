@@ -9,6 +9,7 @@ import { DEFAULTS } from '../../shared/config';
 import { orderIdOf } from '../../shared/events/envelope';
 import type { AnyEnvelope } from '../../shared/events/envelope';
 import type { Principal } from '../../shared/auth/principal';
+import { openWsClient } from '../support/websocket';
 import { OPERATOR, api, closeTestClients, createProduct, placeOrder, system, timeline, tokenOf, waitFor, waitForStatus } from '../support/system';
 
 const redis = new Redis(process.env.REDIS_URL ?? DEFAULTS.redisUrl);
@@ -30,28 +31,16 @@ const wsUrl = async (principal: Principal = OPERATOR) => `${system().wsUrl}/?tok
  * Connected as the operator unless told otherwise.
  */
 async function watch(principal: Principal = OPERATOR) {
-  const ws = new WebSocket(await wsUrl(principal));
-  clients.push(ws);
-  const events: AnyEnvelope[] = [];
-  const replies: Reply[] = [];
-  ws.on('message', (data) => {
-    const message = JSON.parse(data.toString()) as AnyEnvelope[] | Reply;
-    if (Array.isArray(message)) events.push(...message);
-    else replies.push(message);
-  });
-  await new Promise((resolve, reject) => {
-    ws.once('open', resolve);
-    ws.once('error', reject);
-  });
+  const client = await openWsClient<Reply, AnyEnvelope>(await wsUrl(principal));
+  clients.push(client.ws);
+  const { events } = client;
   return {
-    ws,
+    ws: client.ws,
     events,
     of: (orderId: string) => events.filter((e) => orderIdOf(e) === orderId),
     has: (predicate: (e: AnyEnvelope) => boolean) => events.some(predicate),
     async request<T extends Reply['type']>(message: object, type: T): Promise<Extract<Reply, { type: T }>> {
-      const before = replies.length;
-      ws.send(JSON.stringify(message));
-      const reply = await waitFor(async () => replies[before], `a reply to ${JSON.stringify(message)}`);
+      const reply = await client.request(message);
       expect(reply.type).toBe(type);
       return reply as Extract<Reply, { type: T }>;
     },

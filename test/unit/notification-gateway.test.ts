@@ -10,6 +10,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { FRAME_BYTES, MESSAGE_BYTES, startWsGateway } from '../../local/ws-gateway';
 import type { RouteInvoker } from '../../local/ws-gateway';
+import { handshakeStatus } from '../support/websocket';
 
 type Call = { route: string; event: APIGatewayProxyWebsocketEventV2 };
 
@@ -228,33 +229,19 @@ describe("local WebSocket gateway's $connect authorizer", () => {
     return { gw, connects, later, authorizerEvents, errors };
   }
 
-  const status = (url: string) =>
-    new Promise<number>((resolve) => {
-      const ws = new WebSocket(url);
-      ws.once('open', () => {
-        ws.close();
-        resolve(101);
-      });
-      ws.once('unexpected-response', (_req, res) => {
-        resolve(res.statusCode ?? 0);
-        ws.terminate();
-      });
-      ws.once('error', () => undefined);
-    });
-
   it('answers 401 without invoking the authorizer when the identity source is missing', async () => {
     const { gw, authorizerEvents, connects } = await guarded();
-    expect(await status(gw.url)).toBe(401);
-    expect(await status(`${gw.url}/?token=`)).toBe(401);
+    expect(await handshakeStatus(gw.url)).toBe(401);
+    expect(await handshakeStatus(`${gw.url}/?token=`)).toBe(401);
     expect(authorizerEvents).toEqual([]);
     expect(connects).toEqual([]);
   });
 
   it('refuses with 401 on "Unauthorized", 403 on a Deny, 500 on any other failure, never reaching $connect', async () => {
     const { gw, connects, errors } = await guarded();
-    expect(await status(`${gw.url}/?token=forged`)).toBe(401);
-    expect(await status(`${gw.url}/?token=deny`)).toBe(403);
-    expect(await status(`${gw.url}/?token=boom`)).toBe(500);
+    expect(await handshakeStatus(`${gw.url}/?token=forged`)).toBe(401);
+    expect(await handshakeStatus(`${gw.url}/?token=deny`)).toBe(403);
+    expect(await handshakeStatus(`${gw.url}/?token=boom`)).toBe(500);
     expect(connects).toEqual([]);
     expect(errors.length).toBe(1);
   });
