@@ -1,17 +1,8 @@
-import net from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
-
-/** A port nothing listens on: taken from the OS, then released. */
-async function closedPort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((r) => server.close(r));
-  return port;
-}
+import { freePort } from '../../scripts/private-stack';
 
 // This file's process reaches "Redis" at a port where none runs, as in an outage.
-process.env.REDIS_URL = `redis://127.0.0.1:${await closedPort()}`;
+process.env.REDIS_URL = `redis://127.0.0.1:${await freePort()}`;
 const { closeRedis } = await import('../../shared/redis');
 const { createRateLimiter } = await import('../../shared/http/rate-limiter');
 const { createLogger } = await import('../../shared/logger');
