@@ -30,7 +30,13 @@ export function ConnectionIndicator() {
     <div className="flex items-center gap-2 text-sm" role="status" aria-live="polite" data-connection={state.status}>
       <span aria-hidden="true" className={`inline-block h-2.5 w-2.5 rounded-full ${look.dot}`} />
       <span className="font-medium text-slate-800">{look.text}</span>
-      {detail && <span className="hidden max-w-64 truncate text-xs text-slate-600 lg:inline" title={detail}>{detail}</span>}
+      {/* "Live" says enough where the header is tight (an operator's seven pages and the account);
+          why a connection is down, and when it retries, is worth the room from lg up. */}
+      {detail && (
+        <span className={`hidden max-w-64 truncate text-xs text-slate-600 ${state.status === 'live' ? '2xl:inline' : 'lg:inline'}`} title={detail}>
+          {detail}
+        </span>
+      )}
       {(state.status === 'reconnecting' || state.status === 'unavailable') && (
         <button type="button" className="btn px-2 py-0.5 text-xs" onClick={() => liveSocket.retryNow()}>
           Reconnect now
