@@ -3,6 +3,8 @@ import { getRedis } from '../../shared/redis';
 import { notificationKeys } from './redis-keys';
 import type { Principal } from '../../shared/auth/principal';
 import { decodeConnection, encodeConnection } from './domain/access';
+import type { AnyEnvelope } from '../../shared/events/envelope';
+import { loggedEvent } from './recent-events';
 
 /** API Gateway ends every WebSocket connection after 2 hours, so no record needs to outlive that. */
 export const MAX_CONNECTION_MS = 2 * 60 * 60 * 1000;
@@ -66,17 +68,35 @@ export async function subscriptionsOf(connectionId: string): Promise<Set<string>
 }
 
 /**
- * Adds an order to a connection's subscriptions; they expire with the connection. Returns how many
- * the connection has (not the whole list: a client following many orders would pay for it on every
- * subscribe).
+ * Subscribes a connection to an order and reads, in the same transaction, who opened the
+ * connection and the order's log so far: one round trip, and the log is read after the
+ * subscription took effect (see subscribeAndCatchUp in websocket.ts for why that order matters).
  */
-export async function subscribe(connectionId: string, orderId: string): Promise<number> {
+export async function subscribeAndReadLog(
+  connectionId: string,
+  orderId: string,
+): Promise<{ principal: Principal | null; subscriptions: number; events: AnyEnvelope[] }> {
   const k = await keys();
   const redis = await getRedis();
   const key = k.subscriptions(connectionId);
-  // No connection outlives API Gateway's 2 hours, so neither do its subscriptions; one round trip.
-  const [, , count] = (await redis.multi().sadd(key, orderId).pexpire(key, MAX_CONNECTION_MS).scard(key).exec()) ?? [];
-  return Number(count?.[1] ?? 0);
+  // Every key carries the namespace's hash tag, so the transaction is valid on a cluster too.
+  const replies = await redis
+    .multi()
+    .hget(k.connections, connectionId)
+    .sadd(key, orderId)
+    .pexpire(key, MAX_CONNECTION_MS)
+    .scard(key)
+    .lrange(k.orderEvents(orderId), 0, -1)
+    .exec();
+  if (!replies) throw new Error('the subscription transaction was discarded');
+  const failed = replies.find(([err]) => err);
+  if (failed) throw failed[0];
+  const record = replies[0]![1] as string | null;
+  return {
+    principal: record ? decodeConnection(record).principal : null,
+    subscriptions: Number(replies[3]![1]),
+    events: (replies[4]![1] as string[]).map(loggedEvent),
+  };
 }
 
 /** Removes one order, or all of them (the connection then receives every event again). Returns how many are left. */

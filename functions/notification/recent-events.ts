@@ -42,11 +42,8 @@ export async function appendRecentEvents(events: readonly AnyEnvelope[]): Promis
   await tx.exec();
 }
 
-/** An order's recent events, oldest first (empty once its log has expired). */
-export async function recentEventsOf(orderId: string): Promise<AnyEnvelope[]> {
-  const key = notificationKeys((await getConfig()).namespace).orderEvents(orderId);
-  return (await (await getRedis()).lrange(key, 0, -1)).map((json) => withoutPaymentToken(JSON.parse(json) as AnyEnvelope));
-}
+/** An event as an order's log holds it, made fit for a client (no payment token). */
+export const loggedEvent = (json: string): AnyEnvelope => withoutPaymentToken(JSON.parse(json) as AnyEnvelope);
 
 /** The customers who placed these orders, as far as the recent order.created events say (one round trip). */
 export async function ownersOf(orderIds: readonly string[]): Promise<Map<string, string>> {

@@ -1,7 +1,7 @@
 import type { APIGatewayProxyStructuredResultV2, APIGatewayProxyWebsocketEventV2, Context } from 'aws-lambda';
 import { createLogger } from '../../shared/logger';
 import { instrument } from '../../shared/observability';
-import { addConnection, principalOfConnection, removeConnection, subscribe, subscriptionsOf, unsubscribe } from './connections';
+import { addConnection, principalOfConnection, removeConnection, subscribeAndReadLog, subscriptionsOf, unsubscribe } from './connections';
 import type { Principal } from '../../shared/auth/principal';
 import { orderIdsIn, receivable } from './domain/access';
 import { principalOfContext } from './domain/authorizer';
@@ -10,7 +10,7 @@ import type { ClientMessage, Reply } from './domain/protocol';
 import { parseClientMessage } from './domain/protocol';
 import { parseSince, selectMissed } from './domain/resume';
 import { postToConnection } from './management-api';
-import { ownersOf, recentEventsBackTo, recentEventsOf } from './recent-events';
+import { ownersOf, recentEventsBackTo } from './recent-events';
 import type { AnyEnvelope } from '../../shared/events/envelope';
 
 const logger = createLogger('notification');
@@ -39,10 +39,10 @@ async function resume(connectionId: string, principal: Principal | null, since: 
  * before it reads who is subscribed, and this reads the log after subscribing, so every event
  * arrives one way or the other (or both: clients drop ids they have seen).
  */
-async function subscribeAndCatchUp(connectionId: string, principal: Principal | null, orderId: string): Promise<Reply> {
-  const subscriptions = await subscribe(connectionId, orderId);
+async function subscribeAndCatchUp(connectionId: string, orderId: string): Promise<Reply> {
+  const { principal, subscriptions, events } = await subscribeAndReadLog(connectionId, orderId);
   // Another customer's order answers as one with no events yet: its existence is not given away.
-  const earlier = await forCaller(principal, await recentEventsOf(orderId));
+  const earlier = await forCaller(principal, events);
   const frames = packFrames(earlier);
   if (frames.length <= 1 && Buffer.byteLength(frames[0] ?? '') < FRAME_LIMIT_BYTES - 256) {
     return { type: 'subscribed', orderId, subscriptions, replayed: earlier.length, events: earlier };
@@ -52,16 +52,15 @@ async function subscribeAndCatchUp(connectionId: string, principal: Principal | 
 }
 
 async function answer(connectionId: string, message: ClientMessage): Promise<Reply> {
-  const principal = message.action === 'subscribe' || message.action === 'resume' ? await principalOfConnection(connectionId) : null;
   switch (message.action) {
     case 'ping':
       return { type: 'pong', connectionId, at: new Date().toISOString() };
     case 'subscribe':
-      return subscribeAndCatchUp(connectionId, principal, message.orderId);
+      return subscribeAndCatchUp(connectionId, message.orderId);
     case 'unsubscribe':
       return { type: 'unsubscribed', orderId: message.orderId ?? null, subscriptions: await unsubscribe(connectionId, message.orderId) };
     case 'resume':
-      return resume(connectionId, principal, message.since);
+      return resume(connectionId, await principalOfConnection(connectionId), message.since);
   }
 }
 
