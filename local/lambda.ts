@@ -12,7 +12,7 @@ import type { EnvironmentMessage, Invocation } from './environment-protocol';
  * On Lambda each environment brings its own CPU; here they all share this machine's cores, and
  * every extra environment is another cold start and another JIT to warm for the same CPU. Past
  * twice the cores, more environments only make each request slower, so requests wait for one
- * instead, for a while (LOCAL_THROTTLE_WAIT_MS) (LOCAL_CONCURRENCY overrides).
+ * instead, up to LOCAL_THROTTLE_WAIT_MS (LOCAL_CONCURRENCY overrides).
  */
 export const DEFAULT_LOCAL_CONCURRENCY = Number(process.env.LOCAL_CONCURRENCY ?? Math.max(2, os.availableParallelism() * 2));
 
@@ -29,6 +29,7 @@ export function throttleWaitMs(raw: string | undefined): number {
   if (!/^\d+$/.test(raw.trim())) throw new Error(`LOCAL_THROTTLE_WAIT_MS must be a whole number of milliseconds, 0 or more (0: throttle at once, as Lambda does); got ${JSON.stringify(raw)}`);
   return Number(raw.trim());
 }
+
 /** An environment left idle this long is reclaimed, as Lambda does (its next invocation is a cold start). */
 const IDLE_MS = 5 * 60_000;
 
