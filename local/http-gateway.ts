@@ -7,7 +7,8 @@ import type { FunctionSpec, RouteKey } from '../functions/catalog';
 import { flattenClaims } from '../shared/auth/principal';
 import { AuthError, bearerToken } from '../shared/auth/verify';
 import type { JWTPayload } from 'jose';
-import { InvocationAbandoned, invoke } from './lambda';
+import { HttpProblem } from '../shared/http/problem';
+import { InvocationAbandoned, InvocationThrottled, LOCAL_THROTTLE_WAIT_MS, invoke } from './lambda';
 
 interface Route {
   spec: FunctionSpec;
@@ -129,6 +130,11 @@ const MAX_BODY = 10 * 1024 * 1024; // API Gateway's payload limit
 /** Verifies a token's signature, issuer, audience and expiry, returning its claims (shared/auth/verify.ts). */
 export type ClaimsVerifier = (token: string | undefined) => Promise<JWTPayload>;
 
+/** Writes a problem+json answer of the gateway's own, with the headers the problem calls for. */
+function writeProblem(res: http.ServerResponse, problem: HttpProblem, path: string, headers: Record<string, string>, members: Record<string, unknown> = {}) {
+  res.writeHead(problem.status, { 'content-type': 'application/problem+json', ...problem.headers, ...headers }).end(JSON.stringify({ ...problem.toBody(path), ...members }));
+}
+
 /**
  * A refusal by the JWT authorizer, before any handler. API Gateway's own body is
  * {"message":"Unauthorized"}; this one is problem+json and keeps that member, so a client reading
@@ -136,14 +142,22 @@ export type ClaimsVerifier = (token: string | undefined) => Promise<JWTPayload>;
  */
 function unauthorized(res: http.ServerResponse, cors: Record<string, string>, err: AuthError, path: string) {
   const description = err.reason === 'expired-token' ? 'the token has expired' : err.reason === 'missing-token' ? 'no bearer token' : 'the token is not valid';
-  res
-    .writeHead(401, {
-      'content-type': 'application/problem+json',
-      'www-authenticate': `Bearer${err.reason === 'missing-token' ? '' : ` error="invalid_token", error_description="${description}"`}`,
-      ...cors,
-    })
-    .end(JSON.stringify({ type: 'urn:eventflow:problem:unauthorized', title: 'Unauthorized', status: 401, detail: description, instance: path, message: 'Unauthorized' }));
+  const challenge = `Bearer${err.reason === 'missing-token' ? '' : ` error="invalid_token", error_description="${description}"`}`;
+  writeProblem(res, new HttpProblem(401, 'Unauthorized', description, undefined, 'unauthorized'), path, { 'www-authenticate': challenge, ...cors }, { message: 'Unauthorized' });
 }
+
+/**
+ * Every environment of the route's function stayed busy past the bound: refused, never run. On AWS
+ * a throttled Lambda behind an HTTP API comes back as a 5xx from API Gateway too; either way a
+ * client retries after a while (docs/decisions.md).
+ */
+const throttled = (routeKey: string) =>
+  new HttpProblem(503, 'Service Unavailable', `the function behind ${routeKey} is at its concurrency limit; the request was not run, retry it after a second`, undefined, 'throttled', {
+    'retry-after': '1',
+  });
+
+/** At most one line about throttled requests this often: under overload there is one per request. */
+const THROTTLE_LOG_EVERY_MS = 10_000;
 
 /** An HTTP server that plays API Gateway's HTTP API in front of the catalog's handlers. */
 export async function startHttpGateway(opts: {
@@ -151,9 +165,24 @@ export async function startHttpGateway(opts: {
   port: number;
   /** The JWT authorizer on every non-public route of the catalog. */
   verifyClaims: ClaimsVerifier;
+  /** How long a request waits for an environment of its function before it is throttled (503). */
+  throttleWaitMs?: number;
+  /** The functions whose routes it serves: the catalog's. */
+  functions?: FunctionSpec[];
   onError: (err: unknown) => void;
+  log?: (line: string) => void;
 }) {
-  const routes = compileRoutes();
+  const routes = compileRoutes(opts.functions);
+  const maxWaitMs = opts.throttleWaitMs ?? LOCAL_THROTTLE_WAIT_MS;
+  const throttles = { count: 0, functions: new Set<string>(), loggedAt: 0 };
+  const noteThrottled = (functionId: string) => {
+    throttles.count++;
+    throttles.functions.add(functionId);
+    const now = Date.now();
+    if (now - throttles.loggedAt < THROTTLE_LOG_EVERY_MS) return;
+    opts.log?.(`${throttles.count} HTTP request(s) throttled (${[...throttles.functions].join(', ')}: every environment busy for ${maxWaitMs} ms)${throttles.loggedAt ? ' since the last such line' : ''}`);
+    Object.assign(throttles, { count: 0, functions: new Set<string>(), loggedAt: now });
+  };
   const server = http.createServer(async (req, res) => {
     const cors = corsHeaders(req);
     try {
@@ -201,7 +230,16 @@ export async function startHttpGateway(opts: {
       res.once('close', () => {
         if (!res.writableFinished) clientGone.abort();
       });
-      writeResult(res, await invoke(match.route.spec, event, { signal: clientGone.signal }), { ...cors, 'apigw-requestid': event.requestContext.requestId });
+      let result: unknown;
+      try {
+        result = await invoke(match.route.spec, event, { signal: clientGone.signal, maxWaitMs });
+      } catch (err) {
+        if (!(err instanceof InvocationThrottled)) throw err;
+        noteThrottled(err.functionId);
+        writeProblem(res, throttled(match.route.routeKey), path, cors);
+        return;
+      }
+      writeResult(res, result, { ...cors, 'apigw-requestid': event.requestContext.requestId });
     } catch (err) {
       if (err instanceof InvocationAbandoned) return;
       opts.onError(err);

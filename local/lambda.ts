@@ -12,9 +12,24 @@ import type { EnvironmentMessage, Invocation } from './environment-protocol';
  * On Lambda each environment brings its own CPU; here they all share this machine's cores, and
  * every extra environment is another cold start and another JIT to warm for the same CPU. Past
  * twice the cores, more environments only make each request slower, so requests wait for one
- * instead (LOCAL_CONCURRENCY overrides).
+ * instead, up to LOCAL_THROTTLE_WAIT_MS (LOCAL_CONCURRENCY overrides).
  */
 export const DEFAULT_LOCAL_CONCURRENCY = Number(process.env.LOCAL_CONCURRENCY ?? Math.max(2, os.availableParallelism() * 2));
+
+/**
+ * How long an HTTP request may wait for an environment of its function before it is throttled
+ * (docs/decisions.md). Lambda throttles at once; the local concurrency is far below Lambda's, so a
+ * short wait absorbs a burst, while a wait without bound would grow under overload until every
+ * request waits past its client's timeout.
+ */
+export const LOCAL_THROTTLE_WAIT_MS = throttleWaitMs(process.env.LOCAL_THROTTLE_WAIT_MS);
+
+export function throttleWaitMs(raw: string | undefined): number {
+  if (raw === undefined || raw.trim() === '') return 1_000;
+  if (!/^\d+$/.test(raw.trim())) throw new Error(`LOCAL_THROTTLE_WAIT_MS must be a whole number of milliseconds, 0 or more (0: throttle at once, as Lambda does); got ${JSON.stringify(raw)}`);
+  return Number(raw.trim());
+}
+
 /** An environment left idle this long is reclaimed, as Lambda does (its next invocation is a cold start). */
 const IDLE_MS = 5 * 60_000;
 
@@ -35,6 +50,24 @@ export class InvocationAbandoned extends InvocationError {
     super(`${functionId}: the caller went away before an environment was free; not invoked`, functionId);
     this.name = 'InvocationAbandoned';
   }
+}
+
+/** Every environment stayed busy for as long as the caller would wait, and no more could start: it never ran. */
+export class InvocationThrottled extends InvocationError {
+  constructor(
+    functionId: string,
+    readonly concurrency: number,
+    readonly waitedMs: number,
+  ) {
+    super(`${functionId}: at its concurrency limit (${concurrency}) and no environment was free within ${waitedMs} ms; throttled, not invoked`, functionId);
+    this.name = 'InvocationThrottled';
+  }
+}
+
+/** How a caller waits for an environment: `signal`, it went away; `maxWaitMs`, how long it waits at most. */
+export interface InvokeOptions {
+  signal?: AbortSignal;
+  maxWaitMs?: number;
 }
 
 interface Environment {
@@ -84,9 +117,12 @@ export class FunctionEnvironments {
    * Invokes the function as Lambda would: an environment of its own, a context with a deadline.
    * `signal`: the caller went away (an HTTP client that hung up) while the invocation waited for
    * an environment, so nothing runs; once it has one, the invocation runs to its end, as on Lambda.
+   * `maxWaitMs`: when every environment is busy and no more may start, how long to wait for one
+   * before the invocation is throttled (InvocationThrottled), and nothing runs; without it, as long
+   * as it takes (a queue's batch, a schedule's run: they must wait their turn).
    */
-  async invoke(event: unknown, opts: { signal?: AbortSignal } = {}): Promise<unknown> {
-    const env = await this.acquire(opts.signal);
+  async invoke(event: unknown, opts: InvokeOptions = {}): Promise<unknown> {
+    const env = await this.acquire(opts);
     try {
       // As on Lambda, the timeout counts from the end of the cold start (init has its own budget).
       await env.ready;
@@ -127,12 +163,13 @@ export class FunctionEnvironments {
     this.environments.clear();
   }
 
-  private async acquire(signal?: AbortSignal): Promise<Environment> {
-    for (let woken = false; ; woken = true) {
+  private async acquire({ signal, maxWaitMs }: InvokeOptions): Promise<Environment> {
+    const deadline = maxWaitMs === undefined ? undefined : Date.now() + maxWaitMs;
+    for (let ended: 'woken' | 'gave up' | undefined; ; ) {
       if (this.stopped) throw new InvocationError(`${this.spec.id}: the runtime is stopping`, this.spec.id);
       if (signal?.aborted) {
         // Woken for an environment just freed, but gone meanwhile: the next in line gets the turn.
-        if (woken) this.waiting.shift()?.();
+        if (ended === 'woken') this.waiting.shift()?.();
         throw new InvocationAbandoned(this.spec.id);
       }
       const idle = [...this.environments].find((e) => !e.busy);
@@ -145,22 +182,31 @@ export class FunctionEnvironments {
         env.busy = true;
         return env;
       }
-      // Every environment is busy: wait for one, unless the caller goes away first. On Lambda a
-      // request past the concurrency is refused at once; here it waits, and a request nobody waits
-      // for any more must not run later (an order its client saw time out), nor keep the ones
-      // behind it waiting.
-      await new Promise<void>((resolve) => {
-        const wake = () => {
-          signal?.removeEventListener('abort', abandon);
-          resolve();
+      // Throttled as Lambda would (at once, when maxWaitMs is 0). Nothing is free, so even a caller
+      // that was woken holds no turn to pass on: a newcomer took it.
+      if (deadline !== undefined && Date.now() >= deadline) throw new InvocationThrottled(this.spec.id, this.maxConcurrency, maxWaitMs!);
+      // Every environment is busy: wait for one, unless the caller goes away or its wait runs out
+      // first. A request nobody waits for any more must not run later (an order its client saw
+      // time out), nor keep the ones behind it waiting.
+      const first = ended !== 'woken';
+      ended = await new Promise<'woken' | 'gave up'>((resolve) => {
+        const end = (how: 'woken' | 'gave up') => {
+          clearTimeout(timer);
+          signal?.removeEventListener('abort', giveUp);
+          resolve(how);
         };
-        const abandon = () => {
+        const wake = () => end('woken');
+        // Clearing the timer in wake() means a release and a timeout never both end one wait.
+        const giveUp = () => {
           const at = this.waiting.indexOf(wake);
           if (at >= 0) this.waiting.splice(at, 1);
-          resolve();
+          end('gave up');
         };
-        this.waiting.push(wake);
-        signal?.addEventListener('abort', abandon, { once: true });
+        const timer = deadline === undefined ? undefined : setTimeout(giveUp, deadline - Date.now());
+        // Woken, but a newcomer took the environment first: back to the head of the line, not its end.
+        if (first) this.waiting.push(wake);
+        else this.waiting.unshift(wake);
+        signal?.addEventListener('abort', giveUp, { once: true });
       });
     }
   }
@@ -261,8 +307,8 @@ export function useEnvironments(opts: EnvironmentOptions): { stop(): Promise<voi
   };
 }
 
-/** Invokes a catalog function in one of its environments (see FunctionEnvironments.invoke for `signal`). */
-export function invoke(spec: FunctionSpec, event: unknown, opts: { signal?: AbortSignal } = {}): Promise<unknown> {
+/** Invokes a catalog function in one of its environments (see FunctionEnvironments.invoke for the options). */
+export function invoke(spec: FunctionSpec, event: unknown, opts: InvokeOptions = {}): Promise<unknown> {
   if (!options) throw new Error('useEnvironments() was not called');
   let envs = environments.get(spec.id);
   if (!envs) environments.set(spec.id, (envs = new FunctionEnvironments(spec, options)));

@@ -77,6 +77,7 @@ export async function startRuntime(config: Config, opts: RuntimeOptions) {
     port: opts.httpPort,
     verifyClaims: createClaimsVerifier(opts.auth),
     onError: (err) => opts.logError('HTTP gateway error', err),
+    log: opts.log,
   });
   stops.push(gateway.close);
 

@@ -1,7 +1,7 @@
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { FunctionSpec } from '../../functions/catalog';
 import { bundleFunctions } from '../../local/bundles';
-import { FunctionEnvironments } from '../../local/lambda';
+import { FunctionEnvironments, InvocationError, InvocationThrottled } from '../../local/lambda';
 import { waitFor } from '../support/wait';
 
 /** The local runtime's execution environments, as Lambda runs them, with a handler made for the purpose. */
@@ -21,7 +21,7 @@ const spec = (id: string, over: Partial<FunctionSpec> = {}): FunctionSpec => ({
 const open: FunctionEnvironments[] = [];
 let bundles: Record<string, string>;
 beforeAll(async () => {
-  bundles = await bundleFunctions(['env-a', 'env-b', 'env-c', 'env-d', 'env-e', 'env-f', 'env-g'].map((id) => spec(id)), 'test-environments');
+  bundles = await bundleFunctions(['env-a', 'env-b', 'env-c', 'env-d', 'env-e', 'env-f', 'env-g', 'env-h', 'env-i', 'env-j', 'env-k'].map((id) => spec(id)), 'test-environments');
 });
 function environments(s: FunctionSpec) {
   const envs = new FunctionEnvironments(s, { bundles, env: process.env, logError: () => undefined });
@@ -43,6 +43,13 @@ const alive = (pid: number) => {
 
 type Reply = { pid: number; invocations: number; memory: string; pool: string };
 
+/** Settles to the reply, or to the error; and says whether it has settled yet. */
+function watched(p: Promise<unknown>) {
+  const w = { settled: false, outcome: p.then((r) => r as Reply, (e: unknown) => e as Error) };
+  void w.outcome.then(() => (w.settled = true));
+  return w;
+}
+
 describe('local execution environments', () => {
   it('never run an invocation whose caller went away while it waited for an environment', async () => {
     const envs = environments(spec('env-g', { maxConcurrency: 1 }));
@@ -57,6 +64,78 @@ describe('local execution environments', () => {
     // The one behind it ran next, in the same environment: the abandoned event never reached it.
     expect(((await waiting) as Reply).invocations).toBe(3);
     expect(((await envs.invoke({ action: 'count' })) as Reply).invocations).toBe(4);
+  });
+
+  it('throttle an invocation that finds every environment busy for its whole bound, and never run it', async () => {
+    const envs = environments(spec('env-h', { maxConcurrency: 1 }));
+    await envs.invoke({ action: 'count' });
+    const busy = watched(envs.invoke({ action: 'sleep', ms: 1_500 }));
+    const asked = Date.now();
+    const bounded = envs.invoke({ action: 'count' }, { maxWaitMs: 200 }).catch((e: unknown) => e);
+    const patient = envs.invoke({ action: 'count' });
+    const err = await bounded;
+    const waited = Date.now() - asked;
+    expect(err).toBeInstanceOf(InvocationThrottled);
+    expect(err).toBeInstanceOf(InvocationError);
+    expect(err).toMatchObject({ functionId: 'env-h', concurrency: 1, message: expect.stringMatching(/concurrency limit \(1\).*within 200 ms; throttled, not invoked/) });
+    // The bound ended the wait, not a release: the busy one is still running.
+    expect(busy.settled).toBe(false);
+    expect(waited).toBeGreaterThanOrEqual(180);
+    // Lambda's own: refused at once.
+    await expect(envs.invoke({ action: 'count' }, { maxWaitMs: 0 })).rejects.toBeInstanceOf(InvocationThrottled);
+    expect(((await busy.outcome) as Reply).invocations).toBe(2);
+    // The one behind it ran next: the throttled ones never reached the environment, nor stayed in line.
+    expect(((await patient) as Reply).invocations).toBe(3);
+    expect(((await envs.invoke({ action: 'count' }, { maxWaitMs: 0 })) as Reply).invocations).toBe(4);
+    expect(envs.stats()).toEqual({ busy: 0, total: 1 });
+  });
+
+  it('run an invocation whose environment frees up within its bound', async () => {
+    const envs = environments(spec('env-i', { maxConcurrency: 1 }));
+    await envs.invoke({ action: 'count' });
+    const busy = envs.invoke({ action: 'sleep', ms: 300 });
+    const bounded = (await envs.invoke({ action: 'count' }, { maxWaitMs: 5_000 })) as Reply;
+    expect(((await busy) as Reply).invocations).toBe(2);
+    expect(bounded.invocations).toBe(3);
+  });
+
+  it('keep the others in line, first come first served, around a throttled one', async () => {
+    const envs = environments(spec('env-j', { maxConcurrency: 1 }));
+    await envs.invoke({ action: 'count' });
+    const busy = envs.invoke({ action: 'sleep', ms: 800 });
+    const line = [
+      envs.invoke({ action: 'count' }),
+      envs.invoke({ action: 'count' }, { maxWaitMs: 100 }).catch((e: unknown) => e),
+      envs.invoke({ action: 'count' }, { maxWaitMs: 20_000 }),
+      envs.invoke({ action: 'count' }, { maxWaitMs: 150 }).catch((e: unknown) => e),
+      envs.invoke({ action: 'count' }),
+    ];
+    const [first, throttled, second, alsoThrottled, third] = await Promise.all(line);
+    await busy;
+    expect(throttled).toBeInstanceOf(InvocationThrottled);
+    expect(alsoThrottled).toBeInstanceOf(InvocationThrottled);
+    expect([first, second, third].map((r) => (r as Reply).invocations)).toEqual([3, 4, 5]);
+  });
+
+  it('either run or throttle an invocation whose bound runs out as an environment frees up, and keep the line moving', async () => {
+    const envs = environments(spec('env-k', { maxConcurrency: 1 }));
+    await envs.invoke({ action: 'count' });
+    // Bounds around the busy one's end (its sleep plus the round trip), so the timer and the release race.
+    for (const maxWaitMs of [185, 195, 200, 205, 210, 220]) {
+      const busy = envs.invoke({ action: 'sleep', ms: 200 });
+      const racer = watched(envs.invoke({ action: 'count' }, { maxWaitMs }));
+      const next = envs.invoke({ action: 'count' });
+      const ran = ((await busy) as Reply).invocations;
+      const raced = await racer.outcome;
+      if (raced instanceof Error) {
+        expect(raced).toBeInstanceOf(InvocationThrottled);
+        expect(((await next) as Reply).invocations).toBe(ran + 1);
+      } else {
+        expect(raced.invocations).toBe(ran + 1);
+        expect(((await next) as Reply).invocations).toBe(ran + 2);
+      }
+    }
+    expect(envs.stats()).toEqual({ busy: 0, total: 1 });
   });
 
   it('run a function in a process of its own, one invocation at a time, with the catalog settings', async () => {

@@ -11,6 +11,7 @@ import { QUEUES, deploymentLayout, dlqOf, partitionQueues } from '../../shared/m
 import type { QueueId } from '../../shared/messaging/topology';
 import { mintAccessToken } from '../../local/auth/tokens';
 import { startIsolatedSystem } from '../support/isolated-system';
+import { PATIENT_HTTP_ENV } from '../support/runtime-process';
 import type { IsolatedSystem } from '../support/isolated-system';
 
 /**
@@ -23,6 +24,10 @@ import type { IsolatedSystem } from '../support/isolated-system';
  *
  * A runtime of its own: no other test's orders move the counts, and the rate limits are raised so
  * that what is checked is the input rules, not the limits (test/integration/rate-limit.test.ts).
+ * Likewise the wait for an environment: a batch of 50 puts up to twenty-odd requests on the order
+ * API at once, several deep on its four environments (twice two cores) and, in the first batch, behind
+ * their cold starts, on a machine other test files share. Past the default 1 s bound those would
+ * be throttled, a 503 that answers capacity, not input; so they wait instead (PATIENT_HTTP_ENV).
  */
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? 50);
@@ -35,7 +40,7 @@ let snapshotQueries: Record<ServiceName, string>;
 let amqp: Awaited<ReturnType<typeof connectAmqp>> | undefined;
 
 beforeAll(async () => {
-  sys = await startIsolatedSystem(UNTHROTTLED_ENV);
+  sys = await startIsolatedSystem({ ...UNTHROTTLED_ENV, ...PATIENT_HTTP_ENV });
   amqp = await connectAmqp(process.env.RABBITMQ_URL ?? DEFAULTS.rabbitmqUrl);
   const issuer = sys.issuerUrl;
   const operatorSub = randomUUID();

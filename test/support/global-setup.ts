@@ -1,5 +1,5 @@
 import type { TestProject } from 'vitest/node';
-import { startRuntimeProcess } from './runtime-process';
+import { PATIENT_HTTP_ENV, startRuntimeProcess } from './runtime-process';
 import type { TestSystem } from './runtime-process';
 
 declare module 'vitest' {
@@ -10,7 +10,7 @@ declare module 'vitest' {
 
 /** One runtime for all integration test files, in its own namespace; removed afterwards. */
 export default async function setup(project: TestProject) {
-  const { system, stop } = await startRuntimeProcess();
+  const { system, stop } = await startRuntimeProcess({ env: PATIENT_HTTP_ENV });
   project.provide('system', system);
   return stop;
 }

@@ -4,17 +4,17 @@ import type { ServiceName } from '../../shared/config';
 import { connectAmqp } from '../../shared/messaging/broker';
 import { QUEUES, dlqOf } from '../../shared/messaging/topology';
 import type { QueueId } from '../../shared/messaging/topology';
-import { startRuntimeProcess } from './runtime-process';
+import { PATIENT_HTTP_ENV, startRuntimeProcess } from './runtime-process';
 import { waitFor } from './wait';
 import { OPERATOR, bearer, tokenFor } from './auth';
 
 /**
  * A runtime of a test file's own, for tests that disturb it (take a database away, shorten its
  * deadlines) and so must not share the suite's runtime. Same helpers as test/support/system.ts,
- * bound to this runtime.
+ * bound to this runtime; HTTP requests wait for an environment as in the suite's (PATIENT_HTTP_ENV).
  */
 export async function startIsolatedSystem(env: Record<string, string> = {}) {
-  const runtime = await startRuntimeProcess({ env });
+  const runtime = await startRuntimeProcess({ env: { ...PATIENT_HTTP_ENV, ...env } });
   const { namespace, httpUrl, issuerUrl } = runtime.system;
   const admin = new pg.Client({ connectionString: process.env.DATABASE_URL ?? DEFAULTS.databaseServerUrl });
   await admin.connect();

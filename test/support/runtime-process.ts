@@ -23,6 +23,15 @@ export interface TestSystem {
   logFile: string;
 }
 
+/**
+ * For the test runtimes: tests send bursts far past the local concurrency (50 orders at once,
+ * the fuzz test's batches of 50, 16 orders into a runtime whose environments are still cold) on a
+ * machine that test files share, and they check what the system does with requests, not how many
+ * it takes at once. A wait for an environment longer than any test waits keeps throttling, a
+ * capacity answer (test/integration/http-gateway.test.ts), out of them. Benchmarks keep the default.
+ */
+export const PATIENT_HTTP_ENV: Record<string, string> = { LOCAL_THROTTLE_WAIT_MS: '60000' };
+
 export function freshNamespace(prefix = 't'): string {
   return `${prefix}${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
 }

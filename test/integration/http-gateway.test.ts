@@ -1,0 +1,84 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ROUTES } from '../../functions/catalog';
+import type { FunctionSpec } from '../../functions/catalog';
+import { bundleFunctions } from '../../local/bundles';
+import { startHttpGateway } from '../../local/http-gateway';
+import { LOCAL_THROTTLE_WAIT_MS, useEnvironments } from '../../local/lambda';
+import { waitFor } from '../support/wait';
+
+/**
+ * The local HTTP API in front of a function at its concurrency: one environment, a handler that
+ * sleeps when asked (test/fixtures/environment-handler.ts) on a public route, so no authorizer is
+ * involved. The gateway's bound is the runtime's (LOCAL_THROTTLE_WAIT_MS, 1 s unless set).
+ */
+const slow: FunctionSpec = {
+  id: 'gateway-slow',
+  service: 'platform',
+  entry: 'test/fixtures/environment-handler.ts',
+  trigger: { kind: 'http', routes: [ROUTES.health] },
+  memoryMb: 128,
+  timeoutSeconds: 10,
+  dbPoolMax: 1,
+  maxConcurrency: 1,
+  uses: { databases: [], broker: false, redis: false },
+};
+
+let environments: ReturnType<typeof useEnvironments>;
+let gateway: Awaited<ReturnType<typeof startHttpGateway>>;
+const logged: string[] = [];
+const errors: unknown[] = [];
+
+beforeAll(async () => {
+  environments = useEnvironments({ bundles: await bundleFunctions([slow], 'test-http-gateway'), env: process.env, logError: (_, err) => errors.push(err) });
+  gateway = await startHttpGateway({
+    host: '127.0.0.1',
+    port: 0,
+    verifyClaims: async () => {
+      throw new Error('a public route needs no token');
+    },
+    functions: [slow],
+    onError: (err) => errors.push(err),
+    log: (line) => logged.push(line),
+  });
+});
+
+afterAll(async () => {
+  await gateway?.close();
+  await environments?.stop();
+});
+
+const get = (query: string, headers: Record<string, string> = {}) => fetch(`${gateway.url}/health?${query}`, { headers });
+const invocations = async (res: Response) => ((await res.json()) as { invocations: number }).invocations;
+
+describe('the local HTTP API, with every environment of a function busy', () => {
+  it('throttles a request that waits past the bound: 503 problem+json with Retry-After, never run', async () => {
+    expect(await invocations(await get('action=count'))).toBe(1);
+    let slowDone = false;
+    const busy = get(`action=sleep&ms=${LOCAL_THROTTLE_WAIT_MS * 2 + 2_000}`).then((res) => ((slowDone = true), res));
+    await waitFor(async () => environments.stats()[slow.id]?.busy === 1, 'the slow request to hold the environment');
+
+    const asked = Date.now();
+    const res = await get('action=count', { origin: 'http://localhost:3000' });
+    expect(Date.now() - asked).toBeGreaterThanOrEqual(LOCAL_THROTTLE_WAIT_MS - 100); // it waited for the bound first
+    expect(slowDone).toBe(false); // and the bound ended the wait, not a release
+    expect(res.status).toBe(503);
+    expect(res.headers.get('content-type')).toBe('application/problem+json');
+    expect(res.headers.get('retry-after')).toBe('1');
+    expect(res.headers.get('access-control-allow-origin')).toBeTruthy(); // as on every other answer
+    expect(await res.json()).toEqual({
+      type: 'urn:eventflow:problem:throttled',
+      title: 'Service Unavailable',
+      status: 503,
+      detail: expect.stringMatching(/^the function behind GET \/health is at its concurrency limit; the request was not run/),
+      instance: '/health',
+    });
+    // One more throttled at once: one log line for both (the next comes only after 10 s).
+    expect((await get('action=count')).status).toBe(503);
+    expect(logged).toEqual([expect.stringMatching(/^1 HTTP request\(s\) throttled \(gateway-slow: every environment busy for \d+ ms\)$/)]);
+
+    expect((await busy).status).toBe(200);
+    // Neither throttled request ran: the slow one was the second invocation, this is the third.
+    expect(await invocations(await get('action=count'))).toBe(3);
+    expect(errors).toEqual([]);
+  });
+});
