@@ -49,6 +49,7 @@ export function prepareStatements(client: pg.ClientBase): void {
   // Statements whose result type changed go on under a new name: the old one can no longer run,
   // and deallocating it is impossible from inside the transaction that failed.
   const renamed = new Map<string, string>();
+  let renames = 0;
 
   const named = (config: unknown, values: unknown): { text: string; name: string } | undefined => {
     // Query objects (with submit) and configs that name themselves or choose a mode pass as they are;
@@ -70,7 +71,7 @@ export function prepareStatements(client: pg.ClientBase): void {
     prepared.add(statement.name);
     const fresh = (err: unknown): unknown => {
       if (!resultTypeChanged(err)) return err;
-      renamed.set(statement.text, `${statementName(statement.text)}_${Date.now().toString(36)}`);
+      renamed.set(statement.text, `${statementName(statement.text)}_${++renames}`);
       return new TransientError(`prepared statement ${statement.name} is stale (its tables changed); it is prepared anew on the next try`, { cause: err });
     };
     const { callback: own, ...rest } = (typeof config === 'string' ? { text: config } : config) as pg.QueryConfig & { callback?: unknown };
