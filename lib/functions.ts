@@ -144,6 +144,10 @@ export class CatalogFunctions extends Construct {
     if (uses.databases.length > 0) {
       fn.addEnvironment(E.databaseTls, 'true');
       fn.addEnvironment(E.dbPoolMax, String(spec.dbPoolMax));
+      // RDS Proxy pins a session that prepares a statement to one database connection for good,
+      // which undoes its multiplexing: through the proxy, statements go unnamed (parsed every time).
+      const proxied = !migrations && uses.databases.some((service) => databases.services[service].proxy);
+      fn.addEnvironment(E.dbPreparedStatements, String(!proxied));
       // Node 20+ Lambda runtimes no longer load the Amazon CA bundle (which includes the RDS CAs)
       // by default; only the functions that talk to RDS pay its cold-start cost.
       fn.addEnvironment('NODE_EXTRA_CA_CERTS', '/var/runtime/ca-cert.pem');

@@ -22,6 +22,8 @@ export interface Config {
   redis: { url: string; cluster: boolean; username?: string; password?: string };
   currency: string;
   dbPoolMax: number;
+  /** Whether parameterized statements are sent as named prepared statements (off behind RDS Proxy). */
+  dbPreparedStatements: boolean;
   /** How long an order may stay PENDING before the system cancels it and compensates. */
   orderDeadlineSeconds: number;
 }
@@ -89,6 +91,12 @@ function positiveInt(name: string, value: string | undefined, fallback?: number)
   return n;
 }
 
+function flag(name: string, value: string | undefined, fallback?: boolean): boolean {
+  if ((value === undefined || value === '') && fallback !== undefined) return fallback;
+  if (value === 'true' || value === 'false') return value === 'true';
+  throw new Error(`${name} must be "true" or "false", got "${value}"`);
+}
+
 /**
  * The catalog entry this Lambda environment runs, with every variable its `uses` needs present.
  * Throws, naming what is missing, so a misconfigured function fails at cold start instead of
@@ -116,6 +124,8 @@ function notConfigured<T extends object>(target: T, key: string, what: string, f
 async function resolveLambdaConfig(env: NodeJS.ProcessEnv): Promise<Config> {
   const spec = lambdaFunctionSpec(env);
   const { uses } = spec;
+  // Checked before any secret is read: a wrong value fails the cold start, not the first query.
+  const dbPreparedStatements = uses.databases.length > 0 && flag(LAMBDA_ENV.dbPreparedStatements, env[LAMBDA_ENV.dbPreparedStatements]);
   const secrets = new Map<string, Promise<SecretJson>>();
   const secret = (arn: string) => {
     let s = secrets.get(arn);
@@ -143,6 +153,7 @@ async function resolveLambdaConfig(env: NodeJS.ProcessEnv): Promise<Config> {
     databaseTls: env[LAMBDA_ENV.databaseTls] === 'true',
     currency: env[LAMBDA_ENV.currency] || 'USD',
     dbPoolMax: positiveInt(LAMBDA_ENV.dbPoolMax, env[LAMBDA_ENV.dbPoolMax], 1),
+    dbPreparedStatements,
     orderDeadlineSeconds: positiveInt(LOCAL_ENV.orderDeadlineSeconds, env[LOCAL_ENV.orderDeadlineSeconds], 300),
   } as Config;
 
@@ -184,6 +195,8 @@ function resolveLocalConfig(env: NodeJS.ProcessEnv): Config {
     currency: env[LAMBDA_ENV.currency] ?? 'USD',
     // Locally one process hosts every function; on Lambda each environment has its own pool.
     dbPoolMax: positiveInt(LAMBDA_ENV.dbPoolMax, env[LAMBDA_ENV.dbPoolMax], 8),
+    // Locally PostgreSQL is always reached directly: nothing multiplexes sessions.
+    dbPreparedStatements: flag(LAMBDA_ENV.dbPreparedStatements, env[LAMBDA_ENV.dbPreparedStatements], true),
     orderDeadlineSeconds: positiveInt(LOCAL_ENV.orderDeadlineSeconds, env[LOCAL_ENV.orderDeadlineSeconds], 300),
   };
 }

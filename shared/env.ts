@@ -16,6 +16,12 @@ export const LAMBDA_ENV = {
   dbPoolMax: 'DB_POOL_MAX',
   /** "true": TLS to PostgreSQL, certificate verified (RDS, RDS Proxy). */
   databaseTls: 'DATABASE_TLS',
+  /**
+   * "true": parameterized statements become named prepared statements, parsed once per connection
+   * (shared/db/prepared-statements.ts); "false" behind RDS Proxy, which pins a session that prepares.
+   * Optional off Lambda, where it defaults to "true".
+   */
+  dbPreparedStatements: 'DB_PREPARED_STATEMENTS',
   dbSecretArn: {
     order: 'ORDER_DB_SECRET_ARN',
     payment: 'PAYMENT_DB_SECRET_ARN',
@@ -102,7 +108,7 @@ export function requiredOnLambda(uses: Uses): string[] {
   const e = LAMBDA_ENV;
   return [
     e.functionId,
-    ...(uses.databases.length > 0 ? [e.databaseTls, e.dbPoolMax] : []),
+    ...(uses.databases.length > 0 ? [e.databaseTls, e.dbPoolMax, e.dbPreparedStatements] : []),
     ...uses.databases.map((s) => e.dbSecretArn[s]),
     ...(uses.broker || uses.brokerManagement ? [e.rabbitmqSecretArn, e.rabbitmqEndpoint] : []),
     ...(uses.brokerManagement ? [e.rabbitmqManagementEndpoint] : []),

@@ -1,6 +1,7 @@
 import pg from 'pg';
 import { getConfig } from '../config';
 import { TransientError } from '../messaging/errors';
+import { prepareStatements } from './prepared-statements';
 import type { ServiceName } from '../config';
 
 // bigint columns (sums of cents) come back as numbers; amounts stay far below 2^53.
@@ -28,6 +29,8 @@ export function getPool(service: ServiceName): Promise<pg.Pool> {
         query_timeout: STATEMENT_TIMEOUT_MS + 2_000,
         keepAlive: true,
       });
+      // 'connect' fires once per new client, before anyone gets it; pool.query goes through a client too.
+      if (config.dbPreparedStatements) p.on('connect', prepareStatements);
       // An idle client losing its connection must not crash the process; the next query reconnects.
       p.on('error', () => undefined);
       return p;

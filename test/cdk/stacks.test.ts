@@ -166,6 +166,24 @@ describe('least privilege', () => {
     expect(env('platform-migrate').MIGRATIONS_ROOT).toBe('/var/task');
   });
 
+  it('prepares statements only where a function reaches PostgreSQL directly, never through RDS Proxy', () => {
+    const varsIn = (s: Synthesized, id: string) => s.resources[fnLogicalId(s, id)]!.Properties!.Environment.Variables as Record<string, unknown>;
+    const users = FUNCTIONS.filter((f) => f.uses.databases.length > 0);
+    const migrations = (f: (typeof FUNCTIONS)[number]) => f.trigger.kind === 'deploy' && f.trigger.purpose === 'migrations';
+    const proxies = (s: Synthesized) => Object.values(s.backend.databases.services).filter((d) => d.proxy).length;
+    expect([proxies(dev), proxies(prod)]).toEqual([0, 3]);
+    for (const spec of users) {
+      expect(varsIn(dev, spec.id).DB_PREPARED_STATEMENTS, `dev ${spec.id}`).toBe('true');
+      // The migrations bypass the proxy (their advisory lock would pin it anyway).
+      const viaProxy = !migrations(spec) && spec.uses.databases.every((s) => varsIn(prod, spec.id)[LAMBDA_ENV.dbHost[s]] !== undefined);
+      expect(varsIn(prod, spec.id).DB_PREPARED_STATEMENTS, `prod ${spec.id}`).toBe(viaProxy ? 'false' : 'true');
+      if (!migrations(spec)) expect(viaProxy, `prod ${spec.id} goes through the proxy`).toBe(true);
+    }
+    for (const spec of FUNCTIONS.filter((f) => f.uses.databases.length === 0)) {
+      expect('DB_PREPARED_STATEMENTS' in varsIn(prod, spec.id), spec.id).toBe(false);
+    }
+  });
+
   it.each(['dev', 'prod'])('opens each data port only to the functions that use it (%s)', (env) => {
     const s = env === 'dev' ? dev : prod;
     const idOf = (c: { node: { defaultChild?: unknown } }) => s.backend.getLogicalId(c.node.defaultChild as CfnResource);

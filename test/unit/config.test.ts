@@ -42,6 +42,16 @@ describe('configuration', () => {
     await expect(resolveConfig({ ...lambda, [LAMBDA_ENV.functionId]: 'no-such-function' })).rejects.toThrow(/no function no-such-function/);
   });
 
+  it('prepares statements by default off Lambda, and takes only "true" or "false" anywhere', async () => {
+    expect((await resolveConfig({})).dbPreparedStatements).toBe(true);
+    expect((await resolveConfig({ DB_PREPARED_STATEMENTS: 'false' })).dbPreparedStatements).toBe(false);
+    await expect(resolveConfig({ DB_PREPARED_STATEMENTS: 'off' })).rejects.toThrow('DB_PREPARED_STATEMENTS must be "true" or "false", got "off"');
+    // On Lambda a wrong value fails the cold start before any secret is read.
+    expect(requiredOnLambda({ databases: ['order'], broker: false, redis: false })).toContain('DB_PREPARED_STATEMENTS');
+    expect(requiredOnLambda({ databases: [], broker: true, redis: false })).not.toContain('DB_PREPARED_STATEMENTS');
+    await expect(resolveConfig({ ...complete('order-deadlines'), DB_PREPARED_STATEMENTS: 'yes' })).rejects.toThrow('DB_PREPARED_STATEMENTS must be "true" or "false", got "yes"');
+  });
+
   it('requires on Lambda exactly what the catalog says a function uses', () => {
     const api = requiredOnLambda({ databases: ['order'], broker: true, redis: false });
     expect(api).toEqual(expect.arrayContaining(['ORDER_DB_SECRET_ARN', 'RABBITMQ_SECRET_ARN', 'RABBITMQ_ENDPOINT', 'DATABASE_TLS']));
