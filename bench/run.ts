@@ -23,6 +23,9 @@ import { deploymentLayout } from '../shared/messaging/topology';
 import { startLoad } from './load';
 import type { Load } from './load';
 import { createProductSet } from './products';
+import type { PerfSummary } from './perf-profile';
+import { startPerfRecord, summarizePerfFile } from './perf-record';
+import type { PerfRecording } from './perf-record';
 import { summarizeProfileDir } from './profile';
 import type { LevelRun } from './report';
 import { startSampler } from './sampler';
@@ -49,8 +52,10 @@ export interface LevelHooks {
   log: (line: string) => void;
   /** Registers a cleanup to run on Ctrl-C; returns its removal. */
   registerCleanup: (fn: () => Promise<void>) => () => void;
-  /** Where a CPU profile of the runtime goes (with --profile). */
+  /** Where a CPU profile of the runtime goes (with --profile), and the perf recording (with --perf). */
   profileDir: string;
+  /** Record the machine with perf over the measured window; onFailure hears why it could not. */
+  perf?: { frequency: number; onFailure: (reason: string) => void };
   /** The pids of the bench's own servers, with --private-stack. */
   ownServerPids?: () => Record<'postgres' | 'rabbitmq' | 'redis', number[]>;
 }
@@ -76,6 +81,11 @@ export async function runLevel(opts: BenchOptions, level: number, run: number, h
     process.env.RUNTIME_NODE_ARGS = `${runtimeNodeArgs ?? ''} ${prof}`.trim();
     env.FUNCTION_NODE_ARGS = `${process.env.FUNCTION_NODE_ARGS ?? ''} ${opts.env.FUNCTION_NODE_ARGS ?? ''} ${prof}`.trim();
   }
+  const perfFile = path.join(hooks.profileDir, 'perf.data');
+  if (hooks.perf) {
+    await mkdir(hooks.profileDir, { recursive: true });
+    await rm(perfFile, { force: true });
+  }
   hooks.log(`level ${level}, run ${run}: starting a runtime in namespace ${namespace}`);
   // Ctrl-C while the runtime starts: the runtime gets the signal too; what it created is dropped.
   const unregisterStart = hooks.registerCleanup(() => dropNamespace(namespace));
@@ -88,11 +98,19 @@ export async function runLevel(opts: BenchOptions, level: number, run: number, h
   let sampler: Sampler | undefined;
   let amqp: ChannelModel | undefined;
   let pools: Record<ServiceName, pg.Pool> | undefined;
+  let perf: PerfRecording | undefined;
+  let perfStopped: ReturnType<PerfRecording['stop']> | undefined;
+  const perfTimers: NodeJS.Timeout[] = [];
+  const stopPerf = () => {
+    for (const t of perfTimers) clearTimeout(t);
+    return perf ? (perfStopped ??= perf.stop()) : undefined;
+  };
   let cleaned: Promise<void> | undefined;
   const step = (p: Promise<unknown> | undefined, what: string, ms = 30_000) => (p ? within(p, ms, what).catch((err) => hooks.log(`  cleanup: ${String(err)}`)) : undefined);
   const cleanup = () =>
     (cleaned ??= (async () => {
       await step(load?.stop(), 'stopping the load');
+      await step(stopPerf(), 'stopping perf record', 90_000);
       await step(sampler?.stop(), 'stopping the sampler');
       await step(Promise.all(Object.values(pools ?? {}).map((p) => p.end())), 'closing the database pools');
       await step(amqp?.close(), 'closing the AMQP connection');
@@ -126,6 +144,17 @@ export async function runLevel(opts: BenchOptions, level: number, run: number, h
       seed: opts.seed,
     });
     const current = load;
+    if (hooks.perf) {
+      // The measured window only: not the warm-up, nor the drain.
+      const { frequency } = hooks.perf;
+      const at = (t: number) => Math.max(0, t - performance.now());
+      perfTimers.push(
+        setTimeout(() => {
+          perf = startPerfRecord(perfFile, frequency);
+          perfTimers.push(setTimeout(() => void stopPerf(), at(current.measureTo)));
+        }, at(current.measureFrom)),
+      );
+    }
     const progress = setInterval(() => {
       const t = (performance.now() - current.measureFrom) / 1000;
       const last = sampler?.samples.at(-1);
@@ -143,6 +172,7 @@ export async function runLevel(opts: BenchOptions, level: number, run: number, h
         await load!.stopOffering();
       });
       await load.stopOffering();
+      const perfRecorded = await stopPerf();
       hooks.log(`  offered for ${opts.warmupSeconds + opts.seconds} s; draining`);
       const drained = await drain({
         namespace,
@@ -176,6 +206,18 @@ export async function runLevel(opts: BenchOptions, level: number, run: number, h
       });
       await cleanup();
       const profile = opts.profile ? await summarizeProfileDir(hooks.profileDir, (pid) => sampler?.runtimeProcesses.get(pid)) : null;
+      let perfSummary: PerfSummary | null = null;
+      if (hooks.perf && perfRecorded && !perfRecorded.ok) hooks.perf.onFailure(perfRecorded.reason);
+      else if (hooks.perf && perfRecorded?.ok) {
+        // After the runtime stopped: perf script takes a core for a few seconds.
+        const groups = sampler.processGroups;
+        // pid 0 is the idle task: what it ran that was not idling is the kernel's own work, as in the CPU table.
+        const groupOfPid = (pid: number) => (pid === 0 ? 'unattributed' : (groups.get(pid) ?? 'other processes'));
+        perfSummary = await summarizePerfFile(perfFile, hooks.perf.frequency, groupOfPid).catch((err) => {
+          hooks.perf!.onFailure(`could not read ${perfFile}: ${String(err)}`);
+          return null;
+        });
+      }
       return {
         level,
         run,
@@ -185,6 +227,7 @@ export async function runLevel(opts: BenchOptions, level: number, run: number, h
         invariants: { ok: violations.length === 0, broken: violations.length, description: describeViolations(violations), examples: violations.slice(0, 20) },
         deliveries,
         profile,
+        perf: perfSummary,
       };
     } finally {
       clearInterval(progress);
