@@ -109,11 +109,17 @@ function fileLabel(kind: CodeKind, dso: string): string {
   return path.basename(dso) || dso;
 }
 
+/** A span of the recording's clock, in seconds: samples outside it are left out. */
+export interface PerfWindow {
+  from: number;
+  to: number;
+}
+
 /**
  * Tallies `perf script` lines as they come (a minute of two cores is some 60,000 lines).
  * groupOf names a sample's process group; the idle task's non-idle samples reach it as pid 0.
  */
-export function perfTally(groupOf: (pid: number, comm: string) => string) {
+export function perfTally(groupOf: (pid: number, comm: string) => string, window?: PerfWindow) {
   let samples = 0;
   let idle = 0;
   let first = Number.POSITIVE_INFINITY;
@@ -122,7 +128,7 @@ export function perfTally(groupOf: (pid: number, comm: string) => string) {
   return {
     add(line: string): void {
       const s = parsePerfScriptLine(line);
-      if (!s) return;
+      if (!s || (window && (s.time < window.from || s.time >= window.to))) return;
       samples++;
       first = Math.min(first, s.time);
       last = Math.max(last, s.time);
@@ -169,14 +175,34 @@ export function perfTally(groupOf: (pid: number, comm: string) => string) {
   };
 }
 
+/**
+ * A C++ symbol made readable: template arguments and lambda bodies elided
+ * ("v8::internal::MarkingVisitorBase<…>::ProcessStrongHeapObject<…>"). Left whole if its brackets
+ * do not balance (an operator<, say).
+ */
+export function shortSymbol(sym: string): string {
+  let out = '';
+  let depth = 0;
+  for (const c of sym) {
+    if (c === '<' || c === '{') {
+      if (depth === 0) out += c === '<' ? '<…' : '{…';
+      depth++;
+    } else if (c === '>' || c === '}') {
+      if (--depth < 0) return sym;
+      if (depth === 0) out += c;
+    } else if (depth === 0) out += c;
+  }
+  return depth === 0 ? out : sym;
+}
+
 /** Summarizes the whole text of a `perf script` run. */
 export function summarizePerfScript(
   text: string,
   groupOf: (pid: number, comm: string) => string,
   meta: { file: string; frequency: number },
-  top = 8,
+  { top = 8, window }: { top?: number; window?: PerfWindow } = {},
 ): PerfSummary {
-  const tally = perfTally(groupOf);
+  const tally = perfTally(groupOf, window);
   for (const line of text.split('\n')) tally.add(line);
   return tally.summary(meta, top);
 }

@@ -11,13 +11,18 @@ import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { PERF_SCRIPT_FIELDS, perfTally } from './perf-profile';
-import type { PerfSummary } from './perf-profile';
+import type { PerfSummary, PerfWindow } from './perf-profile';
 
 /**
- * No build ids and no copies of the binaries into ~/.debug (-B -N): perf script reads the
- * recording on this machine, against the same files, and stopping stays quick.
+ * Sample times on CLOCK_MONOTONIC, the clock of process.hrtime (monotonicSeconds), so that a window
+ * of this process's timeline picks its samples. No build ids and no copies of the binaries into
+ * ~/.debug (-B -N): perf script reads the recording on this machine, against the same files, and
+ * stopping stays quick.
  */
-const recordArgs = (file: string, frequency: number) => ['record', '-a', '-e', 'cpu-clock', '-F', String(frequency), '-B', '-N', '-o', file];
+const recordArgs = (file: string, frequency: number) => ['record', '-a', '-e', 'cpu-clock', '-F', String(frequency), '-k', 'CLOCK_MONOTONIC', '-B', '-N', '-o', file];
+
+/** Now on the clock of the recording's sample times, in seconds. */
+export const monotonicSeconds = () => Number(process.hrtime.bigint()) / 1e9;
 
 /** Runs perf to its end: its exit code (null when it could not start) and the tail of its stderr. */
 function run(args: string[], timeoutMs: number): Promise<{ code: number | null; stderr: string }> {
@@ -88,11 +93,17 @@ export function startPerfRecord(file: string, frequency: number): PerfRecording 
 }
 
 /**
- * Summarizes a recording, reading `perf script` line by line. groupOf names a sample's process
- * group by its pid (the thread group id: a thread of beam.smp is beam.smp); pid 0 is the idle
- * task's work that was not idling.
+ * Summarizes a recording, reading `perf script` line by line: the samples within window
+ * (monotonicSeconds), all of them without one. groupOf names a sample's process group by its pid
+ * (the thread group id: a thread of beam.smp is beam.smp); pid 0 is the idle task's work that
+ * was not idling.
  */
-export async function summarizePerfFile(file: string, frequency: number, groupOf: (pid: number, comm: string) => string, top = 8): Promise<PerfSummary> {
+export async function summarizePerfFile(
+  file: string,
+  frequency: number,
+  groupOf: (pid: number, comm: string) => string,
+  { top = 8, window }: { top?: number; window?: PerfWindow } = {},
+): Promise<PerfSummary> {
   const child = spawn('perf', ['script', '-i', file, '-F', PERF_SCRIPT_FIELDS], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-2000)));
@@ -100,7 +111,7 @@ export async function summarizePerfFile(file: string, frequency: number, groupOf
     child.on('error', reject);
     child.on('close', resolve);
   });
-  const tally = perfTally(groupOf);
+  const tally = perfTally(groupOf, window);
   for await (const line of createInterface({ input: child.stdout, crlfDelay: Infinity })) tally.add(line);
   const code = await closed;
   if (code !== 0) throw new Error(`perf script ended with ${code}: ${stderr.trim().split('\n').at(-1) ?? ''}`);

@@ -8,6 +8,7 @@ import type { DrainResult } from './drain';
 import type { DeliveryCount } from './deliveries';
 import type { Violation } from './invariants';
 import type { Machine } from './machine';
+import { shortSymbol } from './perf-profile';
 import type { PerfSummary } from './perf-profile';
 import { topGroupOf } from './sampler';
 import type { ProfileSummary } from './profile';
@@ -281,7 +282,7 @@ export function perfSection(what: string, p: PerfSummary, minShare = 0.005): str
   );
   if (shown.length < p.groups.length) out.push(`(${p.groups.length - shown.length} groups under ${pct(minShare)} left out)`);
   out.push('\nTop symbols per group (share of the group\'s samples):');
-  for (const g of shown) out.push(`  ${g.group}: ${g.topSymbols.map((t) => `${t.name} ${(t.share * 100).toFixed(0)} %`).join(', ')}`);
+  for (const g of shown) out.push(`  ${g.group}: ${g.topSymbols.map((t) => `${shortSymbol(t.name)} ${(t.share * 100).toFixed(0)} %`).join(', ')}`);
   return out.join('\n');
 }
 

@@ -23,13 +23,17 @@ import { deploymentLayout } from '../shared/messaging/topology';
 import { startLoad } from './load';
 import type { Load } from './load';
 import { createProductSet } from './products';
-import type { PerfSummary } from './perf-profile';
-import { startPerfRecord, summarizePerfFile } from './perf-record';
+import type { PerfSummary, PerfWindow } from './perf-profile';
+import { monotonicSeconds, startPerfRecord, summarizePerfFile } from './perf-record';
 import type { PerfRecording } from './perf-record';
 import { summarizeProfileDir } from './profile';
 import type { LevelRun } from './report';
 import { startSampler } from './sampler';
 import type { Sampler } from './sampler';
+
+/** perf record starts this long before the measured window, and stops this long after it. */
+const PERF_LEAD_MS = 5_000;
+const PERF_TAIL_MS = 250;
 
 export const databaseServerUrl = () => process.env.DATABASE_URL ?? DEFAULTS.databaseServerUrl;
 
@@ -100,6 +104,7 @@ export async function runLevel(opts: BenchOptions, level: number, run: number, h
   let pools: Record<ServiceName, pg.Pool> | undefined;
   let perf: PerfRecording | undefined;
   let perfStopped: ReturnType<PerfRecording['stop']> | undefined;
+  let perfWindow: PerfWindow | undefined;
   const perfTimers: NodeJS.Timeout[] = [];
   const stopPerf = () => {
     for (const t of perfTimers) clearTimeout(t);
@@ -145,14 +150,17 @@ export async function runLevel(opts: BenchOptions, level: number, run: number, h
     });
     const current = load;
     if (hooks.perf) {
-      // The measured window only: not the warm-up, nor the drain.
+      // perf takes a second or more (and a core) to read every process's maps before it samples:
+      // it starts during the warm-up, and only the measured window's samples are summarized.
       const { frequency } = hooks.perf;
       const at = (t: number) => Math.max(0, t - performance.now());
+      const toMonotonic = monotonicSeconds() - performance.now() / 1000;
+      perfWindow = { from: toMonotonic + current.measureFrom / 1000, to: toMonotonic + current.measureTo / 1000 };
       perfTimers.push(
         setTimeout(() => {
           perf = startPerfRecord(perfFile, frequency);
-          perfTimers.push(setTimeout(() => void stopPerf(), at(current.measureTo)));
-        }, at(current.measureFrom)),
+          perfTimers.push(setTimeout(() => void stopPerf(), at(current.measureTo + PERF_TAIL_MS)));
+        }, at(current.measureFrom - PERF_LEAD_MS)),
       );
     }
     const progress = setInterval(() => {
@@ -213,7 +221,7 @@ export async function runLevel(opts: BenchOptions, level: number, run: number, h
         const groups = sampler.processGroups;
         // pid 0 is the idle task: what it ran that was not idling is the kernel's own work, as in the CPU table.
         const groupOfPid = (pid: number) => (pid === 0 ? 'unattributed' : (groups.get(pid) ?? 'other processes'));
-        perfSummary = await summarizePerfFile(perfFile, hooks.perf.frequency, groupOfPid).catch((err) => {
+        perfSummary = await summarizePerfFile(perfFile, hooks.perf.frequency, groupOfPid, { window: perfWindow }).catch((err) => {
           hooks.perf!.onFailure(`could not read ${perfFile}: ${String(err)}`);
           return null;
         });

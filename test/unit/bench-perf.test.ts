@@ -4,8 +4,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseBenchArgs } from '../../bench/args';
-import { codeKind, isIdle, parsePerfScriptLine, summarizePerfScript } from '../../bench/perf-profile';
-import { perfUnavailable, startPerfRecord, summarizePerfFile } from '../../bench/perf-record';
+import { codeKind, isIdle, parsePerfScriptLine, shortSymbol, summarizePerfScript } from '../../bench/perf-profile';
+import { monotonicSeconds, perfUnavailable, startPerfRecord, summarizePerfFile } from '../../bench/perf-record';
 import { perfSection } from '../../bench/report';
 
 /** A one-second `perf record -a -e cpu-clock -F 499` of this machine, trimmed to 20 of its samples. */
@@ -85,7 +85,31 @@ describe('perf summary', () => {
       ['sock_alloc [kernel]', 1],
     ]);
     expect(runtime!.topSymbols[0]).toEqual({ name: 'Builtins_LoadIC [node]', samples: 1, share: 0.25 });
-    expect(summarizePerfScript(FIXTURE, groupOf, { file: 'perf.data', frequency: 499 }, 2).groups[0]!.topSymbols).toHaveLength(2);
+    expect(summarizePerfScript(FIXTURE, groupOf, { file: 'perf.data', frequency: 499 }, { top: 2 }).groups[0]!.topSymbols).toHaveLength(2);
+  });
+
+  it('keeps only the samples within a window of the recording clock', () => {
+    // The middle of the fixture: from the page fault at 1169.439467 to the libstdc++ sample at 1169.887091.
+    const s = summarizePerfScript(FIXTURE, groupOf, { file: 'perf.data', frequency: 499 }, { window: { from: 1169.439, to: 1169.9 } });
+    expect(s.samples).toBe(11);
+    expect(s.idleSamples).toBe(0);
+    expect(s.seconds).toBeCloseTo(1169.887091 - 1169.439467 + 1 / 499, 6);
+    expect(s.groups.map((g) => [g.group, g.samples])).toEqual([
+      ['rabbitmq', 5],
+      ['other processes', 3],
+      ['runtime: order-api', 3],
+    ]);
+  });
+
+  it('elides template arguments and lambdas from C++ symbols, and leaves operators whole', () => {
+    expect(
+      shortSymbol(
+        'v8::internal::MarkingVisitorBase<v8::internal::MainMarkingVisitor<v8::internal::MarkingState>, v8::internal::MarkingState>::ProcessStrongHeapObject<v8::internal::FullHeapObjectSlot>',
+      ),
+    ).toBe('v8::internal::MarkingVisitorBase<…>::ProcessStrongHeapObject<…>');
+    expect(shortSymbol('Builtins_LoadIC')).toBe('Builtins_LoadIC');
+    expect(shortSymbol('std::operator<< <std::char_traits<char> >')).toBe('std::operator<< <std::char_traits<char> >');
+    expect(shortSymbol('v8::internal::Foo::operator->')).toBe('v8::internal::Foo::operator->');
   });
 
   it("gives the idle task's work that is not idling to the group of pid 0", () => {
@@ -120,21 +144,24 @@ describe('perf summary', () => {
 // Only where perf can record the whole machine (not in CI): a real recording, read back.
 const unavailable = await perfUnavailable(499);
 describe.skipIf(unavailable !== null)('perf record, for real', () => {
-  it("finds this process's busy loop in its own group, running node", async () => {
+  it("finds this process's busy loop in its own group, running node, within a window of this process's clock", async () => {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'bench-perf-test-'));
     try {
       const file = path.join(dir, 'perf.data');
       const recording = startPerfRecord(file, 499);
-      await new Promise((r) => setTimeout(r, 500)); // perf reads the process maps before sampling
-      const until = Date.now() + 700;
+      await new Promise((r) => setTimeout(r, 1_000)); // perf reads every process's maps before it samples
+      const from = monotonicSeconds();
+      const until = Date.now() + 1_000;
       let x = 0;
       while (Date.now() < until) x += Math.sqrt(x + 1);
+      const to = monotonicSeconds();
       expect(await recording.stop()).toEqual({ ok: true });
-      const s = await summarizePerfFile(file, 499, (pid) => (pid === process.pid ? 'this test' : 'other processes'));
+      const s = await summarizePerfFile(file, 499, (pid) => (pid === process.pid ? 'this test' : 'other processes'), { window: { from, to } });
       const mine = s.groups.find((g) => g.group === 'this test');
       expect(mine?.samples).toBeGreaterThan(0);
       expect(mine?.binary).toBe('node');
       expect(s.seconds).toBeGreaterThan(0.5);
+      expect(s.seconds).toBeLessThanOrEqual(to - from + 2 / 499);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
