@@ -28,6 +28,8 @@ export interface BenchOptions {
   name: string | null;
   seed: number;
   profile: boolean;
+  /** Sampling frequency of a system-wide `perf record` over each measured window; null: none. */
+  perfFrequency: number | null;
   chart: boolean;
   /** Run on a PostgreSQL, RabbitMQ and Redis of the bench's own (scripts/private-stack.ts). */
   privateStack: boolean;
@@ -73,6 +75,10 @@ Runtime and run
   --name NAME               file name (default: the date and the mode)
   --seed 1                  seed of the order mix
   --profile                 CPU-profile the runtime (--cpu-prof); top functions in the report
+  --perf                    record the whole machine with Linux perf over each measured window
+                            (perf record -a -e cpu-clock); samples by process group, their split
+                            (kernel, JIT code, the program, libraries) and top symbols in the report
+  --perf-freq 499           its sampling frequency, Hz (default 499; implies --perf)
   --private-stack           start a PostgreSQL, RabbitMQ and Redis of its own (free ports, a
                             temporary folder, removed afterwards) instead of the shared ones
   --no-chart                skip the SVG/PNG
@@ -128,6 +134,8 @@ export function parseBenchArgs(argv: string[]): ParsedArgs {
       name: { type: 'string' },
       seed: { type: 'string' },
       profile: { type: 'boolean' },
+      perf: { type: 'boolean' },
+      'perf-freq': { type: 'string' },
       'private-stack': { type: 'boolean' },
       'no-chart': { type: 'boolean' },
       replot: { type: 'string' },
@@ -189,6 +197,7 @@ export function parseBenchArgs(argv: string[]): ParsedArgs {
       name: values.name ?? null,
       seed: Math.round(num(values.seed, 1, '--seed')),
       profile: values.profile ?? false,
+      perfFrequency: values.perf || values['perf-freq'] !== undefined ? Math.round(num(values['perf-freq'], 499, '--perf-freq', { min: 1, max: 10_000 })) : null,
       chart: !values['no-chart'],
       privateStack: values['private-stack'] ?? false,
     },

@@ -81,6 +81,21 @@ async function main(options: BenchOptions) {
   );
   log(`${machine.cpuModel}, ${machine.cores} cores, ${machine.memoryGiB} GiB; ${machine.postgres}; ${machine.rabbitmq}; ${machine.redis}; Node ${machine.node}; load ${machine.loadAverage.join(' ')}`);
 
+  // --perf: said once if perf cannot record here, and the bench goes on without it.
+  let perfFrequency = options.perfFrequency;
+  if (perfFrequency !== null) {
+    const { perfUnavailable } = await import('./perf-record');
+    const why = await perfUnavailable(perfFrequency);
+    if (why) {
+      log(`--perf: ${why}; going on without it`);
+      perfFrequency = null;
+    }
+  }
+  const perfFailed = (reason: string) => {
+    log(`--perf: ${reason}; going on without it`);
+    perfFrequency = null;
+  };
+
   const startedAt = new Date();
   const name = options.name ?? `${startedAt.toISOString().slice(0, 19).replace(/[:T]/g, '-')}-${options.mode}`;
   const result: import('./report').BenchReport = {
@@ -115,6 +130,7 @@ async function main(options: BenchOptions) {
             return () => cleanups.delete(fn);
           },
           profileDir: path.join(options.outDir, 'profiles', `${name}-${level}-run${run}`),
+          perf: perfFrequency === null ? undefined : { frequency: perfFrequency, onFailure: perfFailed },
           ownServerPids,
         });
         result.levels[i]!.runs.push(r);

@@ -8,6 +8,9 @@ import type { DrainResult } from './drain';
 import type { DeliveryCount } from './deliveries';
 import type { Violation } from './invariants';
 import type { Machine } from './machine';
+import { shortSymbol } from './perf-profile';
+import type { PerfSummary } from './perf-profile';
+import { topGroupOf } from './sampler';
 import type { ProfileSummary } from './profile';
 import { median } from './stats';
 
@@ -21,6 +24,8 @@ export interface LevelRun {
   /** Queue deliveries per order (absent in results written before it was counted). */
   deliveries?: DeliveryCount;
   profile: ProfileSummary | null;
+  /** With --perf: the whole machine over the measured window (absent in older results). */
+  perf?: PerfSummary | null;
 }
 
 export interface LevelSummary {
@@ -243,6 +248,44 @@ export async function writeReport(report: BenchReport, dir: string, name: string
   return written;
 }
 
+const pct = (x: number) => `${(x * 100).toFixed(1)} %`;
+
+/**
+ * A perf recording of the whole machine: busy samples by process group, each group's split by kind
+ * of code (shares of its own samples) and its top symbols. Groups under minShare are left out.
+ */
+export function perfSection(what: string, p: PerfSummary, minShare = 0.005): string {
+  const busy = p.samples - p.idleSamples;
+  const out: string[] = [];
+  out.push(
+    `\nWhere the machine's CPU went (perf record -a, cpu-clock at ${p.frequency} Hz) at ${what}: ${p.seconds.toFixed(1)} s of the measured window, ` +
+      `${busy} busy samples (${p.busyCores.toFixed(2)} cores)`,
+  );
+  const tops = new Map<string, number>();
+  for (const g of p.groups) tops.set(topGroupOf(g.group), (tops.get(topGroupOf(g.group)) ?? 0) + g.share);
+  out.push(`by top group: ${[...tops].sort((a, b) => b[1] - a[1]).map(([g, x]) => `${g} ${pct(x)}`).join(', ')}\n`);
+  const shown = p.groups.filter((g) => g.share >= minShare);
+  const of = (g: PerfSummary['groups'][number], n: number) => (g.samples ? `${((n / g.samples) * 100).toFixed(0)} %` : '-');
+  out.push(
+    table(
+      ['group', 'busy samples', 'kernel', 'JIT code', 'own binary', 'libraries', 'unknown'],
+      shown.map((g) => [
+        g.binary ? `${g.group} (${g.binary})` : g.group,
+        pct(g.share),
+        of(g, g.split.kernel),
+        of(g, g.split.jit),
+        of(g, g.split.binary),
+        of(g, g.split.libraries),
+        of(g, g.split.unknown),
+      ]),
+    ),
+  );
+  if (shown.length < p.groups.length) out.push(`(${p.groups.length - shown.length} groups under ${pct(minShare)} left out)`);
+  out.push('\nTop symbols per group (share of the group\'s samples):');
+  for (const g of shown) out.push(`  ${g.group}: ${g.topSymbols.map((t) => `${shortSymbol(t.name)} ${(t.share * 100).toFixed(0)} %`).join(', ')}`);
+  return out.join('\n');
+}
+
 const kv = (o: Record<string, number>) =>
   Object.entries(o)
     .filter(([, n]) => Math.round(n) > 0)
@@ -279,6 +322,10 @@ export function formatReport(report: BenchReport): string {
       out.push('by process:');
       for (const g of p.byGroup) out.push(`  ${g.group}: ${g.busyMs} ms; ${g.byModule.slice(0, 5).map((e) => `${e.name} ${(e.share * 100).toFixed(0)} %`).join(', ')}`);
     }
+  }
+  for (const l of report.levels) {
+    const r = l.runs.find((x) => x.perf);
+    if (r?.perf) out.push(perfSection(`${r.level}${options.mode === 'open' ? ' orders/s offered' : ' in flight'} (run ${r.run})`, r.perf));
   }
   return out.join('\n');
 }

@@ -23,10 +23,17 @@ import { deploymentLayout } from '../shared/messaging/topology';
 import { startLoad } from './load';
 import type { Load } from './load';
 import { createProductSet } from './products';
+import type { PerfSummary, PerfWindow } from './perf-profile';
+import { monotonicSeconds, startPerfRecord, summarizePerfFile } from './perf-record';
+import type { PerfRecording } from './perf-record';
 import { summarizeProfileDir } from './profile';
 import type { LevelRun } from './report';
 import { startSampler } from './sampler';
 import type { Sampler } from './sampler';
+
+/** perf record starts this long before the measured window, and stops this long after it. */
+const PERF_LEAD_MS = 5_000;
+const PERF_TAIL_MS = 250;
 
 export const databaseServerUrl = () => process.env.DATABASE_URL ?? DEFAULTS.databaseServerUrl;
 
@@ -49,8 +56,10 @@ export interface LevelHooks {
   log: (line: string) => void;
   /** Registers a cleanup to run on Ctrl-C; returns its removal. */
   registerCleanup: (fn: () => Promise<void>) => () => void;
-  /** Where a CPU profile of the runtime goes (with --profile). */
+  /** Where a CPU profile of the runtime goes (with --profile), and the perf recording (with --perf). */
   profileDir: string;
+  /** Record the machine with perf over the measured window; onFailure hears why it could not. */
+  perf?: { frequency: number; onFailure: (reason: string) => void };
   /** The pids of the bench's own servers, with --private-stack. */
   ownServerPids?: () => Record<'postgres' | 'rabbitmq' | 'redis', number[]>;
 }
@@ -76,6 +85,11 @@ export async function runLevel(opts: BenchOptions, level: number, run: number, h
     process.env.RUNTIME_NODE_ARGS = `${runtimeNodeArgs ?? ''} ${prof}`.trim();
     env.FUNCTION_NODE_ARGS = `${process.env.FUNCTION_NODE_ARGS ?? ''} ${opts.env.FUNCTION_NODE_ARGS ?? ''} ${prof}`.trim();
   }
+  const perfFile = path.join(hooks.profileDir, 'perf.data');
+  if (hooks.perf) {
+    await mkdir(hooks.profileDir, { recursive: true });
+    await rm(perfFile, { force: true });
+  }
   hooks.log(`level ${level}, run ${run}: starting a runtime in namespace ${namespace}`);
   // Ctrl-C while the runtime starts: the runtime gets the signal too; what it created is dropped.
   const unregisterStart = hooks.registerCleanup(() => dropNamespace(namespace));
@@ -88,11 +102,20 @@ export async function runLevel(opts: BenchOptions, level: number, run: number, h
   let sampler: Sampler | undefined;
   let amqp: ChannelModel | undefined;
   let pools: Record<ServiceName, pg.Pool> | undefined;
+  let perf: PerfRecording | undefined;
+  let perfStopped: ReturnType<PerfRecording['stop']> | undefined;
+  let perfWindow: PerfWindow | undefined;
+  const perfTimers: NodeJS.Timeout[] = [];
+  const stopPerf = () => {
+    for (const t of perfTimers) clearTimeout(t);
+    return perf ? (perfStopped ??= perf.stop()) : undefined;
+  };
   let cleaned: Promise<void> | undefined;
   const step = (p: Promise<unknown> | undefined, what: string, ms = 30_000) => (p ? within(p, ms, what).catch((err) => hooks.log(`  cleanup: ${String(err)}`)) : undefined);
   const cleanup = () =>
     (cleaned ??= (async () => {
       await step(load?.stop(), 'stopping the load');
+      await step(stopPerf(), 'stopping perf record', 90_000);
       await step(sampler?.stop(), 'stopping the sampler');
       await step(Promise.all(Object.values(pools ?? {}).map((p) => p.end())), 'closing the database pools');
       await step(amqp?.close(), 'closing the AMQP connection');
@@ -126,6 +149,20 @@ export async function runLevel(opts: BenchOptions, level: number, run: number, h
       seed: opts.seed,
     });
     const current = load;
+    if (hooks.perf) {
+      // perf takes a second or more (and a core) to read every process's maps before it samples:
+      // it starts during the warm-up, and only the measured window's samples are summarized.
+      const { frequency } = hooks.perf;
+      const at = (t: number) => Math.max(0, t - performance.now());
+      const toMonotonic = monotonicSeconds() - performance.now() / 1000;
+      perfWindow = { from: toMonotonic + current.measureFrom / 1000, to: toMonotonic + current.measureTo / 1000 };
+      perfTimers.push(
+        setTimeout(() => {
+          perf = startPerfRecord(perfFile, frequency);
+          perfTimers.push(setTimeout(() => void stopPerf(), at(current.measureTo + PERF_TAIL_MS)));
+        }, at(current.measureFrom - PERF_LEAD_MS)),
+      );
+    }
     const progress = setInterval(() => {
       const t = (performance.now() - current.measureFrom) / 1000;
       const last = sampler?.samples.at(-1);
@@ -143,6 +180,7 @@ export async function runLevel(opts: BenchOptions, level: number, run: number, h
         await load!.stopOffering();
       });
       await load.stopOffering();
+      const perfRecorded = await stopPerf();
       hooks.log(`  offered for ${opts.warmupSeconds + opts.seconds} s; draining`);
       const drained = await drain({
         namespace,
@@ -176,6 +214,18 @@ export async function runLevel(opts: BenchOptions, level: number, run: number, h
       });
       await cleanup();
       const profile = opts.profile ? await summarizeProfileDir(hooks.profileDir, (pid) => sampler?.runtimeProcesses.get(pid)) : null;
+      let perfSummary: PerfSummary | null = null;
+      if (hooks.perf && perfRecorded && !perfRecorded.ok) hooks.perf.onFailure(perfRecorded.reason);
+      else if (hooks.perf && perfRecorded?.ok) {
+        // After the runtime stopped: perf script takes a core for a few seconds.
+        const groups = sampler.processGroups;
+        // pid 0 is the idle task: what it ran that was not idling is the kernel's own work, as in the CPU table.
+        const groupOfPid = (pid: number) => (pid === 0 ? 'unattributed' : (groups.get(pid) ?? 'other processes'));
+        perfSummary = await summarizePerfFile(perfFile, hooks.perf.frequency, groupOfPid, { window: perfWindow }).catch((err) => {
+          hooks.perf!.onFailure(`could not read ${perfFile}: ${String(err)}`);
+          return null;
+        });
+      }
       return {
         level,
         run,
@@ -185,6 +235,7 @@ export async function runLevel(opts: BenchOptions, level: number, run: number, h
         invariants: { ok: violations.length === 0, broken: violations.length, description: describeViolations(violations), examples: violations.slice(0, 20) },
         deliveries,
         profile,
+        perf: perfSummary,
       };
     } finally {
       clearInterval(progress);

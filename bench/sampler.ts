@@ -199,6 +199,8 @@ export async function startSampler(opts: SamplerOptions) {
   const samples: Sample[] = [];
   /** Every runtime process seen, and its group (a CPU profile file names its pid). */
   const runtimeProcesses = new Map<number, string>();
+  /** Every process seen, and its group when last seen (a perf recording names pids). */
+  const processGroups = new Map<number, string>();
   let prevTicks = new Map<number, { ticks: number; start: number }>();
   let prevCpu: ReturnType<typeof parseCpuLine> | null = null;
   let prevAt = 0;
@@ -268,13 +270,15 @@ export async function startSampler(opts: SamplerOptions) {
     for (const p of procs) {
       ticks.set(p.stat.pid, { ticks: p.stat.ticks, start: p.stat.start });
       if (first) continue;
+      // Even a process without a tick of CPU since the last sample: perf samples finer than ticks.
+      processGroups.set(p.stat.pid, groupOf({ pid: p.stat.pid, ppid: p.stat.ppid, comm: p.stat.comm, cmdline: p.cmdline }, ctx));
       const before = prevTicks.get(p.stat.pid);
       // A process born since the last sample counts from zero; a reused pid is told apart by its start time.
       const base = before && before.start === p.stat.start ? before.ticks : p.stat.start >= bootTicksAtPrev ? 0 : null;
       if (base === null) continue;
       const delta = p.stat.ticks - base;
       if (delta <= 0) continue;
-      const group = groupOf({ pid: p.stat.pid, ppid: p.stat.ppid, comm: p.stat.comm, cmdline: p.cmdline }, ctx);
+      const group = processGroups.get(p.stat.pid)!;
       if (ctx.runtimePids.has(p.stat.pid)) runtimeProcesses.set(p.stat.pid, group);
       cpu[group] = (cpu[group] ?? 0) + delta / hz / seconds;
     }
@@ -313,6 +317,7 @@ export async function startSampler(opts: SamplerOptions) {
   return {
     samples,
     runtimeProcesses,
+    processGroups,
     async stop(): Promise<Sample[]> {
       stopped = true;
       clearInterval(timer);
