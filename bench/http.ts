@@ -35,3 +35,14 @@ export function apiFetch(
     signal: AbortSignal.timeout(opts.timeoutMs),
   });
 }
+
+/**
+ * How long a refusal asks the client to wait before it tries again (Retry-After in seconds, on a
+ * 429 or a 503: over a rate limit, or a function at its concurrency), or undefined for any other answer.
+ */
+export function retryAfterMs(status: number, retryAfter: string | string[] | null | undefined): number | undefined {
+  if (status !== 429 && status !== 503) return undefined;
+  const value = (Array.isArray(retryAfter) ? retryAfter[0] : retryAfter)?.trim();
+  if (!value || !/^\d+$/.test(value)) return undefined;
+  return Number(value) * 1000;
+}

@@ -13,7 +13,7 @@
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { Pool } from 'undici';
-import { poolRequest } from './http';
+import { poolRequest, retryAfterMs } from './http';
 import type { ProductSet } from './products';
 import { dueBy, arrivalAt, planOrder, seededRandom } from './schedule';
 import type { Mix } from './schedule';
@@ -57,6 +57,8 @@ export interface OrderRecord {
   postMs?: number;
   /** HTTP status, or an error name (timeout, network error code). */
   postOutcome?: number | string;
+  /** The pause a refusal asked for (429 or 503 with Retry-After); the closed loop's worker waits it out. */
+  retryAfterMs?: number;
   id?: string;
   scarce: boolean;
   declined: boolean;
@@ -204,6 +206,7 @@ export async function startLoad(opts: LoadOptions) {
     try {
       const res = await poolRequest(pool, { method: 'POST', path: '/orders', body, auth: opts.auth, timeoutMs: opts.requestTimeoutMs });
       r.postOutcome = res.statusCode;
+      r.retryAfterMs = retryAfterMs(res.statusCode, res.headers['retry-after']);
       if (res.statusCode === 201) {
         r.id = ((await res.body.json()) as { id: string }).id;
       } else {
@@ -246,7 +249,8 @@ export async function startLoad(opts: LoadOptions) {
       while (!stopping && performance.now() < measureTo) {
         const r = await track(place(seq++, performance.now()));
         if (!r.id) {
-          await new Promise((res) => setTimeout(res, 10)); // an error answer: do not spin
+          // Refused (throttled, rate-limited): wait as asked, like any client; another error: do not spin.
+          await new Promise((res) => setTimeout(res, r.retryAfterMs ?? 10));
           continue;
         }
         if (r.doneAt !== undefined) continue;

@@ -4,7 +4,7 @@
  * copy (kept from inventory.updated events) knows every one of them.
  */
 import type pg from 'pg';
-import { apiFetch } from './http';
+import { apiFetch, retryAfterMs } from './http';
 
 export interface ProductSetOptions {
   plentiful: number;
@@ -22,15 +22,26 @@ export interface ProductSet {
   initialStock: Map<string, number>;
 }
 
+/** Refusals (throttled while environments start, rate-limited) a product's creation waits out. */
+const MAX_REFUSALS = 30;
+
 async function createProduct(httpUrl: string, auth: Record<string, string>, body: Record<string, unknown>): Promise<string> {
-  const res = await apiFetch(`${httpUrl}/products`, { method: 'POST', body, auth, timeoutMs: 15_000 });
-  const json = (await res.json()) as { id?: string };
-  if (res.status !== 201 || !json.id) throw new Error(`POST /products: ${res.status} ${JSON.stringify(json)}`);
-  return json.id;
+  for (let refusals = 0; ; refusals++) {
+    const res = await apiFetch(`${httpUrl}/products`, { method: 'POST', body, auth, timeoutMs: 15_000 });
+    const json = (await res.json()) as { id?: string };
+    if (res.status === 201 && json.id) return json.id;
+    // A throttled or rate-limited request never ran: trying it again after the pause asked for is
+    // what a client does (the setup is not measured; the load itself never retries).
+    const wait = retryAfterMs(res.status, res.headers.get('retry-after'));
+    if (wait === undefined || refusals >= MAX_REFUSALS) throw new Error(`POST /products: ${res.status} ${JSON.stringify(json)}`);
+    await new Promise((r) => setTimeout(r, wait));
+  }
 }
 
-/** Creates the products (a few at a time) and waits, at most timeoutMs, until the order service knows them all. */
-/** Creates the products as an operator (`auth`: its authorization header). */
+/**
+ * Creates the products (a few at a time) as an operator (`auth`: its authorization header) and
+ * waits, at most timeoutMs, until the order service knows them all.
+ */
 export async function createProductSet(httpUrl: string, auth: Record<string, string>, orderDb: pg.Pool, opts: ProductSetOptions = DEFAULT_PRODUCT_SET, timeoutMs = 60_000): Promise<ProductSet> {
   const specs = [
     ...Array.from({ length: opts.plentiful }, (_, i) => ({ kind: 'plentiful' as const, sku: `BENCH-P${i}`, stock: opts.plentifulStock, priceCents: 500 + i })),

@@ -1,3 +1,4 @@
+import { retryAfterMs } from '../../bench/http';
 import { describe, expect, it } from 'vitest';
 import { parseBenchArgs } from '../../bench/args';
 import { settledAs } from '../../bench/load';
@@ -167,5 +168,16 @@ describe('bench command line', () => {
     expect(() => parseBenchArgs(['--rates', '100,fast'])).toThrow(/--rates/);
     expect(() => parseBenchArgs(['--declined', '2'])).toThrow(/--declined/);
     expect(() => parseBenchArgs(['--unknown'])).toThrow();
+  });
+});
+
+describe('retryAfterMs', () => {
+  it('reads the pause a 429 or 503 asks for, and nothing from any other answer', () => {
+    expect(retryAfterMs(503, '1')).toBe(1000);
+    expect(retryAfterMs(429, ['2'])).toBe(2000);
+    expect(retryAfterMs(503, null)).toBeUndefined();
+    expect(retryAfterMs(503, 'soon')).toBeUndefined();
+    expect(retryAfterMs(500, '1')).toBeUndefined();
+    expect(retryAfterMs(201, '1')).toBeUndefined();
   });
 });
