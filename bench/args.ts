@@ -47,7 +47,8 @@ Load
                             (default 250,500,1000,1500,2000)
   --concurrency 8,32,128    closed loop: orders in flight, one level each (default 32)
   --seconds 60              measured seconds per level (default 60)
-  --warmup 5                warm-up seconds before each level, reported apart (default 5)
+  --warmup 60               warm-up seconds before each level, reported apart (default 60: every
+                            function environment JIT-compiles its own code; see BENCHMARKS.md)
   --runs 3                  repetitions; the report shows medians (default 3)
   --ws-clients 1            WebSocket connections that watch the orders (default 1)
   --ws-watch subscribe|all  subscribe to each order after its 201, unsubscribe once settled
@@ -168,7 +169,7 @@ export function parseBenchArgs(argv: string[]): ParsedArgs {
       mode,
       levels,
       seconds: num(values.seconds, 60, '--seconds', { min: 1 }),
-      warmupSeconds: num(values.warmup, 5, '--warmup'),
+      warmupSeconds: num(values.warmup, 60, '--warmup'),
       runs: Math.round(num(values.runs, 3, '--runs', { min: 1 })),
       wsClients: Math.round(num(values['ws-clients'], 1, '--ws-clients', { min: 1, max: 1000 })),
       wsWatch,
