@@ -48,7 +48,8 @@ Load
   --concurrency 8,32,128    closed loop: orders in flight, one level each (default 32)
   --seconds 60              measured seconds per level (default 60)
   --warmup 60               warm-up seconds before each level, reported apart (default 60: every
-                            function environment JIT-compiles its own code; see BENCHMARKS.md)
+                            function environment JIT-compiles its own code; see BENCHMARKS.md);
+                            an open-loop level warms up with 32 orders in flight, then offers its rate
   --runs 3                  repetitions; the report shows medians (default 3)
   --ws-clients 1            WebSocket connections that watch the orders (default 1)
   --ws-watch subscribe|all  subscribe to each order after its 201, unsubscribe once settled

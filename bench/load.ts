@@ -96,6 +96,9 @@ export function settledAs(r: Pick<OrderRecord, 'cancelAfterMs' | 'cancel' | 'fin
   return first;
 }
 
+/** Orders in flight while an open-loop level warms up (see startLoad). */
+export const WARMUP_IN_FLIGHT = 32;
+
 function outcomeOf(err: unknown): string {
   const e = err as { name?: string; code?: string; message?: string };
   if (e?.name === 'TimeoutError' || /TIMEOUT/i.test(e?.code ?? '')) return 'timeout';
@@ -225,28 +228,29 @@ export async function startLoad(opts: LoadOptions) {
     return r;
   }
 
-  async function openLoop(ratePerSec: number) {
-    const total = Math.round((opts.warmupSeconds + opts.seconds) * ratePerSec);
+  /** Open loop: arrival i is due at `from` + i/rate, whatever the server is doing. */
+  async function openLoop(ratePerSec: number, from: number, seconds: number) {
+    const total = Math.round(seconds * ratePerSec);
     let i = 0;
     await new Promise<void>((resolve) => {
       const tick = () => {
         if (stopping) return resolve();
         const now = performance.now();
-        const due = dueBy(now - startedAt, ratePerSec, total);
+        const due = dueBy(now - from, ratePerSec, total);
         for (; i < due; i++) {
-          void track(place(i, startedAt + arrivalAt(i, ratePerSec)));
+          void track(place(seq++, from + arrivalAt(i, ratePerSec)));
         }
         if (i >= total) return resolve();
-        setTimeout(tick, Math.max(0, startedAt + arrivalAt(i, ratePerSec) - performance.now()));
+        setTimeout(tick, Math.max(0, from + arrivalAt(i, ratePerSec) - performance.now()));
       };
       tick();
     });
   }
 
-  async function closedLoop(concurrency: number) {
-    let seq = 0;
+  let seq = 0;
+  async function closedLoop(concurrency: number, until: number) {
     const worker = async () => {
-      while (!stopping && performance.now() < measureTo) {
+      while (!stopping && performance.now() < until) {
         const r = await track(place(seq++, performance.now()));
         if (!r.id) {
           // Refused (throttled, rate-limited): wait as asked, like any client; another error: do not spin.
@@ -271,7 +275,15 @@ export async function startLoad(opts: LoadOptions) {
     await Promise.all(Array.from({ length: concurrency }, worker));
   }
 
-  const offering = opts.mode.kind === 'open' ? openLoop(opts.mode.ratePerSec) : closedLoop(opts.mode.concurrency);
+  const offering = (async () => {
+    const mode = opts.mode;
+    if (mode.kind === 'closed') return closedLoop(mode.concurrency, measureTo);
+    // The open loop warms up as a closed loop: the runtime's environments JIT-compile their code
+    // first, and a rate a cold runtime cannot keep up with would leave a backlog that the measured
+    // window then inherits (it starts from steady state instead). Its orders count as warm-up.
+    await closedLoop(WARMUP_IN_FLIGHT, measureFrom);
+    return openLoop(mode.ratePerSec, measureFrom, opts.seconds);
+  })();
 
   /** Resolves once offering has ended and no request (or scheduled cancellation) is outstanding. */
   const done = (async () => {
