@@ -28,6 +28,11 @@ export function getPool(service: ServiceName): Promise<pg.Pool> {
         // that drops packets), the client gives up a little later.
         query_timeout: STATEMENT_TIMEOUT_MS + 2_000,
         keepAlive: true,
+        // Prepared statements are parsed once, but each execution is still planned for its own
+        // values: a generic plan, cached after five executions, is made for no values at all, and
+        // for `id = ANY($1)` on a table still small when it was made it chose sequential scans
+        // that then read the whole table on every call as it grew (docs/decisions.md).
+        options: config.dbPreparedStatements ? '-c plan_cache_mode=force_custom_plan' : undefined,
       });
       // 'connect' fires once per new client, before anyone gets it; pool.query goes through a client too.
       if (config.dbPreparedStatements) p.on('connect', prepareStatements);

@@ -72,6 +72,18 @@ describe('prepared statements', () => {
     expect(await preparedIn(pool)).toEqual([{ name: statementName(SELECT), statement: SELECT, executions: 7 }]);
   });
 
+  it('are planned for their own values every time, never with a cached generic plan', async () => {
+    const { pool } = await poolModule(undefined);
+    expect((await pool.query('SHOW plan_cache_mode')).rows).toEqual([{ plan_cache_mode: 'force_custom_plan' }]);
+    // Past five executions PostgreSQL would otherwise consider a generic plan, made for no values.
+    for (let i = 0; i < 12; i++) await pool.query(SELECT, [1]);
+    const { rows } = await pool.query<{ generic_plans: number; custom_plans: number }>(
+      'SELECT generic_plans::int, custom_plans::int FROM pg_prepared_statements WHERE name = $1',
+      [statementName(SELECT)],
+    );
+    expect(rows).toEqual([{ generic_plans: 0, custom_plans: 12 }]);
+  });
+
   it('are not used when the setting is off (behind RDS Proxy)', async () => {
     const { pool } = await poolModule('false');
     for (let i = 0; i < 3; i++) await pool.query(SELECT, [1]);
