@@ -5,7 +5,6 @@
  * CPU time whichever process or the kernel was running.
  */
 import { spawn } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -24,20 +23,26 @@ const recordArgs = (file: string, frequency: number) => ['record', '-a', '-e', '
 /** Now on the clock of the recording's sample times, in seconds. */
 export const monotonicSeconds = () => Number(process.hrtime.bigint()) / 1e9;
 
+/** Starts perf, keeping the tail of what it says on stderr (its last line says why it failed). */
+function spawnPerf(args: string[], stdout: 'ignore' | 'pipe') {
+  const child = spawn('perf', args, { stdio: ['ignore', stdout, 'pipe'] });
+  let stderr = '';
+  child.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-2000)));
+  return { child, stderr: () => stderr, lastLine: () => stderr.trim().split('\n').at(-1) ?? '' };
+}
+
 /** Runs perf to its end: its exit code (null when it could not start) and the tail of its stderr. */
 function run(args: string[], timeoutMs: number): Promise<{ code: number | null; stderr: string }> {
   return new Promise((resolve) => {
-    let stderr = '';
-    const child = spawn('perf', args, { stdio: ['ignore', 'ignore', 'pipe'] });
-    child.stderr.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-2000)));
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('error', (err) => {
+    const perf = spawnPerf(args, 'ignore');
+    const timer = setTimeout(() => perf.child.kill('SIGKILL'), timeoutMs);
+    perf.child.on('error', (err) => {
       clearTimeout(timer);
       resolve({ code: null, stderr: err.message });
     });
-    child.on('close', (code) => {
+    perf.child.on('close', (code) => {
       clearTimeout(timer);
-      resolve({ code, stderr });
+      resolve({ code, stderr: perf.stderr() });
     });
   });
 }
@@ -62,9 +67,8 @@ export interface PerfRecording {
 
 /** Starts `perf record -a` into file; stop() ends it. */
 export function startPerfRecord(file: string, frequency: number): PerfRecording {
-  let stderr = '';
-  const child: ChildProcess = spawn('perf', recordArgs(file, frequency), { stdio: ['ignore', 'ignore', 'pipe'] });
-  child.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-2000)));
+  const perf = spawnPerf(recordArgs(file, frequency), 'ignore');
+  const { child } = perf;
   let failure: string | null = null;
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
     child.on('error', (err) => {
@@ -83,7 +87,7 @@ export function startPerfRecord(file: string, frequency: number): PerfRecording 
         const { code, signal } = await exited.finally(() => clearTimeout(timer));
         // Stopped by SIGINT, perf record writes its file and then ends by that signal.
         if (failure || (code !== 0 && signal !== 'SIGINT')) {
-          return { ok: false as const, reason: failure ?? `perf record ended with ${code ?? signal}: ${stderr.trim().split('\n').at(-1) ?? ''}` };
+          return { ok: false as const, reason: failure ?? `perf record ended with ${code ?? signal}: ${perf.lastLine()}` };
         }
         const size = await stat(file).then((s) => s.size).catch(() => 0);
         return size > 0 ? { ok: true as const } : { ok: false as const, reason: `perf record wrote nothing to ${file}` };
@@ -104,16 +108,15 @@ export async function summarizePerfFile(
   groupOf: (pid: number, comm: string) => string,
   { top = 8, window }: { top?: number; window?: PerfWindow } = {},
 ): Promise<PerfSummary> {
-  const child = spawn('perf', ['script', '-i', file, '-F', PERF_SCRIPT_FIELDS], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stderr = '';
-  child.stderr.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-2000)));
+  const perf = spawnPerf(['script', '-i', file, '-F', PERF_SCRIPT_FIELDS], 'pipe');
+  const { child } = perf;
   const closed = new Promise<number | null>((resolve, reject) => {
     child.on('error', reject);
     child.on('close', resolve);
   });
   const tally = perfTally(groupOf, window);
-  for await (const line of createInterface({ input: child.stdout, crlfDelay: Infinity })) tally.add(line);
+  for await (const line of createInterface({ input: child.stdout!, crlfDelay: Infinity })) tally.add(line);
   const code = await closed;
-  if (code !== 0) throw new Error(`perf script ended with ${code}: ${stderr.trim().split('\n').at(-1) ?? ''}`);
+  if (code !== 0) throw new Error(`perf script ended with ${code}: ${perf.lastLine()}`);
   return tally.summary({ file, frequency }, top);
 }
