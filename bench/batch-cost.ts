@@ -19,7 +19,8 @@ import { DEFAULTS, brokerName, databaseName, withDatabase } from '../shared/conf
 import { createEvent } from '../shared/events/envelope';
 import { connectAmqp } from '../shared/messaging/broker';
 import { routingKeyOf } from '../shared/messaging/routing';
-import { EXCHANGES, deploymentLayout, resolveTopology } from '../shared/messaging/topology';
+import { EXCHANGES } from '../shared/messaging/topology';
+import { deploymentLayout, resolveTopology } from '../functions/topology';
 import { startPrivateStack } from '../scripts/private-stack';
 import { startRuntimeProcess } from '../test/support/runtime-process';
 import { UNTHROTTLED_ENV } from '../shared/http/rate-limits';

@@ -5,8 +5,9 @@
 import type pg from 'pg';
 import type { AnyEnvelope } from '../shared/events/envelope';
 import { routingKeyOf } from '../shared/messaging/routing';
-import { EXCHANGES, queuesReached, resolveTopology } from '../shared/messaging/topology';
-import type { PartitionLayout } from '../shared/messaging/topology';
+import { EXCHANGES, queuesReached } from '../shared/messaging/topology';
+import { resolveTopology } from '../functions/topology';
+import type { PartitionLayout } from '../functions/topology';
 import { brokerName } from '../shared/config';
 
 export interface DeliveryCount {

@@ -6,7 +6,7 @@
  */
 import type { Channel, ChannelModel } from 'amqplib';
 import type pg from 'pg';
-import { resolveTopology, deploymentLayout } from '../shared/messaging/topology';
+import { resolveTopology, deploymentLayout } from '../functions/topology';
 
 export interface DrainOptions {
   namespace: string;

@@ -19,7 +19,7 @@ import type { BenchOptions } from './args';
 import { drain } from './drain';
 import { countDeliveries } from './deliveries';
 import { describeViolations, verifyInvariants } from './invariants';
-import { deploymentLayout } from '../shared/messaging/topology';
+import { deploymentLayout } from '../functions/topology';
 import { startLoad } from './load';
 import type { Load } from './load';
 import { createProductSet } from './products';

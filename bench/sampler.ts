@@ -14,7 +14,7 @@ import type { Channel, ChannelModel } from 'amqplib';
 import pg from 'pg';
 import { FUNCTIONS } from '../functions/catalog';
 import { SERVICES, databaseName } from '../shared/config';
-import { resolveTopology, deploymentLayout } from '../shared/messaging/topology';
+import { resolveTopology, deploymentLayout } from '../functions/topology';
 
 export interface ProcStat {
   pid: number;

@@ -3,9 +3,12 @@
  * serves and feeds exactly these, and the CDK app deploys exactly these.
  * Import nothing heavy here: the CDK app and every handler read this module.
  */
+import type { RouteAccess } from '../shared/auth/access';
 import type { ServiceName } from '../shared/config';
 import type { Uses } from '../shared/env';
-import type { QueueId } from '../shared/messaging/topology';
+import type { QueueId } from './subscriptions';
+
+export type { RouteAccess };
 
 /** Every HTTP route, as API Gateway route keys. */
 export const ROUTES = {
@@ -26,14 +29,7 @@ export const ROUTES = {
   listDeadLetters: 'GET /queues/{queue}/dead-letters',
   redriveQueue: 'POST /queues/{queue}/redrive',
 } as const;
-/**
- * Who may call a route. 'public': anyone, no token. 'customer': any signed-in caller, customer or
- * operator; the handler applies the rules per resource (a customer acts on its own orders only).
- * 'operator': operators only. Every route other than 'public' is behind the HTTP API's JWT
- * authorizer (the local gateway plays it), so its handler always receives the caller's claims.
- */
-export type RouteAccess = 'public' | 'customer' | 'operator';
-
+/** Who may call each route (see RouteAccess). */
 export const ROUTE_ACCESS = {
   [ROUTES.health]: 'public',
   [ROUTES.listProducts]: 'public',

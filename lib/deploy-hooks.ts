@@ -7,7 +7,7 @@ import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
 import type { FunctionSpec } from '../functions/catalog';
 import { brokerPolicies, parseBrokerVersion } from '../shared/messaging/policies';
-import { resolveTopology } from '../shared/messaging/topology';
+import { resolveTopology } from '../functions/topology';
 import { MIGRATION_DIRS, REPO_ROOT } from './bundling';
 import type { CatalogFunctions } from './functions';
 import type { Settings } from './settings';

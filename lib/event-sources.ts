@@ -5,7 +5,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { Construct, type IDependable } from 'constructs';
 import type { FunctionSpec } from '../functions/catalog';
-import { partitionQueues } from '../shared/messaging/topology';
+import { partitionQueues } from '../functions/topology';
 import type { Broker } from './broker';
 import type { CatalogFunctions } from './functions';
 

@@ -7,7 +7,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import path from 'node:path';
 import type { FunctionSpec } from '../functions/catalog';
-import { LAMBDA_ENV as E } from '../shared/env';
+import { LAMBDA_ENV as E, encodeUses } from '../shared/env';
 import { AMQPS_PORT, MANAGEMENT_PORT, type Broker } from './broker';
 import { ESM_BANNER, EXTERNAL_MODULES, MIGRATION_DIRS, NODE_TARGET, REPO_ROOT } from './bundling';
 import { REDIS_PORT, type Cache } from './cache';
@@ -134,6 +134,7 @@ export class CatalogFunctions extends Construct {
       environment: {
         NODE_OPTIONS: '--enable-source-maps',
         [E.functionId]: spec.id,
+        [E.functionUses]: encodeUses(spec.uses),
         [E.serviceName]: spec.service,
         [E.logLevel]: settings.logLevel,
         [E.currency]: settings.currency,

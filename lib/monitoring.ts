@@ -6,7 +6,7 @@ import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
 import type { FunctionSpec } from '../functions/catalog';
 import { DIMENSIONS, METRICS, METRICS_NAMESPACE, OUTCOMES } from '../shared/metric-names';
-import { resolveTopology } from '../shared/messaging/topology';
+import { resolveTopology } from '../functions/topology';
 import type { Apis } from './apis';
 import type { Broker } from './broker';
 import type { Databases } from './data';

@@ -9,7 +9,8 @@
 import { connectAmqp } from '../shared/messaging/broker';
 import { brokerName, getConfig } from '../shared/config';
 import { drainQueue, inspectDlq, redriveDlq } from '../shared/messaging/dlq';
-import { QUEUES, QUEUE_IDS, deploymentLayout, dlqOf, partitionQueues } from '../shared/messaging/topology';
+import { dlqOf } from '../shared/messaging/topology';
+import { QUEUES, QUEUE_IDS, deploymentLayout, partitionQueues } from '../functions/topology';
 
 const config = await getConfig();
 const connection = await connectAmqp(config.rabbitmqUrl);

@@ -3,7 +3,7 @@ import { SERVICES, brokerAccess } from '../shared/config';
 import type { Config } from '../shared/config';
 import { migrateService } from '../shared/db/migrate';
 import { isTransient } from '../shared/messaging/errors';
-import { declareTopology, deploymentLayout } from '../shared/messaging/topology';
+import { declareTopology, deploymentLayout } from '../functions/topology';
 
 /**
  * Databases and schemas of every service, then the broker topology. Idempotent; run on every

@@ -3,7 +3,7 @@ import type { Config } from '../shared/config';
 import { LAMBDA_ENV } from '../shared/env';
 import { createClaimsVerifier } from '../shared/auth/verify';
 import { connectAmqp } from '../shared/messaging/broker';
-import { partitionQueues, deploymentLayout } from '../shared/messaging/topology';
+import { partitionQueues, deploymentLayout } from '../functions/topology';
 import { startHttpGateway } from './http-gateway';
 import { bundleFunctions } from './bundles';
 import { invoke, useEnvironments } from './lambda';

@@ -3,8 +3,8 @@
  * is shared/env.ts) and Secrets Manager, and a missing variable fails the cold start; elsewhere
  * (the local runtime, tests, tools) from the environment with localhost defaults.
  */
-import { functionById, type FunctionSpec } from '../functions/catalog';
-import { LAMBDA_ENV, LOCAL_ENV, onLambda, requiredOnLambda } from './env';
+import { LAMBDA_ENV, LOCAL_ENV, decodeUses, onLambda, requiredOnLambda } from './env';
+import type { Uses } from './env';
 import type { BrokerAccess } from './messaging/broker-admin';
 
 export const SERVICES = ['order', 'payment', 'inventory'] as const;
@@ -97,18 +97,26 @@ function flag(name: string, value: string | undefined, fallback?: boolean): bool
   throw new Error(`${name} must be "true" or "false", got "${value}"`);
 }
 
+/** The function a Lambda environment runs: its catalog id and what it uses (both written by the CDK app from the catalog). */
+export interface LambdaFunction {
+  id: string;
+  uses: Uses;
+}
+
 /**
- * The catalog entry this Lambda environment runs, with every variable its `uses` needs present.
+ * The function this Lambda environment runs, with every variable its `uses` needs present.
  * Throws, naming what is missing, so a misconfigured function fails at cold start instead of
  * quietly connecting somewhere else.
  */
-export function lambdaFunctionSpec(env: NodeJS.ProcessEnv = process.env): FunctionSpec {
+export function lambdaFunction(env: NodeJS.ProcessEnv = process.env): LambdaFunction {
   const id = env[LAMBDA_ENV.functionId];
   if (!id) throw new Error(`${LAMBDA_ENV.functionId} is not set: this function's catalog id`);
-  const spec = functionById(id);
-  const missing = requiredOnLambda(spec.uses).filter((name) => !env[name]);
+  const raw = env[LAMBDA_ENV.functionUses];
+  if (!raw) throw new Error(`${id} cannot start: ${LAMBDA_ENV.functionUses} not set`);
+  const uses = decodeUses(raw);
+  const missing = requiredOnLambda(uses).filter((name) => !env[name]);
   if (missing.length > 0) throw new Error(`${id} cannot start: ${missing.join(', ')} not set`);
-  return spec;
+  return { id, uses };
 }
 
 /** A property that fails when read: this function was not given access to that dependency. */
@@ -122,7 +130,7 @@ function notConfigured<T extends object>(target: T, key: string, what: string, f
 }
 
 async function resolveLambdaConfig(env: NodeJS.ProcessEnv): Promise<Config> {
-  const spec = lambdaFunctionSpec(env);
+  const spec = lambdaFunction(env);
   const { uses } = spec;
   // Checked before any secret is read: a wrong value fails the cold start, not the first query.
   const dbPreparedStatements = uses.databases.length > 0 && flag(LAMBDA_ENV.dbPreparedStatements, env[LAMBDA_ENV.dbPreparedStatements]);

@@ -6,8 +6,13 @@ import type { ServiceName } from './config';
 
 /** Set on AWS by the CDK app, from the function catalog and the stack's resources. */
 export const LAMBDA_ENV = {
-  /** The catalog id of the function: what it uses, hence what must be configured. */
+  /** The catalog id of the function. */
   functionId: 'EVENTFLOW_FUNCTION',
+  /**
+   * What the function reaches, as JSON (the catalog's `uses`, written by the CDK app): hence what
+   * must be configured, and what it may read.
+   */
+  functionUses: 'EVENTFLOW_FUNCTION_USES',
   /** The catalog service: Powertools' service name (log lines, traces, the `service` metric dimension). */
   serviceName: 'POWERTOOLS_SERVICE_NAME',
   logLevel: 'LOG_LEVEL',
@@ -103,11 +108,37 @@ export interface Uses {
   auth?: boolean;
 }
 
+const SERVICE_NAMES: readonly string[] = ['order', 'payment', 'inventory'] satisfies ServiceName[];
+const USES_FLAGS = ['broker', 'brokerManagement', 'redis', 'websocketCallback', 'eventSources', 'auth'] as const;
+
+/** `uses` as the CDK app writes it into EVENTFLOW_FUNCTION_USES. */
+export const encodeUses = (uses: Uses): string => JSON.stringify(uses);
+
+/** EVENTFLOW_FUNCTION_USES read back; anything else than what encodeUses writes throws, naming what is wrong. */
+export function decodeUses(raw: string): Uses {
+  let value: unknown;
+  try {
+    value = JSON.parse(raw);
+  } catch {
+    throw new Error(`${LAMBDA_ENV.functionUses} is not JSON`);
+  }
+  const v = value as Record<string, unknown>;
+  if (!v || typeof v !== 'object' || !Array.isArray(v.databases) || !v.databases.every((d) => SERVICE_NAMES.includes(d as string))) {
+    throw new Error(`${LAMBDA_ENV.functionUses} must name its databases among ${SERVICE_NAMES.join(', ')}`);
+  }
+  for (const key of Object.keys(v)) {
+    if (key !== 'databases' && !(USES_FLAGS as readonly string[]).includes(key)) throw new Error(`${LAMBDA_ENV.functionUses}: unknown member ${key}`);
+    if (key !== 'databases' && typeof v[key] !== 'boolean') throw new Error(`${LAMBDA_ENV.functionUses}: ${key} must be true or false`);
+  }
+  return { broker: false, redis: false, ...(v as object), databases: v.databases as ServiceName[] } as Uses;
+}
+
 /** The variables a function with these `uses` cannot run without on Lambda. */
 export function requiredOnLambda(uses: Uses): string[] {
   const e = LAMBDA_ENV;
   return [
     e.functionId,
+    e.functionUses,
     ...(uses.databases.length > 0 ? [e.databaseTls, e.dbPoolMax, e.dbPreparedStatements] : []),
     ...uses.databases.map((s) => e.dbSecretArn[s]),
     ...(uses.broker || uses.brokerManagement ? [e.rabbitmqSecretArn, e.rabbitmqEndpoint] : []),

@@ -10,7 +10,7 @@ import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Tracer } from '@aws-lambda-powertools/tracer';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
-import { lambdaFunctionSpec } from './config';
+import { lambdaFunction } from './config';
 import { onLambda } from './env';
 import { METRICS_NAMESPACE } from './metric-names';
 
@@ -109,7 +109,7 @@ export function flushMetrics(): middy.MiddlewareObj<unknown, unknown, Error, Con
  * its cold start here, naming what is missing, before it takes any traffic.
  */
 export function observe<E, R>(chain: middy.MiddyfiedHandler<E, R, Error, Context>) {
-  if (live) lambdaFunctionSpec();
+  if (live) lambdaFunction();
   const traced = tracing ? chain.use(tracing.middleware as middy.MiddlewareObj<E, R, Error, Context>) : chain;
   return traced.use(flushMetrics() as middy.MiddlewareObj<E, R, Error, Context>);
 }

@@ -12,7 +12,8 @@ import { createEvent } from '../../shared/events/envelope';
 import type { AnyEnvelope } from '../../shared/events/envelope';
 import { wireMessageOf } from '../../shared/messaging/broker';
 import { routingKeyFor } from '../../shared/messaging/routing';
-import { EXCHANGES, deploymentLayout, dlqOf, queuesReached, resolveTopology } from '../../shared/messaging/topology';
+import { EXCHANGES, dlqOf, queuesReached } from '../../shared/messaging/topology';
+import { deploymentLayout, resolveTopology } from '../../functions/topology';
 import { brokerName } from '../../shared/config';
 import type { ParkedMessage, SentMalformed } from './checks';
 

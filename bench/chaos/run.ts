@@ -12,7 +12,7 @@ import type { ServiceName } from '../../shared/config';
 import { connectAmqp } from '../../shared/messaging/broker';
 import { ManagementApi } from '../../shared/messaging/broker-admin';
 import { brokerPolicies, parseBrokerVersion, policyPrefix } from '../../shared/messaging/policies';
-import { deploymentLayout, resolveTopology } from '../../shared/messaging/topology';
+import { deploymentLayout, resolveTopology } from '../../functions/topology';
 import { refundKeyOf } from '../../functions/payment/domain/gateway';
 import { freePort, startPrivateStack } from '../../scripts/private-stack';
 import type { PrivateStack, ServiceId } from '../../scripts/private-stack';

@@ -3,7 +3,8 @@ import { z } from 'zod';
 import { ROUTES } from '../catalog';
 import { getConfig } from '../../shared/config';
 import { getPool } from '../../shared/db/pool';
-import { causeOf, createHttpApi, created, ok } from '../../shared/http/api';
+import { causeOf, created, ok } from '../../shared/http/api';
+import { createRouteApi } from '../http-api';
 import type { HttpRequest } from '../../shared/http/api';
 import { decodeCursor, page, pageQuery, textIdCursor } from '../../shared/http/pagination';
 import { badRequest, conflict, notFound, parseInput } from '../../shared/http/problem';
@@ -82,7 +83,7 @@ async function list(req: HttpRequest) {
   return ok(page(rows, q.limit, (p) => [p.sku, p.id]));
 }
 
-export const handler = createHttpApi({
+export const handler = createRouteApi({
   logger,
   routes: {
     [ROUTES.listProducts]: list,

@@ -4,7 +4,8 @@ import { ROUTES } from '../catalog';
 import { getConfig } from '../../shared/config';
 import { getPool } from '../../shared/db/pool';
 import { ORDER_STATUSES } from '../../shared/events/types';
-import { causeOf, createHttpApi, created, ok } from '../../shared/http/api';
+import { causeOf, created, ok } from '../../shared/http/api';
+import { createRouteApi } from '../http-api';
 import type { HttpRequest } from '../../shared/http/api';
 import { forbidden } from '../../shared/http/authorize';
 import { withoutPaymentToken } from '../../shared/events/redact';
@@ -55,7 +56,7 @@ function requestHash(body: unknown): string {
   return createHash('sha256').update(JSON.stringify(body)).digest('hex');
 }
 
-/** The caller of a route behind the authorizer (createHttpApi refused any other). */
+/** The caller of a route behind the authorizer (createRouteApi refused any other). */
 const callerOf = (req: HttpRequest): Principal => req.principal!;
 
 /** Another customer's order answers as a missing one. */
@@ -190,7 +191,7 @@ async function stats() {
   return ok(await orderStats(await getPool('order')));
 }
 
-export const handler = createHttpApi({
+export const handler = createRouteApi({
   logger,
   routes: {
     [ROUTES.createOrder]: createOrder,

@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { ROUTES } from '../catalog';
 import { getPool } from '../../shared/db/pool';
-import { createHttpApi, ok } from '../../shared/http/api';
+import { ok } from '../../shared/http/api';
+import { createRouteApi } from '../http-api';
 import type { HttpRequest } from '../../shared/http/api';
 import { decodeCursor, page, pageQuery, timeIdCursor } from '../../shared/http/pagination';
 import { parseInput } from '../../shared/http/problem';
@@ -19,4 +20,4 @@ async function list(req: HttpRequest) {
   return ok(result);
 }
 
-export const handler = createHttpApi({ logger, routes: { [ROUTES.listPayments]: list } });
+export const handler = createRouteApi({ logger, routes: { [ROUTES.listPayments]: list } });

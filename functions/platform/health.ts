@@ -1,7 +1,7 @@
 import { ROUTES } from '../catalog';
 import { SERVICES } from '../../shared/config';
 import { getPool } from '../../shared/db/pool';
-import { createHttpApi } from '../../shared/http/api';
+import { createRouteApi } from '../http-api';
 import { createLogger } from '../../shared/logger';
 import { getBroker } from '../../shared/messaging/broker';
 import { getRedis } from '../../shared/redis';
@@ -48,4 +48,4 @@ async function health() {
   return { status: status === 'down' ? 503 : 200, body: { status, checks: { postgres, rabbitmq, redis } } };
 }
 
-export const handler = createHttpApi({ logger, routes: { [ROUTES.health]: health } });
+export const handler = createRouteApi({ logger, routes: { [ROUTES.health]: health } });

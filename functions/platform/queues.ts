@@ -20,14 +20,16 @@ import type { ChannelModel } from 'amqplib';
 import { z } from 'zod';
 import { ROUTES } from '../catalog';
 import { brokerName, getConfig } from '../../shared/config';
-import { createHttpApi, ok } from '../../shared/http/api';
+import { ok } from '../../shared/http/api';
+import { createRouteApi } from '../http-api';
 import type { HttpRequest } from '../../shared/http/api';
 import { notFound, parseInput } from '../../shared/http/problem';
 import { createLogger } from '../../shared/logger';
 import { connectAmqp } from '../../shared/messaging/broker';
 import { inspectDlq, redriveDlq } from '../../shared/messaging/dlq';
 import { TransientError } from '../../shared/messaging/errors';
-import { QUEUES, QUEUE_IDS, deploymentLayout, dlqOf, partitionQueues } from '../../shared/messaging/topology';
+import { dlqOf } from '../../shared/messaging/topology';
+import { QUEUES, QUEUE_IDS, deploymentLayout, partitionQueues } from '../topology';
 
 const logger = createLogger('platform');
 
@@ -136,7 +138,7 @@ async function redrive(req: HttpRequest) {
   return ok({ queue: queue.name, deadLetterQueue: await shown(queue.deadLetter), moved });
 }
 
-export const handler = createHttpApi({
+export const handler = createRouteApi({
   logger,
   routes: {
     [ROUTES.listQueues]: listQueues,

@@ -8,7 +8,7 @@ import { connectAmqp } from '../../shared/messaging/broker';
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 import { brokerAccess, resolveConfig } from '../../shared/config';
 import { createLogger } from '../../shared/logger';
-import { declareTopology } from '../../shared/messaging/topology';
+import { declareTopology } from '../topology';
 import { instrument } from '../../shared/observability';
 
 const logger = createLogger('platform');

@@ -11,7 +11,7 @@ import { getBroker } from '../../shared/messaging/broker';
 import { DIMENSIONS, METRICS } from '../../shared/metric-names';
 import { ManagementApi } from '../../shared/messaging/broker-admin';
 import { queueStats } from '../../shared/messaging/queue-stats';
-import { resolveTopology } from '../../shared/messaging/topology';
+import { resolveTopology } from '../topology';
 import { instrument, metrics, MetricUnit } from '../../shared/observability';
 import { mappingsHealth, parseMappings } from './event-sources';
 

@@ -1,11 +1,18 @@
 /**
- * Route-level access, decided from the catalog's ROUTE_ACCESS and the caller's principal. Pure.
- * The token itself was verified before the handler (API Gateway's JWT authorizer on AWS, the local
- * gateway here); the handler reads the claims it was handed.
+ * Route-level access, decided from a route's rule (the function catalog's ROUTE_ACCESS) and the
+ * caller's principal. Pure. The token itself was verified before the handler (API Gateway's JWT
+ * authorizer on AWS, the local gateway here); the handler reads the claims it was handed.
  */
-import type { RouteAccess } from '../../functions/catalog';
 import { principalOf } from './principal';
 import type { Principal } from './principal';
+
+/**
+ * Who may call a route. 'public': anyone, no token. 'customer': any signed-in caller, customer or
+ * operator; the handler applies the rules per resource (a customer acts on its own orders only).
+ * 'operator': operators only. Every route other than 'public' is behind the HTTP API's JWT
+ * authorizer (the local gateway plays it), so its handler always receives the caller's claims.
+ */
+export type RouteAccess = 'public' | 'customer' | 'operator';
 
 export type RouteDecision = { allow: true; principal: Principal | null } | { allow: false; status: 401 | 403; detail: string };
 

@@ -12,6 +12,7 @@ import { createRateLimiter } from './rate-limiter';
 import { readRateLimits } from './rate-limits';
 import { authorizeRoute } from './authorize';
 import { principalOfEvent } from '../auth/access';
+import type { RouteAccess } from '../auth/access';
 import type { Principal } from '../auth/principal';
 
 export interface HttpRequest {
@@ -55,13 +56,13 @@ function parseBody(event: APIGatewayProxyEventV2): unknown {
   return body;
 }
 
-/** Path parameters and query string, refused when they hold text that may not be stored. */
-function screenedParts(event: APIGatewayProxyEventV2) {
+/** Path parameters and query string, refused when they hold text that may not be stored or a parameter the route does not take. */
+function screenedParts(event: APIGatewayProxyEventV2, queryParams: readonly string[]) {
   const params = (event.pathParameters ?? {}) as Record<string, string>;
   const query = event.queryStringParameters ?? {};
   assertStorableText(params, 'the path');
   assertStorableText(query, 'the query');
-  const unknown = unknownQueryParams(event.routeKey, query);
+  const unknown = unknownQueryParams(queryParams, query);
   if (unknown.length) throw badRequest(`the query is invalid: ${unknown.map((e) => e.detail).join('; ')}`, unknown);
   return { params, query };
 }
@@ -74,14 +75,20 @@ function respond(status: number, body: unknown, headers: Record<string, string>,
   } satisfies APIGatewayProxyStructuredResultV2;
 }
 
+/** What the API knows of each route besides its handler: who may call it and the query parameters it takes. */
+export interface RouteRules {
+  access(routeKey: string): RouteAccess | undefined;
+  queryParams(routeKey: string): readonly string[];
+}
+
 /**
  * A Lambda handler for an API Gateway HTTP API (payload 2.0) that serves several routes of one
  * service, dispatched on event.routeKey. Errors become RFC 9457 problem+json: HttpProblem as given,
  * an unreachable dependency as 503, anything else as 500 (logged, detail withheld).
  * On Lambda, a function missing its configuration fails here, at cold start.
  */
-export function createHttpApi(opts: { logger: Logger; routes: Record<string, RouteHandler> }) {
-  const { logger, routes } = opts;
+export function createHttpApi(opts: { logger: Logger; routes: Record<string, RouteHandler>; rules: RouteRules }) {
+  const { logger, routes, rules } = opts;
   // Read at cold start: an invalid limit fails it rather than the first request.
   const rateLimit = createRateLimiter(readRateLimits(), logger);
   const core = async (event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> => {
@@ -96,8 +103,8 @@ export function createHttpApi(opts: { logger: Logger; routes: Record<string, Rou
       if (!route) throw new HttpProblem(404, 'Not Found', `no route ${event.routeKey}`);
       // Counted before anything is parsed: refused requests are abuse too.
       await rateLimit({ routeKey: event.routeKey, sub: principalOfEvent(event)?.sub, sourceIp: event.requestContext?.http?.sourceIp });
-      const principal = authorizeRoute(event);
-      const { params, query } = screenedParts(event);
+      const principal = authorizeRoute(event, rules.access(event.routeKey));
+      const { params, query } = screenedParts(event, rules.queryParams(event.routeKey));
       const result = await route({
         routeKey: event.routeKey,
         params,

@@ -1,16 +1,16 @@
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import { ROUTE_ACCESS } from '../../functions/catalog';
-import type { RouteKey } from '../../functions/catalog';
 import { authorizerClaims, decideRoute, principalOfEvent } from '../auth/access';
+import type { RouteAccess } from '../auth/access';
 import type { Principal } from '../auth/principal';
 import { HttpProblem } from './problem';
 
 /**
- * The route's access rule (functions/catalog.ts) applied to the caller the authorizer's claims
- * name: the principal, or a 401/403 problem. Rules per resource (whose order) are the handlers'.
+ * The route's access rule applied to the caller the authorizer's claims name: the principal, or a
+ * 401/403 problem. A route without a rule is for operators only. Rules per resource (whose order)
+ * are the handlers'.
  */
-export function authorizeRoute(event: APIGatewayProxyEventV2): Principal | null {
-  const access = ROUTE_ACCESS[event.routeKey as RouteKey] ?? 'operator';
+export function authorizeRoute(event: APIGatewayProxyEventV2, rule: RouteAccess | undefined): Principal | null {
+  const access = rule ?? 'operator';
   const decision = decideRoute(access, principalOfEvent(event), authorizerClaims(event) !== undefined);
   if (decision.allow) return decision.principal;
   if (decision.status === 401) throw new HttpProblem(401, 'Unauthorized', decision.detail, undefined, 'unauthorized');

@@ -1,12 +1,15 @@
+/**
+ * Broker topology machinery: exchanges, partitioned quorum queues, their DLQs and bindings, resolved
+ * from a description of the queues (what each receives) and a partition layout, and declared on a
+ * broker. Which queues EventFlow has is the function catalog's business (functions/topology.ts).
+ */
 import type { Channel, ChannelModel } from 'amqplib';
-import { FUNCTIONS } from '../../functions/catalog';
-import { brokerName, localBrokerAccess } from '../config';
-import { LOCAL_ENV } from '../env';
+import { brokerName } from '../config';
 import { PUBLISHERS, publisherOf } from '../events/types';
 import type { EventType, Publisher } from '../events/types';
 import { brokerAdmin, syncPolicies, type BrokerAccess } from './broker-admin';
 import { brokerPolicies, parseBrokerVersion, policyPrefix } from './policies';
-import { MAX_PARTITIONS, assertPartitionCount, bindingPattern, topicMatches } from './routing';
+import { MAX_PARTITIONS, bindingPattern, topicMatches } from './routing';
 
 /** Each publishing service owns one topic exchange; the routing key is the event type. */
 export const EXCHANGES: Record<Publisher, string> = {
@@ -19,86 +22,27 @@ export const EXCHANGES: Record<Publisher, string> = {
  * What a queue receives: an event type, optionally narrowed to one routing detail (see routing.ts),
  * written `type` or `type.detail`.
  */
-type Subscription = EventType | `${EventType}.${string}`;
+export type Subscription = EventType | `${EventType}.${string}`;
 
-interface QueueSpec {
+export interface QueueSpec {
   name: string;
   /** Event types (or type.detail) routed to this queue, or 'all' for every event of every exchange. */
   subscribes: readonly Subscription[] | 'all';
 }
 
-/** The service queues and what each receives. One consumer function per queue (see the function catalog). */
-export const QUEUES = {
-  order: {
-    name: 'order_queue',
-    subscribes: [
-      'inventory.reserved',
-      'inventory.reservation_failed',
-      'inventory.released',
-      // Stock moves on every reservation; the order service's catalog copy needs names and prices only.
-      'inventory.updated.catalog',
-      'payment.initiated',
-      'payment.processed',
-      'payment.failed',
-      'payment.refunded',
-    ],
-  },
-  payment: {
-    name: 'payment_queue',
-    subscribes: ['order.created', 'order.cancelled', 'inventory.reservation_failed'],
-  },
-  inventory: {
-    name: 'inventory_queue',
-    // Of the order's status changes, only shipping moves stock.
-    subscribes: ['order.created', 'order.cancelled', 'order.updated.shipped', 'payment.failed'],
-  },
-  notification: { name: 'notification_queue', subscribes: 'all' },
-} as const satisfies Record<string, QueueSpec>;
-
-export type QueueId = keyof typeof QUEUES;
-export const QUEUE_IDS = Object.keys(QUEUES) as QueueId[];
+/** Queues by id. */
+export type QueueSpecs = Record<string, QueueSpec>;
 
 /** Deliveries after which RabbitMQ dead-letters a message that keeps failing its batch. */
 export const DELIVERY_LIMIT = 5;
 
-/** Partitions per queue. Each partition is a queue of its own with its own consumer (event source mapping). */
-export type PartitionLayout = Record<QueueId, number>;
+/** Partitions per queue id. Each partition is a queue of its own with its own consumer (event source mapping). */
+export type PartitionLayout<Q extends string = string> = Record<Q, number>;
 
-/** The catalog's partition counts: each queue consumer's trigger says how many. */
-export function catalogLayout(): PartitionLayout {
-  const layout = Object.fromEntries(QUEUE_IDS.map((id) => [id, 1])) as PartitionLayout;
-  for (const spec of FUNCTIONS) if (spec.trigger.kind === 'queue') layout[spec.trigger.queue] = spec.trigger.partitions;
-  for (const [id, n] of Object.entries(layout)) assertPartitionCount(n, id);
-  return layout;
-}
-
-/**
- * The layout this deployment runs: the catalog's, overridden off Lambda by PARTITIONS, either one
- * count for every service queue ("4") or per queue ("order=2,inventory=4,payment=2,notification=1"),
- * for experiments (`npm run bench -- --env PARTITIONS=4`). The CDK app always deploys the catalog's.
- */
-export function deploymentLayout(env: NodeJS.ProcessEnv = process.env): PartitionLayout {
-  const layout = catalogLayout();
-  const spec = env[LOCAL_ENV.partitions]?.trim();
-  if (!spec) return layout;
-  if (/^\d+$/.test(spec)) {
-    for (const id of QUEUE_IDS) if (id !== 'notification') layout[id] = Number(spec);
-  } else {
-    for (const part of spec.split(',')) {
-      const [id, n] = part.split('=').map((x) => x.trim());
-      if (!QUEUE_IDS.includes(id as QueueId) || !n) throw new Error(`PARTITIONS: "${part}" is not <queue>=<count> with a queue among ${QUEUE_IDS.join(', ')}`);
-      layout[id as QueueId] = Number(n);
-    }
-  }
-  for (const [id, n] of Object.entries(layout)) assertPartitionCount(n, `PARTITIONS ${id}`);
-  return layout;
-}
-
-/** The queue of each partition of a service queue: the base name alone for one partition, else `<base>.p<i>`. */
-export function partitionQueues(id: QueueId, namespace = '', layout: PartitionLayout = catalogLayout()): string[] {
-  const base = brokerName(QUEUES[id].name, namespace);
-  const n = layout[id];
-  return n === 1 ? [base] : Array.from({ length: n }, (_, i) => `${base}.p${i}`);
+/** The queue of each of n partitions of a queue: the base name alone for one partition, else `<base>.p<i>`. */
+export function partitionNames(base: string, n: number, namespace = ''): string[] {
+  const name = brokerName(base, namespace);
+  return n === 1 ? [name] : Array.from({ length: n }, (_, i) => `${name}.p${i}`);
 }
 
 /** Every partition of a service queue dead-letters into one DLQ, named after the service queue. */
@@ -132,13 +76,12 @@ function parseSubscription(sub: Subscription): { type: EventType; detail?: strin
   return { type: `${publisher}.${event}` as EventType, detail };
 }
 
-/** The full broker topology, with names resolved in a namespace. Pure data: used locally and at deploy time. */
-export function resolveTopology(namespace = '', layout: PartitionLayout = catalogLayout()): Topology {
+/** The full broker topology of these queues, with names resolved in a namespace. Pure data: used locally and at deploy time. */
+export function topologyOf(queues: QueueSpecs, layout: PartitionLayout, namespace = ''): Topology {
   const exchangeOf = (p: Publisher) => brokerName(EXCHANGES[p], namespace);
   const topology: Topology = { exchanges: Object.values(EXCHANGES).map((e) => brokerName(e, namespace)), queues: [], bindings: [] };
-  for (const id of QUEUE_IDS) {
-    const spec: QueueSpec = QUEUES[id];
-    const partitions = partitionQueues(id, namespace, layout);
+  for (const [id, spec] of Object.entries(queues)) {
+    const partitions = partitionNames(spec.name, layout[id] ?? 1, namespace);
     const dlq = dlqOf(partitions[0]!);
     partitions.forEach((name, index) => {
       topology.queues.push(workQueue(name));
@@ -164,13 +107,13 @@ export function queuesReached(topology: Topology, exchange: string, routingKey: 
 }
 
 /** Every layout a queue could have had: for retiring the partitions of another layout. */
-function otherLayoutQueues(id: QueueId, namespace: string, current: string[]): { name: string; patterns: Topology['bindings'] }[] {
+function otherLayoutQueues(queues: QueueSpecs, id: string, layout: PartitionLayout, namespace: string): { name: string; patterns: Topology['bindings'] }[] {
+  const current = partitionNames(queues[id]!.name, layout[id] ?? 1, namespace);
   const others: { name: string; patterns: Topology['bindings'] }[] = [];
   for (let n = 1; n <= MAX_PARTITIONS; n *= 2) {
-    const layout = { ...catalogLayout(), [id]: n };
-    const names = partitionQueues(id, namespace, layout).filter((q) => !current.includes(q));
+    const names = partitionNames(queues[id]!.name, n, namespace).filter((q) => !current.includes(q));
     if (names.length === 0) continue;
-    const bindings = resolveTopology(namespace, layout).bindings;
+    const bindings = topologyOf({ [id]: queues[id]! }, { [id]: n }, namespace).bindings;
     for (const name of names) others.push({ name, patterns: bindings.filter((b) => b.queue === name) });
   }
   return others;
@@ -184,13 +127,14 @@ function otherLayoutQueues(id: QueueId, namespace: string, current: string[]): {
  * go, and the queue goes too once empty; one still holding messages is kept and reported, for its
  * messages to be moved (`npm run dlq -- drain <queue>`), and keeps its policy meanwhile.
  */
-export async function declareTopology(
+export async function applyTopology(
   connection: Pick<ChannelModel, 'createChannel'>,
-  namespace = '',
-  layout: PartitionLayout = catalogLayout(),
-  access: BrokerAccess = localBrokerAccess(),
+  queues: QueueSpecs,
+  layout: PartitionLayout,
+  namespace: string,
+  access: BrokerAccess,
 ): Promise<Topology & { retired: string[]; stranded: { queue: string; messages: number }[] }> {
-  const topology = resolveTopology(namespace, layout);
+  const topology = topologyOf(queues, layout, namespace);
   const channel = await connection.createChannel();
   let version: string;
   try {
@@ -203,8 +147,8 @@ export async function declareTopology(
   }
   const retired: string[] = [];
   const stranded: { queue: string; messages: number }[] = [];
-  for (const id of QUEUE_IDS) {
-    for (const old of otherLayoutQueues(id, namespace, partitionQueues(id, namespace, layout))) {
+  for (const id of Object.keys(queues)) {
+    for (const old of otherLayoutQueues(queues, id, layout, namespace)) {
       const messages = await existingQueueDepth(connection, old.name);
       if (messages === null) continue;
       const ch = await connection.createChannel();
@@ -253,21 +197,22 @@ async function existingQueueDepth(connection: Pick<ChannelModel, 'createChannel'
   }
 }
 
-/** Removes a namespace's topology and its policies, whatever its partition layout (tests clean up after themselves with it). */
-export async function deleteTopology(
+/** Removes these queues' topology in a namespace and its policies, whatever its partition layout (tests clean up after themselves with it). */
+export async function removeTopology(
   connection: Pick<ChannelModel, 'createChannel'>,
+  queues: QueueSpecs,
   namespace: string,
-  access: BrokerAccess = localBrokerAccess(),
+  access: BrokerAccess,
 ): Promise<void> {
   const channel = await connection.createChannel();
   try {
-    for (const id of QUEUE_IDS) {
+    for (const spec of Object.values(queues)) {
       const names = new Set<string>();
-      for (let n = 1; n <= MAX_PARTITIONS; n *= 2) for (const q of partitionQueues(id, namespace, { ...catalogLayout(), [id]: n })) names.add(q);
-      names.add(dlqOf(brokerName(QUEUES[id].name, namespace)));
+      for (let n = 1; n <= MAX_PARTITIONS; n *= 2) for (const q of partitionNames(spec.name, n, namespace)) names.add(q);
+      names.add(dlqOf(brokerName(spec.name, namespace)));
       for (const q of names) await channel.deleteQueue(q);
     }
-    for (const exchange of resolveTopology(namespace).exchanges) await channel.deleteExchange(exchange);
+    for (const exchange of Object.values(EXCHANGES)) await channel.deleteExchange(brokerName(exchange, namespace));
   } finally {
     await channel.close().catch(() => undefined);
   }

@@ -14,7 +14,7 @@ import { buildApp } from '../../lib/app';
 import { HTTP_API_ACCESS_LOG_FORMAT, contextVariables, isHttpApiLogVariable } from '../../lib/http-access-log';
 import { settingsFromContext } from '../../lib/settings';
 import { METRICS } from '../../shared/metric-names';
-import { resolveTopology } from '../../shared/messaging/topology';
+import { resolveTopology } from '../../functions/topology';
 import { cdkJsonContext, ofType, refTarget, synthesize, type Synthesized } from './support';
 
 let dev: Synthesized;

@@ -2,8 +2,8 @@ import type { CfnResource } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { FUNCTIONS, HTTP_API_CORS } from '../../functions/catalog';
-import { LAMBDA_ENV, requiredOnLambda } from '../../shared/env';
-import { partitionQueues } from '../../shared/messaging/topology';
+import { LAMBDA_ENV, decodeUses, requiredOnLambda } from '../../shared/env';
+import { partitionQueues } from '../../functions/topology';
 import { ofType, refTarget, synthesize, type Synthesized } from './support';
 
 let dev: Synthesized;
@@ -147,6 +147,8 @@ describe('least privilege', () => {
       // ...and every variable is one the list in shared/env.ts names, or Node's own.
       expect(Object.keys(vars).filter((k) => !listed.has(k) && k !== 'NODE_OPTIONS' && k !== 'NODE_EXTRA_CA_CERTS'), spec.id).toEqual([]);
       expect(vars.EVENTFLOW_FUNCTION).toBe(spec.id);
+      // What the kernel learns a function may reach, without importing the catalog.
+      expect(decodeUses(String(vars.EVENTFLOW_FUNCTION_USES))).toEqual(spec.uses);
       expect(vars.POWERTOOLS_SERVICE_NAME).toBe(spec.service);
       if (spec.uses.databases.length > 0) expect(vars.DB_POOL_MAX, spec.id).toBe(String(spec.dbPoolMax));
       for (const service of ['order', 'payment', 'inventory'] as const) {

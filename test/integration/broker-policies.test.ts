@@ -12,7 +12,8 @@ import { brokerName, localBrokerAccess } from '../../shared/config';
 import { brokerAdmin } from '../../shared/messaging/broker-admin';
 import { connectAmqp } from '../../shared/messaging/broker';
 import { brokerPolicies, parseBrokerVersion, policyPrefix } from '../../shared/messaging/policies';
-import { DELIVERY_LIMIT, declareTopology, deleteTopology, dlqOf, partitionQueues, resolveTopology } from '../../shared/messaging/topology';
+import { DELIVERY_LIMIT, dlqOf } from '../../shared/messaging/topology';
+import { declareTopology, deleteTopology, partitionQueues, resolveTopology } from '../../functions/topology';
 import { freshNamespace } from '../support/runtime-process';
 import { waitFor } from '../support/wait';
 

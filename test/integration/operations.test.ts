@@ -3,7 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULTS, brokerName } from '../../shared/config';
 import { connectAmqp } from '../../shared/messaging/broker';
 import { routingKeyFor } from '../../shared/messaging/routing';
-import { EXCHANGES, QUEUES, QUEUE_IDS } from '../../shared/messaging/topology';
+import { EXCHANGES } from '../../shared/messaging/topology';
+import { QUEUES, QUEUE_IDS } from '../../functions/topology';
 import { startIsolatedSystem } from '../support/isolated-system';
 import type { IsolatedSystem } from '../support/isolated-system';
 

@@ -8,7 +8,7 @@ import { connectAmqp } from '../../shared/messaging/broker';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { DEFAULTS, SERVICES, databaseName } from '../../shared/config';
-import { deleteTopology } from '../../shared/messaging/topology';
+import { deleteTopology } from '../../functions/topology';
 import { notificationKeys } from '../../functions/notification/redis-keys';
 import { rateLimitPrefix } from '../../shared/http/rate-limits';
 

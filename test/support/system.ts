@@ -8,8 +8,9 @@ import { DEFAULTS, brokerName, databaseName, withDatabase } from '../../shared/c
 import type { ServiceName } from '../../shared/config';
 import type { AnyEnvelope } from '../../shared/events/envelope';
 import { routingKeyOf } from '../../shared/messaging/routing';
-import { EXCHANGES, QUEUES, deploymentLayout, partitionQueues } from '../../shared/messaging/topology';
-import type { QueueId } from '../../shared/messaging/topology';
+import { EXCHANGES } from '../../shared/messaging/topology';
+import { QUEUES, deploymentLayout, partitionQueues } from '../../functions/topology';
+import type { QueueId } from '../../functions/topology';
 import type { Principal } from '../../shared/auth/principal';
 import { OPERATOR, bearer, tokenFor } from './auth';
 

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { brokerAdmin } from '../../shared/messaging/broker-admin';
 import { brokerPolicies, parseBrokerVersion, policyPrefix } from '../../shared/messaging/policies';
-import { DELIVERY_LIMIT, catalogLayout, dlqOf, partitionQueues, resolveTopology } from '../../shared/messaging/topology';
+import { DELIVERY_LIMIT, dlqOf } from '../../shared/messaging/topology';
+import { catalogLayout, partitionQueues, resolveTopology } from '../../functions/topology';
 
 const v310 = parseBrokerVersion('3.10.8');
 const v42 = parseBrokerVersion('4.2.1');

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { parseChaosArgs } from '../../bench/chaos/args';
 import { checkDeadLetters, checkGatewayBooks, checkPolicies, checkReservationsOnce, checkStatusHistory, columnOf, tally } from '../../bench/chaos/checks';
 import { brokerPolicies, parseBrokerVersion } from '../../shared/messaging/policies';
-import { resolveTopology } from '../../shared/messaging/topology';
+import { resolveTopology } from '../../functions/topology';
 import { FAULT_IDS } from '../../bench/chaos/faults';
 import { healthTimeline } from '../../bench/chaos/health';
 import type { HealthBody } from '../../bench/chaos/health';

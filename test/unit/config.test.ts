@@ -2,8 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { FUNCTIONS } from '../../functions/catalog';
 import { mappingHealthy, parseMappings } from '../../functions/platform/event-sources';
 import { previousMinute } from '../../functions/order/metrics';
-import { lambdaFunctionSpec, resolveConfig } from '../../shared/config';
-import { LAMBDA_ENV, onLambda, requiredOnLambda } from '../../shared/env';
+import { lambdaFunction, resolveConfig } from '../../shared/config';
+import { LAMBDA_ENV, decodeUses, encodeUses, onLambda, requiredOnLambda } from '../../shared/env';
 
 const lambda = { AWS_LAMBDA_FUNCTION_NAME: 'EventFlow-dev-orderapi-AbC', AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs22.x' };
 
@@ -12,6 +12,7 @@ const complete = (id: string) => ({
   ...lambda,
   ...Object.fromEntries(requiredOnLambda(FUNCTIONS.find((f) => f.id === id)!.uses).map((n) => [n, `value-of-${n}`])),
   [LAMBDA_ENV.functionId]: id,
+  [LAMBDA_ENV.functionUses]: encodeUses(FUNCTIONS.find((f) => f.id === id)!.uses),
 });
 
 describe('configuration', () => {
@@ -36,10 +37,17 @@ describe('configuration', () => {
         delete missing[name];
         await expect(resolveConfig(missing), `${spec.id} without ${name}`).rejects.toThrow(`${spec.id} cannot start: ${name} not set`);
       }
-      expect(lambdaFunctionSpec(env).id).toBe(spec.id);
+      expect(lambdaFunction(env)).toEqual({ id: spec.id, uses: { ...spec.uses, databases: [...spec.uses.databases] } });
     }
     await expect(resolveConfig(lambda)).rejects.toThrow(`${LAMBDA_ENV.functionId} is not set`);
-    await expect(resolveConfig({ ...lambda, [LAMBDA_ENV.functionId]: 'no-such-function' })).rejects.toThrow(/no function no-such-function/);
+  });
+
+  it('reads what a function uses from the catalog entry the CDK app wrote, and refuses anything else', () => {
+    for (const spec of FUNCTIONS) expect(decodeUses(encodeUses(spec.uses))).toMatchObject(spec.uses);
+    expect(() => decodeUses('{')).toThrow('EVENTFLOW_FUNCTION_USES is not JSON');
+    expect(() => decodeUses('{"databases":["orders"]}')).toThrow(/must name its databases among order, payment, inventory/);
+    expect(() => decodeUses('{"databases":[],"broker":"yes"}')).toThrow('broker must be true or false');
+    expect(() => decodeUses('{"databases":[],"admin":true}')).toThrow('unknown member admin');
   });
 
   it('prepares statements by default off Lambda, and takes only "true" or "false" anywhere', async () => {

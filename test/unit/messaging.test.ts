@@ -9,7 +9,8 @@ import { isTransient } from '../../shared/messaging/errors';
 import { RmqEventSchema, decodeHeader, parseQueueKey } from '../../shared/messaging/rmq-event';
 import type { AnyEnvelope } from '../../shared/events/envelope';
 import { assertPartitionCount, routingKeyOf, topicMatches } from '../../shared/messaging/routing';
-import { EXCHANGES, dlqOf, partitionQueues, queuesReached, resolveTopology } from '../../shared/messaging/topology';
+import { EXCHANGES, dlqOf, queuesReached } from '../../shared/messaging/topology';
+import { partitionQueues, resolveTopology } from '../../functions/topology';
 import type { Topology } from '../../shared/messaging/topology';
 
 const orderId = randomUUID();
