@@ -81,6 +81,8 @@ export const LOCAL_ENV = {
   orderDeadlineSeconds: 'ORDER_DEADLINE_SECONDS',
   /** Partition counts overriding the catalog's (see deploymentLayout in shared/messaging/topology.ts). */
   partitions: 'PARTITIONS',
+  /** Who runs an operator tool, as its audit entries name them (shared/audit/actor.ts); else the machine account. */
+  operator: 'EVENTFLOW_OPERATOR',
 } as const;
 
 /**
