@@ -26,6 +26,8 @@ export interface HttpRequest {
   correlationId: string;
   /** The caller (from the JWT authorizer's claims); null on public routes called without a token. */
   principal: Principal | null;
+  /** Where the request came from: API Gateway's source address (the TCP peer; clients cannot set it). */
+  sourceIp: string | null;
 }
 
 export interface HttpResult {
@@ -114,12 +116,19 @@ export function createHttpApi(opts: { logger: Logger; routes: Record<string, Rou
         requestId,
         correlationId,
         principal,
+        sourceIp: event.requestContext?.http?.sourceIp ?? null,
       });
       return respond(result.status, result.body, { ...headers, ...result.headers });
     } catch (err) {
       const instance = event.rawPath;
       if (err instanceof HttpProblem) {
         if (err.status >= 500) logger.error('request failed', { error: err });
+        // A refused command changed nothing, so the audit trail (which records changes, in their
+        // transactions) has no entry for it; who tried what, from where, is kept in the log instead.
+        else if (!event.routeKey.startsWith('GET ')) {
+          const who = principalOfEvent(event);
+          logger.info('command refused', { status: err.status, path: event.rawPath, subject: who?.sub ?? null, role: who?.role ?? null, sourceIp: event.requestContext?.http?.sourceIp ?? null, detail: err.detail });
+        }
         return respond(err.status, err.toBody(instance), { ...headers, ...err.headers }, 'application/problem+json');
       }
       if (isTransient(err)) {
