@@ -10,6 +10,7 @@ import { decodeCursor, page, pageQuery, textIdCursor } from '../../shared/http/p
 import { badRequest, conflict, notFound, parseInput } from '../../shared/http/problem';
 import { createLogger } from '../../shared/logger';
 import { runUnitOfWork } from '../../shared/messaging/unit-of-work';
+import { requestAudit } from '../../shared/audit/actor';
 import type { UnitOfWork } from '../../shared/messaging/unit-of-work';
 import { productChangeEvents } from './domain/stock';
 import type { Product } from './domain/stock';
@@ -35,6 +36,10 @@ const UpdateBody = z.strictObject({
 const IdParams = z.object({ id: z.uuid() });
 const ListQuery = z.strictObject(pageQuery);
 
+/** What an operator sets on a product, as its audit entries record it. */
+const AUDITED_FIELDS = ['sku', 'name', 'priceCents', 'stock', 'lowStockThreshold'] as const satisfies readonly (keyof Product)[];
+const pick = (p: Product, fields: readonly (keyof Product)[]) => Object.fromEntries(fields.map((f) => [f, p[f]]));
+
 const emitChanges = (uow: UnitOfWork, before: Product | null, after: Product) => {
   for (const e of productChangeEvents(before, after)) uow.emit(e.type, e.data);
 };
@@ -47,6 +52,7 @@ async function create(req: HttpRequest) {
       throw err.code === '23505' ? conflict(`a product with sku ${body.sku} already exists`) : err;
     });
     emitChanges(uow, null, product);
+    uow.audit(requestAudit(req, { targets: [product.id], change: { after: pick(product, AUDITED_FIELDS) }, status: 201 }));
     return product;
   });
   return created(product, `/products/${product.id}`);
@@ -64,6 +70,9 @@ async function update(req: HttpRequest) {
     }
     const after = await updateProduct(uow.tx, id, changes);
     emitChanges(uow, before, after);
+    // Before and after of the fields the request named.
+    const named = AUDITED_FIELDS.filter((f) => changes[f as keyof typeof changes] !== undefined);
+    uow.audit(requestAudit(req, { targets: [id], change: { before: pick(before, named), after: pick(after, named) }, status: 200 }));
     return after;
   });
   return ok(product);

@@ -9,6 +9,7 @@ import { createRouteApi } from '../http-api';
 import type { HttpRequest } from '../../shared/http/api';
 import { forbidden } from '../../shared/http/authorize';
 import { withoutPaymentToken } from '../../shared/events/redact';
+import { requestAudit } from '../../shared/audit/actor';
 import type { Principal } from '../../shared/auth/principal';
 import { listingFilter, mayAccessOrder, orderPlacedFor } from './domain/access';
 import { decodeCursor, page, pageQuery, timeIdCursor } from '../../shared/http/pagination';
@@ -126,6 +127,13 @@ async function createOrder(req: HttpRequest) {
       currency,
       paymentToken: order.paymentToken,
     });
+    uow.audit(
+      requestAudit(req, {
+        targets: [order.id],
+        change: { after: { status: 'PENDING', customerId: order.customerId, totalCents: order.totalCents, currency, lines: order.items.length } },
+        status: 201,
+      }),
+    );
     const row = await insertOrder(db, order, idempotencyKey ? { key: idempotencyKey, requestHash: hash } : null, uow.outbox);
     if (!row) uow.storedNothing();
     return row;
@@ -165,7 +173,9 @@ async function cancel(req: HttpRequest) {
     const current = ownOrder(req, id, await findOrder(uow.tx, id, { forUpdate: true }));
     if (!canCancel(current.status)) throw conflict(`an order that is ${current.status} can no longer be cancelled`);
     await cancelOrder(uow, current, 'cancelled by request');
-    return (await findOrder(uow.tx, id))!;
+    const after = (await findOrder(uow.tx, id))!;
+    uow.audit(requestAudit(req, { targets: [id], change: { before: { status: current.status }, after: { status: after.status } }, status: 200 }));
+    return after;
   });
   return ok(publicOrder(order));
 }
@@ -173,7 +183,7 @@ async function cancel(req: HttpRequest) {
 async function updateOrder(req: HttpRequest) {
   const { id } = parseInput(IdParams, req.params, 'the path');
   const { status } = parseInput(UpdateBody, req.body, 'the update');
-  const { result: order } = await runUnitOfWork('order', causeOf(req), logger, async ({ tx, emit }) => {
+  const { result: order } = await runUnitOfWork('order', causeOf(req), logger, async ({ tx, emit, audit }) => {
     const current = await findOrder(tx, id, { forUpdate: true });
     if (!current) throw notFound(`order ${id} does not exist`);
     if (!canFulfil(current.status, status)) {
@@ -182,6 +192,7 @@ async function updateOrder(req: HttpRequest) {
     }
     const version = await saveSagaState(tx, id, { ...current, status }, true);
     emit('order.updated', { orderId: id, orderVersion: version, status, previousStatus: current.status, reason: null });
+    audit(requestAudit(req, { targets: [id], change: { before: { status: current.status }, after: { status } }, status: 200 }));
     return (await findOrder(tx, id))!;
   });
   return ok(publicOrder(order));
