@@ -28,6 +28,7 @@ export const ROUTES = {
   listQueues: 'GET /queues',
   listDeadLetters: 'GET /queues/{queue}/dead-letters',
   redriveQueue: 'POST /queues/{queue}/redrive',
+  listAudit: 'GET /audit',
 } as const;
 /** Who may call each route (see RouteAccess). */
 export const ROUTE_ACCESS = {
@@ -48,9 +49,23 @@ export const ROUTE_ACCESS = {
   [ROUTES.listQueues]: 'operator',
   [ROUTES.listDeadLetters]: 'operator',
   [ROUTES.redriveQueue]: 'operator',
+  [ROUTES.listAudit]: 'operator',
 } as const satisfies Record<RouteKey, RouteAccess>;
 
 export const accessOf = (route: RouteKey): RouteAccess => ROUTE_ACCESS[route];
+
+/**
+ * The database whose audit trail records an operator action on a service that is not a change in
+ * its own database (a redrive of its queue, a replay to it, a rebuild of a projection it keeps
+ * elsewhere): its own. The notification service keeps no database; the order service's records
+ * its actions. A change inside a service's database is recorded there, in its transaction.
+ */
+export const AUDIT_HOME: Record<ServiceName | 'notification', ServiceName> = {
+  order: 'order',
+  payment: 'payment',
+  inventory: 'inventory',
+  notification: 'order',
+};
 
 /** CORS of the HTTP API, for the dashboard served from another origin. */
 export const HTTP_API_CORS = {
@@ -174,10 +189,12 @@ export const FUNCTIONS: FunctionSpec[] = [
   ),
   { ...api('payment', [ROUTES.listPayments], ['payment']), maxConcurrency: 8 },
   {
-    // Operators' view of the broker: queue depths, dead letters, redrive (functions/platform/queues.ts).
-    ...api('platform', [ROUTES.listQueues, ROUTES.listDeadLetters, ROUTES.redriveQueue], []),
+    // Operators' routes: the broker's queue depths, dead letters and redrive (functions/platform/queues.ts),
+    // and the audit trail, read from every service database, where redrives are recorded too
+    // (functions/platform/audit.ts).
+    ...api('platform', [ROUTES.listQueues, ROUTES.listDeadLetters, ROUTES.redriveQueue, ROUTES.listAudit], ['order', 'payment', 'inventory']),
     id: 'operations-api',
-    entry: 'functions/platform/queues.ts',
+    entry: 'functions/platform/operations.ts',
     timeoutSeconds: 29,
   },
   // Two partitions each: measured with npm run bench:batch on two cores, they drain a backlog

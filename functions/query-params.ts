@@ -25,4 +25,5 @@ export const QUERY_PARAMS = {
   [ROUTES.listQueues]: [],
   [ROUTES.listDeadLetters]: ['limit'],
   [ROUTES.redriveQueue]: [],
+  [ROUTES.listAudit]: ['subject', 'route', 'target', 'from', 'to', ...PAGE],
 } as const satisfies Record<RouteKey, readonly string[]>;

@@ -1,5 +1,6 @@
 /**
- * Operators' HTTP routes for the broker (the dashboard's Queues page). The contract:
+ * Operators' HTTP routes for the broker (the dashboard's Queues page), served by operations-api
+ * (functions/platform/operations.ts). The contract:
  *
  * - `GET /queues` → `{ checkedAt, queues: [{ name, depth, consumers, partitions: [{ name, depth,
  *   consumers }], deadLetter: { name, depth } }] }`: one entry per service queue of the topology, its
@@ -11,32 +12,34 @@
  * - `POST /queues/{queue}/redrive` → `{ queue, deadLetterQueue, moved }`: moves the messages the DLQ
  *   holds when it starts back onto the queue, each to the partition of its order
  *   (shared/messaging/dlq.ts: each is acked in the DLQ only once its copy is confirmed on the queue;
- *   one that fails again is parked behind them with its new reason, for a later redrive).
+ *   one that fails again is parked behind them with its new reason, for a later redrive). Audited
+ *   (functions/platform/redrive.ts): an entry before the first message moves, one with the outcome.
  *
  * `{queue}` is a service queue's name as listed (e.g. order_queue). An unknown one is a 404 problem
  * naming the known ones; an unreachable broker a 503.
  */
 import type { ChannelModel } from 'amqplib';
 import { z } from 'zod';
-import { ROUTES } from '../catalog';
 import { brokerName, getConfig } from '../../shared/config';
+import { requestActor } from '../../shared/audit/actor';
 import { ok } from '../../shared/http/api';
-import { createRouteApi } from '../http-api';
 import type { HttpRequest } from '../../shared/http/api';
 import { notFound, parseInput } from '../../shared/http/problem';
-import { createLogger } from '../../shared/logger';
 import { connectAmqp } from '../../shared/messaging/broker';
-import { inspectDlq, redriveDlq } from '../../shared/messaging/dlq';
+import { inspectDlq } from '../../shared/messaging/dlq';
 import { TransientError } from '../../shared/messaging/errors';
 import { dlqOf } from '../../shared/messaging/topology';
 import { QUEUES, QUEUE_IDS, deploymentLayout, partitionQueues } from '../topology';
+import type { QueueId } from '../topology';
+import { logger } from './operations-log';
+import { auditedRedrive } from './redrive';
 
-const logger = createLogger('platform');
 
 const QueueParams = z.object({ queue: z.string().min(1).max(200) });
 const DeadLetterQuery = z.strictObject({ limit: z.coerce.number().int().min(1).max(100).default(50) });
 
 interface ServiceQueue {
+  id: QueueId;
   name: string;
   /** Broker names of its partitions (one: the queue itself), in this deployment's namespace. */
   partitions: string[];
@@ -50,7 +53,7 @@ async function serviceQueues(): Promise<ServiceQueue[]> {
   const layout = deploymentLayout();
   return QUEUE_IDS.map((id) => {
     const partitions = partitionQueues(id, namespace, layout);
-    return { name: QUEUES[id].name, partitions, deadLetter: dlqOf(partitions[0]!) };
+    return { id, name: QUEUES[id].name, partitions, deadLetter: dlqOf(partitions[0]!) };
   });
 }
 
@@ -100,7 +103,7 @@ async function withChannel<T>(fn: (channel: Awaited<ReturnType<ChannelModel['cre
   }
 }
 
-async function listQueues() {
+export async function listQueues() {
   const queues = await serviceQueues();
   const rows = await withChannel(async (channel) => {
     const out = [];
@@ -124,25 +127,16 @@ async function listQueues() {
   return ok({ checkedAt: new Date().toISOString(), queues: rows });
 }
 
-async function listDeadLetters(req: HttpRequest) {
+export async function listDeadLetters(req: HttpRequest) {
   const queue = await queueNamed(parseInput(QueueParams, req.params, 'the path').queue);
   const { limit } = parseInput(DeadLetterQuery, req.query, 'the query');
   const { depth, messages } = await withChannel((channel) => inspectDlq(channel, queue.partitions[0]!, limit));
   return ok({ queue: queue.name, deadLetterQueue: await shown(queue.deadLetter), depth, messages, truncated: depth > messages.length });
 }
 
-async function redrive(req: HttpRequest) {
+export async function redrive(req: HttpRequest) {
   const queue = await queueNamed(parseInput(QueueParams, req.params, 'the path').queue);
-  const moved = await withChannel((channel) => redriveDlq(channel, queue.partitions));
+  const moved = await withChannel((channel) => auditedRedrive(channel, queue, requestActor(req), req.routeKey, logger));
   logger.info('dead letters redriven', { queue: queue.name, moved });
   return ok({ queue: queue.name, deadLetterQueue: await shown(queue.deadLetter), moved });
 }
-
-export const handler = createRouteApi({
-  logger,
-  routes: {
-    [ROUTES.listQueues]: listQueues,
-    [ROUTES.listDeadLetters]: listDeadLetters,
-    [ROUTES.redriveQueue]: redrive,
-  },
-});

@@ -87,18 +87,26 @@ function redrivenHeaders(headers: Record<string, unknown>): Record<string, unkno
 /**
  * Moves the messages `from` holds when it starts (no more: one that fails again and is parked
  * behind them is left for the next redrive) onto the partitions of a service queue, each to the
- * partition of its order; each leaves `from` only once its copy is confirmed. Returns how many moved.
+ * partition of its order; each leaves `from` only once its copy is confirmed. Returns how many
+ * moved; `onMoved` hears the count after each, so a caller knows how far a failed move got.
  */
-async function moveMessages(channel: ConfirmChannel, from: string, partitions: string[], headersFor: (h: Record<string, unknown>) => Record<string, unknown>): Promise<number> {
+async function moveMessages(
+  channel: ConfirmChannel,
+  from: string,
+  partitions: string[],
+  headersFor: (h: Record<string, unknown>) => Record<string, unknown>,
+  onMoved?: (moved: number) => void,
+): Promise<number> {
   const { messageCount } = await channel.checkQueue(from);
   let moved = 0;
-  for (; moved < messageCount; moved++) {
+  for (; moved < messageCount; ) {
     const m = await channel.get(from);
     if (!m) break;
     const headers = (m.properties.headers ?? {}) as Record<string, unknown>;
     channel.sendToQueue(partitionFor(m.content, headers, partitions), m.content, { ...m.properties, headers: headersFor(headers), persistent: true });
     await channel.waitForConfirms();
     channel.ack(m);
+    onMoved?.(++moved);
   }
   return moved;
 }
@@ -108,8 +116,8 @@ async function moveMessages(channel: ConfirmChannel, from: string, partitions: s
  * (each to its order's partition), without their old reason; what still cannot succeed is parked
  * again with a new one.
  */
-export function redriveDlq(channel: ConfirmChannel, partitions: string[]): Promise<number> {
-  return moveMessages(channel, dlqOf(partitions[0]!), partitions, redrivenHeaders);
+export function redriveDlq(channel: ConfirmChannel, partitions: string[], onMoved?: (moved: number) => void): Promise<number> {
+  return moveMessages(channel, dlqOf(partitions[0]!), partitions, redrivenHeaders, onMoved);
 }
 
 /**

@@ -38,6 +38,7 @@ const SAMPLES: Record<RouteKey, { path: () => string; body?: unknown }> = {
   [ROUTES.listQueues]: { path: () => '/queues' },
   [ROUTES.listDeadLetters]: { path: () => '/queues/order/dead-letters?limit=1' },
   [ROUTES.redriveQueue]: { path: () => '/queues/no-such-queue/redrive' },
+  [ROUTES.listAudit]: { path: () => '/audit?limit=1' },
 };
 
 const call = (route: RouteKey, headers: Record<string, string>) => {
