@@ -2,14 +2,18 @@
  * `npm run dlq`                      each dead-letter queue's depth and why its messages are there.
  * `npm run dlq -- redrive <queue>`   moves what <queue>.dlq holds now back onto <queue> (after an
  *                                    outage outlasted the delivery limit, or once a bug is fixed),
- *                                    each message to the partition of its order.
+ *                                    each message to the partition of its order; audited, as the
+ *                                    person EVENTFLOW_OPERATOR names (else this machine's account).
  * `npm run dlq -- drain <queue>`     empties a queue of an earlier partition layout (the runtime
  *                                    names it at start) onto the current partitions.
  */
 import { connectAmqp } from '../shared/messaging/broker';
 import { brokerName, getConfig } from '../shared/config';
-import { drainQueue, inspectDlq, redriveDlq } from '../shared/messaging/dlq';
+import { cliActor } from '../shared/audit/actor';
+import { closePools } from '../shared/db/pool';
+import { drainQueue, inspectDlq } from '../shared/messaging/dlq';
 import { dlqOf } from '../shared/messaging/topology';
+import { auditedRedrive } from '../functions/platform/redrive';
 import { QUEUES, QUEUE_IDS, deploymentLayout, partitionQueues } from '../functions/topology';
 
 const config = await getConfig();
@@ -24,7 +28,8 @@ try {
   if (command === 'redrive') {
     const service = named(target);
     if (!service) throw new Error(`name one of: ${services.map((s) => s.name).join(', ')}`);
-    console.log(`moved ${await redriveDlq(channel, service.partitions)} message(s) from ${dlqOf(service.name)} back to ${service.name}`);
+    const moved = await auditedRedrive(channel, service, cliActor(), 'CLI dlq redrive');
+    console.log(`moved ${moved} message(s) from ${dlqOf(service.name)} back to ${service.name}`);
   } else if (command === 'drain') {
     const from = brokerName(target ?? '', config.namespace);
     const service = services.find((s) => from.startsWith(`${s.name}.p`) || from === s.name);
@@ -40,4 +45,5 @@ try {
   }
 } finally {
   await connection.close();
+  await closePools();
 }
