@@ -1,12 +1,17 @@
+import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULTS, brokerName } from '../../shared/config';
 import { connectAmqp } from '../../shared/messaging/broker';
 import { routingKeyFor } from '../../shared/messaging/routing';
-import { EXCHANGES } from '../../shared/messaging/topology';
+import { EXCHANGES, dlqOf } from '../../shared/messaging/topology';
 import { QUEUES, QUEUE_IDS } from '../../functions/topology';
 import { startIsolatedSystem } from '../support/isolated-system';
 import type { IsolatedSystem } from '../support/isolated-system';
+import { OPERATOR } from '../support/auth';
 
 let sys: IsolatedSystem;
 let namespace: string;
@@ -26,6 +31,21 @@ async function publishInvalid(orderId: string) {
     channel.publish(brokerName(EXCHANGES.inventory, namespace), routingKeyFor('inventory.reserved', orderId), Buffer.from(JSON.stringify(body)), { persistent: true });
     await channel.waitForConfirms();
     return body.id;
+  } finally {
+    await connection.close();
+  }
+}
+
+/** The redrive entries of the order service's audit trail, oldest first. */
+async function redrives() {
+  const { rows } = await sys.db('order').query("SELECT * FROM audit_log WHERE 'order_queue' = ANY(targets) ORDER BY at, seq");
+  return rows as { route: string; subject: string; role: string; targets: string[]; source: string; status: number | null; change: unknown; correlation_id: string }[];
+}
+
+async function purgeDlq(queue: 'order') {
+  const connection = await connectAmqp(process.env.RABBITMQ_URL ?? DEFAULTS.rabbitmqUrl);
+  try {
+    await (await connection.createChannel()).purgeQueue(dlqOf(brokerName(QUEUES[queue].name, namespace)));
   } finally {
     await connection.close();
   }
@@ -70,6 +90,46 @@ describe('operators\' queue routes', () => {
     await sys.until(async () => (await sys.dlqDepth('order')) === 1, 'the redriven event to be parked again');
     const again = await sys.call('GET', '/queues/order_queue/dead-letters');
     expect(again.body.messages.map((m: { orderId: string }) => m.orderId)).toEqual([orderId]);
+
+    // Audited in the order service's database: an entry before the first message moved, then the outcome.
+    const entries = await redrives();
+    expect(entries.map((e) => [e.route, e.status, e.change])).toEqual([
+      ['POST /queues/{queue}/redrive', null, null],
+      ['POST /queues/{queue}/redrive', 200, { moved: 1 }],
+    ]);
+    for (const e of entries) expect(e).toMatchObject({ subject: OPERATOR.sub, role: 'operator', targets: ['order_queue'], source: expect.stringMatching(/127\.0\.0\.1|::1/) });
+    expect(entries[0]!.correlation_id).toBe(entries[1]!.correlation_id);
+    const trail = await sys.call('GET', '/audit?target=order_queue');
+    expect(trail.body.items.map((e: { status: number | null; service: string }) => [e.status, e.service])).toEqual([
+      [200, 'order'],
+      [null, 'order'],
+    ]);
+  });
+
+  it('npm run dlq -- redrive is audited as the person EVENTFLOW_OPERATOR names, from this machine; an empty DLQ moves and records nothing', async () => {
+    await sys.until(async () => (await sys.dlqDepth('order')) === 1, 'the message parked by the test before');
+    const before = (await redrives()).length;
+    const cli = (...args: string[]) =>
+      promisify(execFile)(process.execPath, ['--import', 'tsx', 'local/dlq.ts', ...args], {
+        cwd: path.resolve(import.meta.dirname, '../..'),
+        env: { ...process.env, EVENTFLOW_NAMESPACE: namespace, EVENTFLOW_OPERATOR: 'night-shift@example.com' },
+      });
+    const { stdout } = await cli('redrive', 'order_queue');
+    expect(stdout).toMatch(/moved 1 message\(s\)/);
+    const entries = (await redrives()).slice(before);
+    expect(entries.map((e) => [e.route, e.subject, e.role, e.status, e.change])).toEqual([
+      ['CLI dlq redrive', 'night-shift@example.com', 'operator', null, null],
+      ['CLI dlq redrive', 'night-shift@example.com', 'operator', 200, { moved: 1 }],
+    ]);
+    expect(entries[0]!.source).toBe(`cli@${hostname()}`);
+
+    // Parked again; take it away for good, then redrive the empty DLQ: nothing moved, nothing recorded.
+    await sys.until(async () => (await sys.dlqDepth('order')) === 1, 'the redriven event to be parked again');
+    await purgeDlq('order');
+    const empty = await sys.call('POST', '/queues/order_queue/redrive');
+    expect(empty.body.moved).toBe(0);
+    expect(await cli('redrive', 'order_queue')).toMatchObject({ stdout: expect.stringMatching(/moved 0 message/) });
+    expect((await redrives()).length).toBe(before + 2);
   });
 
   it('answers an unknown queue or a bad limit with a problem naming what is wrong', async () => {
