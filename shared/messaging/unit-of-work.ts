@@ -41,7 +41,7 @@ function auditSlot() {
  * Common table expressions storing what a unit recorded: its events in the outbox (claimed by
  * `claim`) and its audit entry, with parameters numbered from `first`, stored only if `when` holds.
  */
-function recordedInsert(events: AnyEnvelope[], audit: AuditEntry | null, claim: string, first: number, when = 'true'): { ctes: string; params: unknown[] } {
+export function recordedInsert(events: AnyEnvelope[], audit: AuditEntry | null, claim: string, first: number, when = 'true'): { ctes: string; params: unknown[] } {
   const ctes: string[] = [];
   const params: unknown[] = [];
   if (events.length > 0) {
