@@ -30,6 +30,11 @@ export const ROUTES = {
   redriveQueue: 'POST /queues/{queue}/redrive',
   listAudit: 'GET /audit',
 } as const;
+/** The operator tools run from a machine (npm run …), as their audit entries name what was done. */
+export const CLI_COMMANDS = {
+  dlqRedrive: 'CLI dlq redrive',
+} as const;
+
 /** Who may call each route (see RouteAccess). */
 export const ROUTE_ACCESS = {
   [ROUTES.health]: 'public',

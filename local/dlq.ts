@@ -13,6 +13,7 @@ import { cliActor } from '../shared/audit/actor';
 import { closePools } from '../shared/db/pool';
 import { drainQueue, inspectDlq } from '../shared/messaging/dlq';
 import { dlqOf } from '../shared/messaging/topology';
+import { CLI_COMMANDS } from '../functions/catalog';
 import { auditedRedrive } from '../functions/platform/redrive';
 import { QUEUES, QUEUE_IDS, deploymentLayout, partitionQueues } from '../functions/topology';
 
@@ -28,7 +29,7 @@ try {
   if (command === 'redrive') {
     const service = named(target);
     if (!service) throw new Error(`name one of: ${services.map((s) => s.name).join(', ')}`);
-    const moved = await auditedRedrive(channel, service, cliActor(), 'CLI dlq redrive');
+    const moved = await auditedRedrive(channel, service, cliActor(), CLI_COMMANDS.dlqRedrive);
     console.log(`moved ${moved} message(s) from ${dlqOf(service.name)} back to ${service.name}`);
   } else if (command === 'drain') {
     const from = brokerName(target ?? '', config.namespace);

@@ -8,12 +8,12 @@ const token = (claims: Record<string, unknown>) => `${b64url({ alg: 'RS256' })}.
 describe('dashboard access', () => {
   it('offers customers their orders, the new-order page and their events, and operators everything', () => {
     expect(navFor('customer').map((p) => p.href)).toEqual(['/orders/', '/orders/new/', '/events/']);
-    expect(navFor('operator').map((p) => p.href)).toEqual(['/', '/orders/', '/orders/new/', '/events/', '/inventory/', '/payments/', '/queues/']);
+    expect(navFor('operator').map((p) => p.href)).toEqual(['/', '/orders/', '/orders/new/', '/events/', '/inventory/', '/payments/', '/queues/', '/audit/']);
     expect(navFor(null)).toEqual([]);
   });
 
   it('keeps operator pages from customers and every page but the open ones from signed-out readers', () => {
-    for (const path of ['/', '/inventory/', '/payments', '/queues/']) {
+    for (const path of ['/', '/inventory/', '/payments', '/queues/', '/audit/']) {
       expect(allows('customer', pageAccess(path)), path).toBe(false);
       expect(allows('operator', pageAccess(path)), path).toBe(true);
     }

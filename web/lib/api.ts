@@ -8,6 +8,7 @@ import type { Product } from '../../functions/inventory/domain/stock';
 import type { PublicPayment as Payment } from '../../functions/payment/store';
 import type { OrderStats } from '../../functions/order/domain/stats';
 import type { DeadLetterSummary } from '../../shared/messaging/dlq';
+import type { StoredAuditEntry } from '../../shared/audit/store';
 import type { OrderStatus } from '../../shared/events/types';
 import type { PaymentToken } from '../../shared/payments/test-tokens';
 import { accessToken, refusedToken } from './auth';
@@ -15,6 +16,18 @@ import { loadConfig } from './config';
 import type { LiveEvent } from './events';
 
 export type { Order, Product, Payment, OrderStats, DeadLetterSummary };
+
+/** An audit trail entry as GET /audit answers it: where it is kept, and its place in its chain there. */
+export type AuditEntry = StoredAuditEntry & { service: 'order' | 'payment' | 'inventory' };
+
+export interface AuditFilter {
+  subject?: string;
+  route?: string;
+  target?: string;
+  /** ISO times: at or after, before. */
+  from?: string;
+  to?: string;
+}
 
 export interface Page<T> {
   items: T[];
@@ -179,6 +192,9 @@ export const api = {
     request<DeadLetters>('GET', `/queues/${encodeURIComponent(queue)}/dead-letters?limit=50`, { signal }),
   redrive: (queue: string) =>
     request<{ queue: string; deadLetterQueue: string; moved: number }>('POST', `/queues/${encodeURIComponent(queue)}/redrive`),
+
+  listAudit: (f: AuditFilter & { cursor?: string | null; limit?: number }, signal?: AbortSignal) =>
+    request<Page<AuditEntry>>('GET', `/audit${query({ subject: f.subject, route: f.route, target: f.target, from: f.from, to: f.to, cursor: f.cursor, limit: f.limit })}`, { signal }),
 };
 
 /** Every product, following the cursor (the catalog is small; the API pages by 100). */
