@@ -8,7 +8,7 @@
  * it began, outcome unknown. No change is ever made without an entry before it.
  */
 import type { ServiceName } from '../config';
-import { getPool, withTransaction } from '../db/pool';
+import { getPool } from '../db/pool';
 import { HttpProblem } from '../http/problem';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { isTransient } from '../messaging/errors';
@@ -45,8 +45,8 @@ export async function auditedOperation<T>(
   log?: Pick<Logger, 'error'>,
 ): Promise<T> {
   const pool = await getPool(op.service);
-  const append = (status: number | null, change: unknown) =>
-    withTransaction(pool, (tx) => appendAudit(tx, auditEntry(op.actor, { route: op.route, targets: op.targets, change, status })));
+  // One statement: atomic on its own, no BEGIN and COMMIT needed.
+  const append = (status: number | null, change: unknown) => appendAudit(pool, auditEntry(op.actor, { route: op.route, targets: op.targets, change, status }));
   await append(null, op.request === undefined ? null : { request: op.request });
   const progress: Record<string, unknown> = {};
   let outcome: { status: number; change: unknown };
