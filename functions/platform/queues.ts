@@ -34,7 +34,6 @@ import type { QueueId } from '../topology';
 import { logger } from './operations-log';
 import { auditedRedrive } from './redrive';
 
-
 const QueueParams = z.object({ queue: z.string().min(1).max(200) });
 const DeadLetterQuery = z.strictObject({ limit: z.coerce.number().int().min(1).max(100).default(50) });
 
