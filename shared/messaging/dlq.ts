@@ -106,7 +106,9 @@ async function moveMessages(
     channel.sendToQueue(partitionFor(m.content, headers, partitions), m.content, { ...m.properties, headers: headersFor(headers), persistent: true });
     await channel.waitForConfirms();
     channel.ack(m);
-    onMoved?.(++moved);
+    // Not onMoved?.(++moved): without a listener, the optional call would skip counting it.
+    moved++;
+    onMoved?.(moved);
   }
   return moved;
 }
