@@ -1,0 +1,164 @@
+import { randomUUID } from 'node:crypto';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULTS, withDatabase } from '../../shared/config';
+import { migrateService } from '../../shared/db/migrate';
+import { sequenceLog, readLog } from '../../shared/messaging/event-log';
+
+/**
+ * The event log's guarantees on a database of this file's own (migrated like a service's): no role
+ * may change or remove an event, and positions are gap-free and follow what readers can see.
+ */
+const server = process.env.DATABASE_URL ?? DEFAULTS.databaseServerUrl;
+const name = `t_evlog_${randomUUID().slice(0, 8)}_db`;
+const role = `t_evlog_${randomUUID().slice(0, 8)}`;
+const url = withDatabase(server, name);
+let admin: pg.Client;
+let pool: pg.Pool;
+
+beforeAll(async () => {
+  await migrateService('order', url);
+  admin = new pg.Client({ connectionString: server });
+  await admin.connect();
+  pool = new pg.Pool({ connectionString: url, max: 12 });
+  pool.on('error', () => undefined);
+  // A role given every privilege on the log, as a careless grant would: the log still refuses.
+  await pool.query(`CREATE ROLE ${role} LOGIN`);
+  await pool.query(`GRANT SELECT, INSERT, UPDATE, DELETE, TRUNCATE ON outbox TO ${role}`);
+  await pool.query(`GRANT USAGE ON SEQUENCE outbox_seq_seq TO ${role}`);
+});
+
+afterAll(async () => {
+  await pool?.end();
+  await admin?.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+  await admin?.query(`DROP ROLE IF EXISTS ${role}`);
+  await admin?.end();
+});
+
+const event = (orderId: string | null = randomUUID()) => {
+  const id = randomUUID();
+  return { id, orderId, envelope: JSON.stringify({ id, type: 'order.updated', data: { orderId } }) };
+};
+
+async function append(db: pg.ClientBase | pg.Pool, e = event()) {
+  await db.query('INSERT INTO outbox (event_id, type, order_id, envelope) VALUES ($1, $2, $3, $4)', [e.id, 'order.updated', e.orderId, e.envelope]);
+  return e;
+}
+
+async function asRole<T>(fn: (c: pg.Client) => Promise<T>): Promise<T> {
+  const u = new URL(url);
+  u.username = role;
+  const c = new pg.Client({ connectionString: u.toString() });
+  await c.connect();
+  try {
+    return await fn(c);
+  } finally {
+    await c.end();
+  }
+}
+
+describe('the event log is append-only', () => {
+  it('lets the application insert, and refuses update, delete and truncate to every role, the owner included', async () => {
+    const mine = await asRole((c) => append(c));
+    expect((await pool.query('SELECT 1 FROM outbox WHERE event_id = $1', [mine.id])).rowCount).toBe(1);
+    for (const sql of ["UPDATE outbox SET type = 'x'", 'DELETE FROM outbox', 'TRUNCATE outbox CASCADE']) {
+      await expect(asRole((c) => c.query(sql)), `${sql} as a granted role`).rejects.toMatchObject({ code: '42501' });
+      // The superuser that owns the table: the trigger holds for it too.
+      await expect(pool.query(sql), `${sql} as the owner`).rejects.toMatchObject({ code: '42501', message: expect.stringContaining('append-only') });
+    }
+    await sequenceLog(pool);
+    await expect(pool.query('UPDATE event_log SET seq = seq')).rejects.toMatchObject({ code: '42501' });
+    expect((await pool.query('SELECT 1 FROM outbox WHERE event_id = $1', [mine.id])).rowCount).toBe(1);
+  });
+
+  it('lets rows go only for a month whose export is on record, and only when the transaction says it archives', async () => {
+    const old = event();
+    await pool.query(`INSERT INTO outbox (event_id, type, order_id, envelope, created_at) VALUES ($1, 'order.updated', $2, $3, '2020-01-15T00:00:00Z')`, [old.id, old.orderId, old.envelope]);
+    const drop = async () => {
+      const c = await pool.connect();
+      try {
+        await c.query('BEGIN');
+        await c.query("SET LOCAL eventflow.archiving = 'on'");
+        const r = await c.query('DELETE FROM outbox WHERE event_id = $1', [old.id]);
+        await c.query('COMMIT');
+        return r.rowCount;
+      } catch (err) {
+        await c.query('ROLLBACK');
+        throw err;
+      } finally {
+        c.release();
+      }
+    };
+    await expect(drop()).rejects.toMatchObject({ code: '42501' });
+    await pool.query(`INSERT INTO event_log_archives (month, events, checksum, location) VALUES ('2020-01-01', 1, 'x', 'test')`);
+    await expect(pool.query('DELETE FROM outbox WHERE event_id = $1', [old.id])).rejects.toMatchObject({ code: '42501' });
+    expect(await drop()).toBe(1);
+  });
+});
+
+describe('positions', () => {
+  it('are gap-free and cover exactly the committed events, with writers rolling back and a sequencer running among them', async () => {
+    const start = await sequenceLog(pool);
+    const committed: string[] = [];
+    let sequencing = true;
+    const sequencer = (async () => {
+      while (sequencing) await sequenceLog(pool);
+    })();
+    // 8 writers, each event of one order under that order's lock, as the services write; every
+    // third transaction rolls back after taking its seq.
+    const orders = Array.from({ length: 5 }, () => randomUUID());
+    await Promise.all(
+      Array.from({ length: 8 }, async (_, w) => {
+        for (let i = 0; i < 40; i++) {
+          const c = await pool.connect();
+          try {
+            const orderId = orders[(w + i) % orders.length]!;
+            await c.query('BEGIN');
+            await c.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [orderId]);
+            const e = await append(c, event(orderId));
+            if (i % 3 === 2) {
+              await c.query('ROLLBACK');
+            } else {
+              await c.query('COMMIT');
+              committed.push(e.id);
+            }
+          } finally {
+            c.release();
+          }
+        }
+      }),
+    );
+    sequencing = false;
+    await sequencer;
+    const last = await sequenceLog(pool);
+    const entries = await readLog(pool, { after: start, limit: 10_000 });
+    expect(entries.map((e) => e.position)).toEqual(Array.from({ length: last - start }, (_, i) => start + i + 1));
+    expect(entries.map((e) => e.event.id).sort()).toEqual([...committed].sort());
+    // One order's events come in the order they were written (its lock made seq follow commit order).
+    for (const orderId of orders) {
+      const seqs = entries.filter((e) => e.event.data && (e.event.data as { orderId?: string }).orderId === orderId).map((e) => e.seq);
+      expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
+    }
+    // Seqs burnt by the rollbacks are the gaps a position does not have.
+    const seqs = entries.map((e) => e.seq).sort((a, b) => a - b);
+    expect(seqs.at(-1)! - seqs[0]! + 1).toBeGreaterThan(seqs.length);
+  });
+
+  it('does not number an event whose transaction is still open, and numbers it once it commits', async () => {
+    const before = await sequenceLog(pool);
+    const open = await pool.connect();
+    try {
+      await open.query('BEGIN');
+      const slow = await append(open);
+      const quick = await append(pool);
+      const mid = await sequenceLog(pool);
+      expect(mid).toBe(before + 1);
+      expect((await readLog(pool, { after: before, limit: 10 })).map((e) => e.event.id)).toEqual([quick.id]);
+      await open.query('COMMIT');
+      expect(await sequenceLog(pool)).toBe(before + 2);
+      expect((await readLog(pool, { after: mid, limit: 10 })).map((e) => e.event.id)).toEqual([slow.id]);
+    } finally {
+      open.release();
+    }
+  });
+});
