@@ -157,6 +157,21 @@ const relay = (service: ServiceName): FunctionSpec => ({
   uses: { databases: [service], broker: true, redis: false },
 });
 
+/**
+ * A service's pruner: the working sets' past (inbox ids, idempotency keys) in bounded batches
+ * (shared/messaging/retention.ts). Every ten minutes: each run removes up to 100,000 rows a table.
+ */
+const pruner = (service: ServiceName): FunctionSpec => ({
+  id: `${service}-pruner`,
+  service,
+  entry: `functions/${service}/pruner.ts`,
+  trigger: { kind: 'schedule', everyMinutes: 10 },
+  memoryMb: 256,
+  timeoutSeconds: 120,
+  dbPoolMax: 1,
+  uses: { databases: [service], broker: false, redis: false },
+});
+
 export const FUNCTIONS: FunctionSpec[] = [
   {
     ...api('platform', [ROUTES.health], ['order', 'payment', 'inventory']),
@@ -189,6 +204,9 @@ export const FUNCTIONS: FunctionSpec[] = [
   relay('order'),
   relay('payment'),
   relay('inventory'),
+  pruner('order'),
+  pruner('payment'),
+  pruner('inventory'),
   {
     id: 'payment-reconciler',
     service: 'payment',

@@ -94,6 +94,17 @@ export const RATE_LIMIT_ENV = {
   ordersBurst: 'ORDER_RATE_LIMIT_BURST',
 } as const;
 
+/**
+ * How long the working sets are kept (shared/messaging/retention.ts), read on Lambda and locally
+ * alike; each has a default (docs/decisions.md, "Retention").
+ */
+export const RETENTION_ENV = {
+  /** Days an inbox keeps an event id: as long as a copy of that event can still arrive. */
+  inboxDays: 'INBOX_RETENTION_DAYS',
+  /** Hours an Idempotency-Key of POST /orders answers as its first use. */
+  idempotencyKeyHours: 'IDEMPOTENCY_KEY_RETENTION_HOURS',
+} as const;
+
 /** What a function reaches; the catalog's `uses`. */
 export interface Uses {
   databases: readonly ServiceName[];
