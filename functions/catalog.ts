@@ -28,6 +28,10 @@ export const ROUTES = {
   listQueues: 'GET /queues',
   listDeadLetters: 'GET /queues/{queue}/dead-letters',
   redriveQueue: 'POST /queues/{queue}/redrive',
+  listProjections: 'GET /history/projections',
+  rebuildProjection: 'POST /history/projections/{projection}/rebuild',
+  listReplays: 'GET /history/replays',
+  startReplay: 'POST /history/replays',
 } as const;
 /** Who may call each route (see RouteAccess). */
 export const ROUTE_ACCESS = {
@@ -48,6 +52,10 @@ export const ROUTE_ACCESS = {
   [ROUTES.listQueues]: 'operator',
   [ROUTES.listDeadLetters]: 'operator',
   [ROUTES.redriveQueue]: 'operator',
+  [ROUTES.listProjections]: 'operator',
+  [ROUTES.rebuildProjection]: 'operator',
+  [ROUTES.listReplays]: 'operator',
+  [ROUTES.startReplay]: 'operator',
 } as const satisfies Record<RouteKey, RouteAccess>;
 
 export const accessOf = (route: RouteKey): RouteAccess => ROUTE_ACCESS[route];
@@ -62,6 +70,27 @@ export const HTTP_API_CORS = {
 };
 
 export type RouteKey = (typeof ROUTES)[keyof typeof ROUTES];
+
+/**
+ * State derived from events that can be rebuilt from the event logs (docs/decisions.md). `owner`
+ * keeps it (and records its runs); `sources` are the logs it folds; a projection computed on every
+ * read has nothing to replace and is only checked.
+ */
+export interface ProjectionSpec {
+  name: string;
+  title: string;
+  owner: ServiceName;
+  sources: ServiceName[];
+  modes: readonly ('rebuild' | 'check')[];
+}
+
+export const PROJECTIONS: ProjectionSpec[] = [
+  { name: 'orders', title: 'Orders and their lines (order service)', owner: 'order', sources: ['order'], modes: ['rebuild', 'check'] },
+  { name: 'catalog', title: "The order service's copy of the catalog", owner: 'order', sources: ['inventory'], modes: ['rebuild', 'check'] },
+  { name: 'overview', title: "The overview's figures (computed from the order log on each read)", owner: 'order', sources: ['order'], modes: ['check'] },
+];
+
+export const projectionByName = (name: string): ProjectionSpec | undefined => PROJECTIONS.find((p) => p.name === name);
 
 export type Trigger =
   | { kind: 'http'; routes: RouteKey[] }
@@ -195,6 +224,15 @@ export const FUNCTIONS: FunctionSpec[] = [
     entry: 'functions/platform/queues.ts',
     timeoutSeconds: 29,
   },
+  {
+    // Operators' history: projections and their rebuilds, replays (functions/platform/history.ts).
+    ...api('platform', [ROUTES.listProjections, ROUTES.rebuildProjection, ROUTES.listReplays, ROUTES.startReplay], ['order', 'payment', 'inventory']),
+    id: 'history-api',
+    entry: 'functions/platform/history.ts',
+    maxConcurrency: 4,
+    // Redis: the rate limits. No broker: the workers do the work.
+    uses: { databases: ['order', 'payment', 'inventory'], broker: false, redis: true },
+  },
   // Two partitions each: measured with npm run bench:batch on two cores, they drain a backlog
   // about twice as fast as one (each hides the other's database and broker round trips) and
   // faster than four (see BENCHMARKS.md).
@@ -204,6 +242,31 @@ export const FUNCTIONS: FunctionSpec[] = [
   relay('order'),
   relay('payment'),
   relay('inventory'),
+  {
+    // Rebuilds and checks of the order service's projections (functions/order/history.ts), requested
+    // by POST /history/projections/{projection}/rebuild or npm run replay; a run longer than one
+    // invocation goes on from its checkpoint in the next.
+    id: 'order-history',
+    service: 'order',
+    entry: 'functions/order/history.ts',
+    trigger: { kind: 'schedule', everyMinutes: 1 },
+    memoryMb: 512,
+    timeoutSeconds: 600,
+    dbPoolMax: 2,
+    uses: { databases: ['order', 'inventory'], broker: false, redis: false },
+  },
+  {
+    // Replays of a service's log to one queue (functions/platform/replay.ts), requested by POST
+    // /history/replays or npm run replay.
+    id: 'platform-replay',
+    service: 'platform',
+    entry: 'functions/platform/replay.ts',
+    trigger: { kind: 'schedule', everyMinutes: 1 },
+    memoryMb: 512,
+    timeoutSeconds: 600,
+    dbPoolMax: 1,
+    uses: { databases: ['order', 'payment', 'inventory'], broker: true, redis: false },
+  },
   pruner('order'),
   pruner('payment'),
   pruner('inventory'),

@@ -25,4 +25,8 @@ export const QUERY_PARAMS = {
   [ROUTES.listQueues]: [],
   [ROUTES.listDeadLetters]: ['limit'],
   [ROUTES.redriveQueue]: [],
+  [ROUTES.listProjections]: [],
+  [ROUTES.rebuildProjection]: [],
+  [ROUTES.listReplays]: [],
+  [ROUTES.startReplay]: [],
 } as const satisfies Record<RouteKey, readonly string[]>;

@@ -51,7 +51,7 @@ describe('the orders table as a fold of the order events', () => {
         const log: AnyEnvelope[] = [created];
         for (const e of arrived) {
           log.push(e);
-          const d = decideOutcomes(new Map([[orderId, saga]]), [{ orderId, ...outcomeOf(e)! }]);
+          const d = decideOutcomes(new Map([[orderId, saga]]), [outcomeOf(e)!]);
           if (d.updates[0]) saga = { ...d.updates[0] };
           for (const t of d.transitions) {
             log.push(ev('order.updated', { orderId, orderVersion: t.orderVersion, status: t.transition.to, previousStatus: t.transition.from, reason: t.transition.reason }));
