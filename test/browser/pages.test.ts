@@ -37,6 +37,7 @@ const PAGES: { name: string; path: () => string; ready?: (page: Page) => Promise
   { name: 'inventory', path: () => '/inventory/', ready: (p) => p.locator('tr[data-product-id]').first().waitFor() },
   { name: 'payments', path: () => '/payments/', ready: (p) => p.locator('tr[data-payment-order]').first().waitFor() },
   { name: 'queues', path: () => '/queues/', ready: (p) => p.locator('tr[data-dead-letter]').first().waitFor({ timeout: 20_000 }) },
+  { name: 'history', path: () => '/history/', ready: (p) => p.locator('tr[data-projection="orders"]').waitFor() },
 ];
 
 describe('every page', () => {
