@@ -25,6 +25,7 @@ import type { ServiceName } from '../shared/config';
 import { closePools, getPool } from '../shared/db/pool';
 import type { EventType } from '../shared/events/types';
 import { RunConflict, findRun, latestRuns, requestRun } from '../shared/history/runs';
+import { retentionSettings } from '../shared/messaging/retention';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -87,6 +88,10 @@ async function publish() {
   if (types.length === 0) throw new Error(`${values['to-queue']} receives none of these ${service} events`);
   const ratePerSecond = Number(values.rate);
   if (!Number.isInteger(ratePerSecond) || ratePerSecond < 1) throw new Error('--rate is a whole number of events per second');
+  const { inboxDays } = retentionSettings();
+  if (from.getTime() < Date.now() - inboxDays * 86_400_000) {
+    console.error(`note: the consumers' inboxes keep event ids ${inboxDays} days (INBOX_RETENTION_DAYS); older events are told apart from new work by the consumer's own state (a payment, a reservation per order) alone`);
+  }
   const db = await getPool(service);
   const params = { service, from: from.toISOString(), to: to.toISOString(), queue: QUEUES[queueId].name, queueId, types, orderId: values.order, ratePerSecond };
   const run = await requestRun(db, { kind: 'replay', subject: 'replay', params, requestedBy: 'npm run replay', take: true });
