@@ -79,7 +79,7 @@ export type RouteKey = (typeof ROUTES)[keyof typeof ROUTES];
 export interface ProjectionSpec {
   name: string;
   title: string;
-  owner: ServiceName;
+  owner: ServiceName | 'notification';
   sources: ServiceName[];
   modes: readonly ('rebuild' | 'check')[];
 }
@@ -88,6 +88,13 @@ export const PROJECTIONS: ProjectionSpec[] = [
   { name: 'orders', title: 'Orders and their lines (order service)', owner: 'order', sources: ['order'], modes: ['rebuild', 'check'] },
   { name: 'catalog', title: "The order service's copy of the catalog", owner: 'order', sources: ['inventory'], modes: ['rebuild', 'check'] },
   { name: 'overview', title: "The overview's figures (computed from the order log on each read)", owner: 'order', sources: ['order'], modes: ['check'] },
+  {
+    name: 'recent-events',
+    title: "The notification service's recent-event log in Redis (what clients resume from)",
+    owner: 'notification',
+    sources: ['order', 'payment', 'inventory'],
+    modes: ['rebuild', 'check'],
+  },
 ];
 
 export const projectionByName = (name: string): ProjectionSpec | undefined => PROJECTIONS.find((p) => p.name === name);
@@ -254,6 +261,18 @@ export const FUNCTIONS: FunctionSpec[] = [
     timeoutSeconds: 600,
     dbPoolMax: 2,
     uses: { databases: ['order', 'inventory'], broker: false, redis: false },
+  },
+  {
+    // Rebuilds and checks of the notification service's recent-event log in Redis, from the three
+    // services' logs (functions/notification/history.ts).
+    id: 'notification-history',
+    service: 'notification',
+    entry: 'functions/notification/history.ts',
+    trigger: { kind: 'schedule', everyMinutes: 1 },
+    memoryMb: 512,
+    timeoutSeconds: 120,
+    dbPoolMax: 1,
+    uses: { databases: ['order', 'payment', 'inventory'], broker: false, redis: true },
   },
   {
     // Replays of a service's log to one queue (functions/platform/replay.ts), requested by POST

@@ -20,11 +20,14 @@ import { progressOf } from '../functions/platform/history';
 import { runServiceReplay } from '../functions/platform/replay';
 import { replayableTypes } from '../functions/platform/replay-plan';
 import { QUEUES, QUEUE_IDS } from '../functions/topology';
-import { SERVICES } from '../shared/config';
+import { SERVICES, getConfig } from '../shared/config';
 import type { ServiceName } from '../shared/config';
 import { closePools, getPool } from '../shared/db/pool';
 import type { EventType } from '../shared/events/types';
+import { latestRedisRuns, requestRedisRun } from '../shared/history/redis-runs';
 import { RunConflict, findRun, latestRuns, requestRun } from '../shared/history/runs';
+import { closeRedis, getRedis } from '../shared/redis';
+import { runRecentEvents } from '../functions/notification/history';
 import { retentionSettings } from '../shared/messaging/retention';
 
 const { values, positionals } = parseArgs({
@@ -53,7 +56,19 @@ async function rebuild() {
   if (!projection) throw new Error(`name a projection: ${PROJECTIONS.map((p) => p.name).join(', ')}`);
   const mode = values.check ? 'check' : 'rebuild';
   if (!projection.modes.includes(mode)) throw new Error(`${projection.name} offers ${projection.modes.join(' and ')} only`);
-  if (projection.owner !== 'order') throw new Error(`${projection.name} is kept by ${projection.owner}, which has no rebuild here`);
+  if (projection.owner === 'notification') {
+    const run = await requestRedisRun(await getRedis(), (await getConfig()).namespace, { kind: mode, subject: projection.name, requestedBy: 'npm run replay', take: true });
+    progressLine(`${mode} of ${projection.name}: reading the three logs…`);
+    await runRecentEvents(run);
+    process.stderr.write('\n');
+    const done = (await latestRedisRuns(await getRedis(), (await getConfig()).namespace, projection.name, 1))[0]!;
+    if (done.status === 'failed') throw new Error(`${mode} of ${projection.name} failed: ${done.error}`);
+    const r = done.result as { equal: boolean; differences: number; swapped: boolean; liveEntries: number; rebuiltEntries: number; listed: { figure: string }[]; mergedMeanwhile: number };
+    console.log(`${projection.name}: ${r.equal ? 'equal to the logs' : `${fmt(r.differences)} difference(s)`}${r.swapped ? `, live log replaced (${r.mergedMeanwhile} event(s) published meanwhile kept)` : mode === 'check' ? ' (check only: nothing changed)' : ''}`);
+    console.log(`  live ${fmt(r.liveEntries)} entries, rebuilt ${fmt(r.rebuiltEntries)} entries`);
+    for (const d of r.listed) console.log(`    ${d.figure}`);
+    return;
+  }
   const db = await getPool(projection.owner);
   const run = await requestRun(db, { kind: mode, subject: projection.name, requestedBy: 'npm run replay', take: true });
   const started = Date.now();
@@ -126,4 +141,5 @@ try {
   process.exitCode = 1;
 } finally {
   await closePools();
+  await closeRedis();
 }

@@ -20,7 +20,7 @@
  */
 import { z } from 'zod';
 import { PROJECTIONS, ROUTES, projectionByName } from '../catalog';
-import { SERVICES } from '../../shared/config';
+import { SERVICES, getConfig } from '../../shared/config';
 import type { ServiceName } from '../../shared/config';
 import { getPool } from '../../shared/db/pool';
 import { EVENT_TYPES, publisherOf } from '../../shared/events/types';
@@ -28,9 +28,11 @@ import type { EventType } from '../../shared/events/types';
 import type { HttpRequest, HttpResult } from '../../shared/http/api';
 import { ok } from '../../shared/http/api';
 import { conflict, notFound, parseInput, unprocessable } from '../../shared/http/problem';
+import { latestRedisRuns, requestRedisRun } from '../../shared/history/redis-runs';
 import { RunConflict, latestRuns, requestRun } from '../../shared/history/runs';
 import type { Run } from '../../shared/history/runs';
 import { createLogger } from '../../shared/logger';
+import { getRedis } from '../../shared/redis';
 import { createRouteApi } from '../http-api';
 import { QUEUES, QUEUE_IDS } from '../topology';
 import { replayableTypes } from './replay-plan';
@@ -63,8 +65,20 @@ async function operatorAction<T>(req: HttpRequest, action: { name: string; targe
   return work();
 }
 
+/** The latest runs of every projection, from where each keeps them (its database, or Redis). */
+async function projectionRuns(): Promise<Run[]> {
+  const { namespace } = await getConfig();
+  const runs: Run[] = [];
+  for (const owner of new Set(PROJECTIONS.map((p) => p.owner))) {
+    const subjects = PROJECTIONS.filter((p) => p.owner === owner).map((p) => p.name);
+    if (owner === 'notification') for (const s of subjects) runs.push(...(await latestRedisRuns(await getRedis(), namespace, s)));
+    else runs.push(...(await latestRuns(await getPool(owner), subjects, 5)));
+  }
+  return runs;
+}
+
 async function listProjections() {
-  const runs = await latestRuns(await getPool('order'), PROJECTIONS.filter((p) => p.owner === 'order').map((p) => p.name), 5);
+  const runs = await projectionRuns();
   return ok({
     projections: PROJECTIONS.map((p) => {
       const mine = runs.filter((r) => r.subject === p.name);
@@ -90,7 +104,11 @@ async function rebuild(req: HttpRequest): Promise<HttpResult> {
   }
   return operatorAction(req, { name: `projection.${mode}`, target: name, params: { mode } }, async () => {
     try {
-      const run = await requestRun(await getPool(projection.owner), { kind: mode, subject: name, requestedBy: req.principal?.sub });
+      const request = { kind: mode, subject: name, requestedBy: req.principal?.sub };
+      const run =
+        projection.owner === 'notification'
+          ? await requestRedisRun(await getRedis(), (await getConfig()).namespace, request)
+          : await requestRun(await getPool(projection.owner), request);
       return { status: 202, body: { run: shown(run) } };
     } catch (err) {
       if (err instanceof RunConflict) throw conflict(`another run of ${name} is ${err.active.status} (a ${err.active.kind} requested at ${err.active.createdAt}); wait for it to finish`);
