@@ -205,7 +205,8 @@ const pruner = (service: ServiceName): FunctionSpec => ({
   memoryMb: 256,
   timeoutSeconds: 120,
   dbPoolMax: 1,
-  uses: { databases: [service], broker: false, redis: false },
+  // archive: months past EVENT_LOG_KEEP_MONTHS go to the archive bucket before they are dropped.
+  uses: { databases: [service], broker: false, redis: false, archive: true },
 });
 
 export const FUNCTIONS: FunctionSpec[] = [

@@ -61,6 +61,8 @@ export const LAMBDA_ENV = {
   authAudience: 'AUTH_AUDIENCE',
   /** The issuer's JWKS, where discovery should not be used; optional. */
   authJwksUrl: 'AUTH_JWKS_URL',
+  /** The S3 bucket older months of the event logs are exported to before they are dropped. */
+  eventLogArchiveBucket: 'EVENT_LOG_ARCHIVE_BUCKET',
 } as const;
 
 /**
@@ -81,6 +83,8 @@ export const LOCAL_ENV = {
   orderDeadlineSeconds: 'ORDER_DEADLINE_SECONDS',
   /** Partition counts overriding the catalog's (see deploymentLayout in shared/messaging/topology.ts). */
   partitions: 'PARTITIONS',
+  /** A folder older months of the event logs are exported to locally (absent: kept in the database). */
+  eventLogArchiveDir: 'EVENT_LOG_ARCHIVE_DIR',
 } as const;
 
 /**
@@ -103,6 +107,8 @@ export const RETENTION_ENV = {
   inboxDays: 'INBOX_RETENTION_DAYS',
   /** Hours an Idempotency-Key of POST /orders answers as its first use. */
   idempotencyKeyHours: 'IDEMPOTENCY_KEY_RETENTION_HOURS',
+  /** Whole months of the event log kept in the database before the current one; older ones are exported, then dropped. */
+  eventLogKeepMonths: 'EVENT_LOG_KEEP_MONTHS',
 } as const;
 
 /** What a function reaches; the catalog's `uses`. */
@@ -117,10 +123,12 @@ export interface Uses {
   eventSources?: boolean;
   /** Verifies access tokens itself (the WebSocket authorizer); HTTP routes are verified by API Gateway. */
   auth?: boolean;
+  /** Exports older months of its event log to the archive bucket (the pruners). */
+  archive?: boolean;
 }
 
 const SERVICE_NAMES: readonly string[] = ['order', 'payment', 'inventory'] satisfies ServiceName[];
-const USES_FLAGS = ['broker', 'brokerManagement', 'redis', 'websocketCallback', 'eventSources', 'auth'] as const;
+const USES_FLAGS = ['broker', 'brokerManagement', 'redis', 'websocketCallback', 'eventSources', 'auth', 'archive'] as const;
 
 /** `uses` as the CDK app writes it into EVENTFLOW_FUNCTION_USES. */
 export const encodeUses = (uses: Uses): string => JSON.stringify(uses);
@@ -158,6 +166,7 @@ export function requiredOnLambda(uses: Uses): string[] {
     ...(uses.websocketCallback ? [e.websocketCallbackUrl] : []),
     ...(uses.eventSources ? [e.eventSourceMappings] : []),
     ...(uses.auth ? [e.authIssuer, e.authAudience] : []),
+    ...(uses.archive ? [e.eventLogArchiveBucket] : []),
   ];
 }
 

@@ -1,17 +1,22 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import type pg from 'pg';
 import type { ScheduledEvent } from 'aws-lambda';
 import type { ServiceName } from '../config';
 import { getPool } from '../db/pool';
-import { RETENTION_ENV } from '../env';
+import { LAMBDA_ENV, LOCAL_ENV, RETENTION_ENV, onLambda } from '../env';
+import { archiveMonth, monthsToArchive } from '../history/archive';
+import type { ArchiveTarget } from '../history/archive';
 import { createLogger } from '../logger';
 
 /** How long the working sets are kept (docs/decisions.md, "Retention"). */
 export interface RetentionSettings {
   inboxDays: number;
   idempotencyKeyHours: number;
+  eventLogKeepMonths: number;
 }
 
-export const RETENTION_DEFAULTS: RetentionSettings = { inboxDays: 7, idempotencyKeyHours: 24 };
+export const RETENTION_DEFAULTS: RetentionSettings = { inboxDays: 7, idempotencyKeyHours: 24, eventLogKeepMonths: 12 };
 
 function positive(name: string, raw: string | undefined, fallback: number): number {
   if (raw === undefined || raw.trim() === '') return fallback;
@@ -24,6 +29,7 @@ export function retentionSettings(env: NodeJS.ProcessEnv = process.env): Retenti
   return {
     inboxDays: positive(RETENTION_ENV.inboxDays, env[RETENTION_ENV.inboxDays], RETENTION_DEFAULTS.inboxDays),
     idempotencyKeyHours: positive(RETENTION_ENV.idempotencyKeyHours, env[RETENTION_ENV.idempotencyKeyHours], RETENTION_DEFAULTS.idempotencyKeyHours),
+    eventLogKeepMonths: Math.floor(positive(RETENTION_ENV.eventLogKeepMonths, env[RETENTION_ENV.eventLogKeepMonths], RETENTION_DEFAULTS.eventLogKeepMonths)),
   };
 }
 
@@ -78,7 +84,7 @@ const STALE_PENDING_SECONDS = 15 * 60;
  */
 export function createPruner(service: ServiceName, ownRules: (settings: RetentionSettings) => PruneRule[] = () => []) {
   const logger = createLogger(service);
-  return async (_event?: ScheduledEvent): Promise<{ deleted: Record<string, number>; stalePending: number }> => {
+  return async (_event?: ScheduledEvent): Promise<{ deleted: Record<string, number>; stalePending: number; archived: unknown[] }> => {
     const settings = retentionSettings();
     const pool = await getPool(service);
     const deleted: Record<string, number> = {};
@@ -90,6 +96,44 @@ export function createPruner(service: ServiceName, ownRules: (settings: Retentio
     const stalePending = rows[0]!.n;
     if (Object.values(deleted).some((n) => n > 0)) logger.info('working sets pruned', { deleted });
     if (stalePending > 0) logger.warn('events unpublished for more than 15 minutes; the relay keeps trying', { stalePending });
-    return { deleted, stalePending };
+    // The event log itself: months older than EVENT_LOG_KEEP_MONTHS are exported, then dropped
+    // (one month a run), where an archive is configured.
+    const archived: unknown[] = [];
+    const target = archiveTarget();
+    if (target) {
+      const [month] = await monthsToArchive(pool, settings.eventLogKeepMonths);
+      const done = month ? await archiveMonth(pool, service, month, target) : null;
+      if (done) {
+        archived.push(done);
+        logger.info('event log month exported and dropped', done);
+      }
+    }
+    return { deleted, stalePending, archived };
+  };
+}
+
+/** Where older months of the event log go: S3 on AWS, a folder locally if one is named; else nowhere (kept). */
+export function archiveTarget(env: NodeJS.ProcessEnv = process.env): ArchiveTarget | null {
+  const bucket = env[LAMBDA_ENV.eventLogArchiveBucket];
+  if (bucket) {
+    return {
+      describe: (key) => `s3://${bucket}/${key}`,
+      async put(key, body, contentType) {
+        // Loaded on demand: only the pruners ever export, and only where a bucket is configured.
+        const { S3Client, PutObjectCommand } = await import('@aws-sdk/client-s3');
+        await new S3Client({}).send(
+          new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: contentType, ContentEncoding: key.endsWith('.gz') ? 'gzip' : undefined }),
+        );
+      },
+    };
+  }
+  const dir = onLambda(env) ? undefined : env[LOCAL_ENV.eventLogArchiveDir];
+  if (!dir) return null;
+  return {
+    describe: (key) => path.join(dir, key),
+    async put(key, body) {
+      await mkdir(path.dirname(path.join(dir, key)), { recursive: true });
+      await writeFile(path.join(dir, key), body);
+    },
   };
 }

@@ -3,6 +3,13 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULTS, withDatabase } from '../../shared/config';
 import { migrateService } from '../../shared/db/migrate';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { createHash } from 'node:crypto';
+import { gunzipSync } from 'node:zlib';
+import { CSV_COLUMNS, archiveMonth, monthsToArchive, parseCsv } from '../../shared/history/archive';
+import { archiveTarget } from '../../shared/messaging/retention';
 import { sequenceLog, readLog } from '../../shared/messaging/event-log';
 
 /**
@@ -159,6 +166,46 @@ describe('positions', () => {
       expect((await readLog(pool, { after: mid, limit: 10 })).map((e) => e.event.id)).toEqual([slow.id]);
     } finally {
       open.release();
+    }
+  });
+});
+
+describe('older months', () => {
+  it('are exported as gzipped CSV with a manifest, recorded, and only then dropped; a month with an unpublished event stays', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'evlog-archive-'));
+    try {
+      const insertAt = async (at: string, note: string) => {
+        const e = event();
+        const envelope = JSON.stringify({ id: e.id, type: 'order.updated', data: { orderId: e.orderId, note } });
+        await pool.query(`INSERT INTO outbox (event_id, type, order_id, envelope, created_at) VALUES ($1, 'order.updated', $2, $3, $4)`, [e.id, e.orderId, envelope, at]);
+        return e.id;
+      };
+      const march = [await insertAt('2021-03-02T10:00:00Z', 'a "quoted", comma\nand a line'), await insertAt('2021-03-31T23:59:59Z', 'last')];
+      const aprilId = await insertAt('2021-04-10T00:00:00Z', 'pending');
+      await pool.query('INSERT INTO outbox_pending (seq) SELECT seq FROM outbox WHERE event_id = $1', [aprilId]);
+      await sequenceLog(pool);
+      expect(await monthsToArchive(pool, 12)).toEqual(expect.arrayContaining(['2021-03-01', '2021-04-01']));
+
+      const target = archiveTarget({ EVENT_LOG_ARCHIVE_DIR: dir })!;
+      expect(await archiveMonth(pool, 'order', '2021-04-01', target)).toBeNull();
+      const done = await archiveMonth(pool, 'order', '2021-03-01', target);
+      expect(done).toMatchObject({ month: '2021-03-01', events: 2, dropped: 2 });
+
+      const csvText = gunzipSync(await readFile(path.join(dir, 'event-log/order/2021-03.csv.gz'))).toString('utf8');
+      const [header, ...rows] = parseCsv(csvText);
+      expect(header).toEqual([...CSV_COLUMNS]);
+      expect(rows.map((r) => r[2])).toEqual(march);
+      expect(Number(rows[1]![0])).toBeGreaterThan(Number(rows[0]![0]));
+      expect(JSON.parse(rows[0]![6]!).data.note).toBe('a "quoted", comma\nand a line');
+      const manifest = JSON.parse(await readFile(path.join(dir, 'event-log/order/2021-03.manifest.json'), 'utf8'));
+      expect(manifest).toMatchObject({ service: 'order', month: '2021-03', events: 2, sha256: createHash('sha256').update(csvText).digest('hex') });
+
+      expect((await pool.query('SELECT 1 FROM outbox WHERE event_id = ANY($1::uuid[])', [march])).rowCount).toBe(0);
+      expect((await pool.query(`SELECT dropped_at FROM event_log_archives WHERE month = '2021-03-01'`)).rows[0].dropped_at).not.toBeNull();
+      expect((await pool.query('SELECT 1 FROM outbox WHERE event_id = $1', [aprilId])).rowCount).toBe(1);
+      expect(await monthsToArchive(pool, 12)).not.toContain('2021-03-01');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
     }
   });
 });
