@@ -6,6 +6,7 @@
 import type { RouteAccess } from '../shared/auth/access';
 import type { ServiceName } from '../shared/config';
 import type { Uses } from '../shared/env';
+import type { WorkingSet } from '../shared/messaging/retention';
 import type { QueueId } from './subscriptions';
 
 export type { RouteAccess };
@@ -96,6 +97,20 @@ export const PROJECTIONS: ProjectionSpec[] = [
     modes: ['rebuild', 'check'],
   },
 ];
+
+/**
+ * Each service's working sets: tables whose rows past a window (a retention setting,
+ * shared/messaging/retention.ts) are only history and go. Every service's inbox; the order
+ * service's Idempotency-Keys.
+ */
+export const WORKING_SETS: Record<ServiceName, readonly WorkingSet[]> = {
+  order: [
+    { table: 'inbox', column: 'received_at', window: 'inboxDays' },
+    { table: 'idempotency_keys', column: 'created_at', window: 'idempotencyKeyHours' },
+  ],
+  payment: [{ table: 'inbox', column: 'received_at', window: 'inboxDays' }],
+  inventory: [{ table: 'inbox', column: 'received_at', window: 'inboxDays' }],
+};
 
 export const projectionByName = (name: string): ProjectionSpec | undefined => PROJECTIONS.find((p) => p.name === name);
 
@@ -193,22 +208,6 @@ const relay = (service: ServiceName): FunctionSpec => ({
   uses: { databases: [service], broker: true, redis: false },
 });
 
-/**
- * A service's pruner: the working sets' past (inbox ids, idempotency keys) in bounded batches
- * (shared/messaging/retention.ts). Every ten minutes: each run removes up to 100,000 rows a table.
- */
-const pruner = (service: ServiceName): FunctionSpec => ({
-  id: `${service}-pruner`,
-  service,
-  entry: `functions/${service}/pruner.ts`,
-  trigger: { kind: 'schedule', everyMinutes: 10 },
-  memoryMb: 256,
-  timeoutSeconds: 120,
-  dbPoolMax: 1,
-  // archive: months past EVENT_LOG_KEEP_MONTHS go to the archive bucket before they are dropped.
-  uses: { databases: [service], broker: false, redis: false, archive: true },
-});
-
 export const FUNCTIONS: FunctionSpec[] = [
   {
     ...api('platform', [ROUTES.health], ['order', 'payment', 'inventory']),
@@ -226,20 +225,17 @@ export const FUNCTIONS: FunctionSpec[] = [
   ),
   { ...api('payment', [ROUTES.listPayments], ['payment']), maxConcurrency: 8 },
   {
-    // Operators' view of the broker: queue depths, dead letters, redrive (functions/platform/queues.ts).
-    ...api('platform', [ROUTES.listQueues, ROUTES.listDeadLetters, ROUTES.redriveQueue], []),
+    // Operators' routes (functions/platform/operations.ts): the broker's queues, dead letters and
+    // redrive (queues.ts); the event logs' projections, rebuilds and replays (history.ts), which
+    // record runs in the service databases (and Redis) for the workers to take.
+    ...api(
+      'platform',
+      [ROUTES.listQueues, ROUTES.listDeadLetters, ROUTES.redriveQueue, ROUTES.listProjections, ROUTES.rebuildProjection, ROUTES.listReplays, ROUTES.startReplay],
+      ['order', 'payment', 'inventory'],
+    ),
     id: 'operations-api',
-    entry: 'functions/platform/queues.ts',
+    entry: 'functions/platform/operations.ts',
     timeoutSeconds: 29,
-  },
-  {
-    // Operators' history: projections and their rebuilds, replays (functions/platform/history.ts).
-    ...api('platform', [ROUTES.listProjections, ROUTES.rebuildProjection, ROUTES.listReplays, ROUTES.startReplay], ['order', 'payment', 'inventory']),
-    id: 'history-api',
-    entry: 'functions/platform/history.ts',
-    maxConcurrency: 4,
-    // Redis: the rate limits. No broker: the workers do the work.
-    uses: { databases: ['order', 'payment', 'inventory'], broker: false, redis: true },
   },
   // Two partitions each: measured with npm run bench:batch on two cores, they drain a backlog
   // about twice as fast as one (each hides the other's database and broker round trips) and
@@ -287,9 +283,20 @@ export const FUNCTIONS: FunctionSpec[] = [
     dbPoolMax: 1,
     uses: { databases: ['order', 'payment', 'inventory'], broker: true, redis: false },
   },
-  pruner('order'),
-  pruner('payment'),
-  pruner('inventory'),
+  {
+    // The working sets' past (inbox ids, idempotency keys; WORKING_SETS) in bounded batches, and
+    // the event logs' months past EVENT_LOG_KEEP_MONTHS exported to the archive bucket, then dropped
+    // (functions/platform/pruner.ts). One function for the three databases: each catalog function
+    // costs the stack a dozen resources, and this one has little to do every ten minutes.
+    id: 'platform-pruner',
+    service: 'platform',
+    entry: 'functions/platform/pruner.ts',
+    trigger: { kind: 'schedule', everyMinutes: 10 },
+    memoryMb: 512,
+    timeoutSeconds: 300,
+    dbPoolMax: 1,
+    uses: { databases: ['order', 'payment', 'inventory'], broker: false, redis: false, archive: true },
+  },
   {
     id: 'payment-reconciler',
     service: 'payment',

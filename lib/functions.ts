@@ -81,7 +81,7 @@ export class CatalogFunctions extends Construct {
     for (const spec of this.specs.filter((s) => s.uses.archive)) {
       const fn = this.get(spec.id);
       fn.addEnvironment(E.eventLogArchiveBucket, bucket.bucketName);
-      fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['s3:PutObject'], resources: [bucket.arnForObjects(`event-log/${spec.service}/*`)] }));
+      fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['s3:PutObject'], resources: [bucket.arnForObjects('event-log/*')] }));
     }
   }
 

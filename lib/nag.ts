@@ -130,8 +130,8 @@ function acknowledgeArchive(stack: EventFlowStack): void {
   for (const [id, fn] of stack.functions.functions) {
     const spec = stack.functions.specOf(id);
     if (!spec.uses.archive) continue;
-    ack(fn, `AwsSolutions-IAM5[Resource::<${logicalId(stack.archive.bucket)}.Arn>/event-log/${spec.service}/*]`,
-      'PutObject on its own service\'s prefix of the archive bucket: one object per month, named when the month is exported.');
+    ack(fn, `AwsSolutions-IAM5[Resource::<${logicalId(stack.archive.bucket)}.Arn>/event-log/*]`,
+      'PutObject under the event-log/ prefix of the archive bucket only: one object per service and month, named when the month is exported.');
   }
 }
 

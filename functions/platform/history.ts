@@ -33,7 +33,6 @@ import { RunConflict, latestRuns, requestRun } from '../../shared/history/runs';
 import type { Run } from '../../shared/history/runs';
 import { createLogger } from '../../shared/logger';
 import { getRedis } from '../../shared/redis';
-import { createRouteApi } from '../http-api';
 import { QUEUES, QUEUE_IDS } from '../topology';
 import { replayableTypes } from './replay-plan';
 
@@ -155,12 +154,10 @@ async function startReplay(req: HttpRequest): Promise<HttpResult> {
   });
 }
 
-export const handler = createRouteApi({
-  logger,
-  routes: {
-    [ROUTES.listProjections]: listProjections,
-    [ROUTES.rebuildProjection]: rebuild,
-    [ROUTES.listReplays]: listReplays,
-    [ROUTES.startReplay]: startReplay,
-  },
-});
+/** The history routes of operations-api (functions/platform/operations.ts). */
+export const historyRoutes = {
+  [ROUTES.listProjections]: listProjections,
+  [ROUTES.rebuildProjection]: rebuild,
+  [ROUTES.listReplays]: listReplays,
+  [ROUTES.startReplay]: startReplay,
+};

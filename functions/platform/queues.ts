@@ -21,7 +21,6 @@ import { z } from 'zod';
 import { ROUTES } from '../catalog';
 import { brokerName, getConfig } from '../../shared/config';
 import { ok } from '../../shared/http/api';
-import { createRouteApi } from '../http-api';
 import type { HttpRequest } from '../../shared/http/api';
 import { notFound, parseInput } from '../../shared/http/problem';
 import { createLogger } from '../../shared/logger';
@@ -138,11 +137,9 @@ async function redrive(req: HttpRequest) {
   return ok({ queue: queue.name, deadLetterQueue: await shown(queue.deadLetter), moved });
 }
 
-export const handler = createRouteApi({
-  logger,
-  routes: {
-    [ROUTES.listQueues]: listQueues,
-    [ROUTES.listDeadLetters]: listDeadLetters,
-    [ROUTES.redriveQueue]: redrive,
-  },
-});
+/** The queue routes of operations-api (functions/platform/operations.ts). */
+export const queueRoutes = {
+  [ROUTES.listQueues]: listQueues,
+  [ROUTES.listDeadLetters]: listDeadLetters,
+  [ROUTES.redriveQueue]: redrive,
+};

@@ -58,17 +58,17 @@ const monthEnd = (month: string) => {
   return d.toISOString().slice(0, 10);
 };
 
-/** The months with events written before the cutoff month (UTC) that are not yet dropped, oldest first. */
+/**
+ * The oldest month of the log, if it is older than the cutoff (`keepMonths` whole months before the
+ * current one, UTC) and not yet dropped. Found by the oldest row (the primary key), not by scanning.
+ */
 export async function monthsToArchive(db: Queryable, keepMonths: number, now = new Date()): Promise<string[]> {
   const cutoff = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() - keepMonths, 1));
-  const { rows } = await db.query<{ month: string }>(
-    `SELECT DISTINCT to_char(event_log_month(created_at), 'YYYY-MM-DD') AS month FROM outbox
-      WHERE created_at < $1 ORDER BY 1`,
-    [cutoff],
+  const { rows } = await db.query<{ month: string; created_at: Date }>(
+    `SELECT to_char(event_log_month(created_at), 'YYYY-MM-DD') AS month, created_at FROM outbox ORDER BY seq LIMIT 1`,
   );
-  const { rows: dropped } = await db.query<{ month: string }>(`SELECT to_char(month, 'YYYY-MM-DD') AS month FROM event_log_archives WHERE dropped_at IS NOT NULL`);
-  const gone = new Set(dropped.map((r) => r.month));
-  return rows.map((r) => r.month).filter((m) => !gone.has(m));
+  const oldest = rows[0];
+  return oldest && oldest.created_at < cutoff ? [oldest.month] : [];
 }
 
 export interface MonthExport {

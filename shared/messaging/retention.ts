@@ -67,10 +67,17 @@ export async function pruneOlderThan(pool: pg.Pool, rule: PruneRule, batch = PRU
   return deleted;
 }
 
-/** What every service prunes: inbox ids no duplicate can still come for. */
-export function sharedRules(settings: RetentionSettings): PruneRule[] {
-  return [{ table: 'inbox', column: 'received_at', seconds: settings.inboxDays * 86_400 }];
+/** A table whose rows past a window are only history: `window` names the setting. */
+export interface WorkingSet {
+  table: string;
+  column: string;
+  window: 'inboxDays' | 'idempotencyKeyHours';
 }
+
+const SECONDS_PER = { inboxDays: 86_400, idempotencyKeyHours: 3_600 } as const;
+
+/** The prune rule of a working set under these settings. */
+export const ruleOf = (w: WorkingSet, settings: RetentionSettings): PruneRule => ({ table: w.table, column: w.column, seconds: settings[w.window] * SECONDS_PER[w.window] });
 
 /**
  * Events the broker has not confirmed after this long are reported: a pending row is an event still
@@ -79,36 +86,36 @@ export function sharedRules(settings: RetentionSettings): PruneRule[] {
 const STALE_PENDING_SECONDS = 15 * 60;
 
 /**
- * A service's scheduled pruner: the shared rules and the service's own, each in bounded batches,
- * and a warning for events waiting too long to be published.
+ * The scheduled pruner: for each service, its working sets in bounded batches, a warning for events
+ * waiting too long to be published, and (where an archive is configured) the oldest month of its
+ * event log past EVENT_LOG_KEEP_MONTHS exported, then dropped.
  */
-export function createPruner(service: ServiceName, ownRules: (settings: RetentionSettings) => PruneRule[] = () => []) {
-  const logger = createLogger(service);
-  return async (_event?: ScheduledEvent): Promise<{ deleted: Record<string, number>; stalePending: number; archived: unknown[] }> => {
+export function createPruner(workingSets: Readonly<Record<ServiceName, readonly WorkingSet[]>>) {
+  const logger = createLogger('platform');
+  return async (_event?: ScheduledEvent) => {
     const settings = retentionSettings();
-    const pool = await getPool(service);
-    const deleted: Record<string, number> = {};
-    for (const rule of [...sharedRules(settings), ...ownRules(settings)]) deleted[rule.table] = await pruneOlderThan(pool, rule);
-    const { rows } = await pool.query<{ n: number }>(
-      `SELECT count(*)::int AS n FROM outbox_pending p JOIN outbox o USING (seq) WHERE o.created_at < now() - make_interval(secs => $1)`,
-      [STALE_PENDING_SECONDS],
-    );
-    const stalePending = rows[0]!.n;
-    if (Object.values(deleted).some((n) => n > 0)) logger.info('working sets pruned', { deleted });
-    if (stalePending > 0) logger.warn('events unpublished for more than 15 minutes; the relay keeps trying', { stalePending });
-    // The event log itself: months older than EVENT_LOG_KEEP_MONTHS are exported, then dropped
-    // (one month a run), where an archive is configured.
-    const archived: unknown[] = [];
     const target = archiveTarget();
-    if (target) {
-      const [month] = await monthsToArchive(pool, settings.eventLogKeepMonths);
-      const done = month ? await archiveMonth(pool, service, month, target) : null;
-      if (done) {
-        archived.push(done);
-        logger.info('event log month exported and dropped', done);
+    const report: Record<string, { deleted: Record<string, number>; stalePending: number; archived: unknown }> = {};
+    for (const service of Object.keys(workingSets) as ServiceName[]) {
+      const pool = await getPool(service);
+      const deleted: Record<string, number> = {};
+      for (const w of workingSets[service]) deleted[w.table] = await pruneOlderThan(pool, ruleOf(w, settings));
+      const { rows } = await pool.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM outbox_pending p JOIN outbox o USING (seq) WHERE o.created_at < now() - make_interval(secs => $1)`,
+        [STALE_PENDING_SECONDS],
+      );
+      const stalePending = rows[0]!.n;
+      if (Object.values(deleted).some((n) => n > 0)) logger.info('working sets pruned', { service, deleted });
+      if (stalePending > 0) logger.warn('events unpublished for more than 15 minutes; the relay keeps trying', { service, stalePending });
+      let archived = null;
+      if (target) {
+        const [month] = await monthsToArchive(pool, settings.eventLogKeepMonths);
+        archived = month ? await archiveMonth(pool, service, month, target) : null;
+        if (archived) logger.info('event log month exported and dropped', { service, ...archived });
       }
+      report[service] = { deleted, stalePending, archived };
     }
-    return { deleted, stalePending, archived };
+    return report;
   };
 }
 
