@@ -111,7 +111,7 @@ export function createPruner(workingSets: Readonly<Record<ServiceName, readonly 
       if (target) {
         const [month] = await monthsToArchive(pool, settings.eventLogKeepMonths);
         archived = month ? await archiveMonth(pool, service, month, target) : null;
-        if (archived) logger.info('event log month exported and dropped', { service, ...archived });
+        if (archived) logger.info('event log month archived', { service, ...archived });
       }
       report[service] = { deleted, stalePending, archived };
     }

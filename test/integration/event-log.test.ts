@@ -97,7 +97,10 @@ describe('the event log is append-only', () => {
       }
     };
     await expect(drop()).rejects.toMatchObject({ code: '42501' });
-    await pool.query(`INSERT INTO event_log_archives (month, events, checksum, location) VALUES ('2020-01-01', 1, 'x', 'test')`);
+    await pool.query(`INSERT INTO event_log_archives (month, events, location) VALUES ('2020-01-01', 1, 'test')`);
+    // Recorded but not yet wholly exported: still refused.
+    await expect(drop()).rejects.toMatchObject({ code: '42501' });
+    await pool.query(`UPDATE event_log_archives SET exported_at = now() WHERE month = '2020-01-01'`);
     await expect(pool.query('DELETE FROM outbox WHERE event_id = $1', [old.id])).rejects.toMatchObject({ code: '42501' });
     expect(await drop()).toBe(1);
   });
@@ -191,17 +194,31 @@ describe('older months', () => {
 
       const target = archiveTarget({ EVENT_LOG_ARCHIVE_DIR: dir })!;
       expect(await archiveMonth(pool, 'order', '2021-04-01', target)).toBeNull();
-      const done = await archiveMonth(pool, 'order', '2021-03-01', target);
-      expect(done).toMatchObject({ month: '2021-03-01', events: 2, dropped: 2 });
+      // One event a part, one part a call: the export goes on where it stopped, then the rows go.
+      const budget = { partSize: 1, maxParts: 1, maxDropBatches: 1 };
+      const steps = [];
+      for (let i = 0; i < 6; i++) {
+        const step = await archiveMonth(pool, 'order', '2021-03-01', target, budget);
+        steps.push(step!.state);
+        if (step!.state === 'dropped') break;
+        if (step!.state === 'exporting') expect((await pool.query('SELECT 1 FROM outbox WHERE event_id = ANY($1::uuid[])', [march])).rowCount).toBe(2);
+      }
+      expect(steps).toEqual(['exporting', 'exporting', 'dropped']);
 
-      const csvText = gunzipSync(await readFile(path.join(dir, 'event-log/order/2021-03.csv.gz'))).toString('utf8');
-      const [header, ...rows] = parseCsv(csvText);
-      expect(header).toEqual([...CSV_COLUMNS]);
+      const parts = [];
+      for (const n of ['00001', '00002']) {
+        const text = gunzipSync(await readFile(path.join(dir, `event-log/order/2021-03/part-${n}.csv.gz`))).toString('utf8');
+        const [header, ...rows] = parseCsv(text);
+        expect(header).toEqual([...CSV_COLUMNS]);
+        parts.push({ text, rows });
+      }
+      const rows = parts.flatMap((p) => p.rows);
       expect(rows.map((r) => r[2])).toEqual(march);
       expect(Number(rows[1]![0])).toBeGreaterThan(Number(rows[0]![0]));
       expect(JSON.parse(rows[0]![6]!).data.note).toBe('a "quoted", comma\nand a line');
-      const manifest = JSON.parse(await readFile(path.join(dir, 'event-log/order/2021-03.manifest.json'), 'utf8'));
-      expect(manifest).toMatchObject({ service: 'order', month: '2021-03', events: 2, sha256: createHash('sha256').update(csvText).digest('hex') });
+      const manifest = JSON.parse(await readFile(path.join(dir, 'event-log/order/2021-03/manifest.json'), 'utf8'));
+      expect(manifest).toMatchObject({ service: 'order', month: '2021-03', events: 2, columns: [...CSV_COLUMNS] });
+      expect(manifest.parts.map((p: { sha256: string }) => p.sha256)).toEqual(parts.map((p) => createHash('sha256').update(p.text).digest('hex')));
 
       expect((await pool.query('SELECT 1 FROM outbox WHERE event_id = ANY($1::uuid[])', [march])).rowCount).toBe(0);
       expect((await pool.query(`SELECT dropped_at FROM event_log_archives WHERE month = '2021-03-01'`)).rows[0].dropped_at).not.toBeNull();

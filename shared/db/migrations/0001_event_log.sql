@@ -15,16 +15,20 @@
 
 REVOKE UPDATE, DELETE, TRUNCATE ON outbox FROM PUBLIC;
 
--- Which month a row belongs to, for the archive (created_at is the writer's transaction start).
+-- Months exported (shared/history/archive.ts): written part by part (a month can hold millions of
+-- events), complete once exported_at is set; only then may the month's rows be dropped.
 CREATE TABLE event_log_archives (
-  month          date PRIMARY KEY CHECK (date_trunc('month', month) = month),
-  events         bigint NOT NULL,
-  first_position bigint,
-  last_position  bigint,
-  checksum       text NOT NULL,
-  location       text NOT NULL,
-  exported_at    timestamptz NOT NULL DEFAULT now(),
-  dropped_at     timestamptz
+  month             date PRIMARY KEY CHECK (date_trunc('month', month) = month),
+  location          text NOT NULL,
+  events            bigint NOT NULL DEFAULT 0,
+  parts             jsonb NOT NULL DEFAULT '[]',
+  exported_through  bigint NOT NULL DEFAULT 0,
+  first_position    bigint,
+  last_position     bigint,
+  checksum          text,
+  started_at        timestamptz NOT NULL DEFAULT now(),
+  exported_at       timestamptz,
+  dropped_at        timestamptz
 );
 
 -- The month an outbox row belongs to, as the archive counts it (UTC).
@@ -42,7 +46,7 @@ BEGIN
     ELSE
       SELECT o.created_at INTO written FROM outbox o WHERE o.seq = OLD.seq;
     END IF;
-    IF EXISTS (SELECT 1 FROM event_log_archives a WHERE a.month = event_log_month(written)) THEN
+    IF EXISTS (SELECT 1 FROM event_log_archives a WHERE a.month = event_log_month(written) AND a.exported_at IS NOT NULL) THEN
       RETURN OLD;
     END IF;
   END IF;
