@@ -14,7 +14,7 @@ import { notificationKeys } from './redis-keys';
 
 const logger = createLogger('notification');
 export const SUBJECT = 'recent-events';
-/** Events this young may be published and not yet delivered: compared only once older. */
+/** Events this young (or this close to the newest the consumer logged) may still be on their way: not compared. */
 const IN_FLIGHT_MS = 5_000;
 
 /**
@@ -86,11 +86,12 @@ export async function rebuildRecentEvents(run: Run): Promise<Record<string, unkn
   if (plan.entries.length) shadow.sadd(keys.recentEventsRebuildIds, ...plan.entries.map((e) => e.id));
   await shadow.exec();
 
-  const comparison = compareRecentLog(
-    entriesOf(await redis.xrange(keys.recentEvents, '-', '+')),
-    entriesOf(await redis.xrange(keys.recentEventsRebuild, '-', '+')),
-    new Date(Date.now() - IN_FLIGHT_MS).toISOString(),
-  );
+  const live = entriesOf(await redis.xrange(keys.recentEvents, '-', '+'));
+  // What the consumer has not taken yet is on its way, not missing: compare up to a little before
+  // the newest event it logged (and never the last few seconds).
+  const newest = live.reduce((t, e) => (e.at > t ? e.at : t), '');
+  const until = new Date(Math.min(Date.now() - IN_FLIGHT_MS, newest ? Date.parse(newest) - IN_FLIGHT_MS : Infinity)).toISOString();
+  const comparison = compareRecentLog(live, entriesOf(await redis.xrange(keys.recentEventsRebuild, '-', '+')), until);
   let swapped = false;
   let mergedMeanwhile = 0;
   let orderLogsRecreated = 0;
