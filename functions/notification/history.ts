@@ -14,8 +14,8 @@ import { notificationKeys } from './redis-keys';
 
 const logger = createLogger('notification');
 export const SUBJECT = 'recent-events';
-/** Events this young (or this close to the newest the consumer logged) may still be on their way: not compared. */
-const IN_FLIGHT_MS = 5_000;
+/** Events this young may still be on their way to the consumer: not compared. */
+const IN_FLIGHT_MS = 15_000;
 
 /**
  * Swaps the rebuilt stream in, atomically: entries the consumer appended to the live stream after
@@ -87,11 +87,10 @@ export async function rebuildRecentEvents(run: Run): Promise<Record<string, unkn
   await shadow.exec();
 
   const live = entriesOf(await redis.xrange(keys.recentEvents, '-', '+'));
-  // What the consumer has not taken yet is on its way, not missing: compare up to a little before
-  // the newest event it logged (and never the last few seconds).
-  const newest = live.reduce((t, e) => (e.at > t ? e.at : t), '');
-  const until = new Date(Math.min(Date.now() - IN_FLIGHT_MS, newest ? Date.parse(newest) - IN_FLIGHT_MS : Infinity)).toISOString();
-  const comparison = compareRecentLog(live, entriesOf(await redis.xrange(keys.recentEventsRebuild, '-', '+')), until);
+  const rebuilt = entriesOf(await redis.xrange(keys.recentEventsRebuild, '-', '+'));
+  // What the consumer has not taken yet is on its way, not missing: the last seconds are not compared.
+  const until = new Date(Date.now() - IN_FLIGHT_MS).toISOString();
+  const comparison = compareRecentLog(live, rebuilt, until);
   let swapped = false;
   let mergedMeanwhile = 0;
   let orderLogsRecreated = 0;
@@ -120,7 +119,8 @@ export async function rebuildRecentEvents(run: Run): Promise<Record<string, unkn
     comparedUntil: comparison.until,
     liveEntries: comparison.liveEntries,
     rebuiltEntries: comparison.rebuiltEntries,
-    listed: comparison.differences.slice(0, 100).map((d) => ({ figure: `${d.kind} ${d.id}` })),
+    // Ids only, so a long list is cheap: the log holds at most 2,000 events.
+    listed: comparison.differences.slice(0, 1_000).map((d) => ({ figure: `${d.kind} ${d.id}` })),
     mergedMeanwhile,
     orderLogsRecreated,
   };
