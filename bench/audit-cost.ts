@@ -75,7 +75,7 @@ async function placeOrder(db: pg.PoolClient, variant: Variant) {
   const claim = newClaim();
   const stored = await insertOrder(
     db,
-    { id, customerId, items, totalCents: 2500, currency: 'USD', paymentToken: 'tok_visa', correlationId: cause.correlationId },
+    { id, customerId, items, totalCents: 2500, currency: 'USD', paymentToken: 'tok_visa', correlationId: cause.correlationId, createdAt: events[0]!.occurredAt },
     { key: randomUUID(), requestHash: 'h' },
     (first, when) => recordedInsert(events, entry, claim, first, when),
   );

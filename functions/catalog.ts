@@ -6,6 +6,7 @@
 import type { RouteAccess } from '../shared/auth/access';
 import type { ServiceName } from '../shared/config';
 import type { Uses } from '../shared/env';
+import type { WorkingSet } from '../shared/messaging/retention';
 import type { QueueId } from './subscriptions';
 
 export type { RouteAccess };
@@ -29,10 +30,16 @@ export const ROUTES = {
   listDeadLetters: 'GET /queues/{queue}/dead-letters',
   redriveQueue: 'POST /queues/{queue}/redrive',
   listAudit: 'GET /audit',
+  listProjections: 'GET /history/projections',
+  rebuildProjection: 'POST /history/projections/{projection}/rebuild',
+  listReplays: 'GET /history/replays',
+  startReplay: 'POST /history/replays',
 } as const;
 /** The operator tools run from a machine (npm run …), as their audit entries name what was done. */
 export const CLI_COMMANDS = {
   dlqRedrive: 'CLI dlq redrive',
+  replayRebuild: 'CLI replay rebuild',
+  replayPublish: 'CLI replay publish',
 } as const;
 
 /** Who may call each route (see RouteAccess). */
@@ -55,6 +62,10 @@ export const ROUTE_ACCESS = {
   [ROUTES.listDeadLetters]: 'operator',
   [ROUTES.redriveQueue]: 'operator',
   [ROUTES.listAudit]: 'operator',
+  [ROUTES.listProjections]: 'operator',
+  [ROUTES.rebuildProjection]: 'operator',
+  [ROUTES.listReplays]: 'operator',
+  [ROUTES.startReplay]: 'operator',
 } as const satisfies Record<RouteKey, RouteAccess>;
 
 export const accessOf = (route: RouteKey): RouteAccess => ROUTE_ACCESS[route];
@@ -82,6 +93,48 @@ export const HTTP_API_CORS = {
 };
 
 export type RouteKey = (typeof ROUTES)[keyof typeof ROUTES];
+
+/**
+ * State derived from events that can be rebuilt from the event logs (docs/decisions.md). `owner`
+ * keeps it (and records its runs); `sources` are the logs it folds; a projection computed on every
+ * read has nothing to replace and is only checked.
+ */
+export interface ProjectionSpec {
+  name: string;
+  title: string;
+  owner: ServiceName | 'notification';
+  sources: ServiceName[];
+  modes: readonly ('rebuild' | 'check')[];
+}
+
+export const PROJECTIONS: ProjectionSpec[] = [
+  { name: 'orders', title: 'Orders and their lines (order service)', owner: 'order', sources: ['order'], modes: ['rebuild', 'check'] },
+  { name: 'catalog', title: "The order service's copy of the catalog", owner: 'order', sources: ['inventory'], modes: ['rebuild', 'check'] },
+  { name: 'overview', title: "The overview's figures (computed from the order log on each read)", owner: 'order', sources: ['order'], modes: ['check'] },
+  {
+    name: 'recent-events',
+    title: "The notification service's recent-event log in Redis (what clients resume from)",
+    owner: 'notification',
+    sources: ['order', 'payment', 'inventory'],
+    modes: ['rebuild', 'check'],
+  },
+];
+
+/**
+ * Each service's working sets: tables whose rows past a window (a retention setting,
+ * shared/messaging/retention.ts) are only history and go. Every service's inbox; the order
+ * service's Idempotency-Keys.
+ */
+export const WORKING_SETS: Record<ServiceName, readonly WorkingSet[]> = {
+  order: [
+    { table: 'inbox', column: 'received_at', window: 'inboxDays' },
+    { table: 'idempotency_keys', column: 'created_at', window: 'idempotencyKeyHours' },
+  ],
+  payment: [{ table: 'inbox', column: 'received_at', window: 'inboxDays' }],
+  inventory: [{ table: 'inbox', column: 'received_at', window: 'inboxDays' }],
+};
+
+export const projectionByName = (name: string): ProjectionSpec | undefined => PROJECTIONS.find((p) => p.name === name);
 
 export type Trigger =
   | { kind: 'http'; routes: RouteKey[] }
@@ -194,10 +247,24 @@ export const FUNCTIONS: FunctionSpec[] = [
   ),
   { ...api('payment', [ROUTES.listPayments], ['payment']), maxConcurrency: 8 },
   {
-    // Operators' routes: the broker's queue depths, dead letters and redrive (functions/platform/queues.ts),
-    // and the audit trail, read from every service database, where redrives are recorded too
-    // (functions/platform/audit.ts).
-    ...api('platform', [ROUTES.listQueues, ROUTES.listDeadLetters, ROUTES.redriveQueue, ROUTES.listAudit], ['order', 'payment', 'inventory']),
+    // Operators' routes (functions/platform/operations.ts): the broker's queues, dead letters and
+    // redrive (queues.ts); the audit trail, read from every service database, where redrives are
+    // recorded too (audit.ts); the event logs' projections, rebuilds and replays (history.ts), which
+    // record runs in the service databases (and Redis) for the workers to take.
+    ...api(
+      'platform',
+      [
+        ROUTES.listQueues,
+        ROUTES.listDeadLetters,
+        ROUTES.redriveQueue,
+        ROUTES.listAudit,
+        ROUTES.listProjections,
+        ROUTES.rebuildProjection,
+        ROUTES.listReplays,
+        ROUTES.startReplay,
+      ],
+      ['order', 'payment', 'inventory'],
+    ),
     id: 'operations-api',
     entry: 'functions/platform/operations.ts',
     timeoutSeconds: 29,
@@ -211,6 +278,57 @@ export const FUNCTIONS: FunctionSpec[] = [
   relay('order'),
   relay('payment'),
   relay('inventory'),
+  {
+    // Rebuilds and checks of the order service's projections (functions/order/history.ts), requested
+    // by POST /history/projections/{projection}/rebuild or npm run replay; a run longer than one
+    // invocation goes on from its checkpoint in the next.
+    id: 'order-history',
+    service: 'order',
+    entry: 'functions/order/history.ts',
+    trigger: { kind: 'schedule', everyMinutes: 1 },
+    memoryMb: 512,
+    timeoutSeconds: 600,
+    dbPoolMax: 2,
+    uses: { databases: ['order', 'inventory'], broker: false, redis: false },
+  },
+  {
+    // Rebuilds and checks of the notification service's recent-event log in Redis, from the three
+    // services' logs (functions/notification/history.ts).
+    id: 'notification-history',
+    service: 'notification',
+    entry: 'functions/notification/history.ts',
+    trigger: { kind: 'schedule', everyMinutes: 1 },
+    memoryMb: 512,
+    timeoutSeconds: 120,
+    dbPoolMax: 1,
+    uses: { databases: ['order', 'payment', 'inventory'], broker: false, redis: true },
+  },
+  {
+    // Replays of a service's log to one queue (functions/platform/replay.ts), requested by POST
+    // /history/replays or npm run replay.
+    id: 'platform-replay',
+    service: 'platform',
+    entry: 'functions/platform/replay.ts',
+    trigger: { kind: 'schedule', everyMinutes: 1 },
+    memoryMb: 512,
+    timeoutSeconds: 600,
+    dbPoolMax: 1,
+    uses: { databases: ['order', 'payment', 'inventory'], broker: true, redis: false },
+  },
+  {
+    // The working sets' past (inbox ids, idempotency keys; WORKING_SETS) in bounded batches, and
+    // the event logs' months past EVENT_LOG_KEEP_MONTHS exported to the archive bucket, then dropped
+    // (functions/platform/pruner.ts). One function for the three databases: each catalog function
+    // costs the stack a dozen resources, and this one has little to do every ten minutes.
+    id: 'platform-pruner',
+    service: 'platform',
+    entry: 'functions/platform/pruner.ts',
+    trigger: { kind: 'schedule', everyMinutes: 10 },
+    memoryMb: 512,
+    timeoutSeconds: 300,
+    dbPoolMax: 1,
+    uses: { databases: ['order', 'payment', 'inventory'], broker: false, redis: false, archive: true },
+  },
   {
     id: 'payment-reconciler',
     service: 'payment',

@@ -26,4 +26,8 @@ export const QUERY_PARAMS = {
   [ROUTES.listDeadLetters]: ['limit'],
   [ROUTES.redriveQueue]: [],
   [ROUTES.listAudit]: ['subject', 'route', 'target', 'from', 'to', ...PAGE],
+  [ROUTES.listProjections]: [],
+  [ROUTES.rebuildProjection]: [],
+  [ROUTES.listReplays]: [],
+  [ROUTES.startReplay]: [],
 } as const satisfies Record<RouteKey, readonly string[]>;

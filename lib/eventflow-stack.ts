@@ -11,6 +11,7 @@ import { EsmCleanup } from './esm-cleanup';
 import { EventSources } from './event-sources';
 import { CatalogFunctions } from './functions';
 import { Monitoring } from './monitoring';
+import { EventLogArchive } from './archive';
 import { Network } from './network';
 import type { Settings } from './settings';
 import { WebSite } from './web';
@@ -38,6 +39,7 @@ export class EventFlowStack extends Stack {
   readonly auth: Auth;
   readonly site: WebSite;
   readonly monitoring: Monitoring;
+  readonly archive: EventLogArchive;
 
   constructor(scope: Construct, id: string, props: EventFlowStackProps) {
     super(scope, id, props);
@@ -76,6 +78,8 @@ export class EventFlowStack extends Stack {
       this.esmCleanup.guard(mappingId, mapping, this.functions.get(consumer).role!);
     }
     this.functions.connectEventSources(this.eventSources.mappings);
+    this.archive = new EventLogArchive(this, 'Archive', { settings });
+    this.functions.connectArchive(this.archive.bucket);
     this.auth = new Auth(this, 'Auth', { settings });
     // The client registers the distribution's URL, and the distribution's CSP names the APIs: the
     // client id is read once everything exists.

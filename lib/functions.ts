@@ -4,6 +4,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import path from 'node:path';
 import type { FunctionSpec } from '../functions/catalog';
@@ -72,6 +73,15 @@ export class CatalogFunctions extends Construct {
       const fn = this.get(spec.id);
       fn.addEnvironment(E.authIssuer, auth.issuer);
       fn.addEnvironment(E.authAudience, auth.audience);
+    }
+  }
+
+  /** Tells the functions that export the event logs' older months where to, and lets them write there (objects only). */
+  connectArchive(bucket: s3.IBucket): void {
+    for (const spec of this.specs.filter((s) => s.uses.archive)) {
+      const fn = this.get(spec.id);
+      fn.addEnvironment(E.eventLogArchiveBucket, bucket.bucketName);
+      fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['s3:PutObject'], resources: [bucket.arnForObjects('event-log/*')] }));
     }
   }
 

@@ -14,6 +14,7 @@ export function addNagChecks(app: App, stacks: { backend: EventFlowStack; web: W
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));
   acknowledgeBackend(stacks.backend, stacks.settings);
   acknowledgeSite(stacks.backend);
+  acknowledgeArchive(stacks.backend);
   acknowledgeWeb(stacks.web, stacks.backend);
 }
 
@@ -121,6 +122,17 @@ function acknowledgeBackend(stack: EventFlowStack, settings: Settings): void {
   }
   ack(apis.webSocketStage, 'AwsSolutions-APIG1',
     'WebSocket access logs need the account-wide API Gateway CloudWatch role, which this app does not take over; the notification function logs each connection.');
+}
+
+function acknowledgeArchive(stack: EventFlowStack): void {
+  ack(stack.archive.bucket, 'AwsSolutions-S1',
+    'Written only by the pruner functions (one object per service and month) and read by operators; CloudTrail records those API calls, and access logs would need a second bucket for no reader.');
+  for (const [id, fn] of stack.functions.functions) {
+    const spec = stack.functions.specOf(id);
+    if (!spec.uses.archive) continue;
+    ack(fn, `AwsSolutions-IAM5[Resource::<${logicalId(stack.archive.bucket)}.Arn>/event-log/*]`,
+      'PutObject under the event-log/ prefix of the archive bucket only: one object per service and month, named when the month is exported.');
+  }
 }
 
 function acknowledgeSite(stack: EventFlowStack): void {

@@ -61,6 +61,8 @@ export const LAMBDA_ENV = {
   authAudience: 'AUTH_AUDIENCE',
   /** The issuer's JWKS, where discovery should not be used; optional. */
   authJwksUrl: 'AUTH_JWKS_URL',
+  /** The S3 bucket older months of the event logs are exported to before they are dropped. */
+  eventLogArchiveBucket: 'EVENT_LOG_ARCHIVE_BUCKET',
 } as const;
 
 /**
@@ -83,6 +85,8 @@ export const LOCAL_ENV = {
   partitions: 'PARTITIONS',
   /** Who runs an operator tool, as its audit entries name them (shared/audit/actor.ts); else the machine account. */
   operator: 'EVENTFLOW_OPERATOR',
+  /** A folder older months of the event logs are exported to locally (absent: kept in the database). */
+  eventLogArchiveDir: 'EVENT_LOG_ARCHIVE_DIR',
 } as const;
 
 /**
@@ -94,6 +98,19 @@ export const RATE_LIMIT_ENV = {
   requestsBurst: 'RATE_LIMIT_BURST',
   ordersPerSecond: 'ORDER_RATE_LIMIT_PER_SECOND',
   ordersBurst: 'ORDER_RATE_LIMIT_BURST',
+} as const;
+
+/**
+ * How long the working sets are kept (shared/messaging/retention.ts), read on Lambda and locally
+ * alike; each has a default (docs/decisions.md, "Retention").
+ */
+export const RETENTION_ENV = {
+  /** Days an inbox keeps an event id: as long as a copy of that event can still arrive. */
+  inboxDays: 'INBOX_RETENTION_DAYS',
+  /** Hours an Idempotency-Key of POST /orders answers as its first use. */
+  idempotencyKeyHours: 'IDEMPOTENCY_KEY_RETENTION_HOURS',
+  /** Whole months of the event log kept in the database before the current one; older ones are exported, then dropped. */
+  eventLogKeepMonths: 'EVENT_LOG_KEEP_MONTHS',
 } as const;
 
 /** What a function reaches; the catalog's `uses`. */
@@ -108,10 +125,12 @@ export interface Uses {
   eventSources?: boolean;
   /** Verifies access tokens itself (the WebSocket authorizer); HTTP routes are verified by API Gateway. */
   auth?: boolean;
+  /** Exports older months of its event log to the archive bucket (the pruners). */
+  archive?: boolean;
 }
 
 const SERVICE_NAMES: readonly string[] = ['order', 'payment', 'inventory'] satisfies ServiceName[];
-const USES_FLAGS = ['broker', 'brokerManagement', 'redis', 'websocketCallback', 'eventSources', 'auth'] as const;
+const USES_FLAGS = ['broker', 'brokerManagement', 'redis', 'websocketCallback', 'eventSources', 'auth', 'archive'] as const;
 
 /** `uses` as the CDK app writes it into EVENTFLOW_FUNCTION_USES. */
 export const encodeUses = (uses: Uses): string => JSON.stringify(uses);
@@ -149,6 +168,7 @@ export function requiredOnLambda(uses: Uses): string[] {
     ...(uses.websocketCallback ? [e.websocketCallbackUrl] : []),
     ...(uses.eventSources ? [e.eventSourceMappings] : []),
     ...(uses.auth ? [e.authIssuer, e.authAudience] : []),
+    ...(uses.archive ? [e.eventLogArchiveBucket] : []),
   ];
 }
 

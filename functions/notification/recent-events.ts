@@ -1,11 +1,10 @@
 import { getConfig } from '../../shared/config';
-import { orderIdOf } from '../../shared/events/envelope';
 import type { AnyEnvelope } from '../../shared/events/envelope';
 import { getRedis } from '../../shared/redis';
 import { reachesBack } from './domain/resume';
 import type { Since } from './domain/resume';
 import { notificationKeys } from './redis-keys';
-import { ownersNamedIn } from './domain/access';
+import { planAppend } from './domain/recent-log';
 import { withoutPaymentToken } from '../../shared/events/redact';
 
 /** The log is bounded in length and in time: enough for a client to reconnect after a drop, not an archive. */
@@ -19,23 +18,19 @@ export const ORDER_EVENTS_TTL_SECONDS = 15 * 60;
 
 /**
  * Appends a batch's events, in publication order, to the log of recent events and to the log of
- * the order each is about, trimming the oldest beyond the caps.
+ * the order each is about, trimming the oldest beyond the caps: what domain/recent-log.ts's fold
+ * says the batch adds.
  */
 export async function appendRecentEvents(events: readonly AnyEnvelope[]): Promise<void> {
   if (events.length === 0) return;
   const keys = notificationKeys((await getConfig()).namespace);
+  const plan = planAppend(events);
   const tx = (await getRedis()).multi();
-  const byOrder = new Map<string, string[]>();
-  for (const event of events) {
-    const json = JSON.stringify(event);
-    tx.xadd(keys.recentEvents, 'MAXLEN', '~', RECENT_EVENTS_MAX, '*', 'id', event.id, 'event', json);
-    const orderId = orderIdOf(event);
-    if (orderId) byOrder.set(orderId, [...(byOrder.get(orderId) ?? []), json]);
-  }
+  for (const { id, json } of plan.entries) tx.xadd(keys.recentEvents, 'MAXLEN', '~', RECENT_EVENTS_MAX, '*', 'id', id, 'event', json);
   tx.expire(keys.recentEvents, RECENT_EVENTS_TTL_SECONDS);
   // Owners are kept as long as the log that may still hold their orders' events.
-  for (const [orderId, customerId] of ownersNamedIn(events)) tx.set(keys.orderOwner(orderId), customerId, 'EX', RECENT_EVENTS_TTL_SECONDS);
-  for (const [orderId, jsons] of byOrder) {
+  for (const [orderId, customerId] of plan.owners) tx.set(keys.orderOwner(orderId), customerId, 'EX', RECENT_EVENTS_TTL_SECONDS);
+  for (const [orderId, jsons] of plan.byOrder) {
     const key = keys.orderEvents(orderId);
     tx.rpush(key, ...jsons).ltrim(key, -ORDER_EVENTS_MAX, -1).expire(key, ORDER_EVENTS_TTL_SECONDS);
   }

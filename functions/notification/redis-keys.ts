@@ -12,6 +12,9 @@ export function notificationKeys(namespace: string) {
     subscriptions: (connectionId: string) => `${prefix}:subscriptions:${connectionId}`,
     /** Stream of recent events, in publication order, for clients that resume. */
     recentEvents: `${prefix}:recent-events`,
+    /** A rebuild's shadow of that stream and the event ids it holds (functions/notification/history.ts). */
+    recentEventsRebuild: `${prefix}:recent-events:rebuild`,
+    recentEventsRebuildIds: `${prefix}:recent-events:rebuild-ids`,
     /** String: the customer who placed an order (from its order.created), so its events reach that customer only. */
     orderOwner: (orderId: string) => `${prefix}:order-owner:${orderId}`,
     /** List of an order's recent events, in publication order, for clients that subscribe to it. */

@@ -1,19 +1,22 @@
 import type { Cause, Envelope } from '../../shared/events/envelope';
 import type { UnitOfWork } from '../../shared/messaging/unit-of-work';
+import { evolveOrder } from './domain/order-record';
+import type { OrderRecord } from './domain/order-record';
 import type { SagaState } from './domain/saga';
-import { saveSagaState } from './store';
+import { saveOrderStatus } from './store';
 
 /**
  * Cancels an order (locked by the caller) and records order.cancelled, in the caller's unit of
- * work. Inventory releases and payment refunds on that event, or, if their part has not happened
- * yet, make sure it never does.
+ * work; the order row gets what the fold of that event says. Inventory releases and payment
+ * refunds on that event, or, if their part has not happened yet, make sure it never does.
  */
 export async function cancelOrder(
   uow: UnitOfWork,
-  order: SagaState & { id: string },
+  order: SagaState & { id: string; version: number },
   reason: string,
   cause?: Cause,
 ): Promise<Envelope<'order.cancelled'>> {
-  const version = await saveSagaState(uow.tx, order.id, { ...order, status: 'CANCELLED', failureReason: reason }, true);
-  return uow.emit('order.cancelled', { orderId: order.id, orderVersion: version, previousStatus: order.status, reason }, cause);
+  const event = uow.emit('order.cancelled', { orderId: order.id, orderVersion: order.version + 1, previousStatus: order.status, reason }, cause);
+  await saveOrderStatus(uow.tx, evolveOrder(order as OrderRecord, event)!);
+  return event;
 }

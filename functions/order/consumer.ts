@@ -1,8 +1,8 @@
 import { causedBy } from '../../shared/events/envelope';
-import type { Envelope } from '../../shared/events/envelope';
 import { createLogger } from '../../shared/logger';
 import { createEventConsumer } from '../../shared/messaging/consumer';
 import { instrument } from '../../shared/observability';
+import { evolveCatalogCopy } from './domain/catalog-copy';
 import { decideOutcomes, newestPerProduct, outcomeOf } from './domain/saga';
 import { lockSagas, saveSagas, upsertCatalogProducts } from './store';
 
@@ -37,17 +37,23 @@ export const handler = instrument(createEventConsumer({
       });
       const orders = await lockSagas(uow.tx, [...new Set(outcomes.map((o) => o.orderId))]);
       const decision = decideOutcomes(orders, outcomes);
-      await saveSagas(uow.tx, decision.updates);
+      // A status change's time is its event's (domain/order-record.ts): emit, then write.
+      const changedAt = new Map<string, string>();
       for (const { cause, orderId, orderVersion, transition } of decision.transitions) {
-        uow.emit(
+        const event = uow.emit(
           'order.updated',
           { orderId, orderVersion, status: transition.to, previousStatus: transition.from, reason: transition.reason },
           causedBy(outcomes[cause]!.event),
         );
+        changedAt.set(orderId, event.occurredAt);
       }
+      await saveSagas(uow.tx, decision.updates.map((u) => ({ ...u, updatedAt: changedAt.get(u.id) ?? null })));
       for (const { cause, why } of decision.ignored) log.info(why, { eventId: outcomes[cause]!.event.id, orderId: outcomes[cause]!.orderId });
-      const catalog = events.filter((e): e is Envelope<'inventory.updated'> => e.type === 'inventory.updated').map((e) => e.data);
-      await upsertCatalogProducts(uow.tx, newestPerProduct(catalog));
+      const catalog = events.flatMap((e) => {
+        const copy = evolveCatalogCopy(null, e);
+        return copy ? [copy] : [];
+      });
+      await upsertCatalogProducts(uow.tx, newestPerProduct(catalog.map((c) => ({ ...c, productId: c.id }))));
     },
   },
 }));

@@ -1,7 +1,9 @@
 import type { Queryable } from '../../shared/db/pool';
 import type { AnyEnvelope } from '../../shared/events/envelope';
-import type { EventData, OrderStatus } from '../../shared/events/types';
+import type { OrderStatus } from '../../shared/events/types';
 import type { CatalogEntry, PricedLine } from './domain/pricing';
+import type { CatalogCopy } from './domain/catalog-copy';
+import type { OrderRecord } from './domain/order-record';
 import type { SagaState, StoredSaga } from './domain/saga';
 
 export interface Order {
@@ -93,15 +95,8 @@ export async function listOrders(db: Queryable, f: OrderFilter): Promise<StoredO
   return rows.map(toOrder);
 }
 
-export interface NewOrder {
-  id: string;
-  customerId: string;
-  items: PricedLine[];
-  totalCents: number;
-  currency: string;
-  paymentToken: string;
-  correlationId: string;
-}
+/** A new order as its order.created makes it (domain/order-record.ts). */
+export type NewOrder = Pick<OrderRecord, 'id' | 'customerId' | 'items' | 'totalCents' | 'currency' | 'paymentToken' | 'correlationId' | 'createdAt'>;
 
 /**
  * Stores a new PENDING order, its lines, its Idempotency-Key (if any) and its events, all in one
@@ -114,7 +109,7 @@ export async function insertOrder(
   idempotency: { key: string; requestHash: string } | null,
   outbox: (first: number, when: string) => { ctes: string; params: unknown[] },
 ): Promise<StoredOrder | null> {
-  const events = outbox(15, '(SELECT ok FROM go)');
+  const events = outbox(16, '(SELECT ok FROM go)');
   const { rows } = await db.query<OrderRow>(
     `WITH k AS (
        INSERT INTO idempotency_keys (key, request_hash, order_id)
@@ -129,8 +124,8 @@ export async function insertOrder(
         WHERE (SELECT ok FROM go)
      ),
      ${events.ctes}
-     INSERT INTO orders (id, customer_id, status, total_cents, currency, payment_token, correlation_id)
-     SELECT $1, $2, 'PENDING', $3, $4, $5, $6 WHERE (SELECT ok FROM go)
+     INSERT INTO orders (id, customer_id, status, total_cents, currency, payment_token, correlation_id, created_at, updated_at)
+     SELECT $1, $2, 'PENDING', $3, $4, $5, $6, $15, $15 WHERE (SELECT ok FROM go)
      RETURNING *`,
     [
       o.id,
@@ -147,6 +142,7 @@ export async function insertOrder(
       o.items.map((i) => i.lineTotalCents),
       idempotency?.key ?? null,
       idempotency?.requestHash ?? null,
+      o.createdAt,
       ...events.params,
     ],
   );
@@ -178,15 +174,18 @@ export async function lockSagas(tx: Queryable, ids: string[]): Promise<Map<strin
   return new Map(rows.map((r) => [r.id, { ...toSagaState(r), version: r.version }]));
 }
 
-/** Writes the saga states a batch decided, in one statement; updatedAt moves only with the status. */
-export async function saveSagas(tx: Queryable, sagas: (StoredSaga & { statusChanged: boolean })[]): Promise<void> {
+/**
+ * Writes the saga states a batch decided, in one statement; updatedAt moves only with the status, to
+ * the occurredAt of the order.updated that says so (as domain/order-record.ts folds it).
+ */
+export async function saveSagas(tx: Queryable, sagas: (StoredSaga & { updatedAt: string | null })[]): Promise<void> {
   if (sagas.length === 0) return;
   await tx.query(
     `UPDATE orders o SET status = u.status, stock_reserved = u.stock_reserved, payment_processed = u.payment_processed,
             failure_reason = u.failure_reason, version = u.version,
-            updated_at = CASE WHEN u.status_changed THEN now() ELSE o.updated_at END
-       FROM unnest($1::uuid[], $2::text[], $3::bool[], $4::bool[], $5::text[], $6::int[], $7::bool[])
-            AS u(id, status, stock_reserved, payment_processed, failure_reason, version, status_changed)
+            updated_at = COALESCE(u.updated_at, o.updated_at)
+       FROM unnest($1::uuid[], $2::text[], $3::bool[], $4::bool[], $5::text[], $6::int[], $7::timestamptz[])
+            AS u(id, status, stock_reserved, payment_processed, failure_reason, version, updated_at)
       WHERE o.id = u.id`,
     [
       sagas.map((s) => s.id),
@@ -195,15 +194,15 @@ export async function saveSagas(tx: Queryable, sagas: (StoredSaga & { statusChan
       sagas.map((s) => s.paymentProcessed),
       sagas.map((s) => s.failureReason),
       sagas.map((s) => s.version),
-      sagas.map((s) => s.statusChanged),
+      sagas.map((s) => s.updatedAt),
     ],
   );
 }
 
 /** PENDING orders older than the deadline, locked (others running the sweep skip them). */
 export async function lockOverdueOrders(tx: Queryable, deadlineSeconds: number, limit: number) {
-  const { rows } = await tx.query<SagaRow & { correlation_id: string }>(
-    `SELECT ${SAGA_COLUMNS},
+  const { rows } = await tx.query<SagaRow & { correlation_id: string; version: number }>(
+    `SELECT ${SAGA_COLUMNS}, o.version,
             COALESCE(o.correlation_id, (SELECT envelope->>'correlationId' FROM outbox WHERE order_id = o.id AND type = 'order.created'), o.id::text)
               AS correlation_id
        FROM orders o
@@ -212,18 +211,21 @@ export async function lockOverdueOrders(tx: Queryable, deadlineSeconds: number, 
     [deadlineSeconds, limit],
   );
   // The order's own correlation id, so its cancellation joins its timeline.
-  return rows.map((r) => ({ ...toSagaState(r), correlationId: r.correlation_id }));
+  return rows.map((r) => ({ ...toSagaState(r), version: r.version, correlationId: r.correlation_id }));
 }
 
-/** Writes a new saga state and bumps the version when the status changes. Returns the new version. */
-export async function saveSagaState(tx: Queryable, id: string, s: SagaState, statusChanged: boolean): Promise<number> {
-  const { rows } = await tx.query<{ version: number }>(
-    `UPDATE orders SET status = $2, stock_reserved = $3, payment_processed = $4, failure_reason = $5,
-            version = version + $6::int, updated_at = now()
-      WHERE id = $1 RETURNING version`,
-    [id, s.status, s.stockReserved, s.paymentProcessed, s.failureReason, statusChanged ? 1 : 0],
-  );
-  return rows[0]!.version;
+/**
+ * Writes an order's new status, as the fold of the event that says so gives it (domain/order-record.ts:
+ * its version and its occurredAt as updatedAt).
+ */
+export async function saveOrderStatus(tx: Queryable, o: Pick<OrderRecord, 'id' | 'status' | 'failureReason' | 'version' | 'updatedAt'>): Promise<void> {
+  await tx.query('UPDATE orders SET status = $2, failure_reason = $3, version = $4, updated_at = $5 WHERE id = $1', [
+    o.id,
+    o.status,
+    o.failureReason,
+    o.version,
+    o.updatedAt,
+  ]);
 }
 
 /**
@@ -252,22 +254,27 @@ export async function loadCatalog(db: Queryable, ids: string[]): Promise<Map<str
 const CATALOG_CACHE_MS = 2_000;
 const catalogCache = new Map<string, { entry: CatalogEntry; until: number }>();
 
-/** Keeps the catalog copy current, for several products in one statement; an older product version than the one held is ignored. */
-export async function upsertCatalogProducts(tx: Queryable, products: EventData<'inventory.updated'>[]): Promise<void> {
+/**
+ * Keeps the catalog copy current, for several products in one statement, with what the fold of
+ * each product's newest event says (domain/catalog-copy.ts); a version older than the one held is
+ * ignored, as the fold ignores it.
+ */
+export async function upsertCatalogProducts(tx: Queryable, products: CatalogCopy[]): Promise<void> {
   if (products.length === 0) return;
   await tx.query(
-    `INSERT INTO catalog_products (id, sku, name, price_cents, currency, product_version)
-     SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::int[], $5::text[], $6::int[])
+    `INSERT INTO catalog_products (id, sku, name, price_cents, currency, product_version, updated_at)
+     SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::int[], $5::text[], $6::int[], $7::timestamptz[])
      ON CONFLICT (id) DO UPDATE SET sku = EXCLUDED.sku, name = EXCLUDED.name, price_cents = EXCLUDED.price_cents,
-       currency = EXCLUDED.currency, product_version = EXCLUDED.product_version, updated_at = now()
+       currency = EXCLUDED.currency, product_version = EXCLUDED.product_version, updated_at = EXCLUDED.updated_at
      WHERE catalog_products.product_version < EXCLUDED.product_version`,
     [
-      products.map((p) => p.productId),
+      products.map((p) => p.id),
       products.map((p) => p.sku),
       products.map((p) => p.name),
       products.map((p) => p.priceCents),
       products.map((p) => p.currency),
       products.map((p) => p.productVersion),
+      products.map((p) => p.updatedAt),
     ],
   );
 }

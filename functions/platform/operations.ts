@@ -1,10 +1,12 @@
 /**
- * operations-api: the operators' routes. The broker's queues, dead letters and redrive
- * (./queues.ts) and the audit trail (./audit.ts).
+ * operations-api: the operators' routes, one function (each catalog function costs the stack a
+ * dozen resources): the broker's queues, dead letters and redrive (queues.ts), the audit trail
+ * (audit.ts), and the event logs' history, rebuilds and replays (history.ts).
  */
 import { ROUTES } from '../catalog';
 import { createRouteApi } from '../http-api';
 import { listAudit } from './audit';
+import { historyRoutes } from './history';
 import { logger } from './operations-log';
 import { listDeadLetters, listQueues, redrive } from './queues';
 
@@ -15,5 +17,6 @@ export const handler = createRouteApi({
     [ROUTES.listDeadLetters]: listDeadLetters,
     [ROUTES.redriveQueue]: redrive,
     [ROUTES.listAudit]: listAudit,
+    ...historyRoutes,
   },
 });

@@ -33,6 +33,8 @@ const StockLineSchema = z.object({ productId: id, quantity: z.int().positive() }
 /** What a product change touched; `created` for a new product. */
 export const PRODUCT_CHANGES = ['created', 'sku', 'name', 'price', 'currency', 'stock', 'reserved', 'threshold'] as const;
 export type ProductChange = (typeof PRODUCT_CHANGES)[number];
+/** The changes that touch the catalog (what the order service copies); the others move stock only. */
+export const CATALOG_CHANGES: ReadonlySet<ProductChange> = new Set(['created', 'sku', 'name', 'price', 'currency']);
 
 const ProductSnapshot = {
   productId: id,

@@ -15,13 +15,12 @@
  */
 import type { AnyEnvelope } from '../events/envelope';
 import { orderIdOf } from '../events/envelope';
+import { CATALOG_CHANGES } from '../events/types';
 
 export const PARTITION_BITS = 4;
 /** Partitions per queue are a power of two, at most 2^PARTITION_BITS. */
 export const MAX_PARTITIONS = 2 ** PARTITION_BITS;
 
-/** The product fields that the order service's catalog copy holds; changes to others are stock only. */
-const CATALOG_FIELDS = new Set(['created', 'sku', 'name', 'price', 'currency']);
 
 /** What keeps an event's order with its peers: its order, else its product, else itself. */
 export function partitionKeyOf(event: AnyEnvelope): string {
@@ -40,7 +39,7 @@ export function bucketOf(key: string): number {
 
 export function detailOf(event: AnyEnvelope): string {
   if (event.type === 'order.updated') return event.data.status.toLowerCase();
-  if (event.type === 'inventory.updated') return event.data.changed.some((c) => CATALOG_FIELDS.has(c)) ? 'catalog' : 'stock';
+  if (event.type === 'inventory.updated') return event.data.changed.some((c) => CATALOG_CHANGES.has(c)) ? 'catalog' : 'stock';
   return '-';
 }
 

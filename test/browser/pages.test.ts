@@ -38,6 +38,7 @@ const PAGES: { name: string; path: () => string; ready?: (page: Page) => Promise
   { name: 'payments', path: () => '/payments/', ready: (p) => p.locator('tr[data-payment-order]').first().waitFor() },
   { name: 'queues', path: () => '/queues/', ready: (p) => p.locator('tr[data-dead-letter]').first().waitFor({ timeout: 20_000 }) },
   { name: 'audit', path: () => '/audit/', ready: (p) => p.locator('tr[data-audit-id]').first().waitFor() },
+  { name: 'history', path: () => '/history/', ready: (p) => p.locator('tr[data-projection="orders"]').waitFor() },
 ];
 
 describe('every page', () => {

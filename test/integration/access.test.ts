@@ -39,6 +39,11 @@ const SAMPLES: Record<RouteKey, { path: () => string; body?: unknown }> = {
   [ROUTES.listDeadLetters]: { path: () => '/queues/order/dead-letters?limit=1' },
   [ROUTES.redriveQueue]: { path: () => '/queues/no-such-queue/redrive' },
   [ROUTES.listAudit]: { path: () => '/audit?limit=1' },
+  [ROUTES.listProjections]: { path: () => '/history/projections' },
+  [ROUTES.rebuildProjection]: { path: () => '/history/projections/no-such-projection/rebuild', body: {} },
+  [ROUTES.listReplays]: { path: () => '/history/replays' },
+  // Invalid (from after to): an operator's call is refused before anything starts.
+  [ROUTES.startReplay]: { path: () => '/history/replays', body: { service: 'payment', from: '2026-01-02T00:00:00Z', to: '2026-01-01T00:00:00Z', queue: 'payment_queue' } },
 };
 
 const call = (route: RouteKey, headers: Record<string, string>) => {

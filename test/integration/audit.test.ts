@@ -92,6 +92,8 @@ const COVERED: Record<Command, true> = {
   [ROUTES.createOrder]: true,
   [ROUTES.cancelOrder]: true,
   [ROUTES.updateOrder]: true,
+  [ROUTES.rebuildProjection]: true,
+  [ROUTES.startReplay]: true,
 };
 
 describe('every change a person makes is recorded, in the database that changed', () => {
@@ -149,6 +151,29 @@ describe('every change a person makes is recorded, in the database that changed'
     expectStamped(other[1]!, customer, cancelled.correlationId, started);
     expect(other[1]!.change.after).toEqual({ status: 'CANCELLED' });
     expect(['PENDING', 'CONFIRMED']).toContain(other[1]!.change.before.status);
+  });
+
+  it('history: a rebuild and a replay requested by an operator, in the database that keeps the run; one refused as a second run records nothing', async () => {
+    const who: Principal = { sub: randomUUID(), role: 'operator' };
+    const started = Date.now();
+    const check = await call(who, 'POST', '/history/projections/orders/rebuild', { mode: 'check' });
+    expect(check.status).toBe(202);
+    const again = await call(who, 'POST', '/history/projections/orders/rebuild', { mode: 'check' });
+    // A window with no events: the worker replays nothing into the running consumer.
+    const replay = await call(who, 'POST', '/history/replays', { service: 'payment', from: '2020-01-01T00:00:00Z', to: '2020-01-02T00:00:00Z', queue: 'order_queue' });
+    expect(replay.status).toBe(202);
+
+    const rebuilds = await entriesBy('order', who.sub);
+    // The second request either found the first still active (409: nothing recorded) or, if it had finished already, started one of its own.
+    expect(rebuilds).toHaveLength(again.status === 409 ? 1 : 2);
+    expect(rebuilds[0]).toMatchObject({ route: 'POST /history/projections/{projection}/rebuild', targets: ['orders'], status: 202 });
+    expect(rebuilds[0]!.change).toEqual({ request: { mode: 'check' }, run: check.body.run.id });
+    expectStamped(rebuilds[0]!, who, check.correlationId, started);
+    const replays = await entriesBy('payment', who.sub);
+    expect(replays).toHaveLength(1);
+    expect(replays[0]).toMatchObject({ route: 'POST /history/replays', targets: ['order_queue'], status: 202 });
+    expect(replays[0]!.change.run).toBe(replay.body.run.id);
+    expectStamped(replays[0]!, who, replay.correlationId, started);
   });
 
   it('a refused request changed nothing and records nothing; neither does a replayed Idempotency-Key', async () => {

@@ -8,7 +8,7 @@ const token = (claims: Record<string, unknown>) => `${b64url({ alg: 'RS256' })}.
 describe('dashboard access', () => {
   it('offers customers their orders, the new-order page and their events, and operators everything', () => {
     expect(navFor('customer').map((p) => p.href)).toEqual(['/orders/', '/orders/new/', '/events/']);
-    expect(navFor('operator').map((p) => p.href)).toEqual(['/', '/orders/', '/orders/new/', '/events/', '/inventory/', '/payments/', '/queues/', '/audit/']);
+    expect(navFor('operator').map((p) => p.href)).toEqual(['/', '/orders/', '/orders/new/', '/events/', '/inventory/', '/payments/', '/queues/', '/audit/', '/history/']);
     expect(navFor(null)).toEqual([]);
   });
 

@@ -17,6 +17,7 @@ export const PAGES = [
   { href: '/payments/', label: 'Payments', access: 'operator' },
   { href: '/queues/', label: 'Queues', access: 'operator' },
   { href: '/audit/', label: 'Audit', access: 'operator' },
+  { href: '/history/', label: 'History', access: 'operator' },
 ] as const satisfies readonly { href: string; label: string; access: PageAccess }[];
 
 /** Who may open the page at this path (with a trailing slash, as the export serves it). */

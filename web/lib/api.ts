@@ -167,6 +167,44 @@ export interface DeadLetters {
   truncated: boolean;
 }
 
+/** A rebuild, check or replay, as GET /history/* lists it (functions/platform/history.ts). */
+export interface HistoryRun {
+  id: string;
+  kind: 'rebuild' | 'check' | 'replay';
+  subject: string;
+  params: Record<string, unknown>;
+  status: 'requested' | 'running' | 'done' | 'failed';
+  requestedBy: string | null;
+  doneEvents: number;
+  totalEvents: number | null;
+  result: Record<string, unknown> | null;
+  error: string | null;
+  createdAt: string;
+  startedAt: string | null;
+  updatedAt: string;
+  finishedAt: string | null;
+  progress: { done: number; total: number; percent: number; ratePerSecond: number; secondsLeft: number | null } | null;
+}
+
+export interface ProjectionInfo {
+  name: string;
+  title: string;
+  owner: string;
+  sources: string[];
+  modes: ('rebuild' | 'check')[];
+  active: HistoryRun | null;
+  last: HistoryRun | null;
+}
+
+export interface ReplayRequest {
+  service: 'order' | 'payment' | 'inventory';
+  from: string;
+  to: string;
+  queue: string;
+  orderId?: string;
+  ratePerSecond?: number;
+}
+
 export const api = {
   listOrders: (f: { status?: OrderStatus | ''; customerId?: string; cursor?: string | null; limit?: number }, signal?: AbortSignal) =>
     request<Page<Order>>('GET', `/orders${query({ status: f.status, customerId: f.customerId, cursor: f.cursor, limit: f.limit })}`, { signal }),
@@ -195,6 +233,11 @@ export const api = {
 
   listAudit: (f: AuditFilter & { cursor?: string | null; limit?: number }, signal?: AbortSignal) =>
     request<Page<AuditEntry>>('GET', `/audit${query({ subject: f.subject, route: f.route, target: f.target, from: f.from, to: f.to, cursor: f.cursor, limit: f.limit })}`, { signal }),
+  listProjections: (signal?: AbortSignal) => request<{ projections: ProjectionInfo[] }>('GET', '/history/projections', { signal }),
+  rebuildProjection: (name: string, mode: 'rebuild' | 'check') =>
+    request<{ run: HistoryRun }>('POST', `/history/projections/${encodeURIComponent(name)}/rebuild`, { body: { mode } }),
+  listReplays: (signal?: AbortSignal) => request<{ replays: HistoryRun[] }>('GET', '/history/replays', { signal }),
+  startReplay: (r: ReplayRequest) => request<{ run: HistoryRun }>('POST', '/history/replays', { body: r }),
 };
 
 /** Every product, following the cursor (the catalog is small; the API pages by 100). */

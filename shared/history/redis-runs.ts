@@ -1,0 +1,128 @@
+import { randomUUID } from 'node:crypto';
+import type { RedisClient } from '../redis';
+import { LEASE_SECONDS, RunConflict } from './runs';
+import type { Run, RunKind } from './runs';
+
+/**
+ * The run records of a projection kept in Redis (a service with no database: the notification
+ * service's recent-event log), with the same shape and rules as history_runs (runs.ts): one active
+ * run per subject, a worker's lease. Such a projection is small and rebuilt in one go, so a run whose
+ * worker died starts over (cleanly: its shadow is rebuilt from nothing) rather than resuming.
+ */
+const keysOf = (namespace: string) => {
+  const prefix = `history:{${namespace || 'eventflow'}}`;
+  return {
+    run: (id: string) => `${prefix}:run:${id}`,
+    active: (subject: string) => `${prefix}:active:${subject}`,
+    runs: (subject: string) => `${prefix}:runs:${subject}`,
+    taking: (subject: string) => `${prefix}:taking:${subject}`,
+  };
+};
+
+/** Finished runs are kept this long (the page shows the last one). */
+const KEPT_SECONDS = 30 * 86_400;
+
+type Stored = Run & { leaseUntil: number | null };
+
+async function read(redis: RedisClient, namespace: string, id: string): Promise<Stored | null> {
+  const raw = await redis.get(keysOf(namespace).run(id));
+  return raw ? (JSON.parse(raw) as Stored) : null;
+}
+
+async function write(redis: RedisClient, namespace: string, run: Stored): Promise<void> {
+  await redis.set(keysOf(namespace).run(run.id), JSON.stringify(run), 'EX', KEPT_SECONDS);
+}
+
+const strip = ({ leaseUntil: _l, ...run }: Stored): Run => run;
+
+export async function requestRedisRun(
+  redis: RedisClient,
+  namespace: string,
+  req: { kind: RunKind; subject: string; requestedBy?: string; take?: boolean },
+): Promise<Run> {
+  const k = keysOf(namespace);
+  const now = new Date().toISOString();
+  const run: Stored = {
+    id: randomUUID(),
+    kind: req.kind,
+    subject: req.subject,
+    params: {},
+    status: req.take ? 'running' : 'requested',
+    requestedBy: req.requestedBy ?? null,
+    worker: req.take ? randomUUID() : null,
+    checkpoint: 0,
+    doneEvents: 0,
+    totalEvents: null,
+    result: null,
+    error: null,
+    createdAt: now,
+    startedAt: req.take ? now : null,
+    updatedAt: now,
+    finishedAt: null,
+    leaseUntil: req.take ? Date.now() + LEASE_SECONDS * 1000 : null,
+  };
+  for (let attempt = 0; attempt < 3; attempt++) {
+    if (await redis.set(k.active(req.subject), run.id, 'NX')) {
+      await write(redis, namespace, run);
+      await redis.lpush(k.runs(req.subject), run.id);
+      await redis.ltrim(k.runs(req.subject), 0, 19);
+      return strip(run);
+    }
+    const activeId = await redis.get(k.active(req.subject));
+    const active = activeId ? await read(redis, namespace, activeId) : null;
+    if (active && (active.status === 'requested' || active.status === 'running')) throw new RunConflict(strip(active));
+    // A pointer left behind by a run that ended: clear it and try again.
+    if (activeId) await redis.eval("if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0", 1, k.active(req.subject), activeId);
+  }
+  throw new Error(`could not record a run of ${req.subject}`);
+}
+
+/** Takes the subject's active run if it waits for a worker or its worker's lease ran out. */
+export async function takeRedisRun(redis: RedisClient, namespace: string, subject: string): Promise<Run | null> {
+  const k = keysOf(namespace);
+  if (!(await redis.set(k.taking(subject), '1', 'PX', 5_000, 'NX'))) return null;
+  try {
+    const id = await redis.get(k.active(subject));
+    const run = id ? await read(redis, namespace, id) : null;
+    if (!run) return null;
+    const free = run.status === 'requested' || (run.status === 'running' && (run.leaseUntil ?? 0) < Date.now());
+    if (!free) return null;
+    const now = new Date().toISOString();
+    const taken: Stored = { ...run, status: 'running', worker: randomUUID(), leaseUntil: Date.now() + LEASE_SECONDS * 1000, startedAt: run.startedAt ?? now, updatedAt: now };
+    await write(redis, namespace, taken);
+    return strip(taken);
+  } finally {
+    await redis.del(k.taking(subject));
+  }
+}
+
+/** Records progress and renews the lease; false if another worker holds the run now. */
+export async function recordRedisProgress(redis: RedisClient, namespace: string, run: Run, p: { doneEvents: number; totalEvents: number }): Promise<boolean> {
+  const current = await read(redis, namespace, run.id);
+  if (!current || current.worker !== run.worker || current.status !== 'running') return false;
+  await write(redis, namespace, { ...current, ...p, checkpoint: p.doneEvents, leaseUntil: Date.now() + LEASE_SECONDS * 1000, updatedAt: new Date().toISOString() });
+  return true;
+}
+
+export async function finishRedisRun(redis: RedisClient, namespace: string, run: Run, outcome: { result: Record<string, unknown> } | { error: string }): Promise<void> {
+  const current = await read(redis, namespace, run.id);
+  if (!current || current.worker !== run.worker) return;
+  const now = new Date().toISOString();
+  await write(redis, namespace, {
+    ...current,
+    status: 'error' in outcome ? 'failed' : 'done',
+    result: 'result' in outcome ? outcome.result : null,
+    error: 'error' in outcome ? outcome.error : null,
+    leaseUntil: null,
+    updatedAt: now,
+    finishedAt: now,
+  });
+  await redis.eval("if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0", 1, keysOf(namespace).active(run.subject), run.id);
+}
+
+/** The subject's latest runs, newest first. */
+export async function latestRedisRuns(redis: RedisClient, namespace: string, subject: string, count = 5): Promise<Run[]> {
+  const ids = await redis.lrange(keysOf(namespace).runs(subject), 0, count - 1);
+  const runs = await Promise.all(ids.map((id) => read(redis, namespace, id)));
+  return runs.filter((r): r is Stored => r !== null).map(strip);
+}
