@@ -5,6 +5,7 @@
  * API. Used by `npm run bench` after every offered rate and by fault-injection runs.
  */
 import type pg from 'pg';
+import { orderTimelines } from '../functions/order/store';
 import { apiFetch } from './http';
 
 /** Where the saga ends (CONFIRMED, FAILED, CANCELLED), and the fulfilment steps after CONFIRMED. */
@@ -13,6 +14,8 @@ export const SETTLED_STATUSES = ['CONFIRMED', 'FAILED', 'CANCELLED', 'PROCESSING
 export interface SnapshotOrder {
   id: string;
   status: string;
+  /** The order's version (each status change raises it by one), where the snapshot read it. */
+  version?: number;
 }
 export interface SnapshotPayment {
   orderId: string;
@@ -162,6 +165,49 @@ export function checkInvariants(snapshot: Snapshot, expect: Expectations): Viola
   return [...checkOrdersSettled(snapshot, expect), ...checkStock(snapshot, expect), ...checkPayments(snapshot), ...checkOrderHoldings(snapshot)];
 }
 
+/**
+ * An order's timeline (GET /orders/{id}/events, in its own order) tells its history as it
+ * happened: its own events carry every version from 1 to the order's, in order, each status change
+ * starts from the status the one before it left (previousStatus), and the last leaves the order in
+ * the status it has. The rules' names start with "timeline".
+ */
+export function checkTimeline(order: SnapshotOrder, timeline: readonly { type: string; source: string; data: unknown }[]): Violation[] {
+  const out: Violation[] = [];
+  const broken = (rule: string, detail: string) => out.push({ rule: `timeline ${rule}`, subject: order.id, detail });
+  let status: string | null = null;
+  let version = 0;
+  for (const e of timeline) {
+    if (e.source !== 'order') continue;
+    const d = e.data as { orderVersion?: number; status?: string; previousStatus?: string };
+    if (d.orderVersion !== version + 1) broken('holds every order version in order', `version ${d.orderVersion} after ${version}`);
+    version = d.orderVersion ?? version;
+    if (e.type === 'order.created') {
+      if (status !== null) broken('holds every order version in order', 'order.created after another of its events');
+      status = 'PENDING';
+      continue;
+    }
+    if (d.previousStatus !== status) broken('previousStatus is the status before it', `${e.type} from ${d.previousStatus}, after ${status ?? 'nothing'}`);
+    status = e.type === 'order.cancelled' ? 'CANCELLED' : (d.status ?? null);
+  }
+  if (order.version !== undefined && version !== order.version) broken('holds every order version in order', `ends at version ${version}, the order is at ${order.version}`);
+  if (status !== order.status) broken("ends in the order's status", `tells ${status ?? 'nothing'}, the order is ${order.status}`);
+  return out;
+}
+
+/** Orders whose timelines one statement reads: bounded, so a long run's history is never held whole. */
+const TIMELINES_PER_READ = 500;
+
+/** Reads every order's timeline as the API gives it (functions/order/store.ts) and checks it. */
+export async function readTimelineViolations(orderDb: pg.Pool, orders: readonly SnapshotOrder[]): Promise<Violation[]> {
+  const out: Violation[] = [];
+  for (let i = 0; i < orders.length; i += TIMELINES_PER_READ) {
+    const chunk = orders.slice(i, i + TIMELINES_PER_READ);
+    const timelines = await orderTimelines(orderDb, chunk.map((o) => o.id));
+    for (const o of chunk) out.push(...checkTimeline(o, timelines.get(o.id) ?? []));
+  }
+  return out;
+}
+
 /** Violations grouped by rule, with a few examples each, for a message a person can read. */
 export function describeViolations(violations: Violation[], examples = 3): string {
   const byRule = new Map<string, Violation[]>();
@@ -199,7 +245,7 @@ async function availableFromApi(httpUrl: string): Promise<Map<string, number>> {
 /** Reads the snapshot the rules check: orders, payments, reservations and products, from their owners. */
 export async function readSnapshot(src: SnapshotSources): Promise<Snapshot> {
   const [orders, payments, reservations, products, available] = await Promise.all([
-    src.order.query<SnapshotOrder>('SELECT id, status FROM orders'),
+    src.order.query<SnapshotOrder>('SELECT id, status, version FROM orders'),
     src.payment.query<SnapshotPayment>('SELECT order_id AS "orderId", status FROM payments'),
     src.inventory.query<SnapshotReservation>('SELECT order_id AS "orderId", status, items FROM reservations'),
     src.inventory.query<{ id: string; stock: number; reserved: number }>('SELECT id, stock, reserved FROM products'),
@@ -214,7 +260,7 @@ export async function readSnapshot(src: SnapshotSources): Promise<Snapshot> {
 }
 
 /**
- * Reads and checks until every invariant holds or retryForMs has passed, since compensations
+ * Reads and checks (every order's timeline too, once the rest holds) until every invariant holds or retryForMs has passed, since compensations
  * (refunds, releases) may still be on their way when the queues first look empty. Returns the
  * last snapshot and what it broke (empty: all hold).
  */
@@ -223,6 +269,7 @@ export async function verifyInvariants(src: SnapshotSources, expect: Expectation
   for (;;) {
     const snapshot = await readSnapshot(src);
     const violations = checkInvariants(snapshot, expect);
+    if (violations.length === 0) violations.push(...(await readTimelineViolations(src.order, snapshot.orders)));
     if (violations.length === 0 || Date.now() >= deadline) return { snapshot, violations };
     await new Promise((r) => setTimeout(r, 1_000));
   }

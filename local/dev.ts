@@ -8,33 +8,46 @@ import { dashboardOrigins, startIssuer } from './auth/issuer';
 import { DEFAULT_OIDC_PORT, mintAccessToken } from './auth/tokens';
 import { LOCAL_USERS } from './auth/users';
 import { seedDemoCatalog } from './demo-catalog';
-import { ensureInfrastructure } from './infra';
+import { createConsole, consoleMode, isDebug, useColor } from './console/console';
+import { startStatusLine } from './console/status';
+import { dependencies, ensureInfrastructure } from './infra';
 import { prepare } from './prepare';
 import { startRuntime } from './runtime';
 import { prepareDashboard, startDashboard } from './web-server';
 
-const log = (line: string) => process.stderr.write(`[eventflow] ${line}\n`);
-const logError = (line: string, err: unknown) =>
-  process.stderr.write(`[eventflow] ${line}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+// JSON lines off a terminal, exactly as on AWS; readable lines and a status line on one (local/console/).
+const terminal = process.stdout.isTTY === true;
+const output = createConsole({ mode: consoleMode(process.env, terminal), color: useColor(process.env, terminal), debug: isDebug(process.env) });
+const { log, logError } = output;
 
 async function main() {
+  const ports = { HTTP_PORT: Number(process.env.HTTP_PORT ?? 3001), WS_PORT: Number(process.env.WS_PORT ?? 3005), OIDC_PORT: Number(process.env.OIDC_PORT ?? DEFAULT_OIDC_PORT), WEB_PORT: Number(process.env.WEB_PORT ?? 3000) };
+  const portList = Object.entries(ports).map(([variable, port]) => ({ variable, port }));
+  output.setAdviceContext({ services: [], ports: portList });
   const dashboard = prepareDashboard(log);
+  output.setAdviceContext({ services: dependencies(await getConfig()), ports: portList });
   const config = await ensureInfrastructure(await getConfig(), log);
   await prepare(config, log);
   const host = process.env.HOST ?? '127.0.0.1';
   // The issuer listens first: the functions and gateways are told its URL.
-  const issuer = await startIssuer({ host, port: Number(process.env.OIDC_PORT ?? DEFAULT_OIDC_PORT), log });
+  const issuer = await startIssuer({ host, port: ports.OIDC_PORT, log });
   const runtime = await startRuntime(config, {
     auth: { issuer: issuer.url, audience: issuer.clientId },
     host,
-    httpPort: Number(process.env.HTTP_PORT ?? 3001),
-    wsPort: Number(process.env.WS_PORT ?? 3005),
+    httpPort: ports.HTTP_PORT,
+    wsPort: ports.WS_PORT,
     wsIdleTimeoutSeconds: process.env.WS_IDLE_TIMEOUT_SECONDS ? Number(process.env.WS_IDLE_TIMEOUT_SECONDS) : undefined,
     wsMaxConnectionSeconds: process.env.WS_MAX_CONNECTION_SECONDS ? Number(process.env.WS_MAX_CONNECTION_SECONDS) : undefined,
     scheduleSeconds: process.env.SCHEDULE_SECONDS ? Number(process.env.SCHEDULE_SECONDS) : undefined,
     log,
     logError,
+    observe: output.environmentOutput && {
+      output: output.environmentOutput,
+      refused: (why) => (why === 'throttled' ? output.throttled() : output.rateLimited()),
+    },
   });
+  // On a terminal, what the summarised lines stood for, every 10 s.
+  const status = output.mode === 'pretty' ? startStatusLine({ config, environments: runtime.environments, takeCounters: output.takeCounters }, output.status) : null;
   if (process.env.SEED_DEMO !== 'false') {
     const operator = LOCAL_USERS.find((u) => u.role === 'operator')!;
     await seedDemoCatalog(runtime.httpUrl, await mintAccessToken({ sub: operator.sub, role: 'operator', issuer: issuer.url }), log);
@@ -57,6 +70,7 @@ async function main() {
     const force = setTimeout(() => process.exit(1), 15_000);
     force.unref();
     await web?.close();
+    await status?.stop();
     await runtime.stop();
     await issuer.close();
     log('stopped');

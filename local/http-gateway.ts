@@ -171,6 +171,8 @@ export async function startHttpGateway(opts: {
   functions?: FunctionSpec[];
   onError: (err: unknown) => void;
   log?: (line: string) => void;
+  /** Told of every request refused for capacity (503, never run) or by a rate limit (the handler's 429): the console counts them. */
+  onRefused?: (why: 'throttled' | 'rate-limited') => void;
 }) {
   const routes = compileRoutes(opts.functions);
   const maxWaitMs = opts.throttleWaitMs ?? LOCAL_THROTTLE_WAIT_MS;
@@ -178,6 +180,7 @@ export async function startHttpGateway(opts: {
   const noteThrottled = (functionId: string) => {
     throttles.count++;
     throttles.functions.add(functionId);
+    opts.onRefused?.('throttled');
     const now = Date.now();
     if (now - throttles.loggedAt < THROTTLE_LOG_EVERY_MS) return;
     opts.log?.(`${throttles.count} HTTP request(s) throttled (${[...throttles.functions].join(', ')}: every environment busy for ${maxWaitMs} ms)${throttles.loggedAt ? ' since the last such line' : ''}`);
@@ -240,6 +243,7 @@ export async function startHttpGateway(opts: {
         return;
       }
       writeResult(res, result, { ...cors, 'apigw-requestid': event.requestContext.requestId });
+      if ((result as { statusCode?: unknown } | null)?.statusCode === 429) opts.onRefused?.('rate-limited');
     } catch (err) {
       if (err instanceof InvocationAbandoned) return;
       opts.onError(err);

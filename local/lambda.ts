@@ -3,6 +3,7 @@ import type { ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
+import type { Readable } from 'node:stream';
 import type { FunctionSpec } from '../functions/catalog';
 import { ENVIRONMENT_HOST } from './bundles';
 import type { EnvironmentMessage, Invocation } from './environment-protocol';
@@ -85,6 +86,11 @@ export interface EnvironmentOptions {
   env: NodeJS.ProcessEnv;
   /** Extra Node.js flags for every environment (say, --cpu-prof). */
   nodeArgs?: string[];
+  /**
+   * Reads each environment's stdout and stderr (the console on a terminal: local/console/; the
+   * logger writes warnings and errors to stderr); without it, environments inherit both.
+   */
+  output?: (spec: FunctionSpec, stdout: Readable, stderr: Readable) => void;
   logError: (line: string, err: unknown) => void;
 }
 
@@ -227,7 +233,7 @@ export class FunctionEnvironments {
       [...(this.opts.nodeArgs ?? []), '--enable-source-maps', `--max-old-space-size=${spec.memoryMb}`, host, spec.id],
       {
         cwd: path.resolve(import.meta.dirname, '..'),
-        stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+        stdio: this.opts.output ? ['ignore', 'pipe', 'pipe', 'ipc'] : ['ignore', 'inherit', 'inherit', 'ipc'],
         serialization: 'advanced',
         env: {
           ...this.opts.env,
@@ -239,6 +245,7 @@ export class FunctionEnvironments {
         },
       },
     );
+    if (this.opts.output && child.stdout && child.stderr) this.opts.output(spec, child.stdout, child.stderr);
     let markReady!: () => void;
     let failReady!: (err: Error) => void;
     const env: Environment = {

@@ -1,4 +1,6 @@
+import type { Readable } from 'node:stream';
 import { FUNCTIONS } from '../functions/catalog';
+import type { FunctionSpec } from '../functions/catalog';
 import type { Config } from '../shared/config';
 import { LAMBDA_ENV } from '../shared/env';
 import { createClaimsVerifier } from '../shared/auth/verify';
@@ -23,6 +25,11 @@ export interface RuntimeOptions {
   scheduleSeconds?: number;
   log: (line: string) => void;
   logError: (line: string, err: unknown) => void;
+  /** The console's hooks on a terminal (local/console/): it reads the environments' output and counts refused requests. */
+  observe?: {
+    output?: (functionId: string, kind: FunctionSpec['trigger']['kind'], stdout: Readable, stderr: Readable) => void;
+    refused?: (why: 'throttled' | 'rate-limited') => void;
+  };
 }
 
 /**
@@ -69,6 +76,7 @@ export async function startRuntime(config: Config, opts: RuntimeOptions) {
     bundles,
     env: environmentVariables(ws.callbackUrl, opts.auth),
     nodeArgs: process.env.FUNCTION_NODE_ARGS?.split(' ').filter(Boolean),
+    output: opts.observe?.output && ((spec, stdout, stderr) => opts.observe!.output!(spec.id, spec.trigger.kind, stdout, stderr)),
     logError: opts.logError,
   });
 
@@ -78,6 +86,7 @@ export async function startRuntime(config: Config, opts: RuntimeOptions) {
     verifyClaims: createClaimsVerifier(opts.auth),
     onError: (err) => opts.logError('HTTP gateway error', err),
     log: opts.log,
+    onRefused: opts.observe?.refused,
   });
   stops.push(gateway.close);
 

@@ -32,7 +32,8 @@ folder, removed at the end; the machine's own services are never touched) and th
 them, offers a steady open-loop load of orders (declined cards, scarce products, cancellations)
 and injects the faults in turn. After each: drains, then checks from the databases and the
 broker that every accepted order settled, stock and money are conserved, nothing happened twice,
-no terminal status changed, and the DLQs hold exactly the malformed messages. Prints a table and
+no terminal status changed, every order's timeline agrees with its status, and the DLQs hold
+exactly the malformed messages. Prints a table and
 exits non-zero on any violation. See RELIABILITY.md.
 
   --rate 100              orders per second offered (default 100)

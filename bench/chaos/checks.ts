@@ -7,6 +7,8 @@
  *   without a charge, and the records agree with what the gateway did;
  * - the DLQs: they hold the malformed messages the run sent, each in every DLQ of a queue it
  *   reached, and nothing else; the broker applies the queues' policies;
+ * - (from bench/invariants.ts, read in run.ts) every order's timeline tells its status changes in
+ *   order and ends in its status;
  * and which column of the table each broken rule counts in (lost, duplicated, or neither).
  */
 import type { BrokerPolicy } from '../../shared/messaging/policies';
@@ -146,7 +148,7 @@ export function columnOf(rule: string): Column {
   ) {
     return 'duplicated';
   }
-  if (rule.startsWith('a DLQ') || rule.startsWith('a malformed') || rule.startsWith('health') || rule.startsWith('the broker')) return 'other';
+  if (rule.startsWith('a DLQ') || rule.startsWith('a malformed') || rule.startsWith('health') || rule.startsWith('the broker') || rule.startsWith('timeline')) return 'other';
   return 'lost';
 }
 

@@ -8,7 +8,7 @@ import type { Violation } from '../invariants';
 import { EXPECTED_WHILE_MISSING } from './health';
 import type { HealthWatch } from './health';
 
-export const FAULT_IDS = ['runtime-kill', 'rabbitmq-restart', 'postgres-restart', 'redis-stop', 'malformed-burst'] as const;
+export const FAULT_IDS = ['runtime-kill', 'rabbitmq-restart', 'postgres-restart', 'redis-stop', 'malformed-burst', 'payment-db-read-only'] as const;
 export type FaultId = (typeof FAULT_IDS)[number];
 
 export const FAULT_TITLES: Record<FaultId, string> = {
@@ -17,6 +17,7 @@ export const FAULT_TITLES: Record<FaultId, string> = {
   'postgres-restart': 'PostgreSQL crash (immediate stop), started',
   'redis-stop': 'Redis stopped and started',
   'malformed-burst': 'malformed and duplicated messages on every exchange',
+  'payment-db-read-only': "payment's database read-only (a replica after a failover), then writable",
 };
 
 export interface FaultContext {
@@ -26,6 +27,11 @@ export interface FaultContext {
   killAndRestartRuntime(): Promise<void>;
   /** Sends the malformed and duplicated messages; returns how many of each. */
   burst(): Promise<{ malformed: number; duplicates: number }>;
+  /**
+   * Makes a service's database refuse writes (every transaction read-only) or take them again,
+   * ending its sessions so that every connection opened from then on is so, as a failover does.
+   */
+  setReadOnly(service: 'payment', readOnly: boolean): Promise<void>;
   health: HealthWatch;
   /** At least this long a stopped service stays stopped. */
   downMs: number;
@@ -84,6 +90,16 @@ export async function injectFault(id: FaultId, ctx: FaultContext): Promise<Fault
       return stopAndStart(ctx, 'postgres');
     case 'redis-stop':
       return stopAndStart(ctx, 'redis');
+    case 'payment-db-read-only': {
+      // The database answers, so /health stays ok: what shows is every write failing with 25006,
+      // which the consumers ride out in place and then by redelivery (shared/messaging/errors.ts).
+      const startedAt = Date.now();
+      await ctx.setReadOnly('payment', true);
+      await new Promise((r) => setTimeout(r, ctx.downMs));
+      await ctx.setReadOnly('payment', false);
+      const restoredAt = Date.now();
+      return { startedAt, restoredAt, violations: [], note: `payment's database read-only for ${((restoredAt - startedAt) / 1000).toFixed(1)} s` };
+    }
     case 'malformed-burst': {
       const startedAt = Date.now();
       const sent = await ctx.burst();

@@ -18,7 +18,7 @@ import { freePort, startPrivateStack } from '../../scripts/private-stack';
 import type { PrivateStack, ServiceId } from '../../scripts/private-stack';
 import { freshNamespace, startRuntimeProcess } from '../../test/support/runtime-process';
 import { drain } from '../drain';
-import { readSnapshot, checkInvariants } from '../invariants';
+import { readSnapshot, checkInvariants, readTimelineViolations } from '../invariants';
 import type { Violation } from '../invariants';
 import { startLoad } from '../load';
 import type { Load } from '../load';
@@ -133,8 +133,11 @@ async function readViolations(opts: {
   const inFlight = payments.rows
     .filter((p) => p.status === 'CHARGING' || p.status === 'REFUNDING')
     .map((p) => ({ rule: 'every payment intent is settled', subject: p.orderId, detail: `still ${p.status}` }));
+  // Every order's timeline, as GET /orders/{id}/events tells it, against its status.
+  const timelines = await readTimelineViolations(pools.order, snapshot.orders);
   return [
     ...checkInvariants(snapshot, { acceptedOrderIds: opts.accepted, initialStock: opts.products.initialStock }),
+    ...timelines,
     ...checkStatusHistory(history.rows),
     ...checkGatewayBooks(operations.rows, payments.rows, refundKeyOf),
     ...inFlight,
@@ -228,6 +231,17 @@ export async function runChaos(opts: ChaosOptions, hooks: ChaosHooks): Promise<C
             await runtime.kill('SIGKILL');
             log('  runtime killed; starting it again');
             runtime = await startRuntimeProcess({ namespace, env: runtimeEnv });
+          },
+          async setReadOnly(service, readOnly) {
+            const admin = new pg.Client({ connectionString: stack.env.DATABASE_URL });
+            await admin.connect();
+            try {
+              const db = databaseName(service, namespace);
+              await admin.query(readOnly ? `ALTER DATABASE "${db}" SET default_transaction_read_only = on` : `ALTER DATABASE "${db}" RESET default_transaction_read_only`);
+              await admin.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()', [db]);
+            } finally {
+              await admin.end();
+            }
           },
           async burst() {
             const amqp = await retrying('connecting to RabbitMQ', () => connectAmqp(stack.env.RABBITMQ_URL));

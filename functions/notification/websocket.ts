@@ -12,6 +12,7 @@ import { parseSince, selectMissed } from './domain/resume';
 import { postToConnection } from './management-api';
 import { ownersOf, recentEventsBackTo } from './recent-events';
 import type { AnyEnvelope } from '../../shared/events/envelope';
+import { inHistoryOrder } from '../../shared/events/history';
 
 const logger = createLogger('notification');
 
@@ -33,7 +34,7 @@ async function resume(connectionId: string, principal: Principal | null, since: 
 }
 
 /**
- * Subscribes, then gives the client what the order already published (its own log), in the reply
+ * Subscribes, then gives the client what the order already published (its own log, in history order), in the reply
  * itself when it fits one frame (as it does for any saga), else as frames before the reply: a
  * client that subscribes right after placing an order misses nothing. The consumer logs an event
  * before it reads who is subscribed, and this reads the log after subscribing, so every event
@@ -42,7 +43,8 @@ async function resume(connectionId: string, principal: Principal | null, since: 
 async function subscribeAndCatchUp(connectionId: string, orderId: string): Promise<Reply> {
   const { principal, subscriptions, events } = await subscribeAndReadLog(connectionId, orderId);
   // Another customer's order answers as one with no events yet: its existence is not given away.
-  const earlier = await forCaller(principal, events);
+  // The order's log is in arrival order, which a late relay can upset: the reply tells its history.
+  const earlier = inHistoryOrder(await forCaller(principal, events));
   const frames = packFrames(earlier);
   if (frames.length <= 1 && Buffer.byteLength(frames[0] ?? '') < FRAME_LIMIT_BYTES - 256) {
     return { type: 'subscribed', orderId, subscriptions, replayed: earlier.length, events: earlier };

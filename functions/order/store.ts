@@ -1,6 +1,7 @@
 import type { Queryable } from '../../shared/db/pool';
 import type { AnyEnvelope } from '../../shared/events/envelope';
-import type { OrderStatus } from '../../shared/events/types';
+import { inHistoryOrder } from '../../shared/events/history';
+import type { EventData, OrderStatus } from '../../shared/events/types';
 import type { CatalogEntry, PricedLine } from './domain/pricing';
 import type { CatalogCopy } from './domain/catalog-copy';
 import type { OrderRecord } from './domain/order-record';
@@ -287,17 +288,31 @@ export async function findIdempotencyKey(db: Queryable, key: string): Promise<{ 
 
 /**
  * The order's timeline across every service: what this service published (outbox) and every
- * event about the order it received (inbox), in the order they occurred.
+ * event about the order it received (inbox), in history order: the order's own events by version,
+ * effects after their causes, time only in between (shared/events/history.ts). Times come from
+ * different processes' clocks, so sorting by them alone could tell a cancellation before the
+ * confirmation it cancelled.
  */
 export async function orderTimeline(db: Queryable, orderId: string): Promise<AnyEnvelope[]> {
-  const { rows } = await db.query<{ envelope: AnyEnvelope }>(
-    `SELECT envelope FROM (
-       SELECT envelope, seq AS local_seq FROM outbox WHERE order_id = $1
+  return (await orderTimelines(db, [orderId])).get(orderId) ?? [];
+}
+
+/** The timelines of several orders (as orderTimeline), in one statement: for checking many at once. */
+export async function orderTimelines(db: Queryable, orderIds: string[]): Promise<Map<string, AnyEnvelope[]>> {
+  const { rows } = await db.query<{ order_id: string; envelope: AnyEnvelope }>(
+    `SELECT order_id, envelope FROM (
+       SELECT order_id, envelope, seq AS local_seq FROM outbox WHERE order_id = ANY($1::uuid[])
        UNION ALL
-       SELECT envelope, NULL FROM inbox WHERE order_id = $1
+       SELECT order_id, envelope, NULL FROM inbox WHERE order_id = ANY($1::uuid[])
      ) t
      ORDER BY (envelope->>'occurredAt')::timestamptz, local_seq NULLS LAST`,
-    [orderId],
+    [orderIds],
   );
-  return rows.map((r) => r.envelope);
+  const stored = new Map<string, AnyEnvelope[]>();
+  for (const r of rows) {
+    const list = stored.get(r.order_id);
+    if (list) list.push(r.envelope);
+    else stored.set(r.order_id, [r.envelope]);
+  }
+  return new Map([...stored].map(([id, events]) => [id, inHistoryOrder(events)]));
 }

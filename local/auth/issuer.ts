@@ -9,6 +9,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import Provider from 'oidc-provider';
 import type { Configuration, KoaContextWithOIDC } from 'oidc-provider';
+import MemoryAdapter from 'oidc-provider/lib/adapters/memory_adapter.js';
 import { GROUPS_CLAIM } from '../../shared/auth/principal';
 import { signingKey } from './signing-key';
 import { API_SCOPE, DASHBOARD_CLIENT_ID } from './tokens';
@@ -30,6 +31,9 @@ export function dashboardOrigins(webUrl: string): string[] {
   }
   return [u.origin];
 }
+
+/** The library's in-memory adapter under a name of ours (see the configuration below). */
+class LocalSessions extends MemoryAdapter {}
 
 const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
@@ -73,6 +77,10 @@ async function createProvider(issuer: string, origins: string[]): Promise<Provid
       ]
     : [];
   const configuration: Configuration = {
+    // Sessions, grants and tokens in memory, in the library's own adapter: given by name, it does not
+    // print its warning (twice: a provider is made again once the dashboard's origin is known);
+    // startIssuer says it once, in our words.
+    adapter: LocalSessions,
     clients,
     jwks: { keys: [key as never] },
     cookies: { keys: [randomBytes(32).toString('hex')] },
@@ -150,6 +158,7 @@ export async function startIssuer(opts: IssuerOptions) {
   const url = `http://${host}:${port}`;
   let provider = await createProvider(url, []);
   let callback = provider.callback();
+  opts.log?.('local sign-in sessions live in memory and end when `npm run dev` stops');
 
   async function interaction(req: http.IncomingMessage, res: http.ServerResponse, uid: string, login: boolean) {
     const details = await provider.interactionDetails(req, res);

@@ -32,15 +32,26 @@ export interface Cause {
   causationId: string | null;
 }
 
-let lastMillis = 0;
+// The monotonic clock's reading, as wall-clock milliseconds: starts at the process's time origin and
+// is nudged (never backwards) whenever it leaves the wall clock's current millisecond.
+let fineOffset = performance.timeOrigin;
 
 /**
- * Wall-clock time, but strictly increasing within this process, so that events one handler
- * emits in a row keep their order in any timeline sorted by occurredAt.
+ * The wall clock's time, to the microsecond: Date.now() gives the millisecond, the monotonic clock
+ * the fraction within it (kept inside that millisecond). Never ahead of the clock: events a batch
+ * emits in a burst may share a millisecond, and nothing orders history by these times alone (an
+ * order's events are ordered by orderVersion and causation: shared/events/history.ts).
  */
-function occurredNow(): string {
-  lastMillis = Math.max(Date.now(), lastMillis + 1);
-  return new Date(lastMillis).toISOString();
+export function occurredNow(): string {
+  const ms = Date.now();
+  let fine = fineOffset + performance.now();
+  if (fine < ms || fine >= ms + 1) {
+    const kept = fine < ms ? ms : ms + 0.9995;
+    fineOffset += kept - fine;
+    fine = kept;
+  }
+  const micros = Math.min(999, Math.max(0, Math.floor((fine - ms) * 1000)));
+  return `${new Date(ms).toISOString().slice(0, -1)}${String(micros).padStart(3, '0')}Z`;
 }
 
 /** Builds a validated envelope. Invalid data here is a programming error, so it throws. */

@@ -82,6 +82,38 @@ describe('every page', () => {
     expect(errors.filter((e) => !/status of 404/.test(e))).toEqual([]);
   });
 
+  it('sorts a table from the keyboard and tells screen readers how it is sorted', async () => {
+    // Products with different stock, so the order shows.
+    for (const stock of [7, 2, 11]) await createProduct({ name: `Sorted ${stock} ${randomUUID().slice(0, 4)}`, stock });
+    const { page, errors } = await openPage(browser);
+    await page.goto(`${web()}/inventory/`);
+    const table = page.getByRole('table', { name: 'Products' });
+    await table.locator('tr[data-product-id]').first().waitFor();
+    const header = table.getByRole('columnheader', { name: /Available/ });
+    const available = async () => (await table.locator('td[data-field="available"]').allTextContents()).map(Number);
+    const sorted = (xs: number[], dir: 1 | -1) => [...xs].sort((a, b) => dir * (a - b));
+    expect(await header.getAttribute('aria-sort')).toBeNull();
+
+    await header.getByRole('button').focus();
+    await page.keyboard.press('Enter');
+    await expect.poll(() => header.getAttribute('aria-sort')).toBe('ascending');
+    const up = await available();
+    expect(up).toEqual(sorted(up, 1));
+    await page.keyboard.press('Space');
+    await expect.poll(() => header.getAttribute('aria-sort')).toBe('descending');
+    const down = await available();
+    expect(down).toEqual(sorted(down, -1));
+    expect(down.length).toBeGreaterThanOrEqual(3);
+    // Only the sorted column says it is sorted.
+    expect(await table.locator('th[aria-sort]').count()).toBe(1);
+    // A column that offers no sorting says nothing about it.
+    const actions = table.getByRole('columnheader', { name: 'Actions' });
+    expect(await actions.getAttribute('aria-sort')).toBeNull();
+    expect(await actions.getByRole('button').count()).toBe(0);
+    expect(await axeViolations(page)).toEqual([]);
+    expectNoErrors(errors, 'the sorted inventory');
+  });
+
   it('shows why a message was parked and redrives it from the Queues page', async () => {
     const { page, errors } = await openPage(browser);
     await page.goto(`${web()}/queues/`);

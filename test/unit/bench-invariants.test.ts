@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { checkInvariants, describeViolations } from '../../bench/invariants';
+import { checkInvariants, checkTimeline, describeViolations } from '../../bench/invariants';
 import type { Snapshot } from '../../bench/invariants';
 
 const P1 = 'p1';
@@ -117,5 +117,39 @@ describe('bench invariants', () => {
     s.orders[0]!.status = 'PENDING';
     s.orders[1]!.status = 'PENDING';
     expect(describeViolations(checkInvariants(s, expectations(s)))).toContain('every order settled: 2 broken, e.g. o1 (status PENDING); o2 (status PENDING)');
+  });
+});
+
+describe('bench invariants: timelines', () => {
+  const own = (type: string, orderVersion: number, data: Record<string, unknown> = {}) => ({ type, source: 'order' as const, data: { orderId: 'o1', orderVersion, ...data } });
+  const other = (type: string) => ({ type, source: 'payment' as const, data: { orderId: 'o1', orderVersion: 1 } });
+  const created = own('order.created', 1);
+  const confirmed = own('order.updated', 2, { status: 'CONFIRMED', previousStatus: 'PENDING' });
+  const cancelled = own('order.cancelled', 3, { previousStatus: 'CONFIRMED' });
+  const rules = (vs: { rule: string }[]) => vs.map((v) => v.rule);
+
+  it('hold when the timeline tells every status change in order and ends in the status', () => {
+    expect(checkTimeline({ id: 'o1', status: 'CANCELLED', version: 3 }, [created, other('payment.processed'), confirmed, cancelled])).toEqual([]);
+    expect(checkTimeline({ id: 'o1', status: 'PENDING' }, [created])).toEqual([]);
+  });
+
+  it("catch a cancellation told before the confirmation it cancelled: the timeline ends at CONFIRMED, the order is CANCELLED", () => {
+    expect(rules(checkTimeline({ id: 'o1', status: 'CANCELLED', version: 3 }, [created, cancelled, confirmed]))).toEqual([
+      'timeline holds every order version in order',
+      'timeline previousStatus is the status before it',
+      'timeline holds every order version in order',
+      'timeline previousStatus is the status before it',
+      'timeline holds every order version in order',
+      "timeline ends in the order's status",
+    ]);
+  });
+
+  it('catch a missing status change and an empty timeline', () => {
+    expect(rules(checkTimeline({ id: 'o1', status: 'CANCELLED', version: 3 }, [created, cancelled]))).toEqual([
+      'timeline holds every order version in order',
+      'timeline previousStatus is the status before it',
+    ]);
+    expect(rules(checkTimeline({ id: 'o1', status: 'CONFIRMED', version: 2 }, [created]))).toEqual(['timeline holds every order version in order', "timeline ends in the order's status"]);
+    expect(rules(checkTimeline({ id: 'o1', status: 'PENDING' }, []))).toEqual(["timeline ends in the order's status"]);
   });
 });

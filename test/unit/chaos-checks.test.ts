@@ -120,6 +120,11 @@ describe('fault run: reservations and DLQs', () => {
     expect(columnOf('FAILED or CANCELLED orders are refunded')).toBe('lost');
     expect(columnOf('at most one processed payment per order')).toBe('duplicated');
   });
+
+  it('counts a timeline that contradicts its order neither as lost nor as duplicated', () => {
+    expect(columnOf("timeline ends in the order's status")).toBe('other');
+    expect(columnOf('timeline previousStatus is the status before it')).toBe('other');
+  });
 });
 
 describe('fault run: command line, health, table', () => {

@@ -59,6 +59,23 @@ describe('swimlane', () => {
   });
 });
 
+describe('history order', () => {
+  it("draws an order's own events by version and effects after causes, whatever the clocks said", () => {
+    const created = ev('order.created', 'order', 0);
+    const reserved = ev('inventory.reserved', 'inventory', 5, {}, created.id);
+    const processed = ev('payment.processed', 'payment', 6, {}, created.id);
+    // The confirmation came from a batch whose process stamped it late; the cancellation, made
+    // after it in another process, reads an earlier time; the release answers the cancellation.
+    const confirmed = ev('order.updated', 'order', 900, { status: 'CONFIRMED', previousStatus: 'PENDING', orderVersion: 2 }, processed.id);
+    const cancelled = ev('order.cancelled', 'order', 400, { previousStatus: 'CONFIRMED', orderVersion: 3 });
+    const released = ev('inventory.released', 'inventory', 390, { orderVersion: 3 }, cancelled.id);
+    const lanes = buildSwimlane('CANCELLED', [released, cancelled, confirmed, processed, reserved, created]);
+    expect(lanes.steps.filter((s) => s.event).map((s) => s.key)).toEqual([created.id, reserved.id, processed.id, confirmed.id, cancelled.id, released.id]);
+    expect(lanes.steps.find((s) => s.key === cancelled.id)!.column).toBeGreaterThan(lanes.steps.find((s) => s.key === confirmed.id)!.column);
+    expect(mergeEvents([cancelled, created], [confirmed]).map((e) => e.id)).toEqual([created.id, confirmed.id, cancelled.id]);
+  });
+});
+
 describe('events and status', () => {
   it('merges HTTP history and live events by id, in time order', () => {
     const a = ev('order.created', 'order', 0);

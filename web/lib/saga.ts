@@ -1,8 +1,10 @@
 /**
- * An order's saga as a swimlane: one lane per service, each event a step in time order, the
+ * An order's saga as a swimlane: one lane per service, each event a step in history order (the
+ * order's own events by version, effects after causes, time in between: shared/events/history.ts), the
  * compensations (stock released, payment refunded) marked as the reverse steps they are, and the
  * steps the saga still awaits given the order's status. Pure: the page draws what this returns.
  */
+import { inHistoryOrder } from '../../shared/events/history';
 import type { OrderStatus, Publisher } from '../../shared/events/types';
 import type { LiveEvent, PaymentStatus } from './events';
 import { SERVICE_NAMES, describeEvent, infoOf } from './events';
@@ -15,7 +17,7 @@ export interface Step {
   type: string;
   label: string;
   kind: StepKind;
-  /** Column in time order (pending steps come last). */
+  /** Column in history order (pending steps come last). */
   column: number;
   /** ms since the order was placed; null for a pending step. */
   offsetMs: number | null;
@@ -31,13 +33,11 @@ export interface Swimlane {
   columns: number;
 }
 
-const byTime = (a: LiveEvent, b: LiveEvent) => (a.occurredAt < b.occurredAt ? -1 : a.occurredAt > b.occurredAt ? 1 : 0);
-
-/** Merges event lists by id, in time order. */
+/** Merges event lists by id, in history order. */
 export function mergeEvents(...lists: LiveEvent[][]): LiveEvent[] {
   const byId = new Map<string, LiveEvent>();
   for (const list of lists) for (const e of list) if (!byId.has(e.id) || byId.get(e.id)!.truncated) byId.set(e.id, e);
-  return [...byId.values()].sort(byTime);
+  return inHistoryOrder([...byId.values()]);
 }
 
 function pendingSteps(status: OrderStatus, types: Set<string>): { lane: Publisher; type: string; label: string; kind: StepKind }[] {
@@ -58,7 +58,7 @@ function pendingSteps(status: OrderStatus, types: Set<string>): { lane: Publishe
 }
 
 export function buildSwimlane(status: OrderStatus, events: LiveEvent[]): Swimlane {
-  const sorted = [...events].sort(byTime);
+  const sorted = inHistoryOrder(events);
   const placed = sorted.find((e) => e.type === 'order.created');
   const start = Date.parse((placed ?? sorted[0])?.occurredAt ?? new Date().toISOString());
   const ids = new Set(sorted.map((e) => e.id));

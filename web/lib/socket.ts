@@ -7,6 +7,7 @@
  * cannot set headers on a WebSocket, so it goes in the `token` query parameter); every reconnect
  * takes the current one.
  */
+import { compareOccurredAt, inHistoryOrder } from '../../shared/events/history';
 import { accessToken } from './auth';
 import { loadConfig } from './config';
 import type { LiveEvent } from './events';
@@ -292,15 +293,18 @@ class LiveSocket {
     // `through` says where the log was read up to.
     if (!this.resuming && !opts.replayed && frame.length) this.lastEventId = frame.at(-1)!.id;
     if (fresh.length === 0) return;
-    this.remember(fresh);
+    this.remember(fresh, this.resuming || opts.replayed === true);
     for (const l of this.eventListeners) l(fresh);
   }
 
-  private remember(events: LiveEvent[]) {
-    // Resumed events are older than live ones already kept: keep the list in time order.
-    const older = this.recent.length > 0 && events[0]!.occurredAt < this.recent.at(-1)!.occurredAt;
+  private remember(events: LiveEvent[], catchingUp: boolean) {
+    // Resumed and replayed events are older than live ones already kept: merged in history order
+    // (an order's own events by version, effects after causes, time in between), not by time
+    // alone, which clocks of different processes do not agree on. Live events stay in
+    // publication order.
+    const older = this.recent.length > 0 && (catchingUp || compareOccurredAt(events[0]!.occurredAt, this.recent.at(-1)!.occurredAt) < 0);
     for (const e of events) this.recent.push(e);
-    if (older) this.recent.sort((a, b) => (a.occurredAt < b.occurredAt ? -1 : a.occurredAt > b.occurredAt ? 1 : 0));
+    if (older) this.recent = inHistoryOrder(this.recent);
     // Trimmed in steps, not per event: pushing stays cheap under a stream.
     if (this.recent.length > RECENT_MAX * 1.5) this.recent = this.recent.slice(this.recent.length - RECENT_MAX);
     this.recentVersion++;

@@ -1,7 +1,8 @@
 import type { AnyEnvelope } from '../../../shared/events/envelope';
+import { inHistoryOrder, instantOf } from '../../../shared/events/history';
 import { visibleEvents } from './subscriptions';
 
-/** Where a client's view stopped: the last event it saw, or a time. */
+/** Where a client's view stopped: the last event it saw, or a time (microseconds since the epoch, as instantOf). */
 export type Since = { kind: 'event'; id: string } | { kind: 'time'; at: number };
 
 /** Clocks of the Lambdas that stamp occurredAt may disagree this much; a time boundary allows for it. */
@@ -12,7 +13,7 @@ export const MAX_RESUME_EVENTS = 500;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export function parseSince(value: string): Since {
-  return UUID.test(value) ? { kind: 'event', id: value } : { kind: 'time', at: Date.parse(value) };
+  return UUID.test(value) ? { kind: 'event', id: value } : { kind: 'time', at: instantOf(value) };
 }
 
 /**
@@ -22,7 +23,7 @@ export function parseSince(value: string): Since {
 export function reachesBack(log: readonly AnyEnvelope[], since: Since): boolean {
   return since.kind === 'event'
     ? log.some((e) => e.id === since.id)
-    : log.some((e) => Date.parse(e.occurredAt) <= since.at - CLOCK_SKEW_MS);
+    : log.some((e) => instantOf(e.occurredAt) <= since.at - CLOCK_SKEW_MS * 1000);
 }
 
 export interface ResumeSelection {
@@ -35,7 +36,8 @@ export interface ResumeSelection {
 
 /**
  * The events a client missed, from the recent-event log (oldest first, in publication order, possibly
- * with duplicates from redelivered batches), filtered by the client's subscriptions.
+ * with duplicates from redelivered batches), filtered by the client's subscriptions, in history
+ * order (shared/events/history.ts).
  */
 export function selectMissed(
   log: readonly AnyEnvelope[],
@@ -54,10 +56,15 @@ export function selectMissed(
     reached = at >= 0;
     after = reached ? unique.slice(at + 1) : unique;
   } else {
-    reached = unique.some((e) => Date.parse(e.occurredAt) <= since.at);
-    after = unique.filter((e) => Date.parse(e.occurredAt) > since.at);
+    // Another process's clock may have stamped an event published after the boundary with an
+    // earlier time: everything within the skew allowance goes out again (clients drop ids seen).
+    const from = since.at - CLOCK_SKEW_MS * 1000;
+    reached = unique.some((e) => instantOf(e.occurredAt) <= from);
+    after = unique.filter((e) => instantOf(e.occurredAt) > from);
   }
   const visible = visibleEvents(orderIds, after).filter(mayReceive);
-  const events = visible.slice(0, max);
-  return { events, complete: reached && visible.length <= max, through: events.at(-1)?.id ?? null };
+  const taken = visible.slice(0, max);
+  // `through` is a place in the log, where the next resume starts; the events themselves go out in
+  // history order (a late relay can put an order's events out of order in the log).
+  return { events: inHistoryOrder(taken), complete: reached && visible.length <= max, through: taken.at(-1)?.id ?? null };
 }

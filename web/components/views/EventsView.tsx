@@ -4,6 +4,7 @@ import type { LiveEvent, Publisher } from '../../lib/events';
 import { EVENT_TYPES, SERVICES, SERVICE_NAMES, describeEvent, orderIdOf } from '../../lib/events';
 import { useLiveEvents, useRecentEvents } from '../../lib/hooks';
 import { RECENT_MAX } from '../../lib/socket';
+import { FilterBar, SelectField, TextField } from '../Fields';
 import { Empty, OrderLink, PageHeader, Time } from '../ui';
 
 const ROW_H = 40;
@@ -100,43 +101,26 @@ export function EventsView() {
           {paused ? 'Resume' : 'Pause'}
         </button>
       </PageHeader>
-      <div className="card mb-3 flex flex-wrap items-end gap-4 p-4">
-        <div>
-          <label htmlFor="f-service" className="label">
-            Service
-          </label>
-          <select id="f-service" className="input" value={service} onChange={(e) => setService(e.target.value as Publisher | '')}>
-            <option value="">All services</option>
-            {SERVICE_NAMES.map((s) => (
-              <option key={s} value={s}>
-                {SERVICES[s].label}
-              </option>
-            ))}
-          </select>
-        </div>
-        <div>
-          <label htmlFor="f-type" className="label">
-            Event type
-          </label>
-          <select id="f-type" className="input" value={type} onChange={(e) => setType(e.target.value)}>
-            <option value="">All types</option>
-            {EVENT_TYPES.filter((t) => !service || t.startsWith(`${service}.`)).map((t) => (
-              <option key={t} value={t}>
-                {t}
-              </option>
-            ))}
-          </select>
-        </div>
-        <div className="min-w-72 flex-1">
-          <label htmlFor="f-order" className="label">
-            Order id
-          </label>
-          <input id="f-order" className="input font-mono" value={orderFilter} onChange={(e) => setOrderFilter(e.target.value)} placeholder="all or part of an order id" />
-        </div>
+      <FilterBar>
+        <SelectField
+          id="f-service"
+          label="Service"
+          value={service}
+          onChange={(value) => setService(value as Publisher | '')}
+          options={[{ value: '', label: 'All services' }, ...SERVICE_NAMES.map((s) => ({ value: s, label: SERVICES[s].label }))]}
+        />
+        <SelectField
+          id="f-type"
+          label="Event type"
+          value={type}
+          onChange={setType}
+          options={[{ value: '', label: 'All types' }, ...EVENT_TYPES.filter((t) => !service || t.startsWith(`${service}.`)).map((t) => ({ value: t, label: t }))]}
+        />
+        <TextField id="f-order" label="Order id" className="min-w-72 flex-1" inputClassName="font-mono" value={orderFilter} onChange={setOrderFilter} placeholder="all or part of an order id" />
         <p className="text-sm text-slate-600" role="status" aria-live="polite">
           {paused ? `Paused: ${arrivedWhilePaused.current} new event(s) waiting.` : `Showing ${shown.length} of ${source.length}.`}
         </p>
-      </div>
+      </FilterBar>
       <div className="grid gap-4 lg:grid-cols-3">
         <div className="card overflow-hidden lg:col-span-2">
           {shown.length === 0 ? (

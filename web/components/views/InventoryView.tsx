@@ -1,10 +1,13 @@
 'use client';
-import { useCallback, useEffect, useState } from 'react';
+import { useCallback, useEffect, useMemo, useState } from 'react';
 import type { Product } from '../../lib/api';
 import { ApiError, allProducts, api, errorText } from '../../lib/api';
 import { formatCents } from '../../lib/events';
 import { useLiveEvents } from '../../lib/hooks';
-import { Badge, Empty, ErrorNotice, Loading, PageHeader, SuccessNotice } from '../ui';
+import { DataTable } from '../DataTable';
+import { TextField } from '../Fields';
+import type { TableSpec } from '../DataTable';
+import { Badge, ErrorNotice, PageHeader, SuccessNotice } from '../ui';
 
 const isLow = (p: Pick<Product, 'available' | 'lowStockThreshold'>) => p.available <= p.lowStockThreshold;
 
@@ -25,128 +28,67 @@ function fieldErrors(err: unknown): Record<string, string> {
   return out;
 }
 
-function EditRow({ product, onDone }: { product: Product; onDone: (p: Product | null, message?: string) => void }) {
-  const [name, setName] = useState(product.name);
-  const [price, setPrice] = useState((product.priceCents / 100).toFixed(2));
-  const [stock, setStock] = useState(String(product.stock));
-  const [threshold, setThreshold] = useState(String(product.lowStockThreshold));
-  const [error, setError] = useState<string | null>(null);
+/** What a product form asks for, as typed. */
+interface Draft {
+  sku: string;
+  name: string;
+  price: string;
+  stock: string;
+  threshold: string;
+}
+
+type ProductValues = Pick<Product, 'sku' | 'name' | 'priceCents' | 'stock' | 'lowStockThreshold'>;
+
+const draftOf = (p?: Product): Draft =>
+  p
+    ? { sku: p.sku, name: p.name, price: (p.priceCents / 100).toFixed(2), stock: String(p.stock), threshold: String(p.lowStockThreshold) }
+    : { sku: '', name: '', price: '', stock: '', threshold: '0' };
+
+/** The values a draft stands for, or what is wrong with each field (keyed as the API names them). */
+function checkDraft(d: Draft, product?: Product): { values: ProductValues } | { errors: Record<string, string> } {
+  const errors: Record<string, string> = {};
+  const priceCents = parseMoney(d.price);
+  const stock = parseUnits(d.stock);
+  const lowStockThreshold = parseUnits(d.threshold);
+  if (!product && !/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(d.sku.trim())) errors.sku = 'Letters, digits, dot, dash or underscore; at most 64.';
+  if (!d.name.trim()) errors.name = 'A product needs a name.';
+  if (priceCents === null) errors.priceCents = 'A price like 12.50.';
+  if (stock === null) errors.stock = 'A whole number of units, 0 or more.';
+  else if (product && stock < product.reserved) errors.stock = `At least the ${product.reserved} unit(s) reserved for orders.`;
+  if (lowStockThreshold === null) errors.lowStockThreshold = 'A whole number of units, 0 or more.';
+  if (Object.keys(errors).length) return { errors };
+  return { values: { sku: d.sku.trim(), name: d.name.trim(), priceCents: priceCents!, stock: stock!, lowStockThreshold: lowStockThreshold! } };
+}
+
+/**
+ * A product's fields, checked as typed values before anything is sent, and the API's own verdict
+ * per field after: editing one in place (`product`), or adding one (none; its SKU too).
+ */
+function ProductForm({ product, idPrefix, submit, busy, failed, onSubmit, onCancel }: {
+  product?: Product;
+  idPrefix: string;
+  submit: string;
+  busy: string;
+  failed: string;
+  /** Sends the values; resolves when done (an added product's form empties). */
+  onSubmit: (values: ProductValues) => Promise<void>;
+  onCancel?: () => void;
+}) {
+  const [draft, setDraft] = useState(() => draftOf(product));
   const [fields, setFields] = useState<Record<string, string>>({});
+  const [error, setError] = useState<string | null>(null);
   const [saving, setSaving] = useState(false);
-  const id = product.id;
 
   async function save(e: React.FormEvent) {
     e.preventDefault();
-    const local: Record<string, string> = {};
-    const priceCents = parseMoney(price);
-    const stockN = parseUnits(stock);
-    const thresholdN = parseUnits(threshold);
-    if (!name.trim()) local.name = 'A product needs a name.';
-    if (priceCents === null) local.priceCents = 'A price like 12.50.';
-    if (stockN === null) local.stock = 'A whole number of units, 0 or more.';
-    else if (stockN < product.reserved) local.stock = `At least the ${product.reserved} unit(s) reserved for orders.`;
-    if (thresholdN === null) local.lowStockThreshold = 'A whole number of units, 0 or more.';
-    setFields(local);
-    if (Object.keys(local).length) return;
-    const changes: Parameters<typeof api.updateProduct>[1] = {};
-    if (name.trim() !== product.name) changes.name = name.trim();
-    if (priceCents !== product.priceCents) changes.priceCents = priceCents!;
-    if (stockN !== product.stock) changes.stock = stockN!;
-    if (thresholdN !== product.lowStockThreshold) changes.lowStockThreshold = thresholdN!;
-    if (Object.keys(changes).length === 0) return onDone(null);
+    const checked = checkDraft(draft, product);
+    setFields('errors' in checked ? checked.errors : {});
+    if ('errors' in checked) return;
     setSaving(true);
     setError(null);
     try {
-      onDone(await api.updateProduct(id, changes), `Saved ${name.trim()}.`);
-    } catch (err) {
-      setError(errorText(err));
-      setFields(fieldErrors(err));
-      setSaving(false);
-    }
-  }
-
-  const input = (key: string, label: string, value: string, set: (v: string) => void, extra: string) => (
-    <div className={extra}>
-      <label htmlFor={`${key}-${id}`} className="label">
-        {label}
-      </label>
-      <input
-        id={`${key}-${id}`}
-        className="input"
-        value={value}
-        onChange={(e) => set(e.target.value)}
-        aria-invalid={Boolean(fields[key])}
-        aria-describedby={fields[key] ? `${key}-${id}-error` : undefined}
-        inputMode={key === 'name' ? undefined : key === 'priceCents' ? 'decimal' : 'numeric'}
-      />
-      {fields[key] && (
-        <p id={`${key}-${id}-error`} className="mt-1 text-xs text-red-800">
-          {fields[key]}
-        </p>
-      )}
-    </div>
-  );
-
-  return (
-    <tr className="bg-sky-50/60">
-      <td colSpan={9}>
-        <form onSubmit={save} className="flex flex-wrap items-start gap-3 py-1" aria-label={`Edit ${product.name}`}>
-          {input('name', 'Name', name, setName, 'min-w-48 flex-1')}
-          {input('priceCents', 'Price', price, setPrice, 'w-28')}
-          {input('stock', 'Stock', stock, setStock, 'w-28')}
-          {input('lowStockThreshold', 'Low-stock threshold', threshold, setThreshold, 'w-40')}
-          <div className="flex gap-2 pt-5">
-            <button type="submit" className="btn btn-primary" disabled={saving}>
-              {saving ? 'Saving…' : 'Save'}
-            </button>
-            <button type="button" className="btn" onClick={() => onDone(null)}>
-              Cancel
-            </button>
-          </div>
-          {error && (
-            <div className="w-full">
-              <ErrorNotice title="Not saved" message={error} />
-            </div>
-          )}
-        </form>
-      </td>
-    </tr>
-  );
-}
-
-function NewProductForm({ onCreated }: { onCreated: (p: Product) => void }) {
-  const [sku, setSku] = useState('');
-  const [name, setName] = useState('');
-  const [price, setPrice] = useState('');
-  const [stock, setStock] = useState('');
-  const [threshold, setThreshold] = useState('0');
-  const [fields, setFields] = useState<Record<string, string>>({});
-  const [error, setError] = useState<string | null>(null);
-  const [saving, setSaving] = useState(false);
-
-  async function create(e: React.FormEvent) {
-    e.preventDefault();
-    const local: Record<string, string> = {};
-    const priceCents = parseMoney(price);
-    const stockN = parseUnits(stock);
-    const thresholdN = parseUnits(threshold);
-    if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(sku.trim())) local.sku = 'Letters, digits, dot, dash or underscore; at most 64.';
-    if (!name.trim()) local.name = 'A product needs a name.';
-    if (priceCents === null) local.priceCents = 'A price like 12.50.';
-    if (stockN === null) local.stock = 'A whole number of units, 0 or more.';
-    if (thresholdN === null) local.lowStockThreshold = 'A whole number of units, 0 or more.';
-    setFields(local);
-    if (Object.keys(local).length) return;
-    setSaving(true);
-    setError(null);
-    try {
-      const p = await api.createProduct({ sku: sku.trim(), name: name.trim(), priceCents: priceCents!, stock: stockN!, lowStockThreshold: thresholdN! });
-      onCreated(p);
-      setSku('');
-      setName('');
-      setPrice('');
-      setStock('');
-      setThreshold('0');
+      await onSubmit(checked.values);
+      if (!product) setDraft(draftOf());
     } catch (err) {
       setError(errorText(err));
       setFields(fieldErrors(err));
@@ -155,50 +97,78 @@ function NewProductForm({ onCreated }: { onCreated: (p: Product) => void }) {
     }
   }
 
-  const field = (key: string, label: string, value: string, set: (v: string) => void, placeholder: string, width: string) => (
-    <div className={width}>
-      <label htmlFor={`new-${key}`} className="label">
-        {label}
-      </label>
-      <input
-        id={`new-${key}`}
-        className="input"
-        value={value}
-        placeholder={placeholder}
-        onChange={(e) => set(e.target.value)}
-        aria-invalid={Boolean(fields[key])}
-        aria-describedby={fields[key] ? `new-${key}-error` : undefined}
-      />
-      {fields[key] && (
-        <p id={`new-${key}-error`} className="mt-1 text-xs text-red-800">
-          {fields[key]}
-        </p>
-      )}
-    </div>
+  const field = (key: keyof Draft, apiKey: string, label: string, placeholder: string, className: string, inputMode?: 'decimal' | 'numeric') => (
+    <TextField
+      id={`${key}-${idPrefix}`}
+      label={label}
+      className={className}
+      value={draft[key]}
+      onChange={(value) => setDraft((d) => ({ ...d, [key]: value }))}
+      placeholder={product ? undefined : placeholder}
+      error={fields[apiKey]}
+      inputMode={inputMode}
+    />
   );
 
+  return (
+    <form onSubmit={save} className="flex flex-wrap items-start gap-3 py-1" aria-label={product ? `Edit ${product.name}` : undefined} noValidate>
+      {!product && field('sku', 'sku', 'SKU', 'KB-MECH-02', 'w-40')}
+      {field('name', 'name', 'Name', 'Mechanical keyboard', 'min-w-56 flex-1')}
+      {field('price', 'priceCents', 'Price', '89.00', 'w-28', 'decimal')}
+      {field('stock', 'stock', 'Stock', '25', 'w-28', 'numeric')}
+      {field('threshold', 'lowStockThreshold', 'Low-stock threshold', '5', 'w-40', 'numeric')}
+      <div className="flex gap-2 pt-5">
+        <button type="submit" className="btn btn-primary" disabled={saving}>
+          {saving ? busy : submit}
+        </button>
+        {onCancel && (
+          <button type="button" className="btn" onClick={onCancel}>
+            Cancel
+          </button>
+        )}
+      </div>
+      {error && (
+        <div className="w-full">
+          <ErrorNotice title={failed} message={error} />
+        </div>
+      )}
+    </form>
+  );
+}
+
+function EditRow({ product, columns, onDone }: { product: Product; columns: number; onDone: (p: Product | null, message?: string) => void }) {
+  return (
+    <tr className="bg-sky-50/60">
+      <td colSpan={columns}>
+        <ProductForm
+          product={product}
+          idPrefix={product.id}
+          submit="Save"
+          busy="Saving…"
+          failed="Not saved"
+          onCancel={() => onDone(null)}
+          onSubmit={async (v) => {
+            const changes: Parameters<typeof api.updateProduct>[1] = {};
+            if (v.name !== product.name) changes.name = v.name;
+            if (v.priceCents !== product.priceCents) changes.priceCents = v.priceCents;
+            if (v.stock !== product.stock) changes.stock = v.stock;
+            if (v.lowStockThreshold !== product.lowStockThreshold) changes.lowStockThreshold = v.lowStockThreshold;
+            if (Object.keys(changes).length === 0) return onDone(null);
+            onDone(await api.updateProduct(product.id, changes), `Saved ${v.name}.`);
+          }}
+        />
+      </td>
+    </tr>
+  );
+}
+
+function NewProductForm({ onCreated }: { onCreated: (p: Product) => void }) {
   return (
     <section aria-labelledby="new-product-title" className="card mt-4 p-4">
       <h2 id="new-product-title" className="mb-3 text-base font-semibold">
         New product
       </h2>
-      <form onSubmit={create} className="flex flex-wrap items-start gap-3" noValidate>
-        {field('sku', 'SKU', sku, setSku, 'KB-MECH-02', 'w-40')}
-        {field('name', 'Name', name, setName, 'Mechanical keyboard', 'min-w-56 flex-1')}
-        {field('priceCents', 'Price', price, setPrice, '89.00', 'w-28')}
-        {field('stock', 'Stock', stock, setStock, '25', 'w-24')}
-        {field('lowStockThreshold', 'Low-stock threshold', threshold, setThreshold, '5', 'w-40')}
-        <div className="pt-5">
-          <button type="submit" className="btn btn-primary" disabled={saving}>
-            {saving ? 'Adding…' : 'Add product'}
-          </button>
-        </div>
-      </form>
-      {error && (
-        <div className="mt-3">
-          <ErrorNotice title="The product was not added" message={error} />
-        </div>
-      )}
+      <ProductForm idPrefix="new" submit="Add product" busy="Adding…" failed="The product was not added" onSubmit={async (v) => onCreated(await api.createProduct(v))} />
     </section>
   );
 }
@@ -245,72 +215,64 @@ export function InventoryView() {
   );
 
   const low = products?.filter(isLow).length ?? 0;
+  const table = useMemo<TableSpec<Product>>(
+    () => ({
+      label: 'Products',
+      row: (p) => ({ key: p.id, 'data-product-id': p.id, 'data-sku': p.sku }),
+      columns: [
+        { key: 'sku', header: 'SKU', className: 'font-mono text-xs', cell: (p) => p.sku, sortValue: (p) => p.sku },
+        { key: 'name', header: 'Name', cell: (p) => p.name, sortValue: (p) => p.name },
+        { key: 'price', header: 'Price', numeric: true, cell: (p) => formatCents(p.priceCents, p.currency), sortValue: (p) => p.priceCents },
+        { key: 'stock', header: 'Stock', numeric: true, field: 'stock', cell: (p) => p.stock, sortValue: (p) => p.stock },
+        { key: 'reserved', header: 'Reserved', numeric: true, field: 'reserved', cell: (p) => p.reserved, sortValue: (p) => p.reserved },
+        { key: 'available', header: 'Available', numeric: true, field: 'available', className: 'font-semibold', cell: (p) => p.available, sortValue: (p) => p.available },
+        { key: 'threshold', header: 'Threshold', numeric: true, cell: (p) => p.lowStockThreshold, sortValue: (p) => p.lowStockThreshold },
+        { key: 'level', header: 'Level', cell: (p) => (isLow(p) ? <Badge tone="warn">Low</Badge> : <Badge tone="good">OK</Badge>), sortValue: (p) => (isLow(p) ? 0 : 1) },
+        {
+          key: 'actions',
+          header: 'Actions',
+          hideHeader: true,
+          className: 'text-right',
+          cell: (p) => (
+            <button type="button" className="btn px-2 py-1 text-xs" onClick={() => setEditing(p.id)} aria-label={`Edit ${p.name}`}>
+              Edit
+            </button>
+          ),
+        },
+      ],
+    }),
+    [],
+  );
   return (
     <>
       <PageHeader title="Inventory" description="Stock as reservations and releases happen. Available is stock minus what is reserved for orders; at or under its threshold a product is flagged low." />
-      {error && <ErrorNotice title="The products could not be loaded" message={error} onRetry={reload} />}
       {notice && (
         <div className="mb-3">
           <SuccessNotice>{notice}</SuccessNotice>
         </div>
       )}
-      {!products && !error && <Loading what="products" />}
-      {products && products.length === 0 && <Empty title="No products yet">Add the first one below.</Empty>}
-      {products && products.length > 0 && (
-        <div className="card overflow-x-auto">
-          <p className="border-b border-slate-100 px-3 py-2 text-sm text-slate-700">
-            {products.length} product(s){low ? `, ${low} low on stock` : ''}
-          </p>
-          <table className="table" aria-label="Products">
-            <thead>
-              <tr>
-                <th scope="col">SKU</th>
-                <th scope="col">Name</th>
-                <th scope="col" className="text-right">Price</th>
-                <th scope="col" className="text-right">Stock</th>
-                <th scope="col" className="text-right">Reserved</th>
-                <th scope="col" className="text-right">Available</th>
-                <th scope="col" className="text-right">Threshold</th>
-                <th scope="col">Level</th>
-                <th scope="col">
-                  <span className="sr-only">Actions</span>
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {products.map((p) =>
-                editing === p.id ? (
-                  <EditRow
-                    key={p.id}
-                    product={p}
-                    onDone={(saved, message) => {
-                      if (saved) upsert(saved);
-                      setNotice(message ?? null);
-                      setEditing(null);
-                    }}
-                  />
-                ) : (
-                  <tr key={p.id} data-product-id={p.id} data-sku={p.sku}>
-                    <td className="font-mono text-xs">{p.sku}</td>
-                    <td>{p.name}</td>
-                    <td className="text-right tabular-nums">{formatCents(p.priceCents, p.currency)}</td>
-                    <td className="text-right tabular-nums" data-field="stock">{p.stock}</td>
-                    <td className="text-right tabular-nums" data-field="reserved">{p.reserved}</td>
-                    <td className="text-right font-semibold tabular-nums" data-field="available">{p.available}</td>
-                    <td className="text-right tabular-nums">{p.lowStockThreshold}</td>
-                    <td>{isLow(p) ? <Badge tone="warn">Low</Badge> : <Badge tone="good">OK</Badge>}</td>
-                    <td className="text-right">
-                      <button type="button" className="btn px-2 py-1 text-xs" onClick={() => setEditing(p.id)} aria-label={`Edit ${p.name}`}>
-                        Edit
-                      </button>
-                    </td>
-                  </tr>
-                ),
-              )}
-            </tbody>
-          </table>
-        </div>
-      )}
+      <DataTable
+        table={table}
+        rows={products}
+        error={error}
+        onRetry={reload}
+        empty={{ title: 'No products yet', children: 'Add the first one below.' }}
+        rowOverride={(p, span) =>
+          editing === p.id ? (
+            <EditRow
+              key={p.id}
+              product={p}
+              columns={span}
+              onDone={(saved, message) => {
+                if (saved) upsert(saved);
+                setNotice(message ?? null);
+                setEditing(null);
+              }}
+            />
+          ) : null
+        }
+        summary={`${products?.length ?? 0} product(s)${low ? `, ${low} low on stock` : ''}`}
+      />
       <NewProductForm
         onCreated={(p) => {
           upsert(p);

@@ -7,7 +7,9 @@ import type { Product } from '../../lib/api';
 import { ApiError, allProducts, api, errorText } from '../../lib/api';
 import { formatCents } from '../../lib/events';
 import { useAccount, useLiveEvents } from '../../lib/hooks';
-import { Empty, ErrorNotice, Loading, PageHeader } from '../ui';
+import { DataTable, WithRows } from '../DataTable';
+import type { TableSpec } from '../DataTable';
+import { ErrorNotice, PageHeader } from '../ui';
 
 /** How each test card of the simulated gateway is offered (keyed by the gateway's own tokens). */
 const CARDS: Record<PaymentToken, { label: string; hint: string }> = {
@@ -97,110 +99,116 @@ export function NewOrderView() {
     }
   }
 
+  const table: TableSpec<Product> = {
+    label: 'Products and quantities',
+    row: (p) => ({ key: p.id }),
+    columns: [
+      {
+        key: 'product',
+        header: 'Product',
+        cell: (p) => (
+          <>
+            <label htmlFor={`qty-${p.id}`} className="font-medium">
+              {p.name}
+            </label>
+            <div className="font-mono text-xs text-slate-600">{p.sku}</div>
+            {error?.fields[p.id] && (
+              <p id={`qty-${p.id}-error`} className="text-xs text-red-800">
+                {error.fields[p.id]}
+              </p>
+            )}
+          </>
+        ),
+      },
+      { key: 'price', header: 'Price', numeric: true, cell: (p) => formatCents(p.priceCents, p.currency) },
+      { key: 'available', header: 'Available', numeric: true, cell: (p) => p.available },
+      {
+        key: 'quantity',
+        header: 'Quantity',
+        headerClassName: 'w-32',
+        cell: (p) => (
+          <input
+            id={`qty-${p.id}`}
+            type="number"
+            min={0}
+            max={1000}
+            step={1}
+            inputMode="numeric"
+            className="input text-right"
+            value={quantities[p.id] ?? ''}
+            placeholder="0"
+            aria-invalid={Boolean(error?.fields[p.id])}
+            aria-describedby={error?.fields[p.id] ? `qty-${p.id}-error` : undefined}
+            onChange={(e) => change(() => setQuantities((q) => ({ ...q, [p.id]: e.target.value })))}
+          />
+        ),
+      },
+    ],
+  };
+
   return (
     <>
       <PageHeader title="New order" description="Pick products and a test card, place the order, and watch its saga settle on the order's page." />
-      {loadError && <ErrorNotice title="The products could not be loaded" message={loadError} onRetry={() => location.reload()} />}
-      {!products && !loadError && <Loading what="products" />}
-      {products && products.length === 0 && <Empty title="No products to order">Add one on the Inventory page first.</Empty>}
-      {products && products.length > 0 && (
-        <form onSubmit={submit} className="grid gap-4 lg:grid-cols-3" noValidate>
-          <fieldset className="card p-4 lg:col-span-2">
-            <legend className="sr-only">Products and quantities</legend>
-            <table className="table">
-              <thead>
-                <tr>
-                  <th scope="col">Product</th>
-                  <th scope="col" className="text-right">Price</th>
-                  <th scope="col" className="text-right">Available</th>
-                  <th scope="col" className="w-32">Quantity</th>
-                </tr>
-              </thead>
-              <tbody>
-                {products.map((p) => {
-                  const fieldError = error?.fields[p.id];
-                  return (
-                    <tr key={p.id}>
-                      <td>
-                        <label htmlFor={`qty-${p.id}`} className="font-medium">
-                          {p.name}
-                        </label>
-                        <div className="font-mono text-xs text-slate-600">{p.sku}</div>
-                        {fieldError && (
-                          <p id={`qty-${p.id}-error`} className="text-xs text-red-800">
-                            {fieldError}
-                          </p>
-                        )}
-                      </td>
-                      <td className="text-right tabular-nums">{formatCents(p.priceCents, p.currency)}</td>
-                      <td className="text-right tabular-nums">{p.available}</td>
-                      <td>
-                        <input
-                          id={`qty-${p.id}`}
-                          type="number"
-                          min={0}
-                          max={1000}
-                          step={1}
-                          inputMode="numeric"
-                          className="input text-right"
-                          value={quantities[p.id] ?? ''}
-                          placeholder="0"
-                          aria-invalid={Boolean(fieldError)}
-                          aria-describedby={fieldError ? `qty-${p.id}-error` : undefined}
-                          onChange={(e) => change(() => setQuantities((q) => ({ ...q, [p.id]: e.target.value })))}
-                        />
-                      </td>
-                    </tr>
-                  );
-                })}
-              </tbody>
-            </table>
-          </fieldset>
-          <div className="card space-y-4 p-4">
-            <fieldset>
-              <legend className="label">Test card</legend>
-              <div className="space-y-2">
-                {(Object.keys(PAYMENT_TOKENS) as PaymentToken[]).map((t) => (
-                  <label key={t} className="flex cursor-pointer items-start gap-2 rounded-md border border-slate-200 p-2 text-sm has-[:checked]:border-sky-700 has-[:checked]:bg-sky-50">
-                    <input type="radio" name="card" value={t} checked={token === t} onChange={() => change(() => setToken(t))} className="mt-1" />
-                    <span>
-                      <span className="font-medium">{CARDS[t].label}</span> <span className="font-mono text-xs text-slate-600">{t}</span>
-                      <span className="block text-xs text-slate-600">{CARDS[t].hint}</span>
-                    </span>
-                  </label>
-                ))}
-              </div>
+      <WithRows
+        rows={products}
+        states={{
+          error: loadError ? { title: 'The products could not be loaded', message: loadError, onRetry: () => location.reload() } : null,
+          loading: 'products',
+          empty: { title: 'No products to order', children: 'Add one on the Inventory page first.' },
+        }}
+      >
+        {(listed) => (
+          <form onSubmit={submit} className="grid gap-4 lg:grid-cols-3" noValidate>
+            <fieldset className="card p-4 lg:col-span-2">
+              <legend className="sr-only">Products and quantities</legend>
+              <DataTable table={table} frame="none" rows={listed} empty={{ title: 'No products to order' }} />
             </fieldset>
-            <div>
-              <label htmlFor="customer" className="label">
-                Customer id
-              </label>
-              <input
-                id="customer"
-                className="input font-mono text-xs"
-                value={customerId}
-                readOnly={own !== null}
-                onChange={(e) => change(() => setCustomerId(e.target.value))}
-                aria-describedby="customer-hint"
-              />
-              <p id="customer-hint" className="mt-1 text-xs text-slate-600">
-                {own ? 'You order as yourself.' : 'A new customer each time the page opens; any UUID works.'}
+            <div className="card space-y-4 p-4">
+              <fieldset>
+                <legend className="label">Test card</legend>
+                <div className="space-y-2">
+                  {(Object.keys(PAYMENT_TOKENS) as PaymentToken[]).map((t) => (
+                    <label key={t} className="flex cursor-pointer items-start gap-2 rounded-md border border-slate-200 p-2 text-sm has-[:checked]:border-sky-700 has-[:checked]:bg-sky-50">
+                      <input type="radio" name="card" value={t} checked={token === t} onChange={() => change(() => setToken(t))} className="mt-1" />
+                      <span>
+                        <span className="font-medium">{CARDS[t].label}</span> <span className="font-mono text-xs text-slate-600">{t}</span>
+                        <span className="block text-xs text-slate-600">{CARDS[t].hint}</span>
+                      </span>
+                    </label>
+                  ))}
+                </div>
+              </fieldset>
+              <div>
+                <label htmlFor="customer" className="label">
+                  Customer id
+                </label>
+                <input
+                  id="customer"
+                  className="input font-mono text-xs"
+                  value={customerId}
+                  readOnly={own !== null}
+                  onChange={(e) => change(() => setCustomerId(e.target.value))}
+                  aria-describedby="customer-hint"
+                />
+                <p id="customer-hint" className="mt-1 text-xs text-slate-600">
+                  {own ? 'You order as yourself.' : 'A new customer each time the page opens; any UUID works.'}
+                </p>
+                {error?.fields.customerId && <p className="text-xs text-red-800">{error.fields.customerId}</p>}
+              </div>
+              <p className="flex items-baseline justify-between border-t border-slate-200 pt-3">
+                <span className="text-sm text-slate-700">{lines.reduce((n, l) => n + l.quantity, 0)} item(s)</span>
+                <span className="text-lg font-semibold tabular-nums" data-testid="new-order-total">
+                  {formatCents(total, currency)}
+                </span>
               </p>
-              {error?.fields.customerId && <p className="text-xs text-red-800">{error.fields.customerId}</p>}
+              {error && <ErrorNotice title="The order was not placed" message={error.message} />}
+              <button type="submit" className="btn btn-primary w-full justify-center" disabled={submitting}>
+                {submitting ? 'Placing the order…' : 'Place order'}
+              </button>
             </div>
-            <p className="flex items-baseline justify-between border-t border-slate-200 pt-3">
-              <span className="text-sm text-slate-700">{lines.reduce((n, l) => n + l.quantity, 0)} item(s)</span>
-              <span className="text-lg font-semibold tabular-nums" data-testid="new-order-total">
-                {formatCents(total, currency)}
-              </span>
-            </p>
-            {error && <ErrorNotice title="The order was not placed" message={error.message} />}
-            <button type="submit" className="btn btn-primary w-full justify-center" disabled={submitting}>
-              {submitting ? 'Placing the order…' : 'Place order'}
-            </button>
-          </div>
-        </form>
-      )}
+          </form>
+        )}
+      </WithRows>
     </>
   );
 }

@@ -10,10 +10,23 @@ import { PAYMENT_STATUS_INFO, SERVICES, STATUS_INFO, describeEvent, formatCents,
 import { useAccount, useLiveEvents } from '../../lib/hooks';
 import { buildSwimlane, mergeEvents, paymentFromEvents, statusFromEvents, type PaymentSummary } from '../../lib/saga';
 import { isAbout, liveSocket } from '../../lib/socket';
+import { DataTable } from '../DataTable';
+import { isId } from '../Fields';
+import type { TableSpec } from '../DataTable';
 import { Swimlane } from '../Swimlane';
 import { Badge, ErrorNotice, Loading, PageHeader, StatusBadge, SuccessNotice, Time, formatMs } from '../ui';
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+const itemsTable = (currency: string): TableSpec<Order['items'][number]> => ({
+  label: 'Items',
+  row: (i) => ({ key: i.productId }),
+  columns: [
+    { key: 'product', header: 'Product', cell: (i) => i.name },
+    { key: 'quantity', header: 'Quantity', numeric: true, cell: (i) => i.quantity },
+    { key: 'unit', header: 'Unit price', numeric: true, cell: (i) => formatCents(i.unitPriceCents, currency) },
+    { key: 'line', header: 'Line total', numeric: true, cell: (i) => formatCents(i.lineTotalCents, currency) },
+  ],
+});
 
 function Actions({ order, onChanged }: { order: Order; onChanged: (o: Order) => void }) {
   const [busy, setBusy] = useState<string | null>(null);
@@ -187,26 +200,12 @@ function OrderDetails({ id }: { id: string }) {
       <div className="grid gap-4 lg:grid-cols-3">
         <section aria-labelledby="items-title" className="card p-4 lg:col-span-2">
           <h2 id="items-title" className="mb-2 text-base font-semibold">Items</h2>
-          <table className="table">
-            <thead>
-              <tr>
-                <th scope="col">Product</th>
-                <th scope="col" className="text-right">Quantity</th>
-                <th scope="col" className="text-right">Unit price</th>
-                <th scope="col" className="text-right">Line total</th>
-              </tr>
-            </thead>
-            <tbody>
-              {current.items.map((i) => (
-                <tr key={i.productId}>
-                  <td>{i.name}</td>
-                  <td className="text-right tabular-nums">{i.quantity}</td>
-                  <td className="text-right tabular-nums">{formatCents(i.unitPriceCents, current.currency)}</td>
-                  <td className="text-right tabular-nums">{formatCents(i.lineTotalCents, current.currency)}</td>
-                </tr>
-              ))}
-            </tbody>
-            <tfoot>
+          <DataTable
+            table={itemsTable(current.currency)}
+            frame="none"
+            rows={current.items}
+            empty={{ title: 'No items' }}
+            footer={
               <tr>
                 <th scope="row" colSpan={3} className="text-right">
                   Total
@@ -215,8 +214,8 @@ function OrderDetails({ id }: { id: string }) {
                   {formatCents(current.totalCents, current.currency)}
                 </td>
               </tr>
-            </tfoot>
-          </table>
+            }
+          />
         </section>
         <section aria-labelledby="manage-title" className="card space-y-4 p-4">
           <div>
@@ -257,7 +256,7 @@ function OrderDetails({ id }: { id: string }) {
 
 export function OrderView() {
   const id = useSearchParams().get('id')?.trim() ?? '';
-  if (!UUID.test(id)) {
+  if (!isId(id)) {
     return (
       <>
         <PageHeader title="Order" />

@@ -7,9 +7,11 @@ import type { LiveEvent, OrderStatus } from '../../lib/events';
 import { ORDER_STATUSES, STATUS_INFO, formatCents, orderIdOf } from '../../lib/events';
 import { useAccount, useLiveEvents } from '../../lib/hooks';
 import { statusFromEvents } from '../../lib/saga';
-import { Empty, ErrorNotice, Loading, OrderLink, PageHeader, StatusBadge, Time } from '../ui';
+import { DataTable, useCursorPages } from '../DataTable';
+import { FilterBar, IdField, SelectField, isId, isIdOrNothing } from '../Fields';
+import type { TableSpec } from '../DataTable';
+import { OrderLink, PageHeader, StatusBadge, Time } from '../ui';
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const PAGE_SIZE = 25;
 /** New orders shown above the first page as they arrive; beyond this, the oldest of them drop off. */
 const ARRIVED_MAX = 50;
@@ -32,6 +34,29 @@ function orderFromCreated(e: LiveEvent): Order | null {
   };
 }
 
+const TABLE: TableSpec<Order> = {
+  label: 'Orders',
+  row: (o) => ({ key: o.id, 'data-order-id': o.id }),
+  columns: [
+    { key: 'order', header: 'Order', cell: (o) => <OrderLink id={o.id} /> },
+    {
+      key: 'status',
+      header: 'Status',
+      cell: (o) => (
+        <>
+          <StatusBadge status={o.status} />
+          {o.failureReason && <span className="ml-2 text-xs text-slate-600">{o.failureReason}</span>}
+        </>
+      ),
+    },
+    { key: 'customer', header: 'Customer', className: 'font-mono text-xs text-slate-700', cell: (o) => o.customerId.slice(0, 8) },
+    { key: 'items', header: 'Items', numeric: true, cell: (o) => o.items.reduce((n, i) => n + i.quantity, 0) },
+    { key: 'total', header: 'Total', numeric: true, cell: (o) => formatCents(o.totalCents, o.currency) },
+    { key: 'placed', header: 'Placed', cell: (o) => <Time iso={o.createdAt} withDate /> },
+    { key: 'changed', header: 'Last change', cell: (o) => <Time iso={o.updatedAt} /> },
+  ],
+};
+
 export function OrdersView() {
   const params = useSearchParams();
   const router = useRouter();
@@ -42,21 +67,21 @@ export function OrdersView() {
   const own = account?.role === 'customer' ? account.sub : null;
   const customerId = own ?? params.get('customerId') ?? '';
   const [customerInput, setCustomerInput] = useState(customerId);
-  const [cursors, setCursors] = useState<(string | null)[]>([null]);
+  const pages = useCursorPages();
+  const { cursor } = pages;
   const [page, setPage] = useState<{ items: Order[]; nextCursor: string | null } | null>(null);
   // Orders placed since the page was read; kept apart so the page's cursor stays right.
   const [arrived, setArrived] = useState<{ items: Order[]; dropped: number }>({ items: [], dropped: 0 });
   const [error, setError] = useState<string | null>(null);
   const [reloads, setReloads] = useState(0);
-  const cursor = cursors.at(-1) ?? null;
-  const customerInvalid = customerInput !== '' && !UUID.test(customerInput.trim());
+  const customerInvalid = !isIdOrNothing(customerInput);
 
   useEffect(() => setCustomerInput(customerId), [customerId]);
 
   useEffect(() => {
     const ctl = new AbortController();
     setError(null);
-    api.listOrders({ status, customerId: UUID.test(customerId) ? customerId : undefined, cursor, limit: PAGE_SIZE }, ctl.signal).then(
+    api.listOrders({ status, customerId: isId(customerId) ? customerId : undefined, cursor, limit: PAGE_SIZE }, ctl.signal).then(
       (p) => {
         setPage(p);
         setArrived({ items: [], dropped: 0 });
@@ -93,7 +118,7 @@ export function OrdersView() {
         const items = moved(current.items);
         return items === current.items ? current : { ...current, items };
       });
-      if (cursors.length !== 1) return;
+      if (!pages.onFirstPage) return;
       setArrived((current) => {
         let items = current.items;
         let dropped = current.dropped;
@@ -123,7 +148,7 @@ export function OrdersView() {
       if (v) q.set(k, v);
       else q.delete(k);
     }
-    setCursors([null]);
+    pages.reset();
     setPage(null);
     router.replace(`${pathname}${q.size ? `?${q}` : ''}`);
   }
@@ -134,46 +159,20 @@ export function OrdersView() {
         title={own ? 'Your orders' : 'Orders'}
         description={`${own ? 'Your orders' : 'Every order'}, newest first. Statuses change here as the saga moves; new orders appear at the top.`}
       />
-      <form
-        className="card mb-4 flex flex-wrap items-end gap-4 p-4"
-        onSubmit={(e) => {
-          e.preventDefault();
+      <FilterBar
+        onSubmit={() => {
           if (!customerInvalid && !own) setFilters({ customerId: customerInput.trim() });
         }}
       >
-        <div>
-          <label htmlFor="filter-status" className="label">
-            Status
-          </label>
-          <select id="filter-status" className="input" value={status} onChange={(e) => setFilters({ status: e.target.value })}>
-            <option value="">Any status</option>
-            {ORDER_STATUSES.map((s) => (
-              <option key={s} value={s}>
-                {STATUS_INFO[s].label}
-              </option>
-            ))}
-          </select>
-        </div>
+        <SelectField
+          id="filter-status"
+          label="Status"
+          value={status}
+          onChange={(value) => setFilters({ status: value })}
+          options={[{ value: '', label: 'Any status' }, ...ORDER_STATUSES.map((s) => ({ value: s, label: STATUS_INFO[s].label }))]}
+        />
         {!own && (
-        <div className="min-w-80 flex-1">
-          <label htmlFor="filter-customer" className="label">
-            Customer id
-          </label>
-          <input
-            id="filter-customer"
-            className="input font-mono"
-            value={customerInput}
-            placeholder="a customer's UUID"
-            aria-invalid={customerInvalid}
-            aria-describedby={customerInvalid ? 'filter-customer-error' : undefined}
-            onChange={(e) => setCustomerInput(e.target.value)}
-          />
-          {customerInvalid && (
-            <p id="filter-customer-error" className="mt-1 text-xs text-red-800">
-              A customer id is a UUID, like 3f2504e0-4f89-11d3-9a0c-0305e82c3301.
-            </p>
-          )}
-        </div>
+          <IdField id="filter-customer" noun="customer" value={customerInput} onChange={setCustomerInput} />
         )}
         {!own && (
           <button type="submit" className="btn" disabled={customerInvalid}>
@@ -185,72 +184,32 @@ export function OrdersView() {
             Clear filters
           </button>
         )}
-      </form>
-      {error && <ErrorNotice title="The orders could not be loaded" message={error} onRetry={reload} />}
-      {!page && !error && <Loading what="orders" />}
-      {page && rows.length === 0 && (
-        <Empty title={status || customerId ? 'No order matches these filters' : 'No orders yet'}>
-          Place one from <a href="/orders/new/" className="link">New order</a>; it appears here as soon as it is placed.
-        </Empty>
-      )}
-      {arrived.dropped > 0 && (
-        <p className="mb-2 text-sm text-slate-700" role="status">
-          {arrived.dropped} more order(s) arrived than are shown.{' '}
-          <button type="button" className="link" onClick={reload}>
-            Show the newest
-          </button>
-        </p>
-      )}
-      {page && rows.length > 0 && (
-        <div className="card overflow-x-auto">
-          <table className="table" aria-label="Orders">
-            <thead>
-              <tr>
-                <th scope="col">Order</th>
-                <th scope="col">Status</th>
-                <th scope="col">Customer</th>
-                <th scope="col" className="text-right">Items</th>
-                <th scope="col" className="text-right">Total</th>
-                <th scope="col">Placed</th>
-                <th scope="col">Last change</th>
-              </tr>
-            </thead>
-            <tbody>
-              {rows.map((o) => (
-                <tr key={o.id} data-order-id={o.id}>
-                  <td>
-                    <OrderLink id={o.id} />
-                  </td>
-                  <td>
-                    <StatusBadge status={o.status} />
-                    {o.failureReason && <span className="ml-2 text-xs text-slate-600">{o.failureReason}</span>}
-                  </td>
-                  <td className="font-mono text-xs text-slate-700">{o.customerId.slice(0, 8)}</td>
-                  <td className="text-right tabular-nums">{o.items.reduce((n, i) => n + i.quantity, 0)}</td>
-                  <td className="text-right tabular-nums">{formatCents(o.totalCents, o.currency)}</td>
-                  <td>
-                    <Time iso={o.createdAt} withDate />
-                  </td>
-                  <td>
-                    <Time iso={o.updatedAt} />
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      )}
-      {page && (cursors.length > 1 || page.nextCursor) && (
-        <nav aria-label="Pages" className="mt-3 flex items-center gap-2">
-          <button type="button" className="btn" disabled={cursors.length <= 1} onClick={() => setCursors((c) => c.slice(0, -1))}>
-            ← Newer
-          </button>
-          <span className="text-sm text-slate-600">Page {cursors.length}</span>
-          <button type="button" className="btn" disabled={!page.nextCursor} onClick={() => setCursors((c) => [...c, page.nextCursor])}>
-            Older →
-          </button>
-        </nav>
-      )}
+      </FilterBar>
+      <DataTable
+        table={TABLE}
+        rows={page && rows}
+        error={error}
+        onRetry={reload}
+        empty={{
+          title: status || customerId ? 'No order matches these filters' : 'No orders yet',
+          children: (
+            <>
+              Place one from <a href="/orders/new/" className="link">New order</a>; it appears here as soon as it is placed.
+            </>
+          ),
+        }}
+        summary={
+          arrived.dropped > 0 && (
+            <span role="status">
+              {arrived.dropped} more order(s) arrived than are shown.{' '}
+              <button type="button" className="link" onClick={reload}>
+                Show the newest
+              </button>
+            </span>
+          )
+        }
+        paging={page ? { pages, nextCursor: page.nextCursor } : undefined}
+      />
     </>
   );
 }

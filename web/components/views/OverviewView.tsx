@@ -6,6 +6,8 @@ import { useLiveEvents, useSampled } from '../../lib/hooks';
 import { OverviewModel } from '../../lib/overview';
 import type { Figures, OverviewSnapshot } from '../../lib/overview';
 import { Chart } from '../Chart';
+import { DataTable } from '../DataTable';
+import type { TableSpec } from '../DataTable';
 import { ErrorNotice, PageHeader, formatMs } from '../ui';
 
 const percent = (r: number | null) => (r === null ? '—' : `${(r * 100).toFixed(r === 1 ? 0 : 1)} %`);
@@ -50,8 +52,39 @@ function FigureGrid({ id, title, figures, inFlight }: { id: string; title: strin
 
 const clock = (t: number) => new Date(t * 1000).toLocaleTimeString('en-GB', { hour12: false });
 
+interface ThroughputRow {
+  t: number;
+  placed: number;
+  confirmed: number;
+  failed: number;
+  cancelled: number;
+}
+
+const THROUGHPUT_TABLE: TableSpec<ThroughputRow> = {
+  label: 'Orders per 10 seconds, last 5 minutes',
+  row: (r) => ({ key: String(r.t) }),
+  columns: [
+    { key: 'from', header: 'From', cell: (r) => clock(r.t) },
+    { key: 'placed', header: 'Placed', cell: (r) => r.placed },
+    { key: 'confirmed', header: 'Confirmed', cell: (r) => r.confirmed },
+    { key: 'failed', header: 'Failed', cell: (r) => r.failed },
+    { key: 'cancelled', header: 'Cancelled', cell: (r) => r.cancelled },
+  ],
+};
+
+const SETTLE_TABLE: TableSpec<{ t: number; p50: number | null; p95: number | null; n: number }> = {
+  label: 'Placed to final status, per 10 seconds, last 5 minutes',
+  row: (r) => ({ key: String(r.t) }),
+  columns: [
+    { key: 'from', header: 'From', cell: (r) => clock(r.t) },
+    { key: 'settled', header: 'Settled', cell: (r) => r.n },
+    { key: 'p50', header: 'p50', cell: (r) => formatMs(r.p50) },
+    { key: 'p95', header: 'p95', cell: (r) => formatMs(r.p95) },
+  ],
+};
+
 function ThroughputTable({ s }: { s: OverviewSnapshot['throughput'] }) {
-  const rows: { t: number; placed: number; confirmed: number; failed: number; cancelled: number }[] = [];
+  const rows: ThroughputRow[] = [];
   for (let i = 0; i < s.t.length; i += 10) {
     const sum = (a: number[]) => a.slice(i, i + 10).reduce((x, y) => x + y, 0);
     rows.push({ t: s.t[i]!, placed: sum(s.placed), confirmed: sum(s.confirmed), failed: sum(s.failed), cancelled: sum(s.cancelled) });
@@ -62,29 +95,13 @@ function ThroughputTable({ s }: { s: OverviewSnapshot['throughput'] }) {
       <summary className="cursor-pointer text-slate-700">
         Last 5 minutes: {total('placed')} placed, {total('confirmed')} confirmed, {total('failed')} failed, {total('cancelled')} cancelled. Show as a table
       </summary>
-      <table className="table mt-2">
-        <caption className="sr-only">Orders per 10 seconds, last 5 minutes</caption>
-        <thead>
-          <tr>
-            <th scope="col">From</th>
-            <th scope="col">Placed</th>
-            <th scope="col">Confirmed</th>
-            <th scope="col">Failed</th>
-            <th scope="col">Cancelled</th>
-          </tr>
-        </thead>
-        <tbody>
-          {rows.filter((r) => r.placed + r.confirmed + r.failed + r.cancelled > 0).map((r) => (
-            <tr key={r.t}>
-              <td>{clock(r.t)}</td>
-              <td>{r.placed}</td>
-              <td>{r.confirmed}</td>
-              <td>{r.failed}</td>
-              <td>{r.cancelled}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
+      <DataTable
+        table={THROUGHPUT_TABLE}
+        frame="none"
+        className="mt-2"
+        rows={rows.filter((r) => r.placed + r.confirmed + r.failed + r.cancelled > 0)}
+        empty={{ title: 'No order in the last 5 minutes' }}
+      />
     </details>
   );
 }
@@ -97,27 +114,7 @@ function SettleTable({ s }: { s: OverviewSnapshot['settle'] }) {
         {rows.length ? `Latest: p50 ${formatMs(rows.at(-1)!.p50)}, p95 ${formatMs(rows.at(-1)!.p95)} over ${rows.at(-1)!.n} order(s).` : 'No order settled in the last 5 minutes.'}{' '}
         Show as a table
       </summary>
-      <table className="table mt-2">
-        <caption className="sr-only">Placed to final status, per 10 seconds, last 5 minutes</caption>
-        <thead>
-          <tr>
-            <th scope="col">From</th>
-            <th scope="col">Settled</th>
-            <th scope="col">p50</th>
-            <th scope="col">p95</th>
-          </tr>
-        </thead>
-        <tbody>
-          {rows.map((r) => (
-            <tr key={r.t}>
-              <td>{clock(r.t)}</td>
-              <td>{r.n}</td>
-              <td>{formatMs(r.p50)}</td>
-              <td>{formatMs(r.p95)}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
+      <DataTable table={SETTLE_TABLE} frame="none" className="mt-2" rows={rows} empty={{ title: 'No order settled in the last 5 minutes' }} />
     </details>
   );
 }

@@ -4,24 +4,43 @@ import type { Payment } from '../../lib/api';
 import { api, errorText } from '../../lib/api';
 import { PAYMENT_STATUS_INFO, formatCents, orderIdOf } from '../../lib/events';
 import { useLiveEvents } from '../../lib/hooks';
-import { Badge, Empty, ErrorNotice, Loading, OrderLink, PageHeader, Time } from '../ui';
+import { DataTable, useCursorPages } from '../DataTable';
+import { FilterBar, IdField, isIdOrNothing } from '../Fields';
+import type { TableSpec } from '../DataTable';
+import { Badge, OrderLink, PageHeader, Time } from '../ui';
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const PAGE_SIZE = 25;
 /** New payments shown above the first page as they arrive, at most; "Newer" reloads to see the rest. */
 const ARRIVED_MAX = 50;
 type Row = Payment;
 
+const TABLE: TableSpec<Row> = {
+  label: 'Payments',
+  row: (p) => ({ key: p.id, 'data-payment-order': p.orderId, 'data-payment-status': p.status }),
+  columns: [
+    { key: 'order', header: 'Order', cell: (p) => <OrderLink id={p.orderId} /> },
+    { key: 'status', header: 'Status', cell: (p) => <Badge tone={PAYMENT_STATUS_INFO[p.status].tone}>{PAYMENT_STATUS_INFO[p.status].label}</Badge> },
+    {
+      key: 'amount',
+      header: 'Amount',
+      numeric: true,
+      cell: (p) => <span className={p.status === 'REFUNDED' ? 'text-slate-500 line-through' : ''}>{formatCents(p.amountCents, p.currency)}</span>,
+    },
+    { key: 'why', header: 'Why', className: 'text-slate-700', cell: (p) => p.refundReason ?? p.failureReason ?? (p.status === 'REFUNDED' ? 'refunded' : '') },
+    { key: 'charged', header: 'Charged at', cell: (p) => <Time iso={p.createdAt} withDate /> },
+  ],
+};
+
 export function PaymentsView() {
   const [orderInput, setOrderInput] = useState('');
   const [orderId, setOrderId] = useState('');
-  const [cursors, setCursors] = useState<(string | null)[]>([null]);
+  const pages = useCursorPages();
+  const { cursor } = pages;
   const [page, setPage] = useState<{ items: Row[]; nextCursor: string | null } | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [reloads, setReloads] = useState(0);
   const reload = useCallback(() => setReloads((n) => n + 1), []);
-  const cursor = cursors.at(-1) ?? null;
-  const invalid = orderInput.trim() !== '' && !UUID.test(orderInput.trim());
+  const invalid = !isIdOrNothing(orderInput);
 
   useEffect(() => {
     const ctl = new AbortController();
@@ -49,7 +68,7 @@ export function PaymentsView() {
             if (status !== 'REFUNDED' && items[at]!.status === 'REFUNDED') continue;
             items = items.slice();
             items[at] = { ...items[at]!, status, updatedAt: e.occurredAt, refundReason: e.type === 'payment.refunded' ? e.data.reason : items[at]!.refundReason };
-          } else if (cursors.length === 1 && e.type !== 'payment.refunded' && items.length < PAGE_SIZE + ARRIVED_MAX) {
+          } else if (pages.onFirstPage && e.type !== 'payment.refunded' && items.length < PAGE_SIZE + ARRIVED_MAX) {
             const currency = 'currency' in d ? d.currency : (items[0]?.currency ?? 'USD');
             items = [
               { id: d.paymentId, orderId: id, amountCents: d.amountCents, currency, status, failureReason: e.type === 'payment.failed' ? e.data.reason : null, refundReason: null, createdAt: e.occurredAt, updatedAt: e.occurredAt },
@@ -68,35 +87,15 @@ export function PaymentsView() {
   return (
     <>
       <PageHeader title="Payments" description="Every charge, newest first: charged, declined, or refunded when its order failed or was cancelled." />
-      <form
-        className="card mb-4 flex flex-wrap items-end gap-4 p-4"
-        onSubmit={(e) => {
-          e.preventDefault();
+      <FilterBar
+        onSubmit={() => {
           if (invalid) return;
-          setCursors([null]);
+          pages.reset();
           setPage(null);
           setOrderId(orderInput.trim());
         }}
       >
-        <div className="min-w-80 flex-1">
-          <label htmlFor="payment-order" className="label">
-            Order id
-          </label>
-          <input
-            id="payment-order"
-            className="input font-mono"
-            value={orderInput}
-            placeholder="an order's UUID"
-            onChange={(e) => setOrderInput(e.target.value)}
-            aria-invalid={invalid}
-            aria-describedby={invalid ? 'payment-order-error' : undefined}
-          />
-          {invalid && (
-            <p id="payment-order-error" className="mt-1 text-xs text-red-800">
-              An order id is a UUID.
-            </p>
-          )}
-        </div>
+        <IdField id="payment-order" noun="order" value={orderInput} onChange={setOrderInput} />
         <button type="submit" className="btn" disabled={invalid}>
           Show
         </button>
@@ -107,62 +106,22 @@ export function PaymentsView() {
             onClick={() => {
               setOrderInput('');
               setOrderId('');
-              setCursors([null]);
+              pages.reset();
             }}
           >
             All payments
           </button>
         )}
-      </form>
-      {error && <ErrorNotice title="The payments could not be loaded" message={error} onRetry={reload} />}
-      {!page && !error && <Loading what="payments" />}
-      {page && page.items.length === 0 && <Empty title={orderId ? 'No payment for this order' : 'No payments yet'}>A payment appears here when an order is charged.</Empty>}
-      {page && page.items.length > 0 && (
-        <div className="card overflow-x-auto">
-          <p className="border-b border-slate-100 px-3 py-2 text-sm text-slate-700">
-            On this page: {formatCents(charged, page.items[0]!.currency)} charged, {formatCents(refunded, page.items[0]!.currency)} of it refunded.
-          </p>
-          <table className="table" aria-label="Payments">
-            <thead>
-              <tr>
-                <th scope="col">Order</th>
-                <th scope="col">Status</th>
-                <th scope="col" className="text-right">Amount</th>
-                <th scope="col">Why</th>
-                <th scope="col">Charged at</th>
-              </tr>
-            </thead>
-            <tbody>
-              {page.items.map((p) => (
-                <tr key={p.id} data-payment-order={p.orderId} data-payment-status={p.status}>
-                  <td>
-                    <OrderLink id={p.orderId} />
-                  </td>
-                  <td>
-                    <Badge tone={PAYMENT_STATUS_INFO[p.status].tone}>{PAYMENT_STATUS_INFO[p.status].label}</Badge>
-                  </td>
-                  <td className={`text-right tabular-nums ${p.status === 'REFUNDED' ? 'text-slate-500 line-through' : ''}`}>{formatCents(p.amountCents, p.currency)}</td>
-                  <td className="text-slate-700">{p.refundReason ?? p.failureReason ?? (p.status === 'REFUNDED' ? 'refunded' : '')}</td>
-                  <td>
-                    <Time iso={p.createdAt} withDate />
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      )}
-      {page && (cursors.length > 1 || page.nextCursor) && (
-        <nav aria-label="Pages" className="mt-3 flex items-center gap-2">
-          <button type="button" className="btn" disabled={cursors.length <= 1} onClick={() => setCursors((c) => c.slice(0, -1))}>
-            ← Newer
-          </button>
-          <span className="text-sm text-slate-600">Page {cursors.length}</span>
-          <button type="button" className="btn" disabled={!page.nextCursor} onClick={() => setCursors((c) => [...c, page.nextCursor])}>
-            Older →
-          </button>
-        </nav>
-      )}
+      </FilterBar>
+      <DataTable
+        table={TABLE}
+        rows={page?.items ?? null}
+        error={error}
+        onRetry={reload}
+        empty={{ title: orderId ? 'No payment for this order' : 'No payments yet', children: 'A payment appears here when an order is charged.' }}
+        summary={page && page.items.length > 0 && `On this page: ${formatCents(charged, page.items[0]!.currency)} charged, ${formatCents(refunded, page.items[0]!.currency)} of it refunded.`}
+        paging={page ? { pages, nextCursor: page.nextCursor } : undefined}
+      />
     </>
   );
 }

@@ -2,7 +2,9 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
 import type { DeadLetters, QueueInfo } from '../../lib/api';
 import { api, errorText } from '../../lib/api';
-import { Badge, Empty, ErrorNotice, Loading, OrderLink, PageHeader, SuccessNotice, Time } from '../ui';
+import { DataTable } from '../DataTable';
+import type { TableSpec } from '../DataTable';
+import { Badge, Empty, OrderLink, PageHeader, SuccessNotice, Time } from '../ui';
 
 /** Counts only: reading them takes nothing off a queue. */
 const DEPTH_EVERY_MS = 5_000;
@@ -12,8 +14,59 @@ const DEPTH_EVERY_MS = 5_000;
  */
 const DEAD_LETTERS_MIN_MS = 15_000;
 
+type ParkedRow = DeadLetters['messages'][number] & { key: string };
+
+const DEAD_LETTER_TABLE = (dlq: string): TableSpec<ParkedRow> => ({
+  label: `Messages parked in ${dlq}`,
+  loading: 'parked messages',
+  errorTitle: 'The dead letters could not be read',
+  row: (m) => ({ key: m.key, 'data-dead-letter': m.eventType ?? 'unknown' }),
+  columns: [
+    { key: 'event', header: 'Event', className: 'font-mono text-xs', cell: (m) => m.eventType ?? 'not an event', sortValue: (m) => m.eventType ?? '' },
+    { key: 'order', header: 'Order', cell: (m) => (m.orderId ? <OrderLink id={m.orderId} /> : '—') },
+    { key: 'reason', header: 'Why it was parked', className: 'max-w-md text-red-900', cell: (m) => m.reason, sortValue: (m) => m.reason },
+    { key: 'parkedAt', header: 'Parked at', cell: (m) => (m.parkedAt ? <Time iso={m.parkedAt} withDate /> : '—'), sortValue: (m) => m.parkedAt ?? '' },
+    { key: 'messageId', header: 'Message id', className: 'font-mono text-xs text-slate-600', cell: (m) => m.messageId?.slice(0, 8) ?? '—' },
+  ],
+});
+
+const QUEUE_TABLE: TableSpec<QueueInfo> = {
+  label: 'Queues',
+  errorTitle: 'The queues could not be read',
+  row: (q) => ({ key: q.name, 'data-queue': q.name }),
+  columns: [
+    {
+      key: 'queue',
+      header: 'Queue',
+      className: 'font-mono text-sm',
+      sortValue: (q) => q.name,
+      cell: (q) => (
+        <>
+          {q.name}
+          {q.partitions.length > 1 && (
+            <details className="mt-1 font-sans text-xs text-slate-700">
+              <summary className="cursor-pointer">{q.partitions.length} partitions</summary>
+              <ul className="mt-1 space-y-0.5">
+                {q.partitions.map((p) => (
+                  <li key={p.name} className="font-mono">
+                    {p.name}: {p.depth} waiting, {p.consumers} consumer(s)
+                  </li>
+                ))}
+              </ul>
+            </details>
+          )}
+        </>
+      ),
+    },
+    { key: 'depth', header: 'Waiting', numeric: true, field: 'depth', cell: (q) => q.depth, sortValue: (q) => q.depth },
+    { key: 'consumers', header: 'Consumers', numeric: true, cell: (q) => (q.consumers === 0 ? <Badge tone="bad">none</Badge> : q.consumers), sortValue: (q) => q.consumers },
+    { key: 'dlq', header: 'Dead-letter queue', className: 'font-mono text-sm', cell: (q) => q.deadLetter.name },
+    { key: 'parked', header: 'Parked', numeric: true, field: 'parked', cell: (q) => (q.deadLetter.depth ? <Badge tone="bad">{q.deadLetter.depth}</Badge> : 0), sortValue: (q) => q.deadLetter.depth },
+  ],
+};
+
 function DeadLetterPanel({ queue, depth, onRedriven }: { queue: QueueInfo; depth: number; onRedriven: (result: string) => void }) {
-  const [letters, setLetters] = useState<DeadLetters | null>(null);
+  const [letters, setLetters] = useState<(Omit<DeadLetters, 'messages'> & { messages: ParkedRow[] }) | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [confirming, setConfirming] = useState(false);
   const [busy, setBusy] = useState(false);
@@ -25,7 +78,9 @@ function DeadLetterPanel({ queue, depth, onRedriven }: { queue: QueueInfo; depth
       if (!force && last && (last.depth === depth || Date.now() - last.at < DEAD_LETTERS_MIN_MS)) return;
       lastRead.current = { at: Date.now(), depth };
       try {
-        setLetters(await api.deadLetters(queue.name));
+        const read = await api.deadLetters(queue.name);
+        // Message ids may be missing or repeat (a message parked twice): a row's key is its place too.
+        setLetters({ ...read, messages: read.messages.map((m, i) => ({ ...m, key: `${m.messageId ?? 'none'}-${i}` })) });
         setError(null);
       } catch (err) {
         setError(errorText(err));
@@ -87,39 +142,16 @@ function DeadLetterPanel({ queue, depth, onRedriven }: { queue: QueueInfo; depth
           </div>
         </div>
       )}
-      {error && (
-        <div className="mt-3">
-          <ErrorNotice title="The dead letters could not be read" message={error} />
-        </div>
-      )}
-      {!letters && !error && depth > 0 && <Loading what="parked messages" />}
-      {letters && letters.messages.length > 0 && (
-        <div className="mt-3 overflow-x-auto">
-          <table className="table" aria-label={`Messages parked in ${queue.deadLetter.name}`}>
-            <thead>
-              <tr>
-                <th scope="col">Event</th>
-                <th scope="col">Order</th>
-                <th scope="col">Why it was parked</th>
-                <th scope="col">Parked at</th>
-                <th scope="col">Message id</th>
-              </tr>
-            </thead>
-            <tbody>
-              {letters.messages.map((m, i) => (
-                <tr key={`${m.messageId ?? 'none'}-${i}`} data-dead-letter={m.eventType ?? 'unknown'}>
-                  <td className="font-mono text-xs">{m.eventType ?? 'not an event'}</td>
-                  <td>{m.orderId ? <OrderLink id={m.orderId} /> : '—'}</td>
-                  <td className="max-w-md text-red-900">{m.reason}</td>
-                  <td>{m.parkedAt ? <Time iso={m.parkedAt} withDate /> : '—'}</td>
-                  <td className="font-mono text-xs text-slate-600">{m.messageId?.slice(0, 8) ?? '—'}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-          {letters.truncated && <p className="mt-2 text-xs text-slate-600">The first {letters.messages.length} of {letters.depth} are shown.</p>}
-        </div>
-      )}
+      <div className="mt-3 overflow-x-auto">
+        <DataTable
+          table={DEAD_LETTER_TABLE(queue.deadLetter.name)}
+          frame="none"
+          rows={letters?.messages ?? null}
+          error={error}
+          empty={{ title: 'Nothing parked', children: 'Every message was processed or is waiting its turn.' }}
+        />
+        {letters?.truncated && <p className="mt-2 text-xs text-slate-600">The first {letters.messages.length} of {letters.depth} are shown.</p>}
+      </div>
     </section>
   );
 }
@@ -162,50 +194,7 @@ export function QueuesView() {
           </span>
         )}
       </PageHeader>
-      {error && <ErrorNotice title="The queues could not be read" message={error} onRetry={refresh} />}
-      {!queues && !error && <Loading what="queues" />}
-      {queues && (
-        <div className="card overflow-x-auto">
-          <table className="table" aria-label="Queues">
-            <thead>
-              <tr>
-                <th scope="col">Queue</th>
-                <th scope="col" className="text-right">Waiting</th>
-                <th scope="col" className="text-right">Consumers</th>
-                <th scope="col">Dead-letter queue</th>
-                <th scope="col" className="text-right">Parked</th>
-              </tr>
-            </thead>
-            <tbody>
-              {queues.queues.map((q) => (
-                <tr key={q.name} data-queue={q.name}>
-                  <td className="font-mono text-sm">
-                    {q.name}
-                    {q.partitions.length > 1 && (
-                      <details className="mt-1 font-sans text-xs text-slate-700">
-                        <summary className="cursor-pointer">{q.partitions.length} partitions</summary>
-                        <ul className="mt-1 space-y-0.5">
-                          {q.partitions.map((p) => (
-                            <li key={p.name} className="font-mono">
-                              {p.name}: {p.depth} waiting, {p.consumers} consumer(s)
-                            </li>
-                          ))}
-                        </ul>
-                      </details>
-                    )}
-                  </td>
-                  <td className="text-right tabular-nums" data-field="depth">{q.depth}</td>
-                  <td className="text-right tabular-nums">{q.consumers === 0 ? <Badge tone="bad">none</Badge> : q.consumers}</td>
-                  <td className="font-mono text-sm">{q.deadLetter.name}</td>
-                  <td className="text-right tabular-nums" data-field="parked">
-                    {q.deadLetter.depth ? <Badge tone="bad">{q.deadLetter.depth}</Badge> : 0}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      )}
+      <DataTable table={QUEUE_TABLE} rows={queues?.queues ?? null} error={error} onRetry={refresh} empty={{ title: 'No queues', children: "The broker holds none of this deployment's queues." }} />
       {redriven && (
         <div className="mt-4" data-redrive-result>
           <SuccessNotice>{redriven}</SuccessNotice>
