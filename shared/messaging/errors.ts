@@ -47,6 +47,8 @@ export function isTransient(err: unknown): boolean {
   if (err instanceof TransientError) return true;
   if (!err || typeof err !== 'object') return false;
   const e = err as { code?: unknown; message?: unknown; name?: unknown };
+  // The broker refused a user something (shared/messaging/identity.ts): no retry grants a permission.
+  if (e.name === 'BrokerRefusal' || e.name === 'BrokerLoginRefused') return false;
   if (typeof e.code === 'string' && (TRANSIENT_SYSTEM_CODES.has(e.code) || isTransientSqlState(e.code))) return true;
   const message = typeof e.message === 'string' ? e.message : '';
   return (
