@@ -96,6 +96,15 @@ export type Trigger =
 export const WEBSOCKET_ROUTES = ['$connect', '$disconnect', '$default'] as const;
 export type WebSocketRoute = (typeof WEBSOCKET_ROUTES)[number];
 
+/**
+ * Who a function is to the broker: a service's own user (its events, its queue's parking exchange),
+ * the operators' DLQ tools, a read-only monitor, or the deploy-time administrator that alone
+ * declares the topology. functions/identities.ts says what each may do.
+ */
+export type BrokerRole = ServiceName | 'notification' | 'operator' | 'monitor' | 'deploy';
+/** Who a function is to Redis: the HTTP functions' rate limits, the WebSocket API's connections, the notification consumer's fan-out. */
+export type RedisRole = 'rate-limits' | 'websocket' | 'notifications';
+
 export interface FunctionSpec {
   id: string;
   /** Whose code this is (a folder of functions/). */
@@ -119,6 +128,11 @@ export interface FunctionSpec {
   maxConcurrency?: number;
   /** What the function may reach; the CDK app grants exactly this (see shared/env.ts). */
   uses: Uses & { databases: ServiceName[] };
+  /**
+   * The identities it reaches them as (functions/identities.ts): its broker user, when it uses the
+   * broker, and its Redis user, when it uses Redis. A database is reached as its service's own user.
+   */
+  identity: { broker?: BrokerRole; redis?: RedisRole };
 }
 
 const api = (service: FunctionSpec['service'], routes: RouteKey[], databases: ServiceName[]): FunctionSpec => ({
@@ -133,6 +147,7 @@ const api = (service: FunctionSpec['service'], routes: RouteKey[], databases: Se
   dbPoolMax: 1,
   // Redis: the rate limits (shared/http/rate-limiter.ts).
   uses: { databases, broker: true, redis: true },
+  identity: { broker: service === 'platform' || service === 'notification' ? 'monitor' : service, redis: 'rate-limits' },
 });
 
 const consumer = (service: ServiceName, batchSize: number, partitions: number): FunctionSpec => ({
@@ -144,6 +159,7 @@ const consumer = (service: ServiceName, batchSize: number, partitions: number): 
   timeoutSeconds: 60,
   dbPoolMax: 1,
   uses: { databases: [service], broker: true, redis: false },
+  identity: { broker: service },
 });
 
 const relay = (service: ServiceName): FunctionSpec => ({
@@ -155,6 +171,7 @@ const relay = (service: ServiceName): FunctionSpec => ({
   timeoutSeconds: 50,
   dbPoolMax: 1,
   uses: { databases: [service], broker: true, redis: false },
+  identity: { broker: service },
 });
 
 export const FUNCTIONS: FunctionSpec[] = [
@@ -165,6 +182,8 @@ export const FUNCTIONS: FunctionSpec[] = [
     // A probe, not traffic: a few environments are plenty, and it touches all three databases.
     maxConcurrency: 4,
     uses: { databases: ['order', 'payment', 'inventory'], broker: true, redis: true },
+    // It only looks: a passive check of an exchange needs no permission on the broker.
+    identity: { broker: 'monitor', redis: 'rate-limits' },
   },
   api('inventory', [ROUTES.listProducts, ROUTES.getProduct, ROUTES.createProduct, ROUTES.updateProduct], ['inventory']),
   api(
@@ -179,6 +198,7 @@ export const FUNCTIONS: FunctionSpec[] = [
     id: 'operations-api',
     entry: 'functions/platform/queues.ts',
     timeoutSeconds: 29,
+    identity: { broker: 'operator', redis: 'rate-limits' },
   },
   // Two partitions each: measured with npm run bench:batch on two cores, they drain a backlog
   // about twice as fast as one (each hides the other's database and broker round trips) and
@@ -198,6 +218,7 @@ export const FUNCTIONS: FunctionSpec[] = [
     timeoutSeconds: 50,
     dbPoolMax: 1,
     uses: { databases: ['payment'], broker: true, redis: false },
+    identity: { broker: 'payment' },
   },
   {
     id: 'order-deadlines',
@@ -208,6 +229,7 @@ export const FUNCTIONS: FunctionSpec[] = [
     timeoutSeconds: 50,
     dbPoolMax: 1,
     uses: { databases: ['order'], broker: true, redis: false },
+    identity: { broker: 'order' },
   },
   {
     // Orders settled per outcome and saga latency, from the order database, as CloudWatch metrics.
@@ -219,6 +241,7 @@ export const FUNCTIONS: FunctionSpec[] = [
     timeoutSeconds: 50,
     dbPoolMax: 1,
     uses: { databases: ['order'], broker: false, redis: false },
+    identity: {},
   },
   {
     id: 'notification-websocket',
@@ -230,6 +253,7 @@ export const FUNCTIONS: FunctionSpec[] = [
     timeoutSeconds: 10,
     dbPoolMax: 1,
     uses: { databases: [], broker: false, redis: true, websocketCallback: true },
+    identity: { redis: 'websocket' },
   },
   {
     id: 'notification-authorizer',
@@ -241,6 +265,7 @@ export const FUNCTIONS: FunctionSpec[] = [
     timeoutSeconds: 10,
     dbPoolMax: 1,
     uses: { databases: [], broker: false, redis: false, auth: true },
+    identity: {},
   },
   {
     id: 'notification-consumer',
@@ -252,6 +277,7 @@ export const FUNCTIONS: FunctionSpec[] = [
     timeoutSeconds: 60,
     dbPoolMax: 1,
     uses: { databases: [], broker: true, redis: true, websocketCallback: true },
+    identity: { broker: 'notification', redis: 'notifications' },
   },
   {
     id: 'platform-migrate',
@@ -262,6 +288,7 @@ export const FUNCTIONS: FunctionSpec[] = [
     timeoutSeconds: 300,
     dbPoolMax: 1,
     uses: { databases: ['order', 'payment', 'inventory'], broker: false, redis: false },
+    identity: {},
   },
   {
     id: 'platform-topology',
@@ -271,8 +298,9 @@ export const FUNCTIONS: FunctionSpec[] = [
     memoryMb: 256,
     timeoutSeconds: 120,
     dbPoolMax: 1,
-    // Policies (delivery limit, dead-lettering) go through the management API.
-    uses: { databases: [], broker: true, brokerManagement: true, redis: false },
+    // Policies (delivery limit, dead-lettering) and the broker's users go through the management API.
+    uses: { databases: [], broker: true, brokerManagement: true, brokerUsers: true, redis: false },
+    identity: { broker: 'deploy' },
   },
   {
     // Queue depths and consumers (Amazon MQ for RabbitMQ 4 publishes no per-queue metrics) and
@@ -285,6 +313,8 @@ export const FUNCTIONS: FunctionSpec[] = [
     timeoutSeconds: 50,
     dbPoolMax: 1,
     uses: { databases: [], broker: true, brokerManagement: true, redis: false, eventSources: true },
+    // Queue statistics and node memory through the management API: the monitoring tag, no permission.
+    identity: { broker: 'monitor' },
   },
 ];
 

@@ -40,6 +40,11 @@ export const LAMBDA_ENV = {
   } satisfies Record<ServiceName, string>,
   /** Secrets Manager JSON {username, password} of the broker user. */
   rabbitmqSecretArn: 'RABBITMQ_SECRET_ARN',
+  /**
+   * The broker users the deploy-time topology function creates, as JSON {username: secret ARN}
+   * (each secret JSON {username, password}); their permissions come from functions/identities.ts.
+   */
+  rabbitmqUserSecrets: 'RABBITMQ_USER_SECRETS',
   /** amqps://host:5671 */
   rabbitmqEndpoint: 'RABBITMQ_ENDPOINT',
   /** https://host of the broker's management API (its console endpoint); credentials are the AMQP ones. */
@@ -100,6 +105,8 @@ export interface Uses {
   broker: boolean;
   /** The broker's management HTTP API (policies, queue statistics). */
   brokerManagement?: boolean;
+  /** Creates the broker's users and sets their permissions (the deploy-time topology function). */
+  brokerUsers?: boolean;
   redis: boolean;
   websocketCallback?: boolean;
   /** Reads the state of the queue consumers' event source mappings (Lambda API). */
@@ -109,7 +116,7 @@ export interface Uses {
 }
 
 const SERVICE_NAMES: readonly string[] = ['order', 'payment', 'inventory'] satisfies ServiceName[];
-const USES_FLAGS = ['broker', 'brokerManagement', 'redis', 'websocketCallback', 'eventSources', 'auth'] as const;
+const USES_FLAGS = ['broker', 'brokerManagement', 'brokerUsers', 'redis', 'websocketCallback', 'eventSources', 'auth'] as const;
 
 /** `uses` as the CDK app writes it into EVENTFLOW_FUNCTION_USES. */
 export const encodeUses = (uses: Uses): string => JSON.stringify(uses);
@@ -143,6 +150,7 @@ export function requiredOnLambda(uses: Uses): string[] {
     ...uses.databases.map((s) => e.dbSecretArn[s]),
     ...(uses.broker || uses.brokerManagement ? [e.rabbitmqSecretArn, e.rabbitmqEndpoint] : []),
     ...(uses.brokerManagement ? [e.rabbitmqManagementEndpoint] : []),
+    ...(uses.brokerUsers ? [e.rabbitmqUserSecrets] : []),
     ...(uses.redis ? [e.redisUrl, e.redisCluster, e.redisSecretArn] : []),
     ...(uses.websocketCallback ? [e.websocketCallbackUrl] : []),
     ...(uses.eventSources ? [e.eventSourceMappings] : []),

@@ -29,7 +29,9 @@ import { connectAmqp } from '../../shared/messaging/broker';
 import { inspectDlq, redriveDlq } from '../../shared/messaging/dlq';
 import { TransientError } from '../../shared/messaging/errors';
 import { dlqOf } from '../../shared/messaging/topology';
+import { brokerUserOf } from '../identities';
 import { QUEUES, QUEUE_IDS, deploymentLayout, partitionQueues } from '../topology';
+import type { QueueId } from '../topology';
 
 const logger = createLogger('platform');
 
@@ -37,6 +39,7 @@ const QueueParams = z.object({ queue: z.string().min(1).max(200) });
 const DeadLetterQuery = z.strictObject({ limit: z.coerce.number().int().min(1).max(100).default(50) });
 
 interface ServiceQueue {
+  id: QueueId;
   name: string;
   /** Broker names of its partitions (one: the queue itself), in this deployment's namespace. */
   partitions: string[];
@@ -50,7 +53,7 @@ async function serviceQueues(): Promise<ServiceQueue[]> {
   const layout = deploymentLayout();
   return QUEUE_IDS.map((id) => {
     const partitions = partitionQueues(id, namespace, layout);
-    return { name: QUEUES[id].name, partitions, deadLetter: dlqOf(partitions[0]!) };
+    return { id, name: QUEUES[id].name, partitions, deadLetter: dlqOf(partitions[0]!) };
   });
 }
 
@@ -133,7 +136,9 @@ async function listDeadLetters(req: HttpRequest) {
 
 async function redrive(req: HttpRequest) {
   const queue = await queueNamed(parseInput(QueueParams, req.params, 'the path').queue);
-  const moved = await withChannel((channel) => redriveDlq(channel, queue.partitions));
+  const { namespace } = await getConfig();
+  // The queue's consumer is its service's own user: what it parked carries the original sender apart.
+  const moved = await withChannel((channel) => redriveDlq(channel, queue.partitions, brokerUserOf(queue.id, namespace)));
   logger.info('dead letters redriven', { queue: queue.name, moved });
   return ok({ queue: queue.name, deadLetterQueue: await shown(queue.deadLetter), moved });
 }
