@@ -8,6 +8,7 @@ import { dashboardOrigins, startIssuer } from './auth/issuer';
 import { DEFAULT_OIDC_PORT, mintAccessToken } from './auth/tokens';
 import { LOCAL_USERS } from './auth/users';
 import { seedDemoCatalog } from './demo-catalog';
+import { IdentityError, keepRedisUsers } from './identities/provision';
 import { ensureInfrastructure } from './infra';
 import { prepare } from './prepare';
 import { startRuntime } from './runtime';
@@ -21,6 +22,7 @@ async function main() {
   const dashboard = prepareDashboard(log);
   const config = await ensureInfrastructure(await getConfig(), log);
   await prepare(config, log);
+  const redisUsers = keepRedisUsers(config, log);
   const host = process.env.HOST ?? '127.0.0.1';
   // The issuer listens first: the functions and gateways are told its URL.
   const issuer = await startIssuer({ host, port: Number(process.env.OIDC_PORT ?? DEFAULT_OIDC_PORT), log });
@@ -59,6 +61,7 @@ async function main() {
     await web?.close();
     await runtime.stop();
     await issuer.close();
+    redisUsers.stop();
     log('stopped');
     process.exit(0);
   };
@@ -75,6 +78,8 @@ async function main() {
 }
 
 main().catch((err) => {
-  logError('failed to start', err);
+  // An identity that cannot do its work is said in one sentence naming it; anything else with its stack.
+  if (err instanceof IdentityError) log(`cannot start: ${err.message}`);
+  else logError('failed to start', err);
   process.exit(1);
 });

@@ -193,7 +193,7 @@ function resolveLocalConfig(env: NodeJS.ProcessEnv): Config {
   const databaseUrl = (service: ServiceName) =>
     env[LOCAL_ENV.serviceDatabaseUrl[service]] ||
     withDatabase(env[LOCAL_ENV.databaseUrl] ?? DEFAULTS.databaseServerUrl, databaseName(service, namespace));
-  return {
+  const config: Config = {
     namespace,
     databaseUrls: { order: databaseUrl('order'), payment: databaseUrl('payment'), inventory: databaseUrl('inventory') },
     databaseTls: env[LAMBDA_ENV.databaseTls] === 'true',
@@ -207,6 +207,19 @@ function resolveLocalConfig(env: NodeJS.ProcessEnv): Config {
     dbPreparedStatements: flag(LAMBDA_ENV.dbPreparedStatements, env[LAMBDA_ENV.dbPreparedStatements], true),
     orderDeadlineSeconds: positiveInt(LOCAL_ENV.orderDeadlineSeconds, env[LOCAL_ENV.orderDeadlineSeconds], 300),
   };
+  // A local function environment is told what its function uses (local/identities/environment.ts):
+  // what it does not use, it may not reach, as on Lambda, rather than falling back to the defaults.
+  const raw = env[LAMBDA_ENV.functionUses];
+  if (raw) {
+    const uses = decodeUses(raw);
+    const id = env.AWS_LAMBDA_FUNCTION_NAME || 'this function';
+    for (const service of SERVICES) {
+      if (!uses.databases.includes(service)) notConfigured(config.databaseUrls, service, `the ${service} database`, id);
+    }
+    if (!uses.broker && !uses.brokerManagement) notConfigured(config, 'rabbitmqUrl', 'the broker', id);
+    if (!uses.redis) notConfigured(config, 'redis', 'Redis', id);
+  }
+  return config;
 }
 
 export async function resolveConfig(env: NodeJS.ProcessEnv = process.env): Promise<Config> {
