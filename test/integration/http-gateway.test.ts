@@ -21,6 +21,7 @@ const slow: FunctionSpec = {
   dbPoolMax: 1,
   maxConcurrency: 1,
   uses: { databases: [], broker: false, redis: false },
+  identity: {},
 };
 
 let environments: ReturnType<typeof useEnvironments>;

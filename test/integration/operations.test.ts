@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULTS, brokerName } from '../../shared/config';
-import { connectAmqp } from '../../shared/messaging/broker';
+import { brokerName } from '../../shared/config';
 import { routingKeyFor } from '../../shared/messaging/routing';
 import { EXCHANGES } from '../../shared/messaging/topology';
 import { QUEUES, QUEUE_IDS } from '../../functions/topology';
@@ -19,16 +18,9 @@ afterAll(() => sys?.stop());
 
 /** An order event whose data is invalid: the order consumer parks it in order_queue.dlq with its reason. */
 async function publishInvalid(orderId: string) {
-  const connection = await connectAmqp(process.env.RABBITMQ_URL ?? DEFAULTS.rabbitmqUrl);
-  try {
-    const channel = await connection.createConfirmChannel();
-    const body = { id: randomUUID(), type: 'inventory.reserved', version: 1, occurredAt: new Date().toISOString(), source: 'inventory', correlationId: 'ops-test', causationId: null, data: { orderId } };
-    channel.publish(brokerName(EXCHANGES.inventory, namespace), routingKeyFor('inventory.reserved', orderId), Buffer.from(JSON.stringify(body)), { persistent: true });
-    await channel.waitForConfirms();
-    return body.id;
-  } finally {
-    await connection.close();
-  }
+  const body = { id: randomUUID(), type: 'inventory.reserved', version: 1, occurredAt: new Date().toISOString(), source: 'inventory', correlationId: 'ops-test', causationId: null, data: { orderId } };
+  await sys.publishAs('inventory', brokerName(EXCHANGES.inventory, namespace), routingKeyFor('inventory.reserved', orderId), JSON.stringify(body));
+  return body.id;
 }
 
 describe('operators\' queue routes', () => {

@@ -7,7 +7,8 @@ import { createInterface } from 'node:readline';
 import { connectAmqp } from '../../shared/messaging/broker';
 import { Redis } from 'ioredis';
 import pg from 'pg';
-import { DEFAULTS, SERVICES, databaseName } from '../../shared/config';
+import { DEFAULTS, SERVICES, databaseName, resolveConfig } from '../../shared/config';
+import { removeIdentities } from '../../local/identities/provision';
 import { deleteTopology } from '../../functions/topology';
 import { notificationKeys } from '../../functions/notification/redis-keys';
 import { rateLimitPrefix } from '../../shared/http/rate-limits';
@@ -109,7 +110,7 @@ export async function startRuntimeProcess(opts: { namespace?: string; env?: Reco
   }
 }
 
-/** Drops a namespace's databases, broker topology and Redis keys. */
+/** Drops a namespace's databases, broker topology, Redis keys and identities (broker and Redis users, database roles). */
 export async function dropNamespace(namespace: string) {
   const admin = new pg.Client({ connectionString: process.env.DATABASE_URL ?? DEFAULTS.databaseServerUrl });
   await admin.connect();
@@ -136,4 +137,5 @@ export async function dropNamespace(namespace: string) {
   } finally {
     redis.disconnect();
   }
+  await removeIdentities(await resolveConfig({ ...process.env, EVENTFLOW_NAMESPACE: namespace }));
 }
