@@ -80,7 +80,8 @@ export async function startRuntime(config: Config, opts: RuntimeOptions) {
   const gateway = await startHttpGateway({
     host: opts.host,
     port: opts.httpPort,
-    verifyClaims: createClaimsVerifier(opts.auth),
+    // As API Gateway's JWT authorizer: signature, issuer, audience, expiry, not the token's use.
+    verifyClaims: createClaimsVerifier({ ...opts.auth, accessTokensOnly: false }),
     onError: (err) => opts.logError('HTTP gateway error', err),
     log: opts.log,
   });
