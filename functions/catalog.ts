@@ -52,6 +52,31 @@ export const ROUTE_ACCESS = {
 
 export const accessOf = (route: RouteKey): RouteAccess => ROUTE_ACCESS[route];
 
+/** API Gateway's throttling of one route, all callers together: a token bucket of `burst` refilled at `ratePerSecond`. */
+export interface RouteThrottle {
+  ratePerSecond: number;
+  burst: number;
+}
+
+/** Every route's budget unless ROUTE_THROTTLES gives it its own (the HTTP API stage's default route settings). */
+export const DEFAULT_ROUTE_THROTTLE: RouteThrottle = { ratePerSecond: 200, burst: 400 };
+
+/**
+ * Routes with a budget of their own (the stage's route settings; the local gateway plays them).
+ * The per-principal limits in Redis (shared/http/rate-limits.ts) run only once a function does;
+ * these hold at the edge, before any function runs or any token is checked.
+ */
+export const ROUTE_THROTTLES: Partial<Record<RouteKey, RouteThrottle>> = {
+  // Public and a probe: a few a second are plenty, so nobody can spend the API's budget, or load
+  // the databases and the broker (it answers from a short cache besides), through it.
+  [ROUTES.health]: { ratePerSecond: 5, burst: 10 },
+  // Each order costs a transaction, a reservation and a charge downstream: a budget of its own, so
+  // reads cannot starve orders nor orders the reads.
+  [ROUTES.createOrder]: { ratePerSecond: 100, burst: 200 },
+};
+
+export const throttleOf = (route: RouteKey): RouteThrottle => ROUTE_THROTTLES[route] ?? DEFAULT_ROUTE_THROTTLE;
+
 /** CORS of the HTTP API, for the dashboard served from another origin. */
 export const HTTP_API_CORS = {
   allowOrigins: ['*'],

@@ -86,6 +86,8 @@ export const LOCAL_ENV = {
   orderDeadlineSeconds: 'ORDER_DEADLINE_SECONDS',
   /** Partition counts overriding the catalog's (see deploymentLayout in shared/messaging/topology.ts). */
   partitions: 'PARTITIONS',
+  /** "off": the local gateway does not play API Gateway's per-route throttling (local/route-throttle.ts). */
+  routeThrottling: 'LOCAL_ROUTE_THROTTLING',
 } as const;
 
 /**
