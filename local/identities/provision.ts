@@ -33,24 +33,31 @@ export async function provisionBrokerUsers(config: Config): Promise<string[]> {
   const users = brokerUsers(config.namespace);
   const admin = brokerAdmin(brokerAccess(config));
   await admin.putUsers(users.map((u) => ({ name: u.name, password: localPassword('broker', u.name), tags: u.tags, permissions: u.permissions })));
+  await verifyBrokerUsers(config, LOGIN_WAIT_MS);
+  return users.map((u) => u.name);
+}
+
+/**
+ * Logs in as every broker user of the namespace. A wrong password, a user that is gone or one
+ * without permissions on the vhost fails with one sentence naming the user (IdentityError), after
+ * `waitMs` of trying (an import still being applied).
+ */
+export async function verifyBrokerUsers(config: Config, waitMs = 0): Promise<void> {
   await Promise.all(
-    users.map(async (u) => {
-      const until = Date.now() + LOGIN_WAIT_MS;
+    brokerUsers(config.namespace).map(async (u) => {
+      const until = Date.now() + waitMs;
       for (;;) {
         try {
           await (await connectAmqp(brokerUrlOf(config, u.role))).close();
           return;
         } catch (err) {
           const explained = explainBrokerRefusal(err, u.name) ?? (err as Error);
-          if (!(explained instanceof BrokerLoginRefused) || Date.now() > until) {
-            throw new IdentityError(`${explained.message} (created through ${admin.description})`);
-          }
+          if (!(explained instanceof BrokerLoginRefused) || Date.now() > until) throw new IdentityError(explained.message, { cause: err });
           await new Promise((r) => setTimeout(r, 250));
         }
       }
     }),
   );
-  return users.map((u) => u.name);
 }
 
 /** `ACL SETUSER <name> reset <#hash> on ~keys -@all +commands`: this user's rules, and only this user's. */

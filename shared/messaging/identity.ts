@@ -52,5 +52,10 @@ export function explainBrokerRefusal(err: unknown, user: string, permission?: 'c
   }
   const vhost = /NOT_ALLOWED - access to vhost '([^']*)' refused for user '([^']*)'/.exec(message);
   if (vhost) return new BrokerLoginRefused(`broker user ${vhost[2]} has no permissions on vhost ${vhost[1]}`, { cause: err });
+  // amqplib reports a refused connection.open (530 NOT_ALLOWED) without the broker's text: the login
+  // itself went through, so the user has no permissions on the virtual host.
+  if (/Expected ConnectionOpenOk; got <ConnectionClose/.test(message)) {
+    return new BrokerLoginRefused(`broker user ${user} has no permissions on the virtual host (or it does not exist)`, { cause: err });
+  }
   return null;
 }

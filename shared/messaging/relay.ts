@@ -3,6 +3,7 @@ import type { ServiceName } from '../config';
 import { getPool } from '../db/pool';
 import { createLogger } from '../logger';
 import { relayOutbox } from './outbox';
+import { isRefusal, noteRefusal } from './refusals';
 
 /**
  * The scheduled outbox relay of a service: publishes whatever a crash or a broker outage left
@@ -10,8 +11,16 @@ import { relayOutbox } from './outbox';
  */
 export function createOutboxRelay(service: ServiceName) {
   const logger = createLogger(service);
-  return async (_event?: ScheduledEvent): Promise<{ published: number }> => {
-    const published = await relayOutbox(await getPool(service));
+  return async (_event?: ScheduledEvent): Promise<{ published: number; refused?: string }> => {
+    let published: number;
+    try {
+      published = await relayOutbox(await getPool(service));
+    } catch (err) {
+      // A refusal holds until someone fixes the user: said once, not every run (the events wait in the outbox).
+      if (!isRefusal(err)) throw err;
+      noteRefusal(logger, err, 0);
+      return { published: 0, refused: err.message };
+    }
     if (published > 0) logger.info('outbox relay published events', { published });
     return { published };
   };

@@ -4,12 +4,14 @@
  * tried in a namespace of their own (its topology and users, no consumers); the forged events and
  * the Redis and database refusals on the suite's runtime, whose functions run as these identities.
  */
+import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { promisify } from 'node:util';
 import type { ChannelModel, GetMessage } from 'amqplib';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { brokerName, databaseName, resolveConfig } from '../../shared/config';
+import { brokerName, databaseName, localBrokerAccess, resolveConfig } from '../../shared/config';
 import type { Config } from '../../shared/config';
 import { createEvent } from '../../shared/events/envelope';
 import { connectAmqp } from '../../shared/messaging/broker';
@@ -20,7 +22,8 @@ import { DELIVERY_LIMIT, EXCHANGES, dlqOf } from '../../shared/messaging/topolog
 import { brokerUserOf, databaseRoleOf, redisUsers } from '../../functions/identities';
 import type { BrokerUserRole, RedisRole } from '../../functions/identities';
 import { declareTopology, deleteTopology, partitionQueues } from '../../functions/topology';
-import { provisionBrokerUsers, removeIdentities } from '../../local/identities/provision';
+import { IdentityError, provisionBrokerUsers, removeIdentities, verifyBrokerUsers } from '../../local/identities/provision';
+import { brokerAdmin } from '../../shared/messaging/broker-admin';
 import { brokerUrlOf, databaseUrlOf, redisUrlOf } from '../../local/identities/urls';
 import { withCredentials } from '../../local/identities/credentials';
 import { freshNamespace } from '../support/runtime-process';
@@ -182,6 +185,26 @@ describe('broker users, in a namespace of their own', () => {
         await c.waitForConfirms();
       }),
     ).toMatch(/ACCESS_REFUSED - access to exchange/);
+  });
+
+  it('fails a start whose user was revoked or has no permissions with a sentence naming the user', async () => {
+    const user = brokerUserOf('inventory-source', config.namespace);
+    const access = brokerAdmin(localBrokerAccess());
+    await access.deleteUsers([user]);
+    await expect(verifyBrokerUsers(config)).rejects.toThrow(new RegExp(`^broker user ${user} was refused at login: wrong password, or the user does not exist`));
+    await provisionBrokerUsers(config);
+    // Its permissions on the vhost taken away, as an administrator might.
+    if (config.rabbitmqManagementUrl) {
+      const url = new URL(config.rabbitmqManagementUrl);
+      const auth = Buffer.from(`${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`).toString('base64');
+      await fetch(`${url.origin}/api/permissions/%2F/${user}`, { method: 'DELETE', headers: { authorization: `Basic ${auth}` } });
+    } else {
+      await promisify(execFile)('rabbitmqctl', ['clear_permissions', '-q', '-p', '/', user]);
+    }
+    const failure = await verifyBrokerUsers(config).catch((err: Error) => err);
+    expect(failure).toBeInstanceOf(IdentityError);
+    expect((failure as Error).message).toBe(`broker user ${user} has no permissions on the virtual host (or it does not exist)`);
+    await provisionBrokerUsers(config);
   });
 
   it('refuses a wrong password with an error that names the user', async () => {

@@ -19,7 +19,7 @@ import { OPERATOR, bearer, tokenFor } from './auth';
  */
 export async function startIsolatedSystem(env: Record<string, string> = {}) {
   const runtime = await startRuntimeProcess({ env: { ...PATIENT_HTTP_ENV, ...env } });
-  const { namespace, httpUrl, issuerUrl } = runtime.system;
+  const { namespace, httpUrl, issuerUrl, logFile } = runtime.system;
   const admin = new pg.Client({ connectionString: process.env.DATABASE_URL ?? DEFAULTS.databaseServerUrl });
   await admin.connect();
   const pools = new Map<ServiceName, pg.Pool>();
@@ -29,6 +29,8 @@ export async function startIsolatedSystem(env: Record<string, string> = {}) {
     namespace,
     httpUrl,
     issuerUrl,
+    /** What the runtime and its functions logged (JSON lines), for tests that check what was said. */
+    logFile,
     /** A request as the operator. */
     async call(method: string, path: string, body?: unknown) {
       const auth = bearer(await tokenFor(issuerUrl, OPERATOR));
