@@ -107,11 +107,12 @@ export class Apis extends Construct {
     // Per-route budgets: the stage's RouteSettings, keyed by route key (AWS::ApiGatewayV2::Stage;
     // https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-throttling.html). API
     // Gateway refuses settings for a route that does not exist yet, so the stage comes after them.
+    // RouteSettings is untyped JSON to CloudFormation: its keys go through as written, so CloudFormation's own casing.
     const cfnStage = this.httpStage.node.defaultChild as apigwv2.CfnStage;
     cfnStage.routeSettings = Object.fromEntries(
       (Object.entries(ROUTE_THROTTLES) as [RouteKey, { ratePerSecond: number; burst: number }][]).map(([routeKey, t]) => [
         routeKey,
-        { throttlingRateLimit: t.ratePerSecond, throttlingBurstLimit: t.burst },
+        { ThrottlingRateLimit: t.ratePerSecond, ThrottlingBurstLimit: t.burst },
       ]),
     );
     for (const route of throttled) this.httpStage.node.addDependency(route);

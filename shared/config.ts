@@ -26,6 +26,8 @@ export interface Config {
   dbPreparedStatements: boolean;
   /** How long an order may stay PENDING before the system cancels it and compensates. */
   orderDeadlineSeconds: number;
+  /** The broker users to create, by role, with their credentials: only the deploy-time topology function has them. */
+  brokerUsers?: Record<string, { username: string; password: string }>;
 }
 
 export const DEFAULTS = {
@@ -175,6 +177,16 @@ async function resolveLambdaConfig(env: NodeJS.ProcessEnv): Promise<Config> {
     };
     config.rabbitmqUrl = withUser(need(LAMBDA_ENV.rabbitmqEndpoint));
     if (uses.brokerManagement) config.rabbitmqManagementUrl = withUser(need(LAMBDA_ENV.rabbitmqManagementEndpoint));
+    if (uses.brokerUsers) {
+      let arns: Record<string, string>;
+      try {
+        arns = JSON.parse(need(LAMBDA_ENV.rabbitmqUserSecrets)) as Record<string, string>;
+      } catch {
+        throw new Error(`${spec.id} cannot start: ${LAMBDA_ENV.rabbitmqUserSecrets} is not JSON {role: secret ARN}`);
+      }
+      const users = await Promise.all(Object.entries(arns).map(async ([role, arn]) => [role, await secret(arn)] as const));
+      config.brokerUsers = Object.fromEntries(users.map(([role, s]) => [role, { username: s.username, password: s.password }]));
+    }
   } else {
     notConfigured(config, 'rabbitmqUrl', 'the broker', spec.id);
   }

@@ -41,8 +41,8 @@ export const LAMBDA_ENV = {
   /** Secrets Manager JSON {username, password} of the broker user. */
   rabbitmqSecretArn: 'RABBITMQ_SECRET_ARN',
   /**
-   * The broker users the deploy-time topology function creates, as JSON {username: secret ARN}
-   * (each secret JSON {username, password}); their permissions come from functions/identities.ts.
+   * The broker users the deploy-time topology function creates, as JSON {role: secret ARN} (each
+   * secret JSON {username, password}); their names and permissions come from functions/identities.ts.
    */
   rabbitmqUserSecrets: 'RABBITMQ_USER_SECRETS',
   /** amqps://host:5671 */
