@@ -15,8 +15,7 @@ import { brokerName, type ServiceName } from '../shared/config';
 import { rateLimitPrefix } from '../shared/http/rate-limits';
 import { brokerUserName } from '../shared/messaging/identity';
 import { EXCHANGES, parkExchangeOf, redriveExchangeOf } from '../shared/messaging/topology';
-import { FUNCTIONS } from './catalog';
-import type { BrokerRole, FunctionSpec, RedisRole } from './catalog';
+import type { BrokerRole, RedisRole } from './catalog';
 import { notificationKeys } from './notification/redis-keys';
 import { QUEUES, QUEUE_IDS } from './subscriptions';
 import type { QueueId } from './subscriptions';
@@ -107,12 +106,6 @@ export function brokerUsers(namespace = ''): BrokerUserSpec[] {
   ];
 }
 
-/** The broker user a function connects as; the deploy-time function is the administrator (undefined). */
-export function brokerUserOfFunction(spec: FunctionSpec, namespace = ''): string | undefined {
-  const role = spec.identity.broker;
-  return role && role !== 'deploy' ? brokerUserOf(role, namespace) : undefined;
-}
-
 export interface RedisUserSpec {
   role: RedisRole;
   name: string;
@@ -169,15 +162,4 @@ export function redisAccessString(user: Pick<RedisUserSpec, 'keys' | 'commands'>
 /** The PostgreSQL role that owns a service's database in a namespace (locally; on AWS each instance's own user). */
 export function databaseRoleOf(service: ServiceName, namespace = ''): string {
   return namespace ? `eventflow_${namespace}_${service}` : `eventflow_${service}`;
-}
-
-/** Every function of the catalog with the identities it runs as: for the README's table and the checks that the catalog is consistent. */
-export function functionIdentities(namespace = '') {
-  return FUNCTIONS.map((spec) => ({
-    id: spec.id,
-    broker: spec.identity.broker,
-    brokerUser: brokerUserOfFunction(spec, namespace),
-    redis: spec.identity.redis,
-    databases: spec.uses.databases.map((s) => databaseRoleOf(s, namespace)),
-  }));
 }

@@ -286,6 +286,8 @@ class Rabbitmqctl implements BrokerAdmin {
   private runWithInput(args: string[], input: string): Promise<void> {
     return new Promise((resolve, reject) => {
       const child = spawn('rabbitmqctl', args, { stdio: ['pipe', 'ignore', 'pipe'] });
+      const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+      child.once('exit', () => clearTimeout(timer));
       let stderr = '';
       child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
       child.once('error', (err: NodeJS.ErrnoException) =>

@@ -57,6 +57,9 @@ export function isTransient(err: unknown): boolean {
     ) ||
     e.name === 'IllegalOperationError' || // amqplib: channel or connection closed
     e.name === 'MaxRetriesPerRequestError' || // ioredis: Redis unreachable
+    // Redis refusing the login: a restarted local Redis until its ACL users are set again
+    // (local/identities/provision.ts); worth riding out in place rather than failing a batch.
+    /^(WRONGPASS|NOAUTH)\b/.test(message) ||
     /Channel (closed|ended)|Connection closed|Connection is closed|Socket closed|Stream isn't writeable/i.test(message)
   );
 }

@@ -175,6 +175,11 @@ describe("the broker's refusals, in words", () => {
     expect(isTransient(login)).toBe(false);
     expect(explainBrokerRefusal(new Error('connect ECONNREFUSED 127.0.0.1:5672'), 'x')).toBeNull();
   });
+
+  it("count a Redis login refused as passing (a restarted local Redis until its users are set again), a missing Redis permission as not", () => {
+    expect(isTransient(new Error('WRONGPASS invalid username-password pair or user is disabled.'))).toBe(true);
+    expect(isTransient(new Error("NOPERM this user has no permissions to run the 'flushall' command"))).toBe(false);
+  });
 });
 
 describe('local credentials', () => {
