@@ -107,9 +107,11 @@ describe("the local HTTP API playing API Gateway's per-route throttling", () => 
       const answers = await Promise.all(Array.from({ length: burst * 2 }, () => fetch(`${edge.url}/health?action=count`)));
       const statuses = answers.map((r) => r.status);
       const refused = answers.filter((r) => r.status === 429);
-      expect(statuses.filter((s) => s === 200).length).toBeGreaterThanOrEqual(burst - 1);
-      expect(statuses.filter((s) => s === 200).length).toBeLessThanOrEqual(burst + 1);
-      expect(refused.length).toBeGreaterThanOrEqual(burst - 1);
+      // The burst, plus what the rate refilled while the requests came in (well under a second).
+      const admitted = statuses.filter((s) => s === 200).length;
+      expect(admitted).toBeGreaterThanOrEqual(burst);
+      expect(admitted).toBeLessThanOrEqual(burst + 5);
+      expect(refused.length).toBe(burst * 2 - admitted);
       expect(await refused[0]!.json()).toEqual({ message: 'Too Many Requests' });
       // Only the admitted ones ran.
       expect(await invocations(await get('action=count'))).toBe(before + 1 + statuses.filter((s) => s === 200).length);
