@@ -26,6 +26,8 @@ import { startRuntimeProcess } from '../test/support/runtime-process';
 import { UNTHROTTLED_ENV } from '../shared/http/rate-limits';
 import { createProductSet } from './products';
 import { benchAccess } from './access';
+import { brokerUserOf } from '../functions/identities';
+import { brokerUrlOf } from '../local/identities/urls';
 
 const { values } = parseArgs({
   options: {
@@ -66,7 +68,8 @@ const server = process.env.DATABASE_URL ?? DEFAULTS.databaseServerUrl;
 const { system, stop } = await startRuntimeProcess({ env: { SCHEDULE_SECONDS: '60', ...UNTHROTTLED_ENV, ...extraEnv } });
 const db = (s: 'order' | 'payment' | 'inventory') => new pg.Pool({ connectionString: withDatabase(server, databaseName(s, system.namespace)), max: 2 });
 const orderDb = db('order');
-const amqp = await connectAmqp(process.env.RABBITMQ_URL ?? DEFAULTS.rabbitmqUrl);
+// The backlog goes out as the order service's relay would send it: as its broker user, with its user-id.
+const amqp = await connectAmqp(brokerUrlOf({ rabbitmqUrl: process.env.RABBITMQ_URL ?? DEFAULTS.rabbitmqUrl, namespace: system.namespace }, 'order'));
 try {
   const products = await createProductSet(system.httpUrl, (await benchAccess(system)).headers, orderDb, { plentiful: 20, plentifulStock: 10_000_000, scarce: 0, scarceStock: 0 });
   const catalog = new Map((await orderDb.query<{ id: string; name: string; price_cents: number }>('SELECT id, name, price_cents FROM catalog_products')).rows.map((r) => [r.id, r]));
@@ -113,7 +116,8 @@ try {
   const exchange = brokerName(EXCHANGES.order, system.namespace);
   const cpu0 = cpuByFunction(system.namespace);
   const t0 = Date.now();
-  for (const e of events) channel.publish(exchange, routingKeyOf(e), Buffer.from(JSON.stringify(e)), { persistent: true, messageId: e.id, contentType: 'application/json' });
+  const userId = brokerUserOf('order', system.namespace);
+  for (const e of events) channel.publish(exchange, routingKeyOf(e), Buffer.from(JSON.stringify(e)), { persistent: true, messageId: e.id, contentType: 'application/json', userId });
   await channel.waitForConfirms();
   const publishedAt = Date.now();
 

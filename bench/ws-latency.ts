@@ -15,6 +15,8 @@ import { routingKeyOf } from '../shared/messaging/routing';
 import { EXCHANGES } from '../shared/messaging/topology';
 import { freshNamespace, startRuntimeProcess } from '../test/support/runtime-process';
 import { benchAccess } from './access';
+import { brokerUserOf } from '../functions/identities';
+import { brokerUrlOf } from '../local/identities/urls';
 
 const CLIENT_COUNTS = [1, 100, 1000];
 const EVENTS_PER_RUN = 40;
@@ -60,14 +62,16 @@ async function run(wsUrl: string, namespace: string, clients: number) {
   for (let i = 0; i < clients; i += 100) {
     sockets.push(...(await Promise.all(Array.from({ length: Math.min(100, clients - i) }, () => connect(wsUrl, onEvent)))));
   }
-  const connection = await connectAmqp(process.env.RABBITMQ_URL ?? DEFAULTS.rabbitmqUrl);
+  // As the inventory service publishes them: its own broker user and user-id (the consumer checks the sender).
+  const connection = await connectAmqp(brokerUrlOf({ rabbitmqUrl: process.env.RABBITMQ_URL ?? DEFAULTS.rabbitmqUrl, namespace }, 'inventory'));
   const channel = await connection.createConfirmChannel();
   const exchange = brokerName(EXCHANGES.inventory, namespace);
+  const userId = brokerUserOf('inventory', namespace);
   const tag = `bench-${clients}-${randomUUID().slice(0, 8)}`;
   for (let i = 0; i < EVENTS_PER_RUN; i++) {
     const event = benchEvent(tag);
     published.set(event.id, performance.now());
-    channel.publish(exchange, routingKeyOf(event), Buffer.from(JSON.stringify(event)), { persistent: true, contentType: 'application/json', messageId: event.id });
+    channel.publish(exchange, routingKeyOf(event), Buffer.from(JSON.stringify(event)), { persistent: true, contentType: 'application/json', messageId: event.id, userId });
     await new Promise((r) => setTimeout(r, SPACING_MS));
   }
   await channel.waitForConfirms();

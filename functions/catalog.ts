@@ -83,6 +83,31 @@ export const AUDIT_HOME: Record<ServiceName | 'notification', ServiceName> = {
   notification: 'order',
 };
 
+/** API Gateway's throttling of one route, all callers together: a token bucket of `burst` refilled at `ratePerSecond`. */
+export interface RouteThrottle {
+  ratePerSecond: number;
+  burst: number;
+}
+
+/** Every route's budget unless ROUTE_THROTTLES gives it its own (the HTTP API stage's default route settings). */
+export const DEFAULT_ROUTE_THROTTLE: RouteThrottle = { ratePerSecond: 200, burst: 400 };
+
+/**
+ * Routes with a budget of their own (the stage's route settings; the local gateway plays them).
+ * The per-principal limits in Redis (shared/http/rate-limits.ts) run only once a function does;
+ * these hold at the edge, before any function runs or any token is checked.
+ */
+export const ROUTE_THROTTLES: Partial<Record<RouteKey, RouteThrottle>> = {
+  // Public and a probe: a few a second are plenty, so nobody can spend the API's budget, or load
+  // the databases and the broker (it answers from a short cache besides), through it.
+  [ROUTES.health]: { ratePerSecond: 5, burst: 10 },
+  // Each order costs a transaction, a reservation and a charge downstream: a budget of its own, so
+  // reads cannot starve orders nor orders the reads.
+  [ROUTES.createOrder]: { ratePerSecond: 100, burst: 200 },
+};
+
+export const throttleOf = (route: RouteKey): RouteThrottle => ROUTE_THROTTLES[route] ?? DEFAULT_ROUTE_THROTTLE;
+
 /** CORS of the HTTP API, for the dashboard served from another origin. */
 export const HTTP_API_CORS = {
   allowOrigins: ['*'],
@@ -169,6 +194,15 @@ export type Trigger =
 export const WEBSOCKET_ROUTES = ['$connect', '$disconnect', '$default'] as const;
 export type WebSocketRoute = (typeof WEBSOCKET_ROUTES)[number];
 
+/**
+ * Who a function is to the broker: a service's own user (its events, its queue's parking exchange),
+ * the operators' DLQ tools, a read-only monitor, or the deploy-time administrator that alone
+ * declares the topology. functions/identities.ts says what each may do.
+ */
+export type BrokerRole = ServiceName | 'notification' | 'operator' | 'monitor' | 'deploy';
+/** Who a function is to Redis: the HTTP functions' rate limits, the WebSocket API's connections, the notification consumer's fan-out. */
+export type RedisRole = 'rate-limits' | 'websocket' | 'notifications';
+
 export interface FunctionSpec {
   id: string;
   /** Whose code this is (a folder of functions/). */
@@ -192,6 +226,11 @@ export interface FunctionSpec {
   maxConcurrency?: number;
   /** What the function may reach; the CDK app grants exactly this (see shared/env.ts). */
   uses: Uses & { databases: ServiceName[] };
+  /**
+   * The identities it reaches them as (functions/identities.ts): its broker user, when it uses the
+   * broker, and its Redis user, when it uses Redis. A database is reached as its service's own user.
+   */
+  identity: { broker?: BrokerRole; redis?: RedisRole };
 }
 
 const api = (service: FunctionSpec['service'], routes: RouteKey[], databases: ServiceName[]): FunctionSpec => ({
@@ -206,6 +245,7 @@ const api = (service: FunctionSpec['service'], routes: RouteKey[], databases: Se
   dbPoolMax: 1,
   // Redis: the rate limits (shared/http/rate-limiter.ts).
   uses: { databases, broker: true, redis: true },
+  identity: { broker: service === 'platform' || service === 'notification' ? 'monitor' : service, redis: 'rate-limits' },
 });
 
 const consumer = (service: ServiceName, batchSize: number, partitions: number): FunctionSpec => ({
@@ -217,6 +257,7 @@ const consumer = (service: ServiceName, batchSize: number, partitions: number): 
   timeoutSeconds: 60,
   dbPoolMax: 1,
   uses: { databases: [service], broker: true, redis: false },
+  identity: { broker: service },
 });
 
 const relay = (service: ServiceName): FunctionSpec => ({
@@ -228,6 +269,7 @@ const relay = (service: ServiceName): FunctionSpec => ({
   timeoutSeconds: 50,
   dbPoolMax: 1,
   uses: { databases: [service], broker: true, redis: false },
+  identity: { broker: service },
 });
 
 export const FUNCTIONS: FunctionSpec[] = [
@@ -238,6 +280,8 @@ export const FUNCTIONS: FunctionSpec[] = [
     // A probe, not traffic: a few environments are plenty, and it touches all three databases.
     maxConcurrency: 4,
     uses: { databases: ['order', 'payment', 'inventory'], broker: true, redis: true },
+    // It only looks: a passive check of an exchange needs no permission on the broker.
+    identity: { broker: 'monitor', redis: 'rate-limits' },
   },
   api('inventory', [ROUTES.listProducts, ROUTES.getProduct, ROUTES.createProduct, ROUTES.updateProduct], ['inventory']),
   api(
@@ -268,6 +312,7 @@ export const FUNCTIONS: FunctionSpec[] = [
     id: 'operations-api',
     entry: 'functions/platform/operations.ts',
     timeoutSeconds: 29,
+    identity: { broker: 'operator', redis: 'rate-limits' },
   },
   // Two partitions each: measured with npm run bench:batch on two cores, they drain a backlog
   // about twice as fast as one (each hides the other's database and broker round trips) and
@@ -290,6 +335,8 @@ export const FUNCTIONS: FunctionSpec[] = [
     timeoutSeconds: 600,
     dbPoolMax: 2,
     uses: { databases: ['order', 'inventory'], broker: false, redis: false },
+    // Each database as its service's own user; nothing else.
+    identity: {},
   },
   {
     // Rebuilds and checks of the notification service's recent-event log in Redis, from the three
@@ -302,6 +349,8 @@ export const FUNCTIONS: FunctionSpec[] = [
     timeoutSeconds: 120,
     dbPoolMax: 1,
     uses: { databases: ['order', 'payment', 'inventory'], broker: false, redis: true },
+    // Rewrites the recent-event log, which the notification consumer keeps.
+    identity: { redis: 'notifications' },
   },
   {
     // Replays of a service's log to one queue (functions/platform/replay.ts), requested by POST
@@ -314,6 +363,8 @@ export const FUNCTIONS: FunctionSpec[] = [
     timeoutSeconds: 600,
     dbPoolMax: 1,
     uses: { databases: ['order', 'payment', 'inventory'], broker: true, redis: false },
+    // Sends events again as their first sender, through the queue's redrive exchange, as the DLQ tools do.
+    identity: { broker: 'operator' },
   },
   {
     // The working sets' past (inbox ids, idempotency keys; WORKING_SETS) in bounded batches, and
@@ -328,6 +379,8 @@ export const FUNCTIONS: FunctionSpec[] = [
     timeoutSeconds: 300,
     dbPoolMax: 1,
     uses: { databases: ['order', 'payment', 'inventory'], broker: false, redis: false, archive: true },
+    // Each database as its service's own user; the archive through its IAM grant.
+    identity: {},
   },
   {
     id: 'payment-reconciler',
@@ -338,6 +391,7 @@ export const FUNCTIONS: FunctionSpec[] = [
     timeoutSeconds: 50,
     dbPoolMax: 1,
     uses: { databases: ['payment'], broker: true, redis: false },
+    identity: { broker: 'payment' },
   },
   {
     id: 'order-deadlines',
@@ -348,6 +402,7 @@ export const FUNCTIONS: FunctionSpec[] = [
     timeoutSeconds: 50,
     dbPoolMax: 1,
     uses: { databases: ['order'], broker: true, redis: false },
+    identity: { broker: 'order' },
   },
   {
     // Orders settled per outcome and saga latency, from the order database, as CloudWatch metrics.
@@ -359,6 +414,7 @@ export const FUNCTIONS: FunctionSpec[] = [
     timeoutSeconds: 50,
     dbPoolMax: 1,
     uses: { databases: ['order'], broker: false, redis: false },
+    identity: {},
   },
   {
     id: 'notification-websocket',
@@ -370,6 +426,7 @@ export const FUNCTIONS: FunctionSpec[] = [
     timeoutSeconds: 10,
     dbPoolMax: 1,
     uses: { databases: [], broker: false, redis: true, websocketCallback: true },
+    identity: { redis: 'websocket' },
   },
   {
     id: 'notification-authorizer',
@@ -381,6 +438,7 @@ export const FUNCTIONS: FunctionSpec[] = [
     timeoutSeconds: 10,
     dbPoolMax: 1,
     uses: { databases: [], broker: false, redis: false, auth: true },
+    identity: {},
   },
   {
     id: 'notification-consumer',
@@ -392,6 +450,7 @@ export const FUNCTIONS: FunctionSpec[] = [
     timeoutSeconds: 60,
     dbPoolMax: 1,
     uses: { databases: [], broker: true, redis: true, websocketCallback: true },
+    identity: { broker: 'notification', redis: 'notifications' },
   },
   {
     id: 'platform-migrate',
@@ -402,6 +461,7 @@ export const FUNCTIONS: FunctionSpec[] = [
     timeoutSeconds: 300,
     dbPoolMax: 1,
     uses: { databases: ['order', 'payment', 'inventory'], broker: false, redis: false },
+    identity: {},
   },
   {
     id: 'platform-topology',
@@ -411,8 +471,9 @@ export const FUNCTIONS: FunctionSpec[] = [
     memoryMb: 256,
     timeoutSeconds: 120,
     dbPoolMax: 1,
-    // Policies (delivery limit, dead-lettering) go through the management API.
-    uses: { databases: [], broker: true, brokerManagement: true, redis: false },
+    // Policies (delivery limit, dead-lettering) and the broker's users go through the management API.
+    uses: { databases: [], broker: true, brokerManagement: true, brokerUsers: true, redis: false },
+    identity: { broker: 'deploy' },
   },
   {
     // Queue depths and consumers (Amazon MQ for RabbitMQ 4 publishes no per-queue metrics) and
@@ -425,6 +486,8 @@ export const FUNCTIONS: FunctionSpec[] = [
     timeoutSeconds: 50,
     dbPoolMax: 1,
     uses: { databases: [], broker: true, brokerManagement: true, redis: false, eventSources: true },
+    // Queue statistics and node memory through the management API: the monitoring tag, no permission.
+    identity: { broker: 'monitor' },
   },
 ];
 

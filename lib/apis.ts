@@ -5,7 +5,7 @@ import { HttpJwtAuthorizer, WebSocketLambdaAuthorizer } from 'aws-cdk-lib/aws-ap
 import { HttpLambdaIntegration, WebSocketLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct, type IDependable } from 'constructs';
-import { HTTP_API_CORS, accessOf, type FunctionSpec, type WebSocketRoute } from '../functions/catalog';
+import { DEFAULT_ROUTE_THROTTLE, HTTP_API_CORS, ROUTE_THROTTLES, accessOf, type FunctionSpec, type RouteKey, type WebSocketRoute } from '../functions/catalog';
 import type { CatalogFunctions } from './functions';
 import { HTTP_API_ACCESS_LOG_FORMAT } from './http-access-log';
 import type { Settings } from './settings';
@@ -52,7 +52,8 @@ export class Apis extends Construct {
       httpApi: this.httpApi,
       stageName: '$default',
       autoDeploy: true,
-      throttle: { rateLimit: 100, burstLimit: 200 },
+      // Each route's budget, all callers together; ROUTE_THROTTLES' routes have their own (below).
+      throttle: { rateLimit: DEFAULT_ROUTE_THROTTLE.ratePerSecond, burstLimit: DEFAULT_ROUTE_THROTTLE.burst },
       accessLogSettings: {
         destination: new apigwv2.LogGroupLogDestination(this.logGroup('HttpAccessLogs', settings)),
         // HTTP API variables only (lib/http-access-log.ts); custom() merely carries the string.
@@ -68,6 +69,7 @@ export class Apis extends Construct {
       jwtAudience: [props.jwt.audience],
     });
     const open = new apigwv2.HttpNoneAuthorizer();
+    const throttled: apigwv2.HttpRoute[] = [];
 
     const wsHandlers = new Map<WebSocketRoute, { integration: WebSocketLambdaIntegration; twoWay: boolean }>();
     let connectAuthorizer: WebSocketLambdaAuthorizer | undefined;
@@ -86,6 +88,7 @@ export class Apis extends Construct {
           })) {
             route.node.addDependency(...props.prerequisites);
             if (isPublic) this.publicRoutes.set(routeKey, route);
+            if (ROUTE_THROTTLES[routeKey]) throttled.push(route);
           }
           this.claim(routeKey, spec.id);
         }
@@ -100,6 +103,19 @@ export class Apis extends Construct {
         connectAuthorizer = new WebSocketLambdaAuthorizer('ConnectAuthorizer', fn, { identitySource: spec.trigger.identitySource });
       }
     }
+
+    // Per-route budgets: the stage's RouteSettings, keyed by route key (AWS::ApiGatewayV2::Stage;
+    // https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-throttling.html). API
+    // Gateway refuses settings for a route that does not exist yet, so the stage comes after them.
+    // RouteSettings is untyped JSON to CloudFormation: its keys go through as written, so CloudFormation's own casing.
+    const cfnStage = this.httpStage.node.defaultChild as apigwv2.CfnStage;
+    cfnStage.routeSettings = Object.fromEntries(
+      (Object.entries(ROUTE_THROTTLES) as [RouteKey, { ratePerSecond: number; burst: number }][]).map(([routeKey, t]) => [
+        routeKey,
+        { ThrottlingRateLimit: t.ratePerSecond, ThrottlingBurstLimit: t.burst },
+      ]),
+    );
+    for (const route of throttled) this.httpStage.node.addDependency(route);
 
     // A two-way route gets a route response: only then does API Gateway pass the handler's reply on.
     const routeOptions = (route: WebSocketRoute) => {

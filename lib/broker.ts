@@ -4,19 +4,30 @@ import * as mq from 'aws-cdk-lib/aws-amazonmq';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
+import { brokerUsers, type BrokerUserRole } from '../functions/identities';
 import { replaceableName } from './names';
 import type { Settings } from './settings';
 
 export const AMQPS_PORT = 5671;
 /** The management HTTP API, on the broker's web console endpoint. */
 export const MANAGEMENT_PORT = 443;
+/** The administrator: the deploy-time user. */
 const BROKER_USER = 'eventflow';
 
-/** RabbitMQ on Amazon MQ, private, with its one admin user's credentials in Secrets Manager. */
+/** Amazon MQ rejects , : = in passwords; the rest would need escaping in an amqps URL. */
+const PASSWORD_EXCLUDES = ',:=\'"@/\\%?#[]{}<>|`^ ';
+
+/**
+ * RabbitMQ on Amazon MQ, private. Its one administrator (the user Amazon MQ creates with the
+ * broker) is the deploy-time user: only the topology hook has its secret, and it creates every
+ * other user (functions/identities.ts), each with a secret of its own, through the management API.
+ */
 export class Broker extends Construct {
   readonly broker: mq.CfnBroker;
-  /** JSON {username, password}: the shape both our config and Lambda's MQ event source read. */
+  /** The administrator's JSON {username, password}: the shape both our config and Lambda's MQ event source read. */
   readonly secret: secretsmanager.Secret;
+  /** Each broker user's {username, password}, by role: a function or an event source mapping gets only its own. */
+  readonly userSecrets = new Map<BrokerUserRole, secretsmanager.Secret>();
   readonly securityGroup: ec2.SecurityGroup;
   /** amqps://b-….mq.<region>.amazonaws.com:5671 */
   readonly endpoint: string;
@@ -35,11 +46,26 @@ export class Broker extends Construct {
         secretStringTemplate: JSON.stringify({ username: BROKER_USER }),
         generateStringKey: 'password',
         passwordLength: 32,
-        // Amazon MQ rejects , : = in passwords; the rest would need escaping in an amqps URL.
-        excludeCharacters: ',:=\'"@/\\%?#[]{}<>|`^ ',
+        excludeCharacters: PASSWORD_EXCLUDES,
       },
       removalPolicy: RemovalPolicy.DESTROY,
     });
+    // No namespace on AWS: each deployment has a broker of its own.
+    for (const user of brokerUsers('')) {
+      this.userSecrets.set(
+        user.role,
+        new secretsmanager.Secret(this, `User-${user.role}`, {
+          description: `EventFlow RabbitMQ user ${user.name}: ${user.purpose}`,
+          generateSecretString: {
+            secretStringTemplate: JSON.stringify({ username: user.name }),
+            generateStringKey: 'password',
+            passwordLength: 32,
+            excludeCharacters: PASSWORD_EXCLUDES,
+          },
+          removalPolicy: RemovalPolicy.DESTROY,
+        }),
+      );
+    }
     this.securityGroup = new ec2.SecurityGroup(this, 'SecurityGroup', {
       vpc,
       description: 'Amazon MQ broker and the ENIs of its Lambda event source mappings',
@@ -88,5 +114,12 @@ export class Broker extends Construct {
       retention: settings.logRetention,
       removalPolicy: settings.protectData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
     });
+  }
+
+  /** The secret of a broker user. */
+  userSecret(role: BrokerUserRole): secretsmanager.Secret {
+    const secret = this.userSecrets.get(role);
+    if (!secret) throw new Error(`no broker user ${role}`);
+    return secret;
   }
 }

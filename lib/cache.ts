@@ -3,22 +3,24 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as elasticache from 'aws-cdk-lib/aws-elasticache';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
+import { redisAccessString, redisUsers, type RedisRole } from '../functions/identities';
 import { replaceableName } from './names';
 import type { Settings } from './settings';
 
 export const REDIS_PORT = 6379;
-const CACHE_USER = 'eventflow';
 
 /**
  * ElastiCache Serverless for Redis: TLS in transit and encryption at rest are always on for
  * serverless caches, and it scales to zero load without nodes to size. Clients speak the cluster
  * protocol to it (REDIS_CLUSTER=true) and authenticate as an RBAC user whose password is in
- * Secrets Manager: a security group alone would let anything in it read every connection.
+ * Secrets Manager: a security group alone would let anything in it read every connection. One
+ * user per use (functions/identities.ts: the HTTP functions' rate limits, the WebSocket API's
+ * connections, the notification consumer's fan-out), each with the keys and commands of its use.
  */
 export class Cache extends Construct {
   readonly securityGroup: ec2.SecurityGroup;
-  /** JSON {username, password} of the cache's one application user. */
-  readonly secret: secretsmanager.Secret;
+  /** JSON {username, password} of each RBAC user, by role: a function gets only its own. */
+  readonly userSecrets = new Map<RedisRole, secretsmanager.Secret>();
   /** rediss://host:port */
   readonly url: string;
 
@@ -30,18 +32,6 @@ export class Cache extends Construct {
       description: 'ElastiCache Serverless (Redis) of EventFlow',
       allowAllOutbound: false,
     });
-    this.secret = new secretsmanager.Secret(this, 'UserSecret', {
-      description: 'EventFlow ElastiCache RBAC user',
-      generateSecretString: {
-        secretStringTemplate: JSON.stringify({ username: CACHE_USER }),
-        generateStringKey: 'password',
-        passwordLength: 32,
-        // Letters and digits only: ElastiCache refuses some punctuation in RBAC passwords.
-        excludePunctuation: true,
-      },
-      removalPolicy: RemovalPolicy.DESTROY,
-    });
-
     // User and group ids are names that must be unique in the account and region.
     const ids = (what: string) => replaceableName(`eventflow-${settings.env}-${what}`, { engine: 'redis' });
     // A user group must hold a user named "default"; this one is switched off, so nobody gets in
@@ -53,20 +43,35 @@ export class Cache extends Construct {
       accessString: 'off ~* -@all',
       noPasswordRequired: true,
     });
-    const appUser = new elasticache.CfnUser(this, 'AppUser', {
-      engine: 'redis',
-      userId: ids('app'),
-      userName: CACHE_USER,
-      // The cache holds only EventFlow's data; ElastiCache Serverless blocks administrative commands itself.
-      accessString: 'on ~* &* +@all',
-      authenticationMode: { Type: 'password', Passwords: [this.secret.secretValueFromJson('password').unsafeUnwrap()] },
+    // No namespace on AWS: each deployment has a cache of its own.
+    const users = redisUsers('').map((spec) => {
+      const secret = new secretsmanager.Secret(this, `User-${spec.role}`, {
+        description: `EventFlow ElastiCache RBAC user ${spec.name}: ${spec.purpose}`,
+        generateSecretString: {
+          secretStringTemplate: JSON.stringify({ username: spec.name }),
+          generateStringKey: 'password',
+          passwordLength: 32,
+          // Letters and digits only: ElastiCache refuses some punctuation in RBAC passwords.
+          excludePunctuation: true,
+        },
+        removalPolicy: RemovalPolicy.DESTROY,
+      });
+      this.userSecrets.set(spec.role, secret);
+      return new elasticache.CfnUser(this, `User-${spec.role}-rbac`, {
+        engine: 'redis',
+        userId: ids(spec.role),
+        userName: spec.name,
+        // Its keys and its commands only: the same rules the local runtime sets with ACL SETUSER.
+        accessString: redisAccessString(spec),
+        authenticationMode: { Type: 'password', Passwords: [secret.secretValueFromJson('password').unsafeUnwrap()] },
+      });
     });
     const userGroup = new elasticache.CfnUserGroup(this, 'UserGroup', {
       engine: 'redis',
       userGroupId: ids('users'),
-      userIds: [disabledDefault.userId, appUser.userId],
+      userIds: [disabledDefault.userId, ...users.map((u) => u.userId)],
     });
-    userGroup.node.addDependency(disabledDefault, appUser);
+    userGroup.node.addDependency(disabledDefault, ...users);
 
     const cache = new elasticache.CfnServerlessCache(this, 'Cache', {
       // AWS::ElastiCache::ServerlessCache requires a name.
@@ -85,5 +90,12 @@ export class Cache extends Construct {
     // Redis is never the system of record here (PostgreSQL is), so it does not outlive the stack.
     cache.applyRemovalPolicy(RemovalPolicy.DESTROY);
     this.url = `rediss://${cache.attrEndpointAddress}:${cache.attrEndpointPort}`;
+  }
+
+  /** The secret of a Redis user. */
+  userSecret(role: RedisRole): secretsmanager.Secret {
+    const secret = this.userSecrets.get(role);
+    if (!secret) throw new Error(`no Redis user ${role}`);
+    return secret;
   }
 }

@@ -8,6 +8,7 @@ import { Construct } from 'constructs';
 import type { FunctionSpec } from '../functions/catalog';
 import { brokerPolicies, parseBrokerVersion } from '../shared/messaging/policies';
 import { resolveTopology } from '../functions/topology';
+import { brokerUsers } from '../functions/identities';
 import { MIGRATION_DIRS, REPO_ROOT } from './bundling';
 import type { CatalogFunctions } from './functions';
 import type { Settings } from './settings';
@@ -49,11 +50,12 @@ function hash(text: string): string {
   return createHash('sha256').update(text).digest('hex');
 }
 
-/** The topology and its broker policies (for the configured engine version): a change to either re-runs the hook. */
+/** The topology, its broker policies (for the configured engine version) and the broker's users and permissions: a change to any re-runs the hook. */
 function topologyHash(namespace: string, settings: Settings): string {
   const topology = resolveTopology(namespace);
   const policies = brokerPolicies(topology, namespace, parseBrokerVersion(settings.broker.engineVersion));
-  return hash(JSON.stringify({ topology, policies }));
+  const users = brokerUsers(namespace).map(({ name, tags, permissions }) => ({ name, tags, permissions }));
+  return hash(JSON.stringify({ topology, policies, users }));
 }
 
 function migrationsHash(): string {

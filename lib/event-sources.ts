@@ -5,6 +5,8 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { Construct, type IDependable } from 'constructs';
 import type { FunctionSpec } from '../functions/catalog';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { sourceRoleOf } from '../functions/identities';
 import { partitionQueues } from '../functions/topology';
 import type { Broker } from './broker';
 import type { CatalogFunctions } from './functions';
@@ -34,7 +36,9 @@ export class EventSources extends Construct {
       const fn = functions.get(spec.id);
       const trigger = spec.trigger;
       if (trigger.kind === 'queue') {
-        grantMqEventSource(fn, broker);
+        // The mappings consume as the queue's own event source user, which may read its partitions and nothing else.
+        const source = broker.userSecret(sourceRoleOf(trigger.queue));
+        grantMqEventSource(fn, broker, source);
         // One mapping per partition: a mapping runs one batch at a time, so partitions are what
         // lets a service consume in parallel (see the catalog).
         partitionQueues(trigger.queue, props.namespace).forEach((queue, i) => {
@@ -46,7 +50,7 @@ export class EventSources extends Construct {
             maxBatchingWindow: Duration.seconds(trigger.batchWindowSeconds),
             // Default virtual host "/": VIRTUAL_HOST cannot be changed on an existing mapping.
             sourceAccessConfigurations: [
-              { type: lambda.SourceAccessConfigurationType.BASIC_AUTH, uri: broker.secret.secretArn },
+              { type: lambda.SourceAccessConfigurationType.BASIC_AUTH, uri: source.secretArn },
             ],
           });
           // aws-cdk-lib's EventSourceMapping has no queues prop; one queue per mapping is all Lambda takes.
@@ -69,12 +73,12 @@ export class EventSources extends Construct {
   }
 }
 
-/** The permissions Lambda's Amazon MQ poller uses, through the function's role. */
-function grantMqEventSource(fn: lambda.IFunction, broker: Broker): void {
+/** The permissions Lambda's Amazon MQ poller uses, through the function's role (it reads the mapping's secret with it). */
+function grantMqEventSource(fn: lambda.IFunction, broker: Broker, secret: secretsmanager.ISecret): void {
   fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['mq:DescribeBroker'], resources: [broker.arn] }));
   // Describe actions support no resource scoping; the VPC access managed policy does not include these two.
   fn.addToRolePolicy(
     new iam.PolicyStatement({ actions: ['ec2:DescribeSecurityGroups', 'ec2:DescribeVpcs'], resources: ['*'] }),
   );
-  broker.secret.grantRead(fn);
+  secret.grantRead(fn);
 }

@@ -177,20 +177,34 @@ export class CatalogFunctions extends Construct {
       }
     }
     if (uses.broker || uses.brokerManagement) {
-      fn.addEnvironment(E.rabbitmqSecretArn, broker.secret.secretArn);
+      // Its own broker user's secret and no other; the administrator's only for the deploy-time hook.
+      const role = spec.identity.broker;
+      if (!role) throw new Error(`${spec.id} uses the broker but the catalog names no broker identity for it`);
+      const secret = role === 'deploy' ? broker.secret : broker.userSecret(role);
+      fn.addEnvironment(E.rabbitmqSecretArn, secret.secretArn);
       fn.addEnvironment(E.rabbitmqEndpoint, broker.endpoint);
-      broker.secret.grantRead(fn);
+      secret.grantRead(fn);
       broker.securityGroup.connections.allowFrom(fn, ec2.Port.tcp(AMQPS_PORT), spec.id);
+    }
+    if (uses.brokerUsers) {
+      // The hook that creates the broker's users sets their passwords: it reads every user's secret.
+      const secrets = [...broker.userSecrets.values()];
+      fn.addEnvironment(E.rabbitmqUserSecrets, Stack.of(this).toJsonString(Object.fromEntries([...broker.userSecrets].map(([role, secret]) => [role, secret.secretArn]))));
+      for (const secret of secrets) secret.grantRead(fn);
     }
     if (uses.brokerManagement) {
       fn.addEnvironment(E.rabbitmqManagementEndpoint, broker.managementEndpoint);
       broker.securityGroup.connections.allowFrom(fn, ec2.Port.tcp(MANAGEMENT_PORT), `${spec.id} (management API)`);
     }
     if (uses.redis) {
+      // Its own Redis user's secret (functions/identities.ts says which keys and commands it may use).
+      const role = spec.identity.redis;
+      if (!role) throw new Error(`${spec.id} uses Redis but the catalog names no Redis identity for it`);
+      const secret = cache.userSecret(role);
       fn.addEnvironment(E.redisUrl, cache.url);
       fn.addEnvironment(E.redisCluster, 'true');
-      fn.addEnvironment(E.redisSecretArn, cache.secret.secretArn);
-      cache.secret.grantRead(fn);
+      fn.addEnvironment(E.redisSecretArn, secret.secretArn);
+      secret.grantRead(fn);
       cache.securityGroup.connections.allowFrom(fn, ec2.Port.tcp(REDIS_PORT), spec.id);
     }
     return fn;

@@ -36,8 +36,14 @@ function acknowledgeBackend(stack: EventFlowStack, settings: Settings): void {
     ack(db.node.findChild('Secret'), 'AwsSolutions-SMG4',
       'Single-user rotation would change the password under warm functions that resolved it at cold start; rotation waits for the alternating-users scheme.');
   }
-  ack(cache.secret, 'AwsSolutions-SMG4',
-    'ElastiCache RBAC passwords have no managed rotation; changing it means a second password on the user first, which warm functions (reading it at cold start) need.');
+  for (const secret of broker.userSecrets.values()) {
+    ack(secret, 'AwsSolutions-SMG4',
+      'A broker user\'s password is set on the broker by the topology hook at deploy time; rotating it needs the broker changed in step (the hook re-run), which Secrets Manager rotation does not do.');
+  }
+  for (const secret of cache.userSecrets.values()) {
+    ack(secret, 'AwsSolutions-SMG4',
+      'ElastiCache RBAC passwords have no managed rotation; changing it means a second password on the user first, which warm functions (reading it at cold start) need.');
+  }
   ack(databases, 'AwsSolutions-RDS11',
     'The port is reachable only from the security groups of the functions (or the RDS Proxy) that use the database; a non-default port adds no protection.');
   if (!settings.protectData) {

@@ -10,6 +10,7 @@ import { LOCAL_USERS } from './auth/users';
 import { seedDemoCatalog } from './demo-catalog';
 import { createConsole, consoleMode, isDebug, useColor } from './console/console';
 import { startStatusLine } from './console/status';
+import { IdentityError, keepRedisUsers } from './identities/provision';
 import { dependencies, ensureInfrastructure } from './infra';
 import { prepare } from './prepare';
 import { startRuntime } from './runtime';
@@ -28,6 +29,7 @@ async function main() {
   output.setAdviceContext({ services: dependencies(await getConfig()), ports: portList });
   const config = await ensureInfrastructure(await getConfig(), log);
   await prepare(config, log);
+  const redisUsers = keepRedisUsers(config, log);
   const host = process.env.HOST ?? '127.0.0.1';
   // The issuer listens first: the functions and gateways are told its URL.
   const issuer = await startIssuer({ host, port: ports.OIDC_PORT, log });
@@ -73,6 +75,7 @@ async function main() {
     await status?.stop();
     await runtime.stop();
     await issuer.close();
+    redisUsers.stop();
     log('stopped');
     process.exit(0);
   };
@@ -89,6 +92,8 @@ async function main() {
 }
 
 main().catch((err) => {
-  logError('failed to start', err);
+  // An identity that cannot do its work is said in one sentence naming it; anything else with its stack.
+  if (err instanceof IdentityError) log(`cannot start: ${err.message}`);
+  else logError('failed to start', err);
   process.exit(1);
 });

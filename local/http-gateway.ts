@@ -9,6 +9,8 @@ import { AuthError, bearerToken } from '../shared/auth/verify';
 import type { JWTPayload } from 'jose';
 import { HttpProblem } from '../shared/http/problem';
 import { InvocationAbandoned, InvocationThrottled, LOCAL_THROTTLE_WAIT_MS, invoke } from './lambda';
+import { routeBuckets, routeThrottlingOn } from './route-throttle';
+import { throttleOf } from '../functions/catalog';
 
 interface Route {
   spec: FunctionSpec;
@@ -169,12 +171,15 @@ export async function startHttpGateway(opts: {
   throttleWaitMs?: number;
   /** The functions whose routes it serves: the catalog's. */
   functions?: FunctionSpec[];
+  /** Plays API Gateway's per-route throttling with the catalog's budgets (default: unless LOCAL_ROUTE_THROTTLING=off). */
+  routeThrottling?: boolean;
   onError: (err: unknown) => void;
   log?: (line: string) => void;
   /** Told of every request refused for capacity (503, never run) or by a rate limit (the handler's 429): the console counts them. */
   onRefused?: (why: 'throttled' | 'rate-limited') => void;
 }) {
   const routes = compileRoutes(opts.functions);
+  const buckets = opts.routeThrottling ?? routeThrottlingOn() ? routeBuckets((key) => throttleOf(key as RouteKey)) : undefined;
   const maxWaitMs = opts.throttleWaitMs ?? LOCAL_THROTTLE_WAIT_MS;
   const throttles = { count: 0, functions: new Set<string>(), loggedAt: 0 };
   const noteThrottled = (functionId: string) => {
@@ -215,6 +220,11 @@ export async function startHttpGateway(opts: {
       const match = matchRoute(routes, method, path);
       if (!match) {
         res.writeHead(404, { 'content-type': 'application/json', ...cors }).end('{"message":"Not Found"}');
+        return;
+      }
+      // The route's budget, all callers together, before any authorizer or function: API Gateway's answer.
+      if (buckets && !buckets.take(match.route.routeKey)) {
+        res.writeHead(429, { 'content-type': 'application/json', ...cors }).end('{"message":"Too Many Requests"}');
         return;
       }
       let claims: Record<string, string> | undefined;

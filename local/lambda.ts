@@ -84,6 +84,8 @@ export interface EnvironmentOptions {
   bundles: Record<string, string>;
   /** Environment variables of every environment (the local configuration), before the function's own. */
   env: NodeJS.ProcessEnv;
+  /** A function's own variables on top of those (its identities: local/identities/environment.ts); undefined withholds one. */
+  envOf?: (spec: FunctionSpec) => Record<string, string | undefined>;
   /** Extra Node.js flags for every environment (say, --cpu-prof). */
   nodeArgs?: string[];
   /**
@@ -237,6 +239,7 @@ export class FunctionEnvironments {
         serialization: 'advanced',
         env: {
           ...this.opts.env,
+          ...this.opts.envOf?.(spec),
           EVENTFLOW_FUNCTION_SPEC: JSON.stringify(spec),
           EVENTFLOW_FUNCTION_BUNDLE: bundle,
           AWS_LAMBDA_FUNCTION_NAME: spec.id,

@@ -5,12 +5,15 @@ import type { Config } from '../shared/config';
 import { LAMBDA_ENV } from '../shared/env';
 import { createClaimsVerifier } from '../shared/auth/verify';
 import { connectAmqp } from '../shared/messaging/broker';
+import { amqpUserOf, explainBrokerRefusal } from '../shared/messaging/identity';
 import { partitionQueues, deploymentLayout } from '../functions/topology';
 import { startHttpGateway } from './http-gateway';
 import { bundleFunctions } from './bundles';
 import { invoke, useEnvironments } from './lambda';
 import { startQueueSource } from './mq-event-source';
 import { catalogAuthorizer, startWsGateway } from './ws-gateway';
+import { functionEnvironment } from './identities/environment';
+import { sourceUrlOf } from './identities/urls';
 
 export interface RuntimeOptions {
   /** The OpenID Connect issuer and client id whose access tokens open the APIs. */
@@ -75,6 +78,8 @@ export async function startRuntime(config: Config, opts: RuntimeOptions) {
   const environments = useEnvironments({
     bundles,
     env: environmentVariables(ws.callbackUrl, opts.auth),
+    // Each function reaches the broker, Redis and its databases as its own identities only.
+    envOf: (spec) => functionEnvironment(spec, config),
     nodeArgs: process.env.FUNCTION_NODE_ARGS?.split(' ').filter(Boolean),
     output: opts.observe?.output && ((spec, stdout, stderr) => opts.observe!.output!(spec.id, spec.trigger.kind, stdout, stderr)),
     logError: opts.logError,
@@ -83,7 +88,8 @@ export async function startRuntime(config: Config, opts: RuntimeOptions) {
   const gateway = await startHttpGateway({
     host: opts.host,
     port: opts.httpPort,
-    verifyClaims: createClaimsVerifier(opts.auth),
+    // As API Gateway's JWT authorizer: signature, issuer, audience, expiry, not the token's use.
+    verifyClaims: createClaimsVerifier({ ...opts.auth, accessTokensOnly: false }),
     onError: (err) => opts.logError('HTTP gateway error', err),
     log: opts.log,
     onRefused: opts.observe?.refused,
@@ -96,7 +102,11 @@ export async function startRuntime(config: Config, opts: RuntimeOptions) {
     if (t.kind === 'queue') {
       for (const queue of partitionQueues(t.queue, config.namespace, layout)) {
         const source = await startQueueSource({
-          connect: () => connectAmqp(config.rabbitmqUrl),
+          // As the queue's own event source user, which may only read its partitions.
+          connect: () =>
+            connectAmqp(sourceUrlOf(config, t.queue)).catch((err: Error) => {
+              throw explainBrokerRefusal(err, amqpUserOf(sourceUrlOf(config, t.queue)), 'read') ?? err;
+            }),
           queue,
           batchSize: t.batchSize,
           // Lambda's default window for Amazon MQ is 500 ms; the catalog sets it explicitly.

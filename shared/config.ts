@@ -26,6 +26,8 @@ export interface Config {
   dbPreparedStatements: boolean;
   /** How long an order may stay PENDING before the system cancels it and compensates. */
   orderDeadlineSeconds: number;
+  /** The broker users to create, by role, with their credentials: only the deploy-time topology function has them. */
+  brokerUsers?: Record<string, { username: string; password: string }>;
 }
 
 export const DEFAULTS = {
@@ -175,6 +177,16 @@ async function resolveLambdaConfig(env: NodeJS.ProcessEnv): Promise<Config> {
     };
     config.rabbitmqUrl = withUser(need(LAMBDA_ENV.rabbitmqEndpoint));
     if (uses.brokerManagement) config.rabbitmqManagementUrl = withUser(need(LAMBDA_ENV.rabbitmqManagementEndpoint));
+    if (uses.brokerUsers) {
+      let arns: Record<string, string>;
+      try {
+        arns = JSON.parse(need(LAMBDA_ENV.rabbitmqUserSecrets)) as Record<string, string>;
+      } catch {
+        throw new Error(`${spec.id} cannot start: ${LAMBDA_ENV.rabbitmqUserSecrets} is not JSON {role: secret ARN}`);
+      }
+      const users = await Promise.all(Object.entries(arns).map(async ([role, arn]) => [role, await secret(arn)] as const));
+      config.brokerUsers = Object.fromEntries(users.map(([role, s]) => [role, { username: s.username, password: s.password }]));
+    }
   } else {
     notConfigured(config, 'rabbitmqUrl', 'the broker', spec.id);
   }
@@ -193,7 +205,7 @@ function resolveLocalConfig(env: NodeJS.ProcessEnv): Config {
   const databaseUrl = (service: ServiceName) =>
     env[LOCAL_ENV.serviceDatabaseUrl[service]] ||
     withDatabase(env[LOCAL_ENV.databaseUrl] ?? DEFAULTS.databaseServerUrl, databaseName(service, namespace));
-  return {
+  const config: Config = {
     namespace,
     databaseUrls: { order: databaseUrl('order'), payment: databaseUrl('payment'), inventory: databaseUrl('inventory') },
     databaseTls: env[LAMBDA_ENV.databaseTls] === 'true',
@@ -207,6 +219,19 @@ function resolveLocalConfig(env: NodeJS.ProcessEnv): Config {
     dbPreparedStatements: flag(LAMBDA_ENV.dbPreparedStatements, env[LAMBDA_ENV.dbPreparedStatements], true),
     orderDeadlineSeconds: positiveInt(LOCAL_ENV.orderDeadlineSeconds, env[LOCAL_ENV.orderDeadlineSeconds], 300),
   };
+  // A local function environment is told what its function uses (local/identities/environment.ts):
+  // what it does not use, it may not reach, as on Lambda, rather than falling back to the defaults.
+  const raw = env[LAMBDA_ENV.functionUses];
+  if (raw) {
+    const uses = decodeUses(raw);
+    const id = env.AWS_LAMBDA_FUNCTION_NAME || 'this function';
+    for (const service of SERVICES) {
+      if (!uses.databases.includes(service)) notConfigured(config.databaseUrls, service, `the ${service} database`, id);
+    }
+    if (!uses.broker && !uses.brokerManagement) notConfigured(config, 'rabbitmqUrl', 'the broker', id);
+    if (!uses.redis) notConfigured(config, 'redis', 'Redis', id);
+  }
+  return config;
 }
 
 export async function resolveConfig(env: NodeJS.ProcessEnv = process.env): Promise<Config> {

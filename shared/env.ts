@@ -40,6 +40,11 @@ export const LAMBDA_ENV = {
   } satisfies Record<ServiceName, string>,
   /** Secrets Manager JSON {username, password} of the broker user. */
   rabbitmqSecretArn: 'RABBITMQ_SECRET_ARN',
+  /**
+   * The broker users the deploy-time topology function creates, as JSON {role: secret ARN} (each
+   * secret JSON {username, password}); their names and permissions come from functions/identities.ts.
+   */
+  rabbitmqUserSecrets: 'RABBITMQ_USER_SECRETS',
   /** amqps://host:5671 */
   rabbitmqEndpoint: 'RABBITMQ_ENDPOINT',
   /** https://host of the broker's management API (its console endpoint); credentials are the AMQP ones. */
@@ -87,6 +92,8 @@ export const LOCAL_ENV = {
   operator: 'EVENTFLOW_OPERATOR',
   /** A folder older months of the event logs are exported to locally (absent: kept in the database). */
   eventLogArchiveDir: 'EVENT_LOG_ARCHIVE_DIR',
+  /** "off": the local gateway does not play API Gateway's per-route throttling (local/route-throttle.ts). */
+  routeThrottling: 'LOCAL_ROUTE_THROTTLING',
 } as const;
 
 /**
@@ -119,6 +126,8 @@ export interface Uses {
   broker: boolean;
   /** The broker's management HTTP API (policies, queue statistics). */
   brokerManagement?: boolean;
+  /** Creates the broker's users and sets their permissions (the deploy-time topology function). */
+  brokerUsers?: boolean;
   redis: boolean;
   websocketCallback?: boolean;
   /** Reads the state of the queue consumers' event source mappings (Lambda API). */
@@ -130,7 +139,7 @@ export interface Uses {
 }
 
 const SERVICE_NAMES: readonly string[] = ['order', 'payment', 'inventory'] satisfies ServiceName[];
-const USES_FLAGS = ['broker', 'brokerManagement', 'redis', 'websocketCallback', 'eventSources', 'auth', 'archive'] as const;
+const USES_FLAGS = ['broker', 'brokerManagement', 'brokerUsers', 'redis', 'websocketCallback', 'eventSources', 'auth', 'archive'] as const;
 
 /** `uses` as the CDK app writes it into EVENTFLOW_FUNCTION_USES. */
 export const encodeUses = (uses: Uses): string => JSON.stringify(uses);
@@ -164,6 +173,7 @@ export function requiredOnLambda(uses: Uses): string[] {
     ...uses.databases.map((s) => e.dbSecretArn[s]),
     ...(uses.broker || uses.brokerManagement ? [e.rabbitmqSecretArn, e.rabbitmqEndpoint] : []),
     ...(uses.brokerManagement ? [e.rabbitmqManagementEndpoint] : []),
+    ...(uses.brokerUsers ? [e.rabbitmqUserSecrets] : []),
     ...(uses.redis ? [e.redisUrl, e.redisCluster, e.redisSecretArn] : []),
     ...(uses.websocketCallback ? [e.websocketCallbackUrl] : []),
     ...(uses.eventSources ? [e.eventSourceMappings] : []),

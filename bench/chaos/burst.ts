@@ -10,7 +10,9 @@ import type pg from 'pg';
 import type { ServiceName } from '../../shared/config';
 import { createEvent } from '../../shared/events/envelope';
 import type { AnyEnvelope } from '../../shared/events/envelope';
-import { wireMessageOf } from '../../shared/messaging/broker';
+import { connectAmqp, wireMessageOf } from '../../shared/messaging/broker';
+import { brokerUserOf } from '../../functions/identities';
+import { brokerUrlOf } from '../../local/identities/urls';
 import { routingKeyFor } from '../../shared/messaging/routing';
 import { EXCHANGES, dlqOf, queuesReached } from '../../shared/messaging/topology';
 import { deploymentLayout, resolveTopology } from '../../functions/topology';
@@ -50,7 +52,8 @@ export interface BurstResult {
  * malformed messages apart from earlier bursts.
  */
 export async function sendBurst(opts: {
-  amqp: ChannelModel;
+  /** The broker the runtime uses, as its administrator: the burst connects as each service from it. */
+  rabbitmqUrl: string;
   namespace: string;
   db: Record<ServiceName, pg.Pool>;
   perExchange: number;
@@ -58,35 +61,38 @@ export async function sendBurst(opts: {
   firstMark: number;
 }): Promise<BurstResult> {
   const topology = resolveTopology(opts.namespace, deploymentLayout());
-  const channel = await opts.amqp.createConfirmChannel();
   const malformed: SentMalformed[] = [];
   let n = opts.firstMark;
   let duplicates = 0;
-  try {
-    for (const [publisher, type] of Object.entries(BOUND_TYPES) as [keyof typeof EXCHANGES, string][]) {
+  // Each exchange's messages come from its own service's user, with its user-id, as a service with
+  // a bug, or a relay sending again, would send them: the broker lets nobody else publish there.
+  for (const publisher of Object.keys(EXCHANGES) as (keyof typeof EXCHANGES)[]) {
+    const connection = await connectAmqp(brokerUrlOf({ rabbitmqUrl: opts.rabbitmqUrl, namespace: opts.namespace }, publisher));
+    const channel = await connection.createConfirmChannel();
+    const userId = brokerUserOf(publisher, opts.namespace);
+    try {
       const exchange = brokerName(EXCHANGES[publisher], opts.namespace);
+      const type = BOUND_TYPES[publisher];
       for (let i = 0; i < opts.perExchange; i++) {
         const mark = `${MARK}${n++}`;
         const routingKey = routingKeyFor(type, randomUUID());
         const bodies = malformedBodies(mark, type);
-        channel.publish(exchange, routingKey, bodies[i % bodies.length]!, { persistent: true, contentType: 'application/json', messageId: mark });
+        channel.publish(exchange, routingKey, bodies[i % bodies.length]!, { persistent: true, contentType: 'application/json', messageId: mark, userId });
         malformed.push({ mark, dlqs: [...new Set(queuesReached(topology, exchange, routingKey).map(dlqOf))] });
       }
-    }
-    for (const service of Object.keys(opts.db) as ServiceName[]) {
-      const { rows } = await opts.db[service].query<{ envelope: AnyEnvelope }>(
+      const { rows } = await opts.db[publisher].query<{ envelope: AnyEnvelope }>(
         `SELECT envelope FROM outbox o WHERE NOT EXISTS (SELECT 1 FROM outbox_pending p WHERE p.seq = o.seq) ORDER BY seq DESC LIMIT $1`,
         [opts.duplicates],
       );
       for (const { envelope } of rows) {
         const m = wireMessageOf(envelope, opts.namespace);
-        channel.publish(m.exchange, m.routingKey, m.content, m.options);
+        channel.publish(m.exchange, m.routingKey, m.content, { ...m.options, userId });
         duplicates++;
       }
+      await channel.waitForConfirms();
+    } finally {
+      await connection.close().catch(() => undefined);
     }
-    await channel.waitForConfirms();
-  } finally {
-    await channel.close().catch(() => undefined);
   }
   return { malformed, duplicates };
 }

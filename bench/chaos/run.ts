@@ -244,14 +244,11 @@ export async function runChaos(opts: ChaosOptions, hooks: ChaosHooks): Promise<C
             }
           },
           async burst() {
-            const amqp = await retrying('connecting to RabbitMQ', () => connectAmqp(stack.env.RABBITMQ_URL));
-            try {
-              const sent = await sendBurst({ amqp, namespace, db: pools, perExchange: opts.malformedPerExchange, duplicates: opts.duplicatesPerService, firstMark: malformed.length });
-              malformed.push(...sent.malformed);
-              return { malformed: sent.malformed.length, duplicates: sent.duplicates };
-            } finally {
-              await amqp.close().catch(() => undefined);
-            }
+            const sent = await retrying('sending the burst', () =>
+              sendBurst({ rabbitmqUrl: stack.env.RABBITMQ_URL, namespace, db: pools, perExchange: opts.malformedPerExchange, duplicates: opts.duplicatesPerService, firstMark: malformed.length }),
+            );
+            malformed.push(...sent.malformed);
+            return { malformed: sent.malformed.length, duplicates: sent.duplicates };
           },
           health,
           downMs: opts.downSeconds * 1000,

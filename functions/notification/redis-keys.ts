@@ -6,6 +6,8 @@
 export function notificationKeys(namespace: string) {
   const prefix = `notification:{${namespace || 'eventflow'}}`;
   return {
+    /** A pattern matching every one of these keys (for Redis ACLs and clean-up). */
+    all: `${prefix}:*`,
     /** Hash: connection id → epoch ms after which the connection cannot be alive (API Gateway's 2 h limit). */
     connections: `${prefix}:connections`,
     /** Set of the order ids a connection subscribed to. */

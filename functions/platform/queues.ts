@@ -29,6 +29,7 @@ import { connectAmqp } from '../../shared/messaging/broker';
 import { inspectDlq } from '../../shared/messaging/dlq';
 import { TransientError } from '../../shared/messaging/errors';
 import { dlqOf } from '../../shared/messaging/topology';
+import { brokerUserOf } from '../identities';
 import { QUEUES, QUEUE_IDS, deploymentLayout, partitionQueues } from '../topology';
 import type { QueueId } from '../topology';
 import { logger } from './operations-log';
@@ -135,7 +136,9 @@ export async function listDeadLetters(req: HttpRequest) {
 
 export async function redrive(req: HttpRequest) {
   const queue = await queueNamed(parseInput(QueueParams, req.params, 'the path').queue);
-  const moved = await withChannel((channel) => auditedRedrive(channel, queue, requestActor(req), req.routeKey, logger));
+  const { namespace } = await getConfig();
+  // The queue's consumer is its service's own user: what it parked carries the original sender apart.
+  const moved = await withChannel((channel) => auditedRedrive(channel, queue, requestActor(req), req.routeKey, brokerUserOf(queue.id, namespace), logger));
   logger.info('dead letters redriven', { queue: queue.name, moved });
   return ok({ queue: queue.name, deadLetterQueue: await shown(queue.deadLetter), moved });
 }

@@ -20,6 +20,8 @@ export async function auditedRedrive(
   queue: { id: QueueId; partitions: string[] },
   actor: AuditActor,
   route: string,
+  /** The broker user of the queue's consumer: what it parked carries the original sender apart (redriveDlq). */
+  parker: string,
   log?: Pick<Logger, 'error'>,
 ): Promise<number> {
   // Nothing parked, nothing moves: like a refused request, a redrive that changes nothing is not a
@@ -29,7 +31,7 @@ export async function auditedRedrive(
   return auditedOperation(
     { service: AUDIT_HOME[queue.id], actor, route, targets: [QUEUES[queue.id].name] },
     async (progress) => {
-      const moved = await redriveDlq(channel, queue.partitions, (n) => (progress.moved = n));
+      const moved = await redriveDlq(channel, queue.partitions, parker, (n) => (progress.moved = n));
       return { result: moved, change: { moved } };
     },
     log,

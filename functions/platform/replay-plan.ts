@@ -1,28 +1,29 @@
 /**
- * Where a replay of a service's log to one queue goes: the queue's own bindings for that service's
- * events (functions/subscriptions.ts), bound instead to an exchange made for the replay, so each
- * event reaches that queue alone, in the partition of its order, exactly as when it was first
- * published, and events the queue does not receive go nowhere.
+ * Where a replay of a service's log to one queue goes: the queue's redrive exchange (direct, each
+ * partition bound with its own name), the exchange the DLQ tools already send through, so the
+ * replay needs no exchange or binding of its own (the operator's broker user may configure
+ * nothing: functions/identities.ts). Each event goes to the partition of its order, as when it
+ * was first published, as its original sender (the operator user may publish as another); the
+ * queue's own bindings for that service's events (functions/subscriptions.ts) say which events it
+ * receives at all, and the rest go nowhere.
  */
 import type { ServiceName } from '../../shared/config';
 import { brokerName } from '../../shared/config';
 import { EVENT_TYPES, publisherOf } from '../../shared/events/types';
 import type { EventType } from '../../shared/events/types';
-import { EXCHANGES } from '../../shared/messaging/topology';
+import { EXCHANGES, redriveExchangeOf } from '../../shared/messaging/topology';
 import type { ReplayRoute } from '../../shared/history/replay';
-import { QUEUES, deploymentLayout, resolveTopology } from '../topology';
+import { brokerUserOf } from '../identities';
+import { QUEUES, deploymentLayout, partitionQueues, resolveTopology } from '../topology';
 import type { QueueId } from '../topology';
 
-/** The exchange a replay publishes to (removed when it ends). */
-export const replayExchange = (runId: string, namespace: string) => brokerName(`replay.${runId}`, namespace);
-
-export function replayRoute(service: ServiceName, queue: QueueId, runId: string, namespace: string): ReplayRoute {
+export function replayRoute(service: ServiceName, queue: QueueId, namespace: string): ReplayRoute {
   const exchange = brokerName(EXCHANGES[service], namespace);
-  const partitions = new Set(resolveTopology(namespace, deploymentLayout()).queues.map((q) => q.name));
-  const bindings = resolveTopology(namespace, deploymentLayout())
-    .bindings.filter((b) => b.exchange === exchange && partitions.has(b.queue) && b.queue.startsWith(brokerName(QUEUES[queue].name, namespace)))
-    .map((b) => ({ queue: b.queue, pattern: b.routingKey }));
-  return { exchange: replayExchange(runId, namespace), bindings };
+  const partitions = partitionQueues(queue, namespace, deploymentLayout());
+  const patterns = resolveTopology(namespace, deploymentLayout())
+    .bindings.filter((b) => b.exchange === exchange && partitions.includes(b.queue))
+    .map((b) => b.routingKey);
+  return { exchange: redriveExchangeOf(partitions[0]!), partitions, patterns, sender: brokerUserOf(service, namespace) };
 }
 
 /** The event types of a service that a queue receives (of `types`, when given). */

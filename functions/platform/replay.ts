@@ -32,7 +32,7 @@ export async function runServiceReplay(service: ServiceName, run: Run, deadline:
     return await runReplay(
       run,
       { ...params, types },
-      { db, channel, route: replayRoute(service, params.queueId, run.id, config.namespace), namespace: config.namespace },
+      { db, channel, route: replayRoute(service, params.queueId, config.namespace), namespace: config.namespace },
       { deadline, onProgress },
     );
   } finally {

@@ -122,10 +122,11 @@ async function createProvider(issuer: string, origins: string[]): Promise<Provid
       if (!user) return undefined;
       return { accountId: user.sub, claims: async () => ({ sub: user.sub, email: user.email, email_verified: true, name: user.name }) };
     },
-    // The groups go in the access token (as Cognito puts them there); never in the ID token, which opens nothing.
+    // The groups go in the access token (as Cognito puts them there); never in the ID token, which
+    // opens nothing. token_use says it is an access token, as Cognito's do: the APIs take no other.
     extraTokenClaims: async (_ctx, token) => {
       const user = 'accountId' in token && typeof token.accountId === 'string' ? userBySub(token.accountId) : undefined;
-      return user ? { [GROUPS_CLAIM]: [user.role] } : undefined;
+      return user ? { [GROUPS_CLAIM]: [user.role], token_use: 'access' } : undefined;
     },
     interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
     renderError: async (ctx, out) => {

@@ -29,6 +29,8 @@ export interface MintOptions {
   expiresInSeconds?: number;
   /** Another key (a test's stranger key); by default the local issuer's. */
   key?: SigningKey | JWK;
+  /** `token_use`: `access` by default, as Cognito's access tokens; `id` makes the ID token a test needs; null leaves it out. */
+  tokenUse?: 'access' | 'id' | null;
 }
 
 export async function mintAccessToken(opts: MintOptions): Promise<string> {
@@ -36,8 +38,10 @@ export async function mintAccessToken(opts: MintOptions): Promise<string> {
   const audience = opts.audience ?? DASHBOARD_CLIENT_ID;
   const now = Math.floor(Date.now() / 1000);
   const expiresIn = opts.expiresInSeconds ?? 3600;
-  return new SignJWT({ [GROUPS_CLAIM]: [opts.role], scope: API_SCOPE, client_id: audience })
-    .setProtectedHeader({ alg: 'RS256', typ: 'at+jwt', kid: jwk.kid })
+  const tokenUse = opts.tokenUse === undefined ? 'access' : opts.tokenUse;
+  const claims = tokenUse === 'id' ? { [GROUPS_CLAIM]: [opts.role], token_use: 'id' } : { [GROUPS_CLAIM]: [opts.role], scope: API_SCOPE, client_id: audience, ...(tokenUse ? { token_use: tokenUse } : {}) };
+  return new SignJWT(claims)
+    .setProtectedHeader({ alg: 'RS256', typ: tokenUse === 'id' ? 'JWT' : 'at+jwt', kid: jwk.kid })
     .setIssuer(opts.issuer ?? defaultIssuerUrl())
     .setSubject(opts.sub)
     .setAudience(audience)

@@ -34,6 +34,17 @@ export function roleOf(groups: readonly string[]): Role | null {
   return null;
 }
 
+/**
+ * Whether claims are an access token's: `token_use` is `access` (Cognito's access tokens, and the
+ * local issuer's, say so). An ID token names the same user, client and groups, but it is for the
+ * client to read, not a credential for the APIs; API Gateway's JWT authorizer cannot tell the two
+ * apart (https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-jwt-authorizer.html),
+ * so the handlers do.
+ */
+export function isAccessToken(claims: Record<string, unknown>): boolean {
+  return claims.token_use === 'access';
+}
+
 /** The principal of a set of claims, or null when it names no subject or no role. */
 export function principalOf(claims: Record<string, unknown>): Principal | null {
   const sub = claims.sub;

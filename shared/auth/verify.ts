@@ -33,6 +33,12 @@ export interface VerifierOptions {
   audience: string;
   /** The issuer's JWKS; by default the `jwks_uri` of its discovery document. */
   jwksUrl?: string;
+  /**
+   * Refuse a token whose `token_use` is not `access` (default). The local gateway turns it off to
+   * play API Gateway's JWT authorizer, which cannot tell an ID token from an access token: the
+   * HTTP handlers refuse it instead (shared/http/authorize.ts), on AWS as here.
+   */
+  accessTokensOnly?: boolean;
 }
 
 export type Verifier = (token: string | undefined) => Promise<Principal>;
@@ -82,7 +88,7 @@ export function createClaimsVerifier(opts: VerifierOptions): (token: string | un
     }
     if (!issuedFor(payload, opts.audience)) throw new AuthError('invalid-token', 'the access token was issued for another audience');
     // A Cognito ID token also names the client in `aud` and carries the groups: only access tokens open the APIs.
-    if (payload.token_use !== undefined && payload.token_use !== 'access') throw new AuthError('invalid-token', 'not an access token');
+    if ((opts.accessTokensOnly ?? true) && payload.token_use !== 'access') throw new AuthError('invalid-token', 'not an access token');
     return payload;
   };
 }

@@ -3,21 +3,27 @@ import type pg from 'pg';
 import { withTransaction } from '../db/pool';
 import { wireMessageOf } from '../messaging/broker';
 import { readLog, sequenceLog } from '../messaging/event-log';
-import { topicMatches } from '../messaging/routing';
+import { bucketOf, partitionKeyOf, partitionOfBucket, topicMatches } from '../messaging/routing';
 import { finishRun, recordProgress, releaseRun } from './runs';
 import type { Run } from './runs';
 
 /**
  * Replaying a service's log to one queue (docs/decisions.md, "Replays go to one queue"): the events
  * written in [from, to), of the types and order asked for, in log order (per order, in the order
- * they were written), each with its original id, to an exchange made for the replay whose only
- * bindings are the target queue's own for those events, at a bounded rate. Consumers deduplicate by
- * event id, so an event the target already took changes nothing; one it lost (a database restored
- * from an older backup) is taken again.
+ * they were written), each with its original id and as its original sender, through the queue's
+ * redrive exchange to the partition of its order, at a bounded rate; only the events the queue's
+ * own bindings take. Consumers deduplicate by event id, so an event the target already took
+ * changes nothing; one it lost (a database restored from an older backup) is taken again.
  */
 export interface ReplayRoute {
+  /** The queue's redrive exchange: direct, each partition bound with its own name. */
   exchange: string;
-  bindings: { queue: string; pattern: string }[];
+  /** The queue's partitions, in order. */
+  partitions: string[];
+  /** The topic patterns the queue binds for the service's events: what it receives at all. */
+  patterns: string[];
+  /** The broker user that first sent the service's events, as the replay sends them again. */
+  sender: string;
 }
 
 export interface ReplayParams {
@@ -59,8 +65,6 @@ export async function runReplay(
 ): Promise<boolean> {
   const { db, channel, route } = deps;
   try {
-    await channel.assertExchange(route.exchange, 'topic', { durable: true });
-    for (const b of route.bindings) await channel.bindQueue(b.queue, route.exchange, b.pattern);
     // The log as it stands when the replay starts: what is written later is not in its window's past.
     const through = run.totalEvents === null ? await sequenceLog(db) : Number(run.params.through ?? (await sequenceLog(db)));
     const total = run.totalEvents ?? (await countSelected(db, p, through));
@@ -75,9 +79,10 @@ export async function runReplay(
       for (const { event } of entries) {
         processed++;
         const m = wireMessageOf(event, deps.namespace);
-        // Only what the queue's bindings take: the rest would be dropped by the broker anyway.
-        if (!route.bindings.some((b) => topicMatches(b.pattern, m.routingKey))) continue;
-        channel.publish(route.exchange, m.routingKey, m.content, { ...m.options, headers: { ...m.options.headers, 'x-eventflow-replay': run.id } });
+        // Only what the queue's bindings take: the rest would never have reached it.
+        if (!route.patterns.some((pattern) => topicMatches(pattern, m.routingKey))) continue;
+        const partition = route.partitions[partitionOfBucket(bucketOf(partitionKeyOf(event)), route.partitions.length)]!;
+        channel.publish(route.exchange, partition, m.content, { ...m.options, userId: route.sender, headers: { ...m.options.headers, 'x-eventflow-replay': run.id } });
         published++;
         // Bounded rate: never ahead of ratePerSecond since this invocation started.
         const ahead = (published - startedWith) / p.ratePerSecond - (Date.now() - started) / 1000;
@@ -101,12 +106,10 @@ export async function runReplay(
         return false;
       }
     }
-    await channel.deleteExchange(route.exchange);
-    await finishRun(db, run.id, { result: { published, selected: total, notReceived: total - published, through, exchange: route.exchange, queues: [...new Set(route.bindings.map((b) => b.queue))] } });
+    await finishRun(db, run.id, { result: { published, selected: total, notReceived: total - published, through, exchange: route.exchange, queues: route.partitions } });
     return true;
   } catch (err) {
     await finishRun(db, run.id, { error: (err as Error).message }).catch(() => undefined);
-    await channel.deleteExchange(route.exchange).catch(() => undefined);
     throw err;
   }
 }

@@ -1,5 +1,6 @@
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { authorizerClaims, decideRoute, principalOfEvent } from '../auth/access';
+import { isAccessToken } from '../auth/principal';
 import type { RouteAccess } from '../auth/access';
 import type { Principal } from '../auth/principal';
 import { HttpProblem } from './problem';
@@ -11,7 +12,8 @@ import { HttpProblem } from './problem';
  */
 export function authorizeRoute(event: APIGatewayProxyEventV2, rule: RouteAccess | undefined): Principal | null {
   const access = rule ?? 'operator';
-  const decision = decideRoute(access, principalOfEvent(event), authorizerClaims(event) !== undefined);
+  const claims = authorizerClaims(event);
+  const decision = decideRoute(access, principalOfEvent(event), claims !== undefined, claims === undefined || isAccessToken(claims));
   if (decision.allow) return decision.principal;
   if (decision.status === 401) throw new HttpProblem(401, 'Unauthorized', decision.detail, undefined, 'unauthorized');
   throw forbidden(decision.detail);

@@ -2,7 +2,7 @@
  * Rate limits per principal: their configuration and the decision of which limit a request
  * counts against. Pure; shared/http/rate-limiter.ts keeps the counts in Redis.
  */
-import { RATE_LIMIT_ENV } from '../env';
+import { LOCAL_ENV, RATE_LIMIT_ENV } from '../env';
 
 /** A token bucket: `perSecond` sustained, up to `burst` at once after a quiet spell. */
 export interface Limit {
@@ -32,6 +32,8 @@ export const DEFAULT_RATE_LIMITS: RateLimits = {
  * for many customers. Set in their runtime's environment.
  */
 export const UNTHROTTLED_ENV: Record<string, string> = {
+  // The local gateway's per-route budgets (API Gateway's, on AWS) as well.
+  [LOCAL_ENV.routeThrottling]: 'off',
   [RATE_LIMIT_ENV.requestsPerSecond]: '1000000',
   [RATE_LIMIT_ENV.requestsBurst]: '1000000',
   [RATE_LIMIT_ENV.ordersPerSecond]: '1000000',

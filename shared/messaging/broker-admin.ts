@@ -7,7 +7,8 @@
  * `rabbitmqctl` on this machine, which needs no management plugin; it acts on the local node, so
  * it is only used when the AMQP connection goes to this machine too.
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
 import type { BrokerPolicy } from './policies';
 
@@ -30,6 +31,14 @@ export interface NodeStats {
   inAlarm: boolean;
 }
 
+/** A broker user as the administrator creates it: its password, tags and permissions on the vhost. */
+export interface BrokerUser {
+  name: string;
+  password: string;
+  tags: string[];
+  permissions: { configure: string; write: string; read: string };
+}
+
 export interface BrokerAdmin {
   /** "management API at https://…" or "rabbitmqctl": said in logs and errors. */
   readonly description: string;
@@ -37,6 +46,23 @@ export interface BrokerAdmin {
   putPolicy(policy: BrokerPolicy): Promise<void>;
   /** Removing a policy that is not there is not an error. */
   deletePolicy(name: string): Promise<void>;
+  /** Creates the users, or sets their password, tags and permissions again: exactly these, whatever they had. */
+  putUsers(users: BrokerUser[]): Promise<void>;
+  /** Removing a user that is not there is not an error. */
+  deleteUsers(names: string[]): Promise<void>;
+}
+
+/** Amazon MQ's rule for user names (its User type), which RabbitMQ's own names satisfy too. */
+const USER_NAME = /^[A-Za-z0-9._-]{2,100}$/;
+
+function checkUserName(name: string): string {
+  if (!USER_NAME.test(name)) throw new Error(`broker user name "${name}" is not 2–100 letters, digits, '.', '_' or '-'`);
+  return name;
+}
+
+/** RabbitMQ's salted SHA-256 password hash (rabbit_password_hashing_sha256, its default): base64 of a 4-byte salt and SHA-256(salt + password). */
+export function rabbitPasswordHash(password: string, salt = randomBytes(4)): string {
+  return Buffer.concat([salt, createHash('sha256').update(Buffer.concat([salt, Buffer.from(password, 'utf8')])).digest()]).toString('base64');
 }
 
 export interface BrokerAccess {
@@ -150,6 +176,23 @@ export class ManagementApi implements BrokerAdmin {
     await this.call('DELETE', `/policies/${this.v}/${encodeURIComponent(name)}`);
   }
 
+  /**
+   * PUT /api/users/{name} with the password and tags, then PUT /api/permissions/{vhost}/{name}:
+   * how Amazon MQ for RabbitMQ has users added and their permissions and tags set
+   * (Amazon MQ developer guide, "Amazon MQ for RabbitMQ broker users"). Over HTTPS on AWS.
+   */
+  async putUsers(users: BrokerUser[]) {
+    for (const u of users) {
+      const name = encodeURIComponent(checkUserName(u.name));
+      await this.call('PUT', `/users/${name}`, { password: u.password, tags: u.tags.join(',') });
+      await this.call('PUT', `/permissions/${this.v}/${name}`, u.permissions);
+    }
+  }
+
+  async deleteUsers(names: string[]) {
+    for (const name of names) await this.call('DELETE', `/users/${encodeURIComponent(checkUserName(name))}`);
+  }
+
   /** Each node's memory use against its high watermark, and whether it is in a resource alarm. */
   async listNodes(): Promise<NodeStats[]> {
     const nodes = (await this.call('GET', '/nodes?columns=name,mem_used,mem_limit,mem_alarm,disk_free_alarm')) as Record<string, unknown>[];
@@ -206,6 +249,53 @@ class Rabbitmqctl implements BrokerAdmin {
     } catch (err) {
       if (!/does not exist/i.test((err as Error).message)) throw err;
     }
+  }
+
+  /**
+   * One `rabbitmqctl import_definitions`, the definitions on its standard input: every user with a
+   * salted hash of its password (never the password, and nothing on a command line that `ps` shows)
+   * and its permissions, in one call rather than three per user (each call starts an Erlang VM).
+   * The import is asynchronous: callers confirm by logging in.
+   */
+  async putUsers(users: BrokerUser[]) {
+    if (users.length === 0) return;
+    const definitions = {
+      users: users.map((u) => ({
+        name: checkUserName(u.name),
+        password_hash: rabbitPasswordHash(u.password),
+        hashing_algorithm: 'rabbit_password_hashing_sha256',
+        tags: u.tags.join(','),
+        limits: {},
+      })),
+      permissions: users.map((u) => ({ user: u.name, vhost: this.vhost, ...u.permissions })),
+    };
+    await this.runWithInput(['import_definitions', '--format', 'json', '-q'], JSON.stringify(definitions));
+  }
+
+  /** In one call too: `rabbitmqctl eval` over the internal user store, each user's absence tolerated; one `delete_user` per user if that fails. */
+  async deleteUsers(names: string[]) {
+    if (names.length === 0) return;
+    const list = names.map((n) => `<<"${checkUserName(n)}">>`).join(', ');
+    try {
+      await exec('rabbitmqctl', ['eval', '-q', `lists:foreach(fun(U) -> catch rabbit_auth_backend_internal:delete_user(U, <<"eventflow">>) end, [${list}]), ok.`], { timeout: 60_000 });
+    } catch {
+      for (const name of names) await exec('rabbitmqctl', ['delete_user', '-q', name], { timeout: 60_000 }).catch(() => undefined);
+    }
+  }
+
+  private runWithInput(args: string[], input: string): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const child = spawn('rabbitmqctl', args, { stdio: ['pipe', 'ignore', 'pipe'] });
+      const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+      child.once('exit', () => clearTimeout(timer));
+      let stderr = '';
+      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      child.once('error', (err: NodeJS.ErrnoException) =>
+        reject(err.code === 'ENOENT' ? new Error('rabbitmqctl is not installed: set RABBITMQ_MANAGEMENT_URL to use the management API instead', { cause: err }) : err),
+      );
+      child.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`rabbitmqctl ${args[0]} failed (${code}): ${stderr.trim()}`))));
+      child.stdin.end(input);
+    });
   }
 }
 

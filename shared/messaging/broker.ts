@@ -4,11 +4,16 @@ import { brokerName, getConfig } from '../config';
 import type { AnyEnvelope } from '../events/envelope';
 import { routingKeyOf } from './routing';
 import { TransientError } from './errors';
+import { amqpUserOf, explainBrokerRefusal } from './identity';
 import { EXCHANGES } from './topology';
 
 interface BrokerSession {
   connection: ChannelModel;
   channel: ConfirmChannel;
+  /** The user this connection logged in as: every message it publishes carries it as `user-id`. */
+  user: string;
+  /** Why the broker closed the channel, when it refused an operation (a missing permission). */
+  refusal?: Error;
 }
 
 let session: Promise<BrokerSession> | undefined;
@@ -36,19 +41,28 @@ export function connectAmqp(url: string, timeoutMs = 5_000): Promise<ChannelMode
 
 async function open(): Promise<BrokerSession> {
   const { rabbitmqUrl } = await getConfig();
-  const connection = await connectAmqp(rabbitmqUrl);
+  const user = amqpUserOf(rabbitmqUrl);
+  // A refused login names the user rather than surfacing as a bare handshake error.
+  const connection = await connectAmqp(rabbitmqUrl).catch((err: Error) => {
+    throw explainBrokerRefusal(err, user) ?? err;
+  });
   const reset = () => {
     session = undefined;
   };
   connection.on('error', reset);
   connection.on('close', reset);
   const channel = await connection.createConfirmChannel();
-  channel.on('error', reset);
+  const s: BrokerSession = { connection, channel, user };
+  channel.on('error', (err: Error) => {
+    // Only a publish reaches this channel, so a refusal is of the write permission (or of the user-id).
+    s.refusal = explainBrokerRefusal(err, user, 'write') ?? undefined;
+    reset();
+  });
   channel.on('close', () => {
     reset();
     connection.close().catch(() => undefined);
   });
-  return { connection, channel };
+  return s;
 }
 
 /**
@@ -63,7 +77,10 @@ async function confirmed(s: BrokerSession): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
   try {
     await Promise.race([
-      s.channel.waitForConfirms(),
+      // The broker closes the channel on a refused publish; its reason says more than "channel closed".
+      s.channel.waitForConfirms().catch((err: Error) => {
+        throw s.refusal ?? err;
+      }),
       new Promise((_, reject) => {
         timer = setTimeout(() => {
           // A channel with confirms outstanding that may never come is no use to the next publisher.
@@ -97,7 +114,12 @@ export function wireMessageOf(event: AnyEnvelope, namespace: string) {
   };
 }
 
-/** Publishes events to their service's exchange and resolves once the broker has confirmed every one. */
+/**
+ * Publishes events to their service's exchange and resolves once the broker has confirmed every one.
+ * Each carries the connection's user as `user-id`, which RabbitMQ validates: consumers read the
+ * sender from it (shared/messaging/sender.ts). A publish the broker refuses fails as a BrokerRefusal
+ * naming the user and the permission it lacks.
+ */
 export async function publishEvents(events: AnyEnvelope[]): Promise<void> {
   if (events.length === 0) return;
   const { namespace } = await getConfig();
@@ -105,15 +127,15 @@ export async function publishEvents(events: AnyEnvelope[]): Promise<void> {
   const { channel } = s;
   for (const event of events) {
     const m = wireMessageOf(event, namespace);
-    channel.publish(m.exchange, m.routingKey, m.content, m.options);
+    channel.publish(m.exchange, m.routingKey, m.content, { ...m.options, userId: s.user });
   }
   await confirmed(s);
 }
 
-/** Puts raw bytes straight onto a queue (used to park poison messages in a DLQ), confirmed. */
-export async function sendToQueue(queue: string, content: Buffer, headers: Record<string, string>): Promise<void> {
+/** Puts raw bytes on an exchange (a queue's parking exchange, for a poison message), with the connection's user-id, confirmed. */
+export async function sendToExchange(exchange: string, content: Buffer, headers: Record<string, string>): Promise<void> {
   const s = await getBroker();
-  s.channel.sendToQueue(queue, content, { persistent: true, headers });
+  s.channel.publish(exchange, '', content, { persistent: true, headers, userId: s.user });
   await confirmed(s);
 }
 

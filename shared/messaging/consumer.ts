@@ -9,7 +9,7 @@ import type { AnyEnvelope } from '../events/envelope';
 import type { EventType } from '../events/types';
 import { withKeys } from '../logger';
 import type { Log } from '../logger';
-import { sendToQueue } from './broker';
+import { sendToExchange } from './broker';
 import { isTransient } from './errors';
 import { recordInInbox } from './inbox';
 import { retryDeadline, retryInPlace } from './retry';
@@ -17,19 +17,26 @@ import { newClaim, publishCommitted } from './outbox';
 import { RmqEventSchema, decodeHeader, parseQueueKey } from './rmq-event';
 import type { RmqEvent, RmqMessage } from './rmq-event';
 import { partitionKeyOf } from './routing';
-import { dlqOf } from './topology';
+import { senderProblem } from './sender';
+import { dlqOf, parkExchangeOf } from './topology';
 import { inTransaction } from './unit-of-work';
 import type { UnitOfWork } from './unit-of-work';
 
-/** Moves a message that can never succeed to its queue's DLQ, with the reason, so the batch can go on. */
+/**
+ * Moves a message that can never succeed to its queue's DLQ (through the queue's parking exchange),
+ * with the reason, so the batch can go on. The parked copy carries this consumer's user-id; the
+ * original sender's, which the broker validated, goes with it as x-eventflow-sender, for a redrive
+ * to send it back as that sender (shared/messaging/dlq.ts).
+ */
 async function park(queue: string, raw: Buffer, reason: string, message: RmqMessage, logger: Log) {
   const messageId = decodeHeader(message.basicProperties.messageId) ?? '';
   logger.error('message parked in DLQ', { queue, dlq: dlqOf(queue), reason, messageId });
-  await sendToQueue(dlqOf(queue), raw, {
+  await sendToExchange(parkExchangeOf(queue), raw, {
     'x-eventflow-reason': reason.slice(0, 1000),
     'x-eventflow-queue': queue,
     'x-eventflow-parked-at': new Date().toISOString(),
     'x-eventflow-message-id': messageId,
+    'x-eventflow-sender': decodeHeader(message.basicProperties.userId) ?? '',
   });
 }
 
@@ -53,9 +60,13 @@ export interface BatchOptions {
   transientRetryMs?: number;
 }
 
-/** Decodes an aws:rmq batch in order; what is not a valid event is parked in its DLQ at once. */
+/**
+ * Decodes an aws:rmq batch in order; what is not a valid event, or was not sent by the service that
+ * owns its type, is parked in its DLQ at once.
+ */
 export async function decodeBatch(input: unknown, logger: Logger): Promise<{ items: Item[]; parked: number }> {
   const event: RmqEvent = RmqEventSchema.parse(input);
+  const { namespace } = await getConfig();
   const items: Item[] = [];
   let parked = 0;
   for (const [key, messages] of Object.entries(event.rmqMessagesByQueue)) {
@@ -63,10 +74,11 @@ export async function decodeBatch(input: unknown, logger: Logger): Promise<{ ite
     for (const message of messages) {
       const raw = Buffer.from(message.data, 'base64');
       const decoded = decodeEvent(raw);
-      if (decoded.ok) {
+      const refused = decoded.ok ? senderProblem(decoded.event, decodeHeader(message.basicProperties.userId), namespace) : decoded.reason;
+      if (decoded.ok && !refused) {
         items.push({ queue, raw, message, event: decoded.event });
       } else {
-        await park(queue, raw, decoded.reason, message, withKeys(logger, {}));
+        await park(queue, raw, refused!, message, withKeys(logger, {}));
         parked++;
       }
     }

@@ -1,7 +1,7 @@
 import type { ConfirmChannel, GetMessage } from 'amqplib';
 import { decodeEvent } from '../events/envelope';
 import { bucketOf, partitionKeyOf, partitionOfBucket } from './routing';
-import { dlqOf } from './topology';
+import { dlqOf, redriveExchangeOf } from './topology';
 
 /** One parked message, as an operator reads it: what it is, what it concerns, why and when it was parked. */
 export interface DeadLetterSummary {
@@ -76,7 +76,7 @@ export function partitionFor(content: Buffer, headers: Record<string, unknown>, 
  * history now (kept as x-eventflow-previous-reason), so that a new failure is told apart from it.
  */
 function redrivenHeaders(headers: Record<string, unknown>): Record<string, unknown> {
-  const { 'x-eventflow-reason': _r, 'x-eventflow-parked-at': _p, 'x-eventflow-queue': _q, ...rest } = headers;
+  const { 'x-eventflow-reason': _r, 'x-eventflow-parked-at': _p, 'x-eventflow-queue': _q, 'x-eventflow-sender': _s, ...rest } = headers;
   return {
     ...rest,
     'x-eventflow-previous-reason': reasonOf(headers),
@@ -85,25 +85,50 @@ function redrivenHeaders(headers: Record<string, unknown>): Record<string, unkno
 }
 
 /**
+ * Who sent a parked message, as the broker vouched for it. A message the broker dead-lettered (past
+ * its delivery limit) keeps the properties it was published with, its validated user-id among them.
+ * One a consumer parked carries the consumer's own user-id (`parker`), and the original sender, as
+ * the consumer read it from the delivery, in x-eventflow-sender: only then is that header believed,
+ * since only the queue's own consumer can publish into its DLQ (through the parking exchange).
+ */
+export function originalSender(properties: { userId?: unknown; headers?: unknown }, parker: string): string | undefined {
+  const userId = text(properties.userId) ?? undefined;
+  if (userId !== parker) return userId;
+  return text((properties.headers as Record<string, unknown> | undefined)?.['x-eventflow-sender']) ?? undefined;
+}
+
+/**
  * Moves the messages `from` holds when it starts (no more: one that fails again and is parked
  * behind them is left for the next redrive) onto the partitions of a service queue, each to the
- * partition of its order; each leaves `from` only once its copy is confirmed. Returns how many
- * moved; `onMoved` hears the count after each, so a caller knows how far a failed move got.
+ * partition of its order, through the queue's redrive exchange; each leaves `from` only once its
+ * copy is confirmed. Each goes back as its original sender (`senderOf`): the DLQ tools' user may
+ * publish with another user's user-id (RabbitMQ's impersonator tag), so that the consumer's
+ * check of the sender holds for redriven messages too. Returns how many moved; `onMoved` hears the
+ * count after each, so a caller knows how far a failed move got.
  */
 async function moveMessages(
   channel: ConfirmChannel,
   from: string,
   partitions: string[],
   headersFor: (h: Record<string, unknown>) => Record<string, unknown>,
+  senderOf: (m: GetMessage) => string | undefined,
   onMoved?: (moved: number) => void,
 ): Promise<number> {
   const { messageCount } = await channel.checkQueue(from);
+  const exchange = redriveExchangeOf(partitions[0]!);
   let moved = 0;
   for (; moved < messageCount; ) {
     const m = await channel.get(from);
     if (!m) break;
     const headers = (m.properties.headers ?? {}) as Record<string, unknown>;
-    channel.sendToQueue(partitionFor(m.content, headers, partitions), m.content, { ...m.properties, headers: headersFor(headers), persistent: true });
+    const { userId: _u, ...properties } = m.properties;
+    const sender = senderOf(m);
+    channel.publish(exchange, partitionFor(m.content, headers, partitions), m.content, {
+      ...properties,
+      ...(sender ? { userId: sender } : {}),
+      headers: headersFor(headers),
+      persistent: true,
+    });
     await channel.waitForConfirms();
     channel.ack(m);
     // Not onMoved?.(++moved): without a listener, the optional call would skip counting it.
@@ -115,17 +140,19 @@ async function moveMessages(
 
 /**
  * Redrives a service queue's DLQ: the messages present when it starts go back onto the queue
- * (each to its order's partition), without their old reason; what still cannot succeed is parked
- * again with a new one.
+ * (each to its order's partition, as sent by their original sender), without their old reason;
+ * what still cannot succeed is parked again with a new one. `parker`: the broker user of the
+ * queue's consumer (see originalSender).
  */
-export function redriveDlq(channel: ConfirmChannel, partitions: string[], onMoved?: (moved: number) => void): Promise<number> {
-  return moveMessages(channel, dlqOf(partitions[0]!), partitions, redrivenHeaders, onMoved);
+export function redriveDlq(channel: ConfirmChannel, partitions: string[], parker: string, onMoved?: (moved: number) => void): Promise<number> {
+  return moveMessages(channel, dlqOf(partitions[0]!), partitions, redrivenHeaders, (m) => originalSender(m.properties, parker), onMoved);
 }
 
 /**
  * Empties a queue of an earlier partition layout (see declareTopology) onto the partitions of the
- * current one, each message to its order's partition.
+ * current one, each message to its order's partition. Its messages came straight from their
+ * publishers: each keeps its user-id.
  */
 export function drainQueue(channel: ConfirmChannel, from: string, partitions: string[]): Promise<number> {
-  return moveMessages(channel, from, partitions, (h) => h);
+  return moveMessages(channel, from, partitions, (h) => h, (m) => text(m.properties.userId) ?? undefined);
 }

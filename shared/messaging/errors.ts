@@ -47,6 +47,8 @@ export function isTransient(err: unknown): boolean {
   if (err instanceof TransientError) return true;
   if (!err || typeof err !== 'object') return false;
   const e = err as { code?: unknown; message?: unknown; name?: unknown };
+  // The broker refused a user something (shared/messaging/identity.ts): no retry grants a permission.
+  if (e.name === 'BrokerRefusal' || e.name === 'BrokerLoginRefused') return false;
   if (typeof e.code === 'string' && (TRANSIENT_SYSTEM_CODES.has(e.code) || isTransientSqlState(e.code))) return true;
   const message = typeof e.message === 'string' ? e.message : '';
   return (
@@ -55,6 +57,9 @@ export function isTransient(err: unknown): boolean {
     ) ||
     e.name === 'IllegalOperationError' || // amqplib: channel or connection closed
     e.name === 'MaxRetriesPerRequestError' || // ioredis: Redis unreachable
+    // Redis refusing the login: a restarted local Redis until its ACL users are set again
+    // (local/identities/provision.ts); worth riding out in place rather than failing a batch.
+    /^(WRONGPASS|NOAUTH)\b/.test(message) ||
     /Channel (closed|ended)|Connection closed|Connection is closed|Socket closed|Stream isn't writeable/i.test(message)
   );
 }

@@ -5,6 +5,7 @@ import type { Queryable } from '../db/pool';
 import { orderIdOf } from '../events/envelope';
 import type { AnyEnvelope } from '../events/envelope';
 import { publishEvents } from './broker';
+import { isRefusal, noteRefusal } from './refusals';
 
 /** How long a publisher may hold rows it claimed before another may take them over. */
 export const CLAIM_SECONDS = 30;
@@ -136,6 +137,8 @@ export async function relayOutbox(pool: pg.Pool, batch = 500): Promise<number> {
  */
 export async function publishCommitted(pool: pg.Pool, events: AnyEnvelope[], claim: string, logger: Logger): Promise<void> {
   await publishClaimed(pool, events, claim).catch((err) =>
-    logger.warn('immediate publish failed; the outbox relay will send the events', { error: (err as Error).message, events: events.length }),
+    isRefusal(err)
+      ? noteRefusal(logger, err, events.length)
+      : logger.warn('immediate publish failed; the outbox relay will send the events', { error: (err as Error).message, events: events.length }),
   );
 }

@@ -45,9 +45,30 @@ export function partitionNames(base: string, n: number, namespace = ''): string[
   return n === 1 ? [name] : Array.from({ length: n }, (_, i) => `${name}.p${i}`);
 }
 
+/** The service queue a partition belongs to (a queue of one partition is its own). */
+const serviceQueueOf = (queue: string) => queue.replace(/\.p\d+$/, '');
+
 /** Every partition of a service queue dead-letters into one DLQ, named after the service queue. */
 export function dlqOf(queue: string): string {
-  return `${queue.replace(/\.p\d+$/, '')}.dlq`;
+  return `${serviceQueueOf(queue)}.dlq`;
+}
+
+/**
+ * The exchange a service queue's consumer parks poison messages through (fanout into its DLQ).
+ * Parking goes through an exchange of its own, not the default exchange, because a permission to
+ * write to the default exchange (amq.default) is a permission to write to every queue of the vhost.
+ */
+export function parkExchangeOf(queue: string): string {
+  return `${serviceQueueOf(queue)}.park`;
+}
+
+/**
+ * The exchange operators send a DLQ's messages back to work through (direct, each partition bound
+ * with its own name as the routing key): like parking, so that the DLQ tools can write to this
+ * service queue's partitions and to nothing else.
+ */
+export function redriveExchangeOf(queue: string): string {
+  return `${serviceQueueOf(queue)}.redrive`;
 }
 
 export interface QueueDeclaration {
@@ -65,8 +86,13 @@ const workQueue = (name: string): QueueDeclaration => ({
   policy: { kind: 'work', deliveryLimit: DELIVERY_LIMIT, deadLetterQueue: dlqOf(name) },
 });
 
+export interface ExchangeDeclaration {
+  name: string;
+  type: 'topic' | 'fanout' | 'direct';
+}
+
 export interface Topology {
-  exchanges: string[];
+  exchanges: ExchangeDeclaration[];
   queues: QueueDeclaration[];
   bindings: { queue: string; exchange: string; routingKey: string }[];
 }
@@ -79,12 +105,17 @@ function parseSubscription(sub: Subscription): { type: EventType; detail?: strin
 /** The full broker topology of these queues, with names resolved in a namespace. Pure data: used locally and at deploy time. */
 export function topologyOf(queues: QueueSpecs, layout: PartitionLayout, namespace = ''): Topology {
   const exchangeOf = (p: Publisher) => brokerName(EXCHANGES[p], namespace);
-  const topology: Topology = { exchanges: Object.values(EXCHANGES).map((e) => brokerName(e, namespace)), queues: [], bindings: [] };
+  const topology: Topology = { exchanges: Object.values(EXCHANGES).map((e) => ({ name: brokerName(e, namespace), type: 'topic' })), queues: [], bindings: [] };
   for (const [id, spec] of Object.entries(queues)) {
     const partitions = partitionNames(spec.name, layout[id] ?? 1, namespace);
     const dlq = dlqOf(partitions[0]!);
+    const park = parkExchangeOf(partitions[0]!);
+    const redrive = redriveExchangeOf(partitions[0]!);
+    topology.exchanges.push({ name: park, type: 'fanout' }, { name: redrive, type: 'direct' });
+    topology.bindings.push({ queue: dlq, exchange: park, routingKey: '' });
     partitions.forEach((name, index) => {
       topology.queues.push(workQueue(name));
+      topology.bindings.push({ queue: name, exchange: redrive, routingKey: name });
       const subs =
         spec.subscribes === 'all'
           ? PUBLISHERS.map((p) => ({ exchange: exchangeOf(p), sub: { type: '*' } }))
@@ -139,7 +170,7 @@ export async function applyTopology(
   let version: string;
   try {
     version = String(channel.connection.serverProperties.version ?? '');
-    for (const exchange of topology.exchanges) await channel.assertExchange(exchange, 'topic', { durable: true });
+    for (const exchange of topology.exchanges) await channel.assertExchange(exchange.name, exchange.type, { durable: true });
     for (const q of topology.queues) await assertQueue(channel, q);
     for (const b of topology.bindings) await channel.bindQueue(b.queue, b.exchange, b.routingKey);
   } finally {
@@ -211,6 +242,8 @@ export async function removeTopology(
       for (let n = 1; n <= MAX_PARTITIONS; n *= 2) for (const q of partitionNames(spec.name, n, namespace)) names.add(q);
       names.add(dlqOf(brokerName(spec.name, namespace)));
       for (const q of names) await channel.deleteQueue(q);
+      await channel.deleteExchange(parkExchangeOf(brokerName(spec.name, namespace)));
+      await channel.deleteExchange(redriveExchangeOf(brokerName(spec.name, namespace)));
     }
     for (const exchange of Object.values(EXCHANGES)) await channel.deleteExchange(brokerName(exchange, namespace));
   } finally {

@@ -15,6 +15,7 @@ import { HTTP_API_ACCESS_LOG_FORMAT, contextVariables, isHttpApiLogVariable } fr
 import { settingsFromContext } from '../../lib/settings';
 import { METRICS } from '../../shared/metric-names';
 import { resolveTopology } from '../../functions/topology';
+import { redisUsers } from '../../functions/identities';
 import { cdkJsonContext, ofType, refTarget, synthesize, type Synthesized } from './support';
 
 let dev: Synthesized;
@@ -199,13 +200,14 @@ describe('watched', () => {
 });
 
 describe('smaller', () => {
-  it('lets only the RBAC application user into the cache: the default user is switched off', () => {
+  it('lets only the RBAC application users into the cache: the default user is switched off', () => {
     const users = ofType(dev.resources, 'AWS::ElastiCache::User');
     const byName = (n: string) => users.find(([, u]) => u.Properties!.UserName === n)![1].Properties!;
     expect(byName('default').AccessString).toMatch(/^off /);
-    expect(byName('eventflow').AuthenticationMode).toMatchObject({ Type: 'password' });
+    // One per use (test/cdk/identities.test.ts checks their access strings), each with a password.
+    for (const user of redisUsers('')) expect(byName(user.name).AuthenticationMode, user.name).toMatchObject({ Type: 'password' });
     const [groupId, group] = ofType(dev.resources, 'AWS::ElastiCache::UserGroup')[0]!;
-    expect(group.Properties!.UserIds).toHaveLength(2);
+    expect(group.Properties!.UserIds).toHaveLength(1 + redisUsers('').length);
     dev.backendTemplate.hasResourceProperties('AWS::ElastiCache::ServerlessCache', { UserGroupId: { Ref: groupId } });
   });
 

@@ -116,7 +116,8 @@ describe('catalog parity', () => {
         expect(esm.Properties).toMatchObject({
           BatchSize: spec.trigger.batchSize,
           MaximumBatchingWindowInSeconds: spec.trigger.batchWindowSeconds,
-          SourceAccessConfigurations: [{ Type: 'BASIC_AUTH', URI: { Ref: expect.stringMatching(/^BrokerAdminSecret/) } }],
+          // The queue's own event source user, never the administrator (test/cdk/identities.test.ts).
+          SourceAccessConfigurations: [{ Type: 'BASIC_AUTH', URI: dev.backend.resolve(dev.backend.broker.userSecret(`${spec.trigger.queue}-source`).secretArn) }],
           EventSourceArn: { 'Fn::GetAtt': [dev.backend.getLogicalId(dev.backend.broker.broker), 'Arn'] },
         });
         expect(esm.DependsOn).toEqual(expect.arrayContaining([topology, migrations]));

@@ -112,6 +112,25 @@ describe('who may call each route (from the catalog)', () => {
     }
     expect((await api('GET', '/queues', undefined, bearer(tampered))).status).toBe(401);
   });
+
+  it('refuses a validly signed ID token (401), and a token that does not say it is an access token, on every protected route', async () => {
+    const issuer = system().issuerUrl;
+    // As a Cognito ID token: the same user, groups and client (in aud), token_use "id". The local
+    // gateway lets it through as API Gateway's JWT authorizer would; the handler refuses it.
+    const idToken = await mintAccessToken({ ...OPERATOR, issuer, tokenUse: 'id' });
+    const unmarked = await mintAccessToken({ ...OPERATOR, issuer, tokenUse: null });
+    for (const route of routes.filter((r) => ROUTE_ACCESS[r] !== 'public')) {
+      for (const [what, token] of Object.entries({ 'ID token': idToken, 'no token_use': unmarked })) {
+        const res = await call(route, bearer(token));
+        expect(res.status, `${route}, ${what}`).toBe(401);
+        expect(res.body, `${route}, ${what}`).toMatchObject({ status: 401, title: 'Unauthorized', detail: expect.stringMatching(/only access tokens/) });
+      }
+    }
+    // A public route takes it as no token at all.
+    expect((await api('GET', '/products', undefined, bearer(idToken))).status).toBe(200);
+    // The same access token with token_use "access" is let in.
+    expect((await api('GET', '/orders', undefined, bearer(await mintAccessToken({ ...OPERATOR, issuer })))).status).toBe(200);
+  });
 });
 
 describe("a customer's own orders", () => {
@@ -182,6 +201,7 @@ describe('WebSocket access', () => {
     expect(await handshakeStatus(url(tampered))).toBe(401);
     expect(await handshakeStatus(url(await mintAccessToken({ ...ALICE, issuer, audience: 'someone-else' })))).toBe(401);
     expect(await handshakeStatus(url(await mintAccessToken({ ...ALICE, issuer: 'http://127.0.0.1:9/' })))).toBe(401);
+    expect(await handshakeStatus(url(await mintAccessToken({ ...ALICE, issuer, tokenUse: 'id' })))).toBe(401);
     expect(await handshakeStatus(url(await tokenOf(ALICE)))).toBe(101);
   });
 

@@ -94,12 +94,13 @@ describe('local OpenID Connect issuer', () => {
     expect(tokenRes.headers.get('access-control-allow-origin')).toBe(origin);
     const tokens = (await tokenRes.json()) as { access_token: string; id_token: string };
     const claims = decodeJwt(tokens.access_token);
-    expect(claims).toMatchObject({ iss: issuer.url, sub: user.sub, aud: DASHBOARD_CLIENT_ID, client_id: DASHBOARD_CLIENT_ID, 'cognito:groups': ['customer'] });
+    expect(claims).toMatchObject({ iss: issuer.url, sub: user.sub, aud: DASHBOARD_CLIENT_ID, client_id: DASHBOARD_CLIENT_ID, 'cognito:groups': ['customer'], token_use: 'access' });
     expect(String(claims.scope).split(' ')).toContain('eventflow');
     const verify = createVerifier({ issuer: issuer.url, audience: DASHBOARD_CLIENT_ID });
     await expect(verify(tokens.access_token)).resolves.toEqual({ sub: user.sub, role: 'customer' });
-    // The ID token carries no groups and opens nothing.
+    // The ID token carries no groups, does not say it is an access token, and opens nothing.
     expect(decodeJwt(tokens.id_token)).not.toHaveProperty('cognito:groups');
+    expect(decodeJwt(tokens.id_token).token_use).toBeUndefined();
     await expect(verify(tokens.id_token)).rejects.toBeInstanceOf(AuthError);
   });
 

@@ -15,6 +15,7 @@ const spec = (id: string, over: Partial<FunctionSpec> = {}): FunctionSpec => ({
   dbPoolMax: 1,
   maxConcurrency: 2,
   uses: { databases: [], broker: false, redis: false },
+  identity: {},
   ...over,
 });
 

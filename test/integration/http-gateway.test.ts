@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ROUTES } from '../../functions/catalog';
+import { ROUTES, ROUTE_THROTTLES } from '../../functions/catalog';
 import type { FunctionSpec } from '../../functions/catalog';
 import { bundleFunctions } from '../../local/bundles';
 import { startHttpGateway } from '../../local/http-gateway';
@@ -21,6 +21,7 @@ const slow: FunctionSpec = {
   dbPoolMax: 1,
   maxConcurrency: 1,
   uses: { databases: [], broker: false, redis: false },
+  identity: {},
 };
 
 let environments: ReturnType<typeof useEnvironments>;
@@ -37,6 +38,8 @@ beforeAll(async () => {
       throw new Error('a public route needs no token');
     },
     functions: [slow],
+    // The route budgets have a test of their own below.
+    routeThrottling: false,
     onError: (err) => errors.push(err),
     log: (line) => logged.push(line),
   });
@@ -80,5 +83,40 @@ describe('the local HTTP API, with every environment of a function busy', () => 
     // Neither throttled request ran: the slow one was the second invocation, this is the third.
     expect(await invocations(await get('action=count'))).toBe(3);
     expect(errors).toEqual([]);
+  });
+});
+
+describe("the local HTTP API playing API Gateway's per-route throttling", () => {
+  it('refuses what exceeds a route\'s budget, all callers together, with API Gateway\'s 429, before the function runs', async () => {
+    const edge = await startHttpGateway({
+      host: '127.0.0.1',
+      port: 0,
+      verifyClaims: async () => {
+        throw new Error('a public route needs no token');
+      },
+      functions: [slow],
+      routeThrottling: true,
+      // The admitted requests queue for the one environment: none of them may be refused for that.
+      throttleWaitMs: 30_000,
+      onError: (err) => errors.push(err),
+    });
+    try {
+      const before = await invocations(await get('action=count'));
+      // GET /health's budget is the catalog's: a burst of 10, then 5 a second.
+      const { burst } = ROUTE_THROTTLES[ROUTES.health]!;
+      const answers = await Promise.all(Array.from({ length: burst * 2 }, () => fetch(`${edge.url}/health?action=count`)));
+      const statuses = answers.map((r) => r.status);
+      const refused = answers.filter((r) => r.status === 429);
+      // The burst, plus what the rate refilled while the requests came in (well under a second).
+      const admitted = statuses.filter((s) => s === 200).length;
+      expect(admitted).toBeGreaterThanOrEqual(burst);
+      expect(admitted).toBeLessThanOrEqual(burst + 5);
+      expect(refused.length).toBe(burst * 2 - admitted);
+      expect(await refused[0]!.json()).toEqual({ message: 'Too Many Requests' });
+      // Only the admitted ones ran.
+      expect(await invocations(await get('action=count'))).toBe(before + 1 + statuses.filter((s) => s === 200).length);
+    } finally {
+      await edge.close();
+    }
   });
 });

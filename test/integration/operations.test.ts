@@ -24,16 +24,9 @@ afterAll(() => sys?.stop());
 
 /** An order event whose data is invalid: the order consumer parks it in order_queue.dlq with its reason. */
 async function publishInvalid(orderId: string) {
-  const connection = await connectAmqp(process.env.RABBITMQ_URL ?? DEFAULTS.rabbitmqUrl);
-  try {
-    const channel = await connection.createConfirmChannel();
-    const body = { id: randomUUID(), type: 'inventory.reserved', version: 1, occurredAt: new Date().toISOString(), source: 'inventory', correlationId: 'ops-test', causationId: null, data: { orderId } };
-    channel.publish(brokerName(EXCHANGES.inventory, namespace), routingKeyFor('inventory.reserved', orderId), Buffer.from(JSON.stringify(body)), { persistent: true });
-    await channel.waitForConfirms();
-    return body.id;
-  } finally {
-    await connection.close();
-  }
+  const body = { id: randomUUID(), type: 'inventory.reserved', version: 1, occurredAt: new Date().toISOString(), source: 'inventory', correlationId: 'ops-test', causationId: null, data: { orderId } };
+  await sys.publishAs('inventory', brokerName(EXCHANGES.inventory, namespace), routingKeyFor('inventory.reserved', orderId), JSON.stringify(body));
+  return body.id;
 }
 
 /** The redrive entries of the order service's audit trail, oldest first. */

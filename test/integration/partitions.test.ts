@@ -1,8 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEvent } from '../../shared/events/envelope';
-import { brokerName, DEFAULTS } from '../../shared/config';
-import { connectAmqp } from '../../shared/messaging/broker';
 import { startIsolatedSystem } from '../support/isolated-system';
 import type { IsolatedSystem } from '../support/isolated-system';
 
@@ -60,15 +58,8 @@ describe('partitioned queues', () => {
       },
       { correlationId: 'partition-redrive', causationId: null },
     );
-    // As the broker leaves a message whose delivery limit ran out during an outage.
-    const connection = await connectAmqp(process.env.RABBITMQ_URL ?? DEFAULTS.rabbitmqUrl);
-    try {
-      const channel = await connection.createConfirmChannel();
-      channel.sendToQueue(brokerName('inventory_queue.dlq', sys.namespace), Buffer.from(JSON.stringify(created)), { persistent: true });
-      await channel.waitForConfirms();
-    } finally {
-      await connection.close();
-    }
+    // As the inventory consumer parks an order service's event it could not apply then.
+    await sys.park('inventory', JSON.stringify(created), { 'x-eventflow-reason': 'processing failed: the database was away' }, 'order');
     const redriven = await sys.call('POST', '/queues/inventory_queue/redrive');
     expect(redriven.body).toMatchObject({ moved: 1 });
     await sys.until(

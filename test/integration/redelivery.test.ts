@@ -5,6 +5,7 @@ import type { AnyEnvelope } from '../../shared/events/envelope';
 import { inspectDlq, redriveDlq } from '../../shared/messaging/dlq';
 import { routingKeyFor, routingKeyOf } from '../../shared/messaging/routing';
 import { dlqOf } from '../../shared/messaging/topology';
+import { brokerUserOf } from '../../functions/identities';
 import {
   api,
   closeTestClients,
@@ -13,8 +14,11 @@ import {
   paymentsOf,
   placeOrder,
   product,
+  parkRaw,
   publishEnvelope,
   publishRaw,
+  rabbitAs,
+  system,
   partitionsOf,
   queueName,
   rabbit,
@@ -177,18 +181,16 @@ describe('redelivery and disorder', () => {
     const p = await createProduct({ stock: 4 });
     const orderId = randomUUID();
     const created = orderCreated(orderId, p.id, 3);
-    // As the broker leaves it after the delivery limit ran out during an outage.
-    channel.sendToQueue(dlqOf(queue), Buffer.from(JSON.stringify(created)), {
-      persistent: true,
-      headers: { 'x-death': [{ reason: 'delivery_limit', count: 10, queue }] },
-    });
-    await channel.waitForConfirms();
+    // As the inventory consumer parks an event from the order service that it could not apply then.
+    await parkRaw('inventory', JSON.stringify(created), { 'x-eventflow-reason': 'processing failed: the database was away' }, 'order');
     const seen = await inspectDlq(channel, queue);
-    expect(seen.reasons.get('dead-lettered by the broker (delivery_limit, 10 deliveries)')).toBeGreaterThanOrEqual(1);
+    expect(seen.reasons.get('processing failed: the database was away')).toBeGreaterThanOrEqual(1);
     // Looking returned it to the DLQ (a redrive moves what is ready when it starts).
     await waitFor(async () => (await channel.checkQueue(dlqOf(queue))).messageCount === 1, 'the message to be back in the DLQ');
 
-    expect(await redriveDlq(channel, partitionsOf('inventory'))).toBe(1);
+    // As the DLQ tools do it: their own user, sending it back as the order service that published it.
+    const { channel: operator } = await rabbitAs('operator');
+    expect(await redriveDlq(operator, partitionsOf('inventory'), brokerUserOf('inventory', system().namespace))).toBe(1);
     await waitFor(async () => (await reservationOf(orderId))?.status === 'ACTIVE', 'the redriven event to reserve stock');
     expect(await product(p.id)).toMatchObject({ reserved: 3, available: 1 });
   });
@@ -204,11 +206,11 @@ describe('redelivery and disorder', () => {
       { orderId: randomUUID(), orderVersion: 1, paymentId: randomUUID(), amountCents: 1, reason: 'nul \u0000' },
       { correlationId: 'redrive', causationId: null },
     );
-    channel.sendToQueue(dlq, Buffer.from(JSON.stringify(poison)), { persistent: true, headers: { 'x-eventflow-reason': 'an earlier reason' } });
-    await channel.waitForConfirms();
+    await parkRaw('inventory', JSON.stringify(poison), { 'x-eventflow-reason': 'an earlier reason' }, 'payment');
 
     // It fails again and is parked again while the redrive runs; the redrive does not chase it.
-    expect(await redriveDlq(channel, partitionsOf('inventory'))).toBe(1);
+    const { channel: operator } = await rabbitAs('operator');
+    expect(await redriveDlq(operator, partitionsOf('inventory'), brokerUserOf('inventory', system().namespace))).toBe(1);
     const parked = await waitFor(async () => {
       const m = await channel.get(dlq);
       if (m) channel.ack(m);

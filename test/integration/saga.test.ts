@@ -22,12 +22,21 @@ describe('health', () => {
     expect(res.status).toBe(200);
     expect(res.body).toEqual({
       status: 'ok',
+      checkedAt: expect.any(String),
       checks: {
         postgres: { order: { status: 'up' }, payment: { status: 'up' }, inventory: { status: 'up' } },
         rabbitmq: { status: 'up' },
         redis: { status: 'up' },
       },
     });
+  });
+
+  it('answers from a short cache, so that calling it cannot load the databases', async () => {
+    const first = await api('GET', '/health');
+    const again = await api('GET', '/health');
+    // Calls in a row reach the same (idle) environment, which checked once for both.
+    expect(again.body.checkedAt).toBe(first.body.checkedAt);
+    expect(again.headers.get('cache-control')).toMatch(/^public, max-age=[0-5]$/);
   });
 });
 

@@ -2,7 +2,10 @@ import pg from 'pg';
 import { DEFAULTS, brokerName, databaseName, withDatabase } from '../../shared/config';
 import type { ServiceName } from '../../shared/config';
 import { connectAmqp } from '../../shared/messaging/broker';
-import { dlqOf } from '../../shared/messaging/topology';
+import { dlqOf, parkExchangeOf } from '../../shared/messaging/topology';
+import { brokerUserOf } from '../../functions/identities';
+import type { BrokerUserRole } from '../../functions/identities';
+import { brokerUrlOf } from '../../local/identities/urls';
 import { QUEUES } from '../../functions/topology';
 import type { QueueId } from '../../functions/topology';
 import { PATIENT_HTTP_ENV, startRuntimeProcess } from './runtime-process';
@@ -16,7 +19,7 @@ import { OPERATOR, bearer, tokenFor } from './auth';
  */
 export async function startIsolatedSystem(env: Record<string, string> = {}) {
   const runtime = await startRuntimeProcess({ env: { ...PATIENT_HTTP_ENV, ...env } });
-  const { namespace, httpUrl, issuerUrl } = runtime.system;
+  const { namespace, httpUrl, issuerUrl, logFile } = runtime.system;
   const admin = new pg.Client({ connectionString: process.env.DATABASE_URL ?? DEFAULTS.databaseServerUrl });
   await admin.connect();
   const pools = new Map<ServiceName, pg.Pool>();
@@ -26,6 +29,8 @@ export async function startIsolatedSystem(env: Record<string, string> = {}) {
     namespace,
     httpUrl,
     issuerUrl,
+    /** What the runtime and its functions logged (JSON lines), for tests that check what was said. */
+    logFile,
     /** A request as the operator. */
     async call(method: string, path: string, body?: unknown) {
       const auth = bearer(await tokenFor(issuerUrl, OPERATOR));
@@ -48,6 +53,22 @@ export async function startIsolatedSystem(env: Record<string, string> = {}) {
     },
     async bringDatabaseBack(service: ServiceName) {
       await admin.query(`ALTER DATABASE "${dbName(service)}" ALLOW_CONNECTIONS true`);
+    },
+    /** Publishes raw bytes as one of the runtime's broker users (functions/identities.ts), with its user-id. */
+    async publishAs(role: BrokerUserRole, exchange: string, routingKey: string, body: Buffer | string, headers: Record<string, unknown> = {}) {
+      const connection = await connectAmqp(brokerUrlOf({ rabbitmqUrl: process.env.RABBITMQ_URL ?? DEFAULTS.rabbitmqUrl, namespace }, role));
+      try {
+        const channel = await connection.createConfirmChannel();
+        channel.publish(exchange, routingKey, Buffer.isBuffer(body) ? body : Buffer.from(body), { persistent: true, userId: brokerUserOf(role, namespace), headers });
+        await channel.waitForConfirms();
+      } finally {
+        await connection.close();
+      }
+    },
+    /** Puts a message in a service queue's DLQ as its consumer parks one, with the original sender beside it. */
+    async park(queue: QueueId, body: Buffer | string, headers: Record<string, unknown>, sender?: BrokerUserRole) {
+      const exchange = parkExchangeOf(brokerName(QUEUES[queue].name, namespace));
+      await this.publishAs(queue, exchange, '', body, { ...headers, 'x-eventflow-sender': sender ? brokerUserOf(sender, namespace) : '' });
     },
     async dlqDepth(queue: QueueId): Promise<number> {
       const connection = await connectAmqp(process.env.RABBITMQ_URL ?? DEFAULTS.rabbitmqUrl);

@@ -7,7 +7,8 @@ import { createInterface } from 'node:readline';
 import { connectAmqp } from '../../shared/messaging/broker';
 import { Redis } from 'ioredis';
 import pg from 'pg';
-import { DEFAULTS, SERVICES, databaseName } from '../../shared/config';
+import { DEFAULTS, SERVICES, databaseName, resolveConfig } from '../../shared/config';
+import { removeIdentities } from '../../local/identities/provision';
 import { deleteTopology } from '../../functions/topology';
 import { notificationKeys } from '../../functions/notification/redis-keys';
 import { rateLimitPrefix } from '../../shared/http/rate-limits';
@@ -28,9 +29,10 @@ export interface TestSystem {
  * the fuzz test's batches of 50, 16 orders into a runtime whose environments are still cold) on a
  * machine that test files share, and they check what the system does with requests, not how many
  * it takes at once. A wait for an environment longer than any test waits keeps throttling, a
- * capacity answer (test/integration/http-gateway.test.ts), out of them. Benchmarks keep the default.
+ * capacity answer (test/integration/http-gateway.test.ts), out of them, and so does turning off the
+ * gateway's per-route budgets, an answer of the edge (tested there too). Benchmarks keep the default wait.
  */
-export const PATIENT_HTTP_ENV: Record<string, string> = { LOCAL_THROTTLE_WAIT_MS: '60000' };
+export const PATIENT_HTTP_ENV: Record<string, string> = { LOCAL_THROTTLE_WAIT_MS: '60000', LOCAL_ROUTE_THROTTLING: 'off' };
 
 export function freshNamespace(prefix = 't'): string {
   return `${prefix}${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
@@ -109,7 +111,7 @@ export async function startRuntimeProcess(opts: { namespace?: string; env?: Reco
   }
 }
 
-/** Drops a namespace's databases, broker topology and Redis keys. */
+/** Drops a namespace's databases, broker topology, Redis keys and identities (broker and Redis users, database roles). */
 export async function dropNamespace(namespace: string) {
   const admin = new pg.Client({ connectionString: process.env.DATABASE_URL ?? DEFAULTS.databaseServerUrl });
   await admin.connect();
@@ -136,4 +138,5 @@ export async function dropNamespace(namespace: string) {
   } finally {
     redis.disconnect();
   }
+  await removeIdentities(await resolveConfig({ ...process.env, EVENTFLOW_NAMESPACE: namespace }));
 }

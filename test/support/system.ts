@@ -8,7 +8,10 @@ import { DEFAULTS, brokerName, databaseName, withDatabase } from '../../shared/c
 import type { ServiceName } from '../../shared/config';
 import type { AnyEnvelope } from '../../shared/events/envelope';
 import { routingKeyOf } from '../../shared/messaging/routing';
-import { EXCHANGES } from '../../shared/messaging/topology';
+import { EXCHANGES, parkExchangeOf } from '../../shared/messaging/topology';
+import { brokerUserOf } from '../../functions/identities';
+import type { BrokerUserRole } from '../../functions/identities';
+import { brokerUrlOf } from '../../local/identities/urls';
 import { QUEUES, deploymentLayout, partitionQueues } from '../../functions/topology';
 import type { QueueId } from '../../functions/topology';
 import type { Principal } from '../../shared/auth/principal';
@@ -70,6 +73,7 @@ export function db(service: ServiceName): pg.Pool {
 
 let broker: Promise<{ connection: ChannelModel; channel: ConfirmChannel }> | undefined;
 
+/** The broker as its administrator: to look into queues, purge them, and clean up. */
 export function rabbit() {
   broker ??= (async () => {
     const connection = await connectAmqp(process.env.RABBITMQ_URL ?? DEFAULTS.rabbitmqUrl);
@@ -78,15 +82,34 @@ export function rabbit() {
   return broker;
 }
 
+const asUsers = new Map<BrokerUserRole, Promise<{ connection: ChannelModel; channel: ConfirmChannel; user: string }>>();
+
+/** The broker as one of the runtime's own users (functions/identities.ts): to publish as a service would. */
+export function rabbitAs(role: BrokerUserRole) {
+  let session = asUsers.get(role);
+  if (!session) {
+    const where = { rabbitmqUrl: process.env.RABBITMQ_URL ?? DEFAULTS.rabbitmqUrl, namespace: system().namespace };
+    session = (async () => {
+      const connection = await connectAmqp(brokerUrlOf(where, role));
+      return { connection, channel: await connection.createConfirmChannel(), user: brokerUserOf(role, where.namespace) };
+    })();
+    asUsers.set(role, session);
+  }
+  return session;
+}
+
 /** A service queue's name (what its DLQ is named after) and the partitions it is split into. */
 export const queueName = (id: QueueId) => brokerName(QUEUES[id].name, system().namespace);
 export const partitionsOf = (id: QueueId) => partitionQueues(id, system().namespace, deploymentLayout());
 export const exchangeName = (publisher: keyof typeof EXCHANGES) => brokerName(EXCHANGES[publisher], system().namespace);
 
-/** Publishes raw bytes to a service exchange, as a misbehaving or replaying publisher would. */
+/**
+ * Publishes raw bytes to a service exchange as that service (its broker user, its user-id), as a
+ * misbehaving or replaying publisher of that service would.
+ */
 export async function publishRaw(publisher: keyof typeof EXCHANGES, routingKey: string, body: Buffer | string) {
-  const { channel } = await rabbit();
-  channel.publish(exchangeName(publisher), routingKey, Buffer.isBuffer(body) ? body : Buffer.from(body), { persistent: true });
+  const { channel, user } = await rabbitAs(publisher);
+  channel.publish(exchangeName(publisher), routingKey, Buffer.isBuffer(body) ? body : Buffer.from(body), { persistent: true, userId: user });
   await channel.waitForConfirms();
 }
 
@@ -94,11 +117,27 @@ export async function publishEnvelope(event: AnyEnvelope) {
   await publishRaw(event.source, routingKeyOf(event), JSON.stringify(event));
 }
 
+/**
+ * Puts a message in a service queue's DLQ as its consumer parks one: as the queue's service, through
+ * the queue's parking exchange, with the original sender (a broker user role, or none) beside it.
+ */
+export async function parkRaw(queue: QueueId, body: Buffer | string, headers: Record<string, unknown>, sender?: BrokerUserRole) {
+  const { channel, user } = await rabbitAs(queue);
+  channel.publish(parkExchangeOf(queueName(queue)), '', Buffer.isBuffer(body) ? body : Buffer.from(body), {
+    persistent: true,
+    userId: user,
+    headers: { ...headers, 'x-eventflow-sender': sender ? brokerUserOf(sender, system().namespace) : '' },
+  });
+  await channel.waitForConfirms();
+}
+
 export async function closeTestClients() {
   await Promise.all([...pools.values()].map((p) => p.end()));
   pools.clear();
   if (broker) await (await broker).connection.close();
   broker = undefined;
+  for (const session of asUsers.values()) await (await session).connection.close().catch(() => undefined);
+  asUsers.clear();
 }
 
 export const customer = () => randomUUID();

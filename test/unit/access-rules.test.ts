@@ -27,6 +27,13 @@ describe('route access', () => {
     expect(decideRoute('customer', null, true)).toMatchObject({ allow: false, status: 403 });
     expect(decideRoute('customer', null, false)).toMatchObject({ allow: false, status: 401 });
   });
+
+  it('refuses a token that is not an access token with 401, on every protected route, before its role', () => {
+    for (const access of ['customer', 'operator'] as const) {
+      expect(decideRoute(access, null, true, false)).toMatchObject({ allow: false, status: 401, detail: expect.stringMatching(/only access tokens/) });
+    }
+    expect(decideRoute('public', null, true, false)).toEqual({ allow: true, principal: null });
+  });
 });
 
 describe('order access', () => {

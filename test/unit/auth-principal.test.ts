@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { flattenClaims, parseGroups, principalOf, roleOf } from '../../shared/auth/principal';
+import { flattenClaims, isAccessToken, parseGroups, principalOf, roleOf } from '../../shared/auth/principal';
+import { principalOfEvent } from '../../shared/auth/access';
 import { issuedFor } from '../../shared/auth/verify';
 
 describe('the principal of a token', () => {
@@ -34,5 +35,16 @@ describe('the principal of a token', () => {
     expect(issuedFor({ client_id: 'eventflow-dashboard' }, 'eventflow-dashboard')).toBe(true);
     expect(issuedFor({ aud: 'other', client_id: 'other' }, 'eventflow-dashboard')).toBe(false);
     expect(issuedFor({}, 'eventflow-dashboard')).toBe(false);
+  });
+
+  it('takes the caller from an access token only: an ID token (or one that does not say) names nobody', () => {
+    const event = (claims: Record<string, string>) => ({ requestContext: { authorizer: { jwt: { claims } } } });
+    const claims = { sub: 's-1', 'cognito:groups': '[operator]' };
+    expect(isAccessToken({ token_use: 'access' })).toBe(true);
+    expect(isAccessToken({ token_use: 'id' })).toBe(false);
+    expect(isAccessToken({})).toBe(false);
+    expect(principalOfEvent(event({ ...claims, token_use: 'access' }))).toEqual({ sub: 's-1', role: 'operator' });
+    expect(principalOfEvent(event({ ...claims, token_use: 'id' }))).toBeNull();
+    expect(principalOfEvent(event(claims))).toBeNull();
   });
 });

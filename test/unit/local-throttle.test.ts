@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { throttleWaitMs } from '../../local/lambda';
+import { routeBuckets, routeThrottlingOn } from '../../local/route-throttle';
 
 describe('LOCAL_THROTTLE_WAIT_MS', () => {
   it('is 1 s unless set; 0 throttles at once', () => {
@@ -13,5 +14,26 @@ describe('LOCAL_THROTTLE_WAIT_MS', () => {
     for (const raw of ['-1', '1.5', '1e3', 'abc', '1s', '0x10']) {
       expect(() => throttleWaitMs(raw)).toThrow(/^LOCAL_THROTTLE_WAIT_MS must be a whole number of milliseconds, 0 or more/);
     }
+  });
+});
+
+describe("the local gateway's per-route budgets", () => {
+  it('lets a burst through, then the rate, per route, all callers together', () => {
+    let now = 0;
+    const buckets = routeBuckets((key) => (key === 'GET /health' ? { ratePerSecond: 5, burst: 10 } : { ratePerSecond: 200, burst: 400 }), () => now);
+    const taken = (key: string, n: number) => Array.from({ length: n }, () => buckets.take(key)).filter(Boolean).length;
+    expect(taken('GET /health', 15)).toBe(10);
+    expect(taken('GET /orders', 15)).toBe(15); // another route, another bucket
+    now += 1_000;
+    expect(taken('GET /health', 10)).toBe(5);
+    now += 10_000;
+    expect(taken('GET /health', 20)).toBe(10); // never more than the burst saved up
+  });
+
+  it('is on unless LOCAL_ROUTE_THROTTLING=off', () => {
+    expect(routeThrottlingOn({})).toBe(true);
+    expect(routeThrottlingOn({ LOCAL_ROUTE_THROTTLING: 'on' })).toBe(true);
+    expect(routeThrottlingOn({ LOCAL_ROUTE_THROTTLING: 'off' })).toBe(false);
+    expect(() => routeThrottlingOn({ LOCAL_ROUTE_THROTTLING: 'no' })).toThrow(/LOCAL_ROUTE_THROTTLING must be "on" or "off"/);
   });
 });
