@@ -6,7 +6,7 @@
  * `npm run replay -- publish --service <s> --from <time> --to <time> --to-queue <queue>
  *                              [--type <type>]… [--order <id>] [--rate <events/s>]`
  *     re-publishes the service's events written in [from, to), in log order, with their original
- *     ids, to that queue alone (an exchange made for the replay, bound to it only), at most --rate
+ *     ids, to that queue alone (through its redrive exchange, each to its order's partition), at most --rate
  *     events a second (200).
  * `npm run replay -- status`   the latest runs.
  *
