@@ -201,7 +201,7 @@ export type WebSocketRoute = (typeof WEBSOCKET_ROUTES)[number];
  */
 export type BrokerRole = ServiceName | 'notification' | 'operator' | 'monitor' | 'deploy';
 /** Who a function is to Redis: the HTTP functions' rate limits, the WebSocket API's connections, the notification consumer's fan-out. */
-export type RedisRole = 'rate-limits' | 'websocket' | 'notifications';
+export type RedisRole = 'rate-limits' | 'operations' | 'websocket' | 'notifications' | 'notification-history';
 
 export interface FunctionSpec {
   id: string;
@@ -312,7 +312,7 @@ export const FUNCTIONS: FunctionSpec[] = [
     id: 'operations-api',
     entry: 'functions/platform/operations.ts',
     timeoutSeconds: 29,
-    identity: { broker: 'operator', redis: 'rate-limits' },
+    identity: { broker: 'operator', redis: 'operations' },
   },
   // Two partitions each: measured with npm run bench:batch on two cores, they drain a backlog
   // about twice as fast as one (each hides the other's database and broker round trips) and
@@ -349,8 +349,8 @@ export const FUNCTIONS: FunctionSpec[] = [
     timeoutSeconds: 120,
     dbPoolMax: 1,
     uses: { databases: ['order', 'payment', 'inventory'], broker: false, redis: true },
-    // Rewrites the recent-event log, which the notification consumer keeps.
-    identity: { redis: 'notifications' },
+    // Rewrites the recent-event log, which the notification consumer keeps, and records its runs.
+    identity: { redis: 'notification-history' },
   },
   {
     // Replays of a service's log to one queue (functions/platform/replay.ts), requested by POST

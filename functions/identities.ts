@@ -12,6 +12,7 @@
  * (https://www.rabbitmq.com/docs/access-control#permissions, "How Permissions Work").
  */
 import { brokerName, type ServiceName } from '../shared/config';
+import { historyRunKeys } from '../shared/history/redis-runs';
 import { rateLimitPrefix } from '../shared/http/rate-limits';
 import { brokerUserName } from '../shared/messaging/identity';
 import { EXCHANGES, parkExchangeOf, redriveExchangeOf } from '../shared/messaging/topology';
@@ -118,6 +119,8 @@ export interface RedisUserSpec {
 
 // ioredis's cluster client (ElastiCache Serverless) discovers the slots and checks the cluster's state.
 const CLUSTER = ['cluster|slots', 'cluster|info'];
+// The rate limiter is one Lua script (EVALSHA, EVAL after a NOSCRIPT) that runs TIME, GET and SET; scripts run as their caller.
+const RATE_LIMIT_COMMANDS = ['ping', 'evalsha', 'eval', 'time', 'get', 'set'];
 
 /**
  * Every Redis user and its access in a namespace: a key pattern per use, `-@all` and then only the
@@ -127,14 +130,22 @@ const CLUSTER = ['cluster|slots', 'cluster|info'];
  */
 export function redisUsers(namespace = ''): RedisUserSpec[] {
   const n = notificationKeys(namespace);
+  const h = historyRunKeys(namespace);
   return [
     {
       role: 'rate-limits',
       name: brokerUserName('rate-limits', namespace),
       keys: [`${rateLimitPrefix(namespace)}*`],
-      // The limiter is one Lua script (EVALSHA, EVAL after a NOSCRIPT) that runs TIME, GET and SET; scripts run as their caller.
-      commands: ['ping', 'evalsha', 'eval', 'time', 'get', 'set', ...CLUSTER],
+      commands: [...RATE_LIMIT_COMMANDS, ...CLUSTER],
       purpose: 'the HTTP functions: their rate-limit buckets',
+    },
+    {
+      role: 'operations',
+      name: brokerUserName('operations', namespace),
+      keys: [`${rateLimitPrefix(namespace)}*`, h.all],
+      // The rate limiter's, and the run records of the recent-event log's rebuilds and checks (shared/history/redis-runs.ts).
+      commands: [...RATE_LIMIT_COMMANDS, 'lpush', 'ltrim', 'lrange', 'del', ...CLUSTER],
+      purpose: 'the operators\' HTTP routes: their rate-limit buckets, and requests for a rebuild of the recent-event log',
     },
     {
       role: 'websocket',
@@ -150,6 +161,19 @@ export function redisUsers(namespace = ''): RedisUserSpec[] {
       keys: [n.all],
       commands: ['ping', 'multi', 'exec', 'xadd', 'expire', 'set', 'rpush', 'ltrim', 'hgetall', 'smembers', 'hdel', 'del', 'mget', ...CLUSTER],
       purpose: 'the notification consumer: appends the event logs and reads who is connected',
+    },
+    {
+      role: 'notification-history',
+      name: brokerUserName('notification-history', namespace),
+      keys: [n.all, h.all],
+      // functions/notification/history.ts: reads the live log, writes a shadow and swaps it in by a
+      // script (scripts run their commands as the caller, so those are listed too), fills the
+      // owners and the orders' logs that are gone; and keeps its run records.
+      commands: [
+        'ping', 'multi', 'exec', 'get', 'set', 'del', 'lpush', 'ltrim', 'lrange', 'eval', 'evalsha',
+        'xadd', 'xrange', 'xrevrange', 'sadd', 'sismember', 'exists', 'rename', 'expire', 'rpush', ...CLUSTER,
+      ],
+      purpose: 'the recent-event log\'s rebuilds and checks: rewrites that log from the services\' event logs',
     },
   ];
 }

@@ -35,6 +35,8 @@ export interface CatalogFunctionsProps {
  */
 export class CatalogFunctions extends Construct {
   readonly functions = new Map<string, NodejsFunction>();
+  /** The security group of each reach (what a function may connect to), shared by the functions with that reach. */
+  readonly reachGroups = new Map<string, ec2.SecurityGroup>();
   private readonly specs: FunctionSpec[];
 
   constructor(scope: Construct, id: string, props: CatalogFunctionsProps) {
@@ -110,7 +112,7 @@ export class CatalogFunctions extends Construct {
       retention: settings.logRetention,
       removalPolicy: RemovalPolicy.DESTROY,
     });
-    const migrations = spec.trigger.kind === 'deploy' && spec.trigger.purpose === 'migrations';
+    const migrations = isMigrations(spec);
     // No function name of our own: CloudFormation's, so a replaced function never collides with
     // its predecessor. The catalog id travels in EVENTFLOW_FUNCTION instead.
     const fn = new NodejsFunction(this, spec.id, {
@@ -128,6 +130,7 @@ export class CatalogFunctions extends Construct {
       // Every function reaches something private (PostgreSQL, RabbitMQ or Redis), so all run in the VPC.
       vpc,
       vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
+      securityGroups: [this.reachGroup(spec, props)],
       projectRoot: REPO_ROOT,
       depsLockFilePath: path.join(REPO_ROOT, 'package-lock.json'),
       bundling: {
@@ -167,14 +170,8 @@ export class CatalogFunctions extends Construct {
       const { instance, proxy } = databases.services[service];
       fn.addEnvironment(E.dbSecretArn[service], instance.secret!.secretArn);
       instance.secret!.grantRead(fn);
-      // The migrations hold a session-level advisory lock, which pins a proxy connection for the
-      // whole run; they go to the instance itself.
-      if (proxy && !migrations) {
-        fn.addEnvironment(E.dbHost[service], proxy.endpoint);
-        proxy.connections.allowFrom(fn, ec2.Port.tcp(POSTGRES_PORT), spec.id);
-      } else {
-        instance.connections.allowDefaultPortFrom(fn, spec.id);
-      }
+      // Not the migrations: see reachGroup.
+      if (proxy && !migrations) fn.addEnvironment(E.dbHost[service], proxy.endpoint);
     }
     if (uses.broker || uses.brokerManagement) {
       // Its own broker user's secret and no other; the administrator's only for the deploy-time hook.
@@ -184,7 +181,6 @@ export class CatalogFunctions extends Construct {
       fn.addEnvironment(E.rabbitmqSecretArn, secret.secretArn);
       fn.addEnvironment(E.rabbitmqEndpoint, broker.endpoint);
       secret.grantRead(fn);
-      broker.securityGroup.connections.allowFrom(fn, ec2.Port.tcp(AMQPS_PORT), spec.id);
     }
     if (uses.brokerUsers) {
       // The hook that creates the broker's users sets their passwords: it reads every user's secret.
@@ -194,7 +190,6 @@ export class CatalogFunctions extends Construct {
     }
     if (uses.brokerManagement) {
       fn.addEnvironment(E.rabbitmqManagementEndpoint, broker.managementEndpoint);
-      broker.securityGroup.connections.allowFrom(fn, ec2.Port.tcp(MANAGEMENT_PORT), `${spec.id} (management API)`);
     }
     if (uses.redis) {
       // Its own Redis user's secret (functions/identities.ts says which keys and commands it may use).
@@ -205,11 +200,42 @@ export class CatalogFunctions extends Construct {
       fn.addEnvironment(E.redisCluster, 'true');
       fn.addEnvironment(E.redisSecretArn, secret.secretArn);
       secret.grantRead(fn);
-      cache.securityGroup.connections.allowFrom(fn, ec2.Port.tcp(REDIS_PORT), spec.id);
     }
     return fn;
   }
+
+  /**
+   * The security group for what a function reaches: the same group for every function with the
+   * same reach, so each data port is opened once per reach instead of once per function (a group
+   * and its rules per function took the prod stack past CloudFormation's 500 resources). A
+   * function still reaches nothing it does not use: a group is shared only by equals.
+   */
+  private reachGroup(spec: FunctionSpec, props: CatalogFunctionsProps): ec2.SecurityGroup {
+    const { vpc, databases, broker, cache } = props;
+    const { uses } = spec;
+    const migrations = isMigrations(spec);
+    const openings: { name: string; open: (sg: ec2.SecurityGroup, why: string) => void }[] = [];
+    for (const service of uses.databases) {
+      const { instance, proxy } = databases.services[service];
+      // The migrations hold a session-level advisory lock, which pins a proxy connection for the
+      // whole run; they go to the instance itself.
+      if (proxy && !migrations) openings.push({ name: `${service}-proxy`, open: (sg, why) => proxy.connections.allowFrom(sg, ec2.Port.tcp(POSTGRES_PORT), why) });
+      else openings.push({ name: `${service}-db`, open: (sg, why) => instance.connections.allowDefaultPortFrom(sg, why) });
+    }
+    if (uses.broker || uses.brokerManagement) openings.push({ name: 'broker', open: (sg, why) => broker.securityGroup.connections.allowFrom(sg, ec2.Port.tcp(AMQPS_PORT), why) });
+    if (uses.brokerManagement) openings.push({ name: 'broker-management', open: (sg, why) => broker.securityGroup.connections.allowFrom(sg, ec2.Port.tcp(MANAGEMENT_PORT), `${why} (management API)`) });
+    if (uses.redis) openings.push({ name: 'cache', open: (sg, why) => cache.securityGroup.connections.allowFrom(sg, ec2.Port.tcp(REDIS_PORT), why) });
+    const reach = openings.map((o) => o.name).join('+') || 'nothing';
+    const existing = this.reachGroups.get(reach);
+    if (existing) return existing;
+    const sg = new ec2.SecurityGroup(this, `reach-${reach}`, { vpc, description: `EventFlow functions that reach ${reach}`, allowAllOutbound: true });
+    for (const o of openings) o.open(sg, `functions that reach ${reach}`);
+    this.reachGroups.set(reach, sg);
+    return sg;
+  }
 }
+
+const isMigrations = (spec: FunctionSpec) => spec.trigger.kind === 'deploy' && spec.trigger.purpose === 'migrations';
 
 /** Copies the migration folders into the migrate bundle, keeping their paths from the repository root. */
 const copyMigrations = {

@@ -36,7 +36,7 @@ const custom = (name: string, service: string, dimensions: Record<string, string
 /**
  * Alarms, all notifying one SNS topic (and an e-mail address with `-c alarmEmail=…`), and a
  * CloudWatch dashboard for the stack. What each alarm watches:
- * - every function: errors and throttles;
+ * - every function: errors and throttles (one alarm on their sum);
  * - the HTTP API's 5xx and the WebSocket API's integration and execution errors;
  * - each database: CPU, connections near the instance's limit, free storage;
  * - the broker: CPU (AWS/AmazonMQ node metric), memory use and resource alarms (read from the
@@ -70,10 +70,17 @@ export class Monitoring extends Construct {
 
     for (const spec of props.specs) {
       const fn = functions.get(spec.id);
-      alarm(`${spec.id}-errors`, { alarmDescription: `${spec.id} failed`, metric: fn.metricErrors({ period: FIVE_MINUTES }), threshold: 1, evaluationPeriods: 1 });
-      alarm(`${spec.id}-throttles`, {
-        alarmDescription: `${spec.id} was throttled (reserved concurrency or account limit)`,
-        metric: fn.metricThrottles({ period: FIVE_MINUTES }),
+      // One alarm per function on errors and throttles together: two per function took the prod
+      // stack past CloudFormation's 500 resources, and either one means the same page (the
+      // function's log and its dashboard graph tell which).
+      alarm(`${spec.id}-failures`, {
+        alarmDescription: `${spec.id} failed or was throttled (reserved concurrency or account limit)`,
+        metric: new cloudwatch.MathExpression({
+          expression: 'errors + throttles',
+          usingMetrics: { errors: fn.metricErrors({ period: FIVE_MINUTES }), throttles: fn.metricThrottles({ period: FIVE_MINUTES }) },
+          period: FIVE_MINUTES,
+          label: `${spec.id} errors + throttles`,
+        }),
         threshold: 1,
         evaluationPeriods: 1,
       });

@@ -9,9 +9,12 @@ import type { Run, RunKind } from './runs';
  * run per subject, a worker's lease. Such a projection is small and rebuilt in one go, so a run whose
  * worker died starts over (cleanly: its shadow is rebuilt from nothing) rather than resuming.
  */
-const keysOf = (namespace: string) => {
+export const historyRunKeys = (namespace: string) => {
+  // The notification keys' hash tag: one cluster slot, so a script may touch both.
   const prefix = `history:{${namespace || 'eventflow'}}`;
   return {
+    /** A pattern matching every one of these keys (for Redis ACLs and clean-up). */
+    all: `${prefix}:*`,
     run: (id: string) => `${prefix}:run:${id}`,
     active: (subject: string) => `${prefix}:active:${subject}`,
     runs: (subject: string) => `${prefix}:runs:${subject}`,
@@ -25,12 +28,12 @@ const KEPT_SECONDS = 30 * 86_400;
 type Stored = Run & { leaseUntil: number | null };
 
 async function read(redis: RedisClient, namespace: string, id: string): Promise<Stored | null> {
-  const raw = await redis.get(keysOf(namespace).run(id));
+  const raw = await redis.get(historyRunKeys(namespace).run(id));
   return raw ? (JSON.parse(raw) as Stored) : null;
 }
 
 async function write(redis: RedisClient, namespace: string, run: Stored): Promise<void> {
-  await redis.set(keysOf(namespace).run(run.id), JSON.stringify(run), 'EX', KEPT_SECONDS);
+  await redis.set(historyRunKeys(namespace).run(run.id), JSON.stringify(run), 'EX', KEPT_SECONDS);
 }
 
 const strip = ({ leaseUntil: _l, ...run }: Stored): Run => run;
@@ -40,7 +43,7 @@ export async function requestRedisRun(
   namespace: string,
   req: { kind: RunKind; subject: string; requestedBy?: string; take?: boolean },
 ): Promise<Run> {
-  const k = keysOf(namespace);
+  const k = historyRunKeys(namespace);
   const now = new Date().toISOString();
   const run: Stored = {
     id: randomUUID(),
@@ -79,7 +82,7 @@ export async function requestRedisRun(
 
 /** Takes the subject's active run if it waits for a worker or its worker's lease ran out. */
 export async function takeRedisRun(redis: RedisClient, namespace: string, subject: string): Promise<Run | null> {
-  const k = keysOf(namespace);
+  const k = historyRunKeys(namespace);
   if (!(await redis.set(k.taking(subject), '1', 'PX', 5_000, 'NX'))) return null;
   try {
     const id = await redis.get(k.active(subject));
@@ -117,12 +120,12 @@ export async function finishRedisRun(redis: RedisClient, namespace: string, run:
     updatedAt: now,
     finishedAt: now,
   });
-  await redis.eval("if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0", 1, keysOf(namespace).active(run.subject), run.id);
+  await redis.eval("if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0", 1, historyRunKeys(namespace).active(run.subject), run.id);
 }
 
 /** The subject's latest runs, newest first. */
 export async function latestRedisRuns(redis: RedisClient, namespace: string, subject: string, count = 5): Promise<Run[]> {
-  const ids = await redis.lrange(keysOf(namespace).runs(subject), 0, count - 1);
+  const ids = await redis.lrange(historyRunKeys(namespace).runs(subject), 0, count - 1);
   const runs = await Promise.all(ids.map((id) => read(redis, namespace, id)));
   return runs.filter((r): r is Stored => r !== null).map(strip);
 }

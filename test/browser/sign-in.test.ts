@@ -45,7 +45,7 @@ describe('signing in to the dashboard', () => {
     expect(await account.getAttribute('data-role')).toBe('operator');
     expect(await account.textContent()).toContain('Olga Operator');
     expect(await account.textContent()).toContain('Operator');
-    expect(await navLabels(page)).toEqual(['Overview', 'Orders', 'New order', 'Events', 'Inventory', 'Payments', 'Queues', 'History']);
+    expect(await navLabels(page)).toEqual(['Overview', 'Orders', 'New order', 'Events', 'Inventory', 'Payments', 'Queues', 'Audit', 'History']);
     await page.goto(`${web()}/queues/`);
     await page.getByRole('heading', { name: 'Queues' }).waitFor();
     await waitLive(page);

@@ -160,9 +160,18 @@ describe('watched', () => {
     for (const [, a] of alarms) expect(a.Properties!.AlarmActions).toEqual([{ Ref: topic }]);
     const on = (metric: string, dims?: Record<string, unknown>) =>
       alarms.filter(([, a]) => a.Properties!.MetricName === metric && (!dims || Object.entries(dims).every(([k, v]) => (a.Properties!.Dimensions as { Name: string; Value: unknown }[]).some((d) => d.Name === k && JSON.stringify(d.Value) === JSON.stringify(v)))));
+    // Each function's errors and throttles, summed in one alarm.
+    type Query = { Id: string; Expression?: string; MetricStat?: { Metric: { MetricName: string; Dimensions: { Name: string; Value: unknown }[] } } };
+    const queriesOf = (a: (typeof alarms)[number][1]) => (a.Properties!.Metrics as Query[] | undefined) ?? [];
     for (const spec of FUNCTIONS) {
-      expect(on('Errors', { FunctionName: { Ref: fnId(dev, spec.id) } }), spec.id).toHaveLength(1);
-      expect(on('Throttles', { FunctionName: { Ref: fnId(dev, spec.id) } }), spec.id).toHaveLength(1);
+      const ofFn = (q: Query, metric: string) =>
+        q.MetricStat?.Metric.MetricName === metric && q.MetricStat.Metric.Dimensions.some((d) => d.Name === 'FunctionName' && JSON.stringify(d.Value) === JSON.stringify({ Ref: fnId(dev, spec.id) }));
+      const watching = alarms.filter(([, a]) => {
+        const qs = queriesOf(a);
+        return qs.some((q) => ofFn(q, 'Errors')) && qs.some((q) => ofFn(q, 'Throttles')) && qs.some((q) => q.Expression === 'errors + throttles');
+      });
+      expect(watching, spec.id).toHaveLength(1);
+      expect(watching[0]![1].Properties!.Threshold, spec.id).toBe(1);
     }
     expect(on('5xx')).toHaveLength(1);
     for (const m of ['CPUUtilization', 'DatabaseConnections', 'FreeStorageSpace']) expect(on(m), m).toHaveLength(3);

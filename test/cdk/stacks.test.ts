@@ -17,6 +17,12 @@ beforeAll(() => {
 });
 
 describe('catalog parity', () => {
+  it('leaves room under CloudFormation\'s 500 resources a stack in both environments', () => {
+    // A synth past 500 fails outright; this says how close the next function may take it (each
+    // catalog function costs about ten: function, role, policy, log group, permission, trigger, alarms).
+    for (const s of [dev, prod]) expect(Object.keys(s.resources).length, s.backend.stackName).toBeLessThanOrEqual(470);
+  });
+
   it('deploys one Lambda per catalog entry and no other function but CDK helpers', () => {
     const lambdas = ofType(dev.resources, 'AWS::Lambda::Function');
     const catalogId = (r: (typeof lambdas)[number][1]) => r.Properties?.Environment?.Variables?.EVENTFLOW_FUNCTION as string | undefined;
@@ -199,24 +205,38 @@ describe('least privilege', () => {
         .map(([, r]) => refTarget(r.Properties!.SourceSecurityGroupId))
         .sort();
     };
+    // Functions share a group only when they reach the same things: a group opened for one is opened for all of them.
+    const groups = (ids: string[]) => [...new Set(ids)].sort();
     for (const [service, { instance, proxy }] of Object.entries(s.backend.databases.services)) {
       const users = FUNCTIONS.filter((f) => f.uses.databases.includes(service as 'order'));
       const direct = users.filter((f) => !proxy || (f.trigger.kind === 'deploy' && f.trigger.purpose === 'migrations'));
       // With a proxy, only the proxy and the migrations (their advisory lock would pin it) reach the instance.
-      const instanceSources = [...direct.map((f) => sgOf(f.id)), ...(proxy ? [idOf(proxy.connections.securityGroups[0]!)] : [])].sort();
+      const instanceSources = groups([...direct.map((f) => sgOf(f.id)), ...(proxy ? [idOf(proxy.connections.securityGroups[0]!)] : [])]);
       expect(ingressSources(instance.connections.securityGroups[0]!), `${env} ${service} instance`).toEqual(instanceSources);
       if (proxy) {
-        const viaProxy = users.filter((f) => !direct.includes(f)).map((f) => sgOf(f.id)).sort();
+        const viaProxy = groups(users.filter((f) => !direct.includes(f)).map((f) => sgOf(f.id)));
         expect(ingressSources(proxy.connections.securityGroups[0]!, 5432), `${env} ${service} proxy`).toEqual(viaProxy);
       }
     }
-    const brokerUsers = FUNCTIONS.filter((f) => f.uses.broker || f.uses.brokerManagement).map((f) => sgOf(f.id));
+    const brokerUsers = groups(FUNCTIONS.filter((f) => f.uses.broker || f.uses.brokerManagement).map((f) => sgOf(f.id)));
     const brokerSg = s.backend.broker.securityGroup;
     // Plus the broker group itself: the event source mappings' ENIs carry it.
     expect(ingressSources(brokerSg, 5671)).toEqual([...brokerUsers, idOf(brokerSg)].sort());
     // The management API (HTTPS) only to the functions that set policies or read queue statistics.
-    expect(ingressSources(brokerSg, 443)).toEqual(FUNCTIONS.filter((f) => f.uses.brokerManagement).map((f) => sgOf(f.id)).sort());
-    const redisUsers = FUNCTIONS.filter((f) => f.uses.redis).map((f) => sgOf(f.id)).sort();
+    expect(ingressSources(brokerSg, 443)).toEqual(groups(FUNCTIONS.filter((f) => f.uses.brokerManagement).map((f) => sgOf(f.id))));
+    const redisUsers = groups(FUNCTIONS.filter((f) => f.uses.redis).map((f) => sgOf(f.id)));
+    // And a group is shared only by equals, so no function reaches more than it uses through it.
+    const isMigrations = (f: (typeof FUNCTIONS)[number]) => f.trigger.kind === 'deploy' && f.trigger.purpose === 'migrations';
+    const reachOf = (f: (typeof FUNCTIONS)[number]) =>
+      JSON.stringify([
+        f.uses.databases.map((d) => `${d} ${s.backend.databases.services[d].proxy && !isMigrations(f) ? 'proxy' : 'instance'}`),
+        f.uses.broker || f.uses.brokerManagement,
+        !!f.uses.brokerManagement,
+        f.uses.redis,
+      ]);
+    for (const f of FUNCTIONS) {
+      for (const g of FUNCTIONS.filter((other) => sgOf(other.id) === sgOf(f.id))) expect(reachOf(g), `${env}: ${g.id} shares ${f.id}'s group`).toBe(reachOf(f));
+    }
     expect(ingressSources(s.backend.cache.securityGroup, 6379)).toEqual(redisUsers);
   });
 
