@@ -16,6 +16,10 @@ export function getRedis(): Promise<RedisClient> {
       maxRetriesPerRequest: 2,
       enableAutoPipelining: true,
       connectTimeout: 3_000,
+      // The ready check sends INFO, which none of EventFlow's Redis users may run
+      // (functions/identities.ts); refused, ioredis warns on every connection. A command that meets
+      // a server still loading its data fails and is retried like any other (maxRetriesPerRequest).
+      enableReadyCheck: false,
       ...(redis.username ? { username: redis.username, password: redis.password } : {}),
     };
     let c: RedisClient;
