@@ -6,6 +6,9 @@ import { startIsolatedSystem } from '../support/isolated-system';
 import type { IsolatedSystem } from '../support/isolated-system';
 import type { AnyEnvelope } from '../../shared/events/envelope';
 import { instantOf } from '../../shared/events/history';
+import { FUNCTIONS } from '../../functions/catalog';
+import { resolveConfig } from '../../shared/config';
+import { functionEnvironment } from '../../local/identities/environment';
 
 /**
  * An order's timeline agrees with its status when a process emits a large batch and another acts
@@ -24,12 +27,14 @@ beforeAll(async () => {
 }, 120_000);
 afterAll(() => sys?.stop());
 
-/** Runs the batch in a process of its own (test/fixtures/order-consumer-batch.ts). */
-function runBatch(orderIds: string[]): Promise<{ processed: number; finishedAt: number }> {
+/** Runs the batch in a process of its own (test/fixtures/order-consumer-batch.ts), as the order consumer's environment. */
+async function runBatch(orderIds: string[]): Promise<{ processed: number; finishedAt: number }> {
+  // As the order consumer's own environment: its broker user, which the events it publishes name as their sender.
+  const env = functionEnvironment(FUNCTIONS.find((f) => f.id === 'order-consumer')!, await resolveConfig({ ...process.env, EVENTFLOW_NAMESPACE: sys.namespace }));
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', 'test/fixtures/order-consumer-batch.ts', '--lead', String(LEAD_EVENTS)], {
       cwd: ROOT,
-      env: { ...process.env, EVENTFLOW_NAMESPACE: sys.namespace, LOG_LEVEL: 'WARN' },
+      env: { ...process.env, ...env, EVENTFLOW_NAMESPACE: sys.namespace, LOG_LEVEL: 'WARN' },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     let out = '';
