@@ -44,7 +44,7 @@ const whereOf = (url: string) => {
  * with a code of 400 and up (access refused, not implemented, precondition failed) is not cured by
  * waiting, though amqplib's "Connection closed" reads like an outage.
  */
-async function step<T>(what: string, todo: string, run: () => Promise<T>): Promise<T> {
+export async function step<T>(what: string, todo: string, run: () => Promise<T>): Promise<T> {
   try {
     return await run();
   } catch (err) {

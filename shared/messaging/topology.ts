@@ -140,9 +140,9 @@ export function queuesReached(topology: Topology, exchange: string, routingKey: 
 
 /** Every name a service queue's partitions have had in any layout (1, 2, 4 … MAX_PARTITIONS). */
 function everyLayoutName(base: string, namespace: string): string[] {
-  const names: string[] = [];
-  for (let n = 1; n <= MAX_PARTITIONS; n *= 2) names.push(...partitionNames(base, n, namespace));
-  return names;
+  const names = new Set<string>();
+  for (let n = 1; n <= MAX_PARTITIONS; n *= 2) for (const q of partitionNames(base, n, namespace)) names.add(q);
+  return [...names];
 }
 
 /**

@@ -52,7 +52,7 @@ export function planUpgrade(
   const topicExchanges = new Set(topology.exchanges.filter((e) => e.type === 'topic').map((e) => e.name));
   const plan: UpgradePlan = { unbind: [], moves: [] };
   for (const { partitions, everyLayout } of services) {
-    const retired = everyLayout.filter((q) => !partitions.includes(q) && existingQueues.has(q));
+    const retired = [...new Set(everyLayout)].filter((q) => !partitions.includes(q) && existingQueues.has(q));
     const ours = new Set([...partitions, ...retired]);
     const stale = bindings.filter((b) => ours.has(b.queue) && exchanges.has(b.exchange) && !wanted.has(keyOf(b)));
     plan.unbind.push(...stale);
