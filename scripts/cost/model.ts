@@ -195,8 +195,8 @@ export function monthlyCost(functions: readonly FunctionSpec[], usage: Record<st
     },
     {
       component: 'Cognito',
-      basis: `${fmt(t.monthlyActiveUsers)} MAUs (10,000 free)`,
-      usd: cost('cognitoMau', Math.max(0, t.monthlyActiveUsers - 10_000)),
+      basis: `${fmt(t.monthlyActiveUsers)} MAUs on the Plus plan`,
+      usd: cost('cognitoMau', t.monthlyActiveUsers),
       prices: ['cognitoMau'],
     },
     {

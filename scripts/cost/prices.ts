@@ -39,7 +39,8 @@ export const PRICES = {
   wsMinutes: p(0.25, 'million WebSocket connection minutes', 'https://aws.amazon.com/api-gateway/pricing/ (the rate as published; the stored copy shows the free tier only)', '2026-12-07', false),
   cloudfrontGb: p(0.085, 'GB to the internet, North America, first 10 TB (1 TB a month free)', 'http://aws.amazon.com/cloudfront/pricing', '2026-12-07', true),
   cloudfrontRequests: p(0.01, '10,000 HTTPS requests, North America (10 million a month free)', 'http://aws.amazon.com/cloudfront/pricing (free tier; the request rate as published, not in the stored excerpt)', '2026-12-07', false),
-  cognitoMau: p(0.015, 'monthly active user, Essentials, beyond 10,000 free', 'https://c3x.dev/resources/aws/aws_cognito_user_pool/ (10,000 free on Essentials); rate as published by AWS', '2026-12-07', false),
+  // The stack's pool is on the Plus plan (lib/auth.ts: threat protection), which has no free MAUs.
+  cognitoMau: p(0.02, 'monthly active user, Plus plan (no free tier)', 'AWS Cognito pricing (feature plans) as published; the stored copies of https://aws.amazon.com/cognito/pricing/ show the free tiers only, and a public note quotes ~$0.05', '2026-12-07', false),
   logsIngested: p(0.5, 'GB of CloudWatch Logs ingested (5 GB a month free)', 'https://www.factualminds.com/blog/amazon-cloudwatch-pricing-metrics-logs-alarms-dashboards/', '2026-06-13', false),
   logsStored: p(0.03, 'GB-month of CloudWatch Logs stored', 'https://cloudburn.io/blog/amazon-cloudwatch-pricing', '2026-02', false),
   customMetric: p(0.3, 'custom metric-month (first 10,000; 10 free)', 'https://signoz.io/guides/cloudwatch-pricing', '2026-02-15', false),
