@@ -43,9 +43,11 @@ export const handler = instrument(async (event: CloudFormationCustomResourceEven
     try {
       const topology = await declareTopology(connection, config.namespace, undefined, brokerAccess(config), mover);
       logger.info('topology declared', { queues: topology.queues.map((q) => q.name), retired: topology.retired, moved: topology.moved });
-      // A queue of an earlier topology is kept while it holds messages or an earlier release's event
-      // source mapping still consumes it: the deploy goes on (nothing routes to it any more), the
-      // mapping goes in the stack's clean-up, and the next deploy moves what is left and deletes it.
+      // A queue of an earlier topology is kept while an earlier release's event source mapping still
+      // consumes it (mappings go in the stack's clean-up, after this): the deploy goes on, since
+      // nothing routes to it any more and that mapping still works off anything it hands back. The
+      // hook's next run (a deploy that changes the topology) deletes it; `npm run dlq -- drain`
+      // moves what it holds meanwhile. Said here, at warning level, for the deploy's log.
       if (topology.stranded.length) logger.warn('queues of an earlier topology kept for the next deploy', { stranded: topology.stranded });
       return { PhysicalResourceId: PHYSICAL_ID, Data: { queues: topology.queues.length } };
     } finally {
