@@ -207,8 +207,8 @@ export function monthlyCost(functions: readonly FunctionSpec[], usage: Record<st
     },
     {
       component: 'CloudWatch metrics, alarms, dashboard',
-      basis: `${metrics} custom metrics, ${alarms} alarms, 1 dashboard`,
-      usd: cost('customMetric', Math.max(0, metrics - 10)) + cost('alarm', Math.max(0, alarms - 10)) + cost('dashboard', 1),
+      basis: `${metrics} custom metrics (10 free), ${alarms} alarms (10 free), 1 dashboard (3 free)`,
+      usd: cost('customMetric', Math.max(0, metrics - 10)) + cost('alarm', Math.max(0, alarms - 10)) + cost('dashboard', Math.max(0, 1 - 3)),
       prices: ['customMetric', 'alarm', 'dashboard'],
     },
   ];
