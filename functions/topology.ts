@@ -8,6 +8,7 @@ import type { ChannelModel } from 'amqplib';
 import { localBrokerAccess } from '../shared/config';
 import { LOCAL_ENV } from '../shared/env';
 import type { BrokerAccess } from '../shared/messaging/broker-admin';
+import { drainQueue } from '../shared/messaging/dlq';
 import { assertPartitionCount } from '../shared/messaging/routing';
 import { applyTopology, partitionNames, removeTopology, topologyOf } from '../shared/messaging/topology';
 import type { PartitionLayout as Layout, Topology } from '../shared/messaging/topology';
@@ -61,14 +62,28 @@ export function resolveTopology(namespace = '', layout: PartitionLayout = catalo
   return topologyOf(QUEUES, layout, namespace);
 }
 
-/** Declares EventFlow's topology and its policies on the broker (see applyTopology). */
-export function declareTopology(
+/**
+ * Declares EventFlow's topology and its policies on the broker, and upgrades an earlier one (see
+ * applyTopology). `connection` is the deploy-time administrator's: only it may declare, bind and
+ * delete. Messages waiting in queues of an earlier topology move over `mover`, a connection of the
+ * DLQ tools' user (functions/identities.ts): it may read every partition of any layout and write
+ * to the queues' redrive exchanges only, and, an impersonator, sends each message on as the
+ * service that published it, so that the consumers' sender check holds for moved messages too.
+ */
+export async function declareTopology(
   connection: Pick<ChannelModel, 'createChannel'>,
   namespace = '',
   layout: PartitionLayout = catalogLayout(),
   access: BrokerAccess = localBrokerAccess(),
+  mover?: Pick<ChannelModel, 'createConfirmChannel'>,
 ) {
-  return applyTopology(connection, QUEUES, layout, namespace, access);
+  if (!mover) return applyTopology(connection, QUEUES, layout, namespace, access);
+  const channel = await mover.createConfirmChannel();
+  try {
+    return await applyTopology(connection, QUEUES, layout, namespace, access, (from, partitions) => drainQueue(channel, from, partitions));
+  } finally {
+    await channel.close().catch(() => undefined);
+  }
 }
 
 /** Removes a namespace's topology and its policies, whatever its partition layout (tests clean up after themselves with it). */

@@ -12,7 +12,7 @@ import { createConsole, consoleMode, isDebug, useColor } from './console/console
 import { startStatusLine } from './console/status';
 import { IdentityError, keepRedisUsers } from './identities/provision';
 import { dependencies, ensureInfrastructure } from './infra';
-import { prepare } from './prepare';
+import { StartError, prepare } from './prepare';
 import { startRuntime } from './runtime';
 import { prepareDashboard, startDashboard } from './web-server';
 
@@ -92,8 +92,9 @@ async function main() {
 }
 
 main().catch((err) => {
-  // An identity that cannot do its work is said in one sentence naming it; anything else with its stack.
-  if (err instanceof IdentityError) log(`cannot start: ${err.message}`);
+  // An identity that cannot do its work, or a database or broker step that failed, is said in one
+  // line naming it and what to do; anything else with its stack.
+  if (err instanceof IdentityError || err instanceof StartError) log(`cannot start: ${err.message}`);
   else logError('failed to start', err);
   process.exit(1);
 });

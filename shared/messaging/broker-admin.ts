@@ -31,6 +31,13 @@ export interface NodeStats {
   inAlarm: boolean;
 }
 
+/** A binding from an exchange to a queue, as the broker lists it. */
+export interface QueueBinding {
+  exchange: string;
+  queue: string;
+  routingKey: string;
+}
+
 /** A broker user as the administrator creates it: its password, tags and permissions on the vhost. */
 export interface BrokerUser {
   name: string;
@@ -50,6 +57,14 @@ export interface BrokerAdmin {
   putUsers(users: BrokerUser[]): Promise<void>;
   /** Removing a user that is not there is not an error. */
   deleteUsers(names: string[]): Promise<void>;
+  /** Every binding of an exchange to a queue in the vhost (the default exchange's implicit ones left out): what an upgrade must undo. */
+  listBindings(): Promise<QueueBinding[]>;
+}
+
+function bindingsFrom(raw: Record<string, unknown>[]): QueueBinding[] {
+  return raw
+    .filter((b) => (b.destination_type ?? b.destination_kind) === 'queue' && String(b.source ?? b.source_name ?? '') !== '')
+    .map((b) => ({ exchange: String(b.source ?? b.source_name), queue: String(b.destination ?? b.destination_name), routingKey: String(b.routing_key ?? '') }));
 }
 
 /** Amazon MQ's rule for user names (its User type), which RabbitMQ's own names satisfy too. */
@@ -203,6 +218,10 @@ export class ManagementApi implements BrokerAdmin {
     }));
   }
 
+  async listBindings() {
+    return bindingsFrom((await this.call('GET', `/bindings/${this.v}`)) as Record<string, unknown>[]);
+  }
+
   /** Every queue of the vhost with its depth and consumers, in one request. */
   async listQueues(): Promise<QueueStats[]> {
     const columns = 'name,messages,messages_ready,messages_unacknowledged,consumers';
@@ -237,6 +256,11 @@ class Rabbitmqctl implements BrokerAdmin {
 
   async listPolicies() {
     return (JSON.parse(await this.run(['list_policies', '--formatter', 'json'])) as Record<string, unknown>[]).map(policyFrom);
+  }
+
+  async listBindings() {
+    const out = await this.run(['list_bindings', '--formatter', 'json', 'source_name', 'destination_name', 'destination_kind', 'routing_key']);
+    return bindingsFrom(JSON.parse(out || '[]') as Record<string, unknown>[]);
   }
 
   async putPolicy(p: BrokerPolicy) {

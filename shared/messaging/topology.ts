@@ -10,6 +10,7 @@ import type { EventType, Publisher } from '../events/types';
 import { brokerAdmin, syncPolicies, type BrokerAccess } from './broker-admin';
 import { brokerPolicies, parseBrokerVersion, policyPrefix } from './policies';
 import { MAX_PARTITIONS, bindingPattern, topicMatches } from './routing';
+import { planUpgrade } from './upgrade';
 
 /** Each publishing service owns one topic exchange; the routing key is the event type. */
 export const EXCHANGES: Record<Publisher, string> = {
@@ -137,26 +138,39 @@ export function queuesReached(topology: Topology, exchange: string, routingKey: 
   return [...new Set(topology.bindings.filter((b) => b.exchange === exchange && topicMatches(b.routingKey, routingKey)).map((b) => b.queue))];
 }
 
-/** Every layout a queue could have had: for retiring the partitions of another layout. */
-function otherLayoutQueues(queues: QueueSpecs, id: string, layout: PartitionLayout, namespace: string): { name: string; patterns: Topology['bindings'] }[] {
-  const current = partitionNames(queues[id]!.name, layout[id] ?? 1, namespace);
-  const others: { name: string; patterns: Topology['bindings'] }[] = [];
-  for (let n = 1; n <= MAX_PARTITIONS; n *= 2) {
-    const names = partitionNames(queues[id]!.name, n, namespace).filter((q) => !current.includes(q));
-    if (names.length === 0) continue;
-    const bindings = topologyOf({ [id]: queues[id]! }, { [id]: n }, namespace).bindings;
-    for (const name of names) others.push({ name, patterns: bindings.filter((b) => b.queue === name) });
-  }
-  return others;
+/** Every name a service queue's partitions have had in any layout (1, 2, 4 … MAX_PARTITIONS). */
+function everyLayoutName(base: string, namespace: string): string[] {
+  const names = new Set<string>();
+  for (let n = 1; n <= MAX_PARTITIONS; n *= 2) for (const q of partitionNames(base, n, namespace)) names.add(q);
+  return [...names];
+}
+
+/**
+ * Moves the messages waiting in `from` (those there when it starts) to `partitions`, each to the
+ * partition that owns it, each leaving `from` only once its copy is confirmed; returns how many.
+ * Given by the caller, who knows which broker user may do it (shared/messaging/dlq.ts drainQueue).
+ */
+export type MessageMover = (from: string, partitions: string[]) => Promise<number>;
+
+export interface AppliedTopology extends Topology {
+  /** Queues of an earlier topology, emptied and deleted. */
+  retired: string[];
+  /** Messages moved, by the queue they came from. */
+  moved: { queue: string; messages: number }[];
+  /** Queues of an earlier topology left in place: still holding messages, or still consumed (an old consumer may yet return some). */
+  stranded: { queue: string; messages: number; consumers: number }[];
 }
 
 /**
  * Declares exchanges, queues, DLQs, bindings and the namespace's broker policies (delivery limit,
  * dead-lettering; see policies.ts), chosen for the broker's version as its AMQP connection reports
- * it. Idempotent: safe on every start and every deploy.
- * Partitions of another layout (the partition count changed) stop receiving events: their bindings
- * go, and the queue goes too once empty; one still holding messages is kept and reported, for its
- * messages to be moved (`npm run dlq -- drain <queue>`), and keeps its policy meanwhile.
+ * it, and upgrades what an earlier topology left (upgrade.ts): queues it no longer has and
+ * partitions whose share of the orders changed have their waiting messages moved to the partitions
+ * that own them now (by `move`), their old bindings removed, and a queue it no longer has is deleted
+ * once verified empty and unused. Moving runs twice, before and after the old bindings go, for what
+ * they routed meanwhile; a crash part-way leaves the old bindings or the old queue, so the next run
+ * finishes the work. Without `move`, nothing is moved and a queue holding messages is stranded.
+ * Idempotent: safe on every start and every deploy.
  */
 export async function applyTopology(
   connection: Pick<ChannelModel, 'createChannel'>,
@@ -164,7 +178,8 @@ export async function applyTopology(
   layout: PartitionLayout,
   namespace: string,
   access: BrokerAccess,
-): Promise<Topology & { retired: string[]; stranded: { queue: string; messages: number }[] }> {
+  move?: MessageMover,
+): Promise<AppliedTopology> {
   const topology = topologyOf(queues, layout, namespace);
   const channel = await connection.createChannel();
   let version: string;
@@ -176,31 +191,61 @@ export async function applyTopology(
   } finally {
     await channel.close().catch(() => undefined);
   }
+  const admin = brokerAdmin(access);
+  const services = Object.entries(queues).map(([id, spec]) => ({
+    partitions: partitionNames(spec.name, layout[id] ?? 1, namespace),
+    everyLayout: everyLayoutName(spec.name, namespace),
+  }));
+  const existing = new Set<string>();
+  for (const { partitions, everyLayout } of services) {
+    for (const q of everyLayout) if (!partitions.includes(q) && (await queueState(connection, q))) existing.add(q);
+  }
+  const plan = planUpgrade(topology, services, existing, await admin.listBindings());
+
+  const moved = new Map<string, number>();
+  const moveAll = async () => {
+    if (!move) return;
+    for (const m of plan.moves) {
+      const n = await move(m.from, m.partitions);
+      if (n) moved.set(m.from, (moved.get(m.from) ?? 0) + n);
+    }
+  };
+  await moveAll();
+  if (plan.unbind.length) {
+    const ch = await connection.createChannel();
+    try {
+      for (const b of plan.unbind) await ch.unbindQueue(b.queue, b.exchange, b.routingKey);
+    } finally {
+      await ch.close().catch(() => undefined);
+    }
+  }
+  await moveAll();
+
   const retired: string[] = [];
-  const stranded: { queue: string; messages: number }[] = [];
-  for (const id of Object.keys(queues)) {
-    for (const old of otherLayoutQueues(queues, id, layout, namespace)) {
-      const messages = await existingQueueDepth(connection, old.name);
-      if (messages === null) continue;
+  const stranded: AppliedTopology['stranded'] = [];
+  for (const m of plan.moves.filter((x) => x.retire)) {
+    const state = await queueState(connection, m.from);
+    if (!state) continue;
+    if (state.messages === 0 && state.consumers === 0) {
+      // Quorum queues refuse queue.delete with if-empty (540 NOT_IMPLEMENTED, on 3.10 and 4.x alike:
+      // docs/decisions.md), so emptiness is verified just before instead; with its bindings gone and
+      // no consumer, nothing can put a message back into it meanwhile.
       const ch = await connection.createChannel();
       try {
-        for (const b of old.patterns) await ch.unbindQueue(b.queue, b.exchange, b.routingKey);
-        if (messages === 0) {
-          await ch.deleteQueue(old.name, { ifEmpty: true });
-          retired.push(old.name);
-        } else {
-          stranded.push({ queue: old.name, messages });
-        }
+        await ch.deleteQueue(m.from);
       } finally {
         await ch.close().catch(() => undefined);
       }
+      retired.push(m.from);
+    } else {
+      stranded.push({ queue: m.from, ...state });
     }
   }
   // Consumers start only once this returns (the local runtime; on AWS the event source mappings
   // depend on the deploy-time resource that runs it), so no queue is read before its policy holds.
   const governed = { ...topology, queues: [...topology.queues, ...stranded.map((s) => workQueue(s.queue))] };
-  await syncPolicies(brokerAdmin(access), policyPrefix(namespace), brokerPolicies(governed, namespace, parseBrokerVersion(version)));
-  return { ...topology, retired, stranded };
+  await syncPolicies(admin, policyPrefix(namespace), brokerPolicies(governed, namespace, parseBrokerVersion(version)));
+  return { ...topology, retired, stranded, moved: [...moved].map(([queue, messages]) => ({ queue, messages })) };
 }
 
 async function assertQueue(channel: Channel, q: QueueDeclaration): Promise<void> {
@@ -215,12 +260,13 @@ async function assertQueue(channel: Channel, q: QueueDeclaration): Promise<void>
   });
 }
 
-/** A queue's depth, or null if it does not exist (a passive declare of a missing queue closes its channel). */
-async function existingQueueDepth(connection: Pick<ChannelModel, 'createChannel'>, queue: string): Promise<number | null> {
+/** A queue's ready messages and consumers, or null if it does not exist (a passive declare of a missing queue closes its channel). */
+async function queueState(connection: Pick<ChannelModel, 'createChannel'>, queue: string): Promise<{ messages: number; consumers: number } | null> {
   const ch = await connection.createChannel();
   ch.on('error', () => undefined);
   try {
-    return (await ch.checkQueue(queue)).messageCount;
+    const { messageCount, consumerCount } = await ch.checkQueue(queue);
+    return { messages: messageCount, consumers: consumerCount };
   } catch {
     return null;
   } finally {
