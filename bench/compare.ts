@@ -163,7 +163,7 @@ export async function compare(args: CompareArgs, log: (s: string) => void): Prom
   const label = `${args.ref} (${sha.slice(0, 7)})`;
   console.log(`\n=== ${label} ===`);
   console.log(formatReport(before));
-  console.log(`\n=== the working tree (${git(['rev-parse', '--short', 'HEAD'])}${git(['status', '--porcelain']) ? ', with changes' : ''}) ===`);
+  console.log(`\n=== the working tree (${git(['rev-parse', '--short', 'HEAD'])}${git(['status', '--porcelain', '--untracked-files=no']) ? ', with changes' : ''}) ===`);
   console.log(formatReport(after));
   console.log(`\n=== ${label} against the working tree, alternating, ${args.rounds} runs each (round 1 ran the ref first) ===\n`);
   for (const [i, l] of before.levels.entries()) {
