@@ -34,9 +34,10 @@ export const handler = instrument(createEventConsumer({
       for (const i of decision.initiated) uow.emit('payment.initiated', i.data, commands[i.cause]!.cause);
       for (const s of decision.skipped) log.info(s.why, { eventId: commands[s.cause]!.event.id, orderId: commands[s.cause]!.command.orderId });
     },
-    async afterCommit(events, log) {
+    async afterCommit(events, log, outbox) {
       const orderIds = [...new Set(events.map((e) => orderIdOf(e)).filter((id): id is string => id !== null))];
-      const settled = await settleIntents(gateway, { orderIds }, log);
+      // The outcomes' events go out with the batch's payment.initiated: one publish per invocation.
+      const settled = await settleIntents(gateway, { orderIds }, log, outbox);
       if (settled) log.debug('payments settled', { settled });
     },
   },
