@@ -34,10 +34,9 @@ export const handler = instrument(createEventConsumer({
       for (const i of decision.initiated) uow.emit('payment.initiated', i.data, commands[i.cause]!.cause);
       for (const s of decision.skipped) log.info(s.why, { eventId: commands[s.cause]!.event.id, orderId: commands[s.cause]!.command.orderId });
     },
-    async afterCommit(events, log, outbox) {
+    async afterCommit(events, log) {
       const orderIds = [...new Set(events.map((e) => orderIdOf(e)).filter((id): id is string => id !== null))];
-      // The outcomes' events go out with the batch's payment.initiated: one publish per invocation.
-      const settled = await settleIntents(gateway, { orderIds }, log, outbox);
+      const settled = await settleIntents(gateway, { orderIds }, log);
       if (settled) log.debug('payments settled', { settled });
     },
   },

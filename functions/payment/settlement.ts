@@ -1,9 +1,7 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { lockOrderScopes } from '../../shared/db/locks';
 import { getPool } from '../../shared/db/pool';
-import type { AfterCommitOutbox } from '../../shared/messaging/consumer';
-import { inTransaction, runUnitOfWork } from '../../shared/messaging/unit-of-work';
-import type { UnitOfWork } from '../../shared/messaging/unit-of-work';
+import { runUnitOfWork } from '../../shared/messaging/unit-of-work';
 import { refundKeyOf } from './domain/gateway';
 import type { PaymentGateway } from './domain/gateway';
 import { gatewayStepOf, settle } from './domain/payments';
@@ -47,23 +45,19 @@ async function mapBounded<T, R>(items: T[], limit: number, fn: (item: T) => Prom
  * Settles payment intents: asks the gateway (charge, look up, refund; idempotent by key), then
  * records the outcomes and their events in one unit of work. An intent whose state moved meanwhile
  * (a refund asked while its charge was in flight) is read again and settled in the next round.
- * With `outbox` (the consumer's), the committed events are handed to it to go out with the
- * batch's; without (the reconciler), each unit of work publishes its own. Returns how many
- * intents were settled.
+ * Returns how many intents were settled.
  */
 export async function settleIntents(
   gateway: PaymentGateway,
   filter: { orderIds: string[] } | { staleSeconds: number; limit: number },
   logger: Logger,
-  outbox?: AfterCommitOutbox,
 ): Promise<number> {
   let settled = 0;
   for (let round = 0; round < 3; round++) {
-    const pool = await getPool('payment');
-    const unsettled = await findUnsettled(pool, filter);
+    const unsettled = await findUnsettled(await getPool('payment'), filter);
     if (unsettled.length === 0) break;
     const answered = await mapBounded(unsettled, GATEWAY_CONCURRENCY, (p) => ask(gateway, p));
-    const record = async (uow: UnitOfWork) => {
+    const { result: recorded } = await runUnitOfWork('payment', null, logger, async (uow) => {
       await lockOrderScopes(uow.tx, answered.map((a) => a.before.orderId));
       const recorded = await recordSettlements(uow.tx, answered.map((a) => ({ before: a.before, after: a.payment })));
       for (const a of answered) {
@@ -71,14 +65,8 @@ export async function settleIntents(
         for (const e of a.events) uow.emit(e.type, e.data, e.cause);
       }
       return recorded.size;
-    };
-    if (outbox) {
-      const { result, events } = await inTransaction(pool, null, outbox.claim, record);
-      outbox.publishWithBatch(events);
-      settled += result;
-    } else {
-      settled += (await runUnitOfWork('payment', null, logger, record)).result;
-    }
+    });
+    settled += recorded;
   }
   return settled;
 }

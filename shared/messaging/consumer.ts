@@ -160,24 +160,16 @@ export async function consumeBatch(
  * What a service does with a batch of its queue's events. `apply` gets only events it has never
  * applied, in batch order, inside the batch's transaction, and must touch the database with a
  * fixed number of statements whatever the batch size (load what the batch needs, decide in a pure
- * function, write). `afterCommit` runs once the batch has committed, for work that must not sit
- * inside a transaction (a call to a card gateway), with every handled event of the batch, new or
- * redelivered, so that work a crash interrupted is taken up again. What it commits it hands to
- * `outbox` (claimed with `outbox.claim`): the invocation publishes it with the batch's own events
- * once `afterCommit` is done, one publish and one wait for confirms instead of two.
+ * function, write). `afterCommit` runs once the batch has committed and its events are out, for
+ * work that must not sit inside a transaction (a call to a card gateway), with every handled event
+ * of the batch, new or redelivered, so that work a crash interrupted is taken up again.
  */
 export interface BatchHandler {
   handles: readonly EventType[];
   /** Whether the inbox keeps each event's envelope (for a service that reads them back). */
   keepEnvelopes?: boolean;
   apply(uow: UnitOfWork, events: AnyEnvelope[], log: Logger): Promise<void>;
-  afterCommit?(events: AnyEnvelope[], log: Logger, outbox: AfterCommitOutbox): Promise<void>;
-}
-
-/** Where afterCommit's committed events go: stored claimed by `claim`, published by the invocation. */
-export interface AfterCommitOutbox {
-  claim: string;
-  publishWithBatch(events: AnyEnvelope[]): void;
+  afterCommit?(events: AnyEnvelope[], log: Logger): Promise<void>;
 }
 
 const RETRYABLE_IN_PLACE = new Set(['40001', '40P01']);
@@ -252,17 +244,16 @@ export function createEventConsumer(opts: { service: ServiceName; logger: Logger
         );
         result = { processed: oneByOne.processed, parked: parked + oneByOne.parked };
       }
-      if (handler.afterCommit && mine.length > 0) {
-        // Follow-up work never fails the batch (its events are applied); what cannot finish now is
-        // taken up by the next delivery of the same events or by a schedule.
-        const outbox = { claim, publishWithBatch: (events: AnyEnvelope[]) => void emitted.push(...events) };
-        await retryInPlace(() => handler.afterCommit!(mine.map((i) => i.event), logger, outbox), retryUntil, withKeys(logger, {})).catch((err) =>
-          logger.warn('follow-up work did not finish; it will be taken up again', { error: (err as Error).message }),
-        );
-      }
     } finally {
-      // What committed goes out now, in commit order, even if the batch failed and will be redelivered.
+      // What committed goes out now, even if the batch failed and will be redelivered.
       await publishCommitted(pool, emitted, claim, logger);
+    }
+    if (handler.afterCommit && mine.length > 0) {
+      // Follow-up work never fails the batch (its events are applied); what cannot finish now is
+      // taken up by the next delivery of the same events or by a schedule.
+      await retryInPlace(() => handler.afterCommit!(mine.map((i) => i.event), logger), retryUntil, withKeys(logger, {})).catch((err) =>
+        logger.warn('follow-up work did not finish; it will be taken up again', { error: (err as Error).message }),
+      );
     }
     return result;
   };
