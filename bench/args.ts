@@ -85,6 +85,10 @@ Runtime and run
                             temporary folder, removed afterwards) instead of the shared ones
   --no-chart                skip the SVG/PNG
   --replot FILE.json        print the tables and draw the chart again from a results file
+  --compare REF             before/after: check out the git REF in a worktree (under
+                            node_modules/.cache/eventflow/compare/), then run its bench and this
+                            tree's alternately, --runs times each (at least 2, default 3), one run
+                            per turn with the same options; prints both and the ratios
   --help                    this text
 
 Quick check: npm run bench -- --rates 100 --seconds 10 --runs 1`;

@@ -8,6 +8,8 @@ import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { HELP, parseBenchArgs } from './args';
 import type { BenchOptions } from './args';
+import { compare, parseCompareArgs } from './compare';
+import type { CompareArgs } from './compare';
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
@@ -158,13 +160,23 @@ async function main(options: BenchOptions) {
 }
 
 let parsed: ReturnType<typeof parseBenchArgs>;
+let comparing: CompareArgs | null = null;
 try {
-  parsed = parseBenchArgs(process.argv.slice(2));
+  comparing = parseCompareArgs(process.argv.slice(2));
+  // With --compare, the rest is checked here too, so a typo fails before anything is built.
+  parsed = parseBenchArgs(comparing ? comparing.benchArgs : process.argv.slice(2));
 } catch (err) {
   log(`${err instanceof Error ? err.message : String(err)}\n\n${HELP}`);
   process.exit(2);
 }
-if (parsed.kind === 'help') {
+if (comparing && parsed.kind === 'run') {
+  try {
+    await compare(comparing, log);
+  } catch (err) {
+    log(`\nCOMPARE FAILED: ${err instanceof Error ? err.message : String(err)}`);
+    process.exit(1);
+  }
+} else if (parsed.kind === 'help') {
   console.log(HELP);
 } else if (parsed.kind === 'replot') {
   // Tables and chart again from a results file, with this version's report and chart.

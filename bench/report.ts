@@ -47,6 +47,8 @@ export interface LevelSummary {
   latenessP99: number;
   drainSeconds: number;
   boxBusy: number;
+  /** Median over runs of CPU per settled order, ms: the whole machine ("box") and per top group. */
+  cpuPerOrderMs: Record<string, number>;
   /** Median busy cores per top-level group and per group. */
   cpuTop: Record<string, number>;
   cpu: Record<string, number>;
@@ -116,6 +118,7 @@ export function summarizeLevel(runs: LevelRun[]): LevelSummary {
     latenessP99: med(runs, (r) => r.figures.lateness.p99),
     drainSeconds: med(runs, (r) => r.drain.ms / 1000),
     boxBusy: med(runs, (r) => r.figures.box.busy),
+    cpuPerOrderMs: mediansOf(runs, cpuPerOrderMs),
     cpuTop: mediansOf(runs, (r) => r.figures.cpuTop),
     cpu: mediansOf(runs, (r) => r.figures.cpu),
     queueMax: mediansOf(runs, (r) => Object.fromEntries(Object.entries(r.figures.queues).map(([q, d]) => [q, d.max]))),
@@ -169,6 +172,17 @@ export function throughputTable(mode: BenchOptions['mode'], levels: LevelSummary
   );
 }
 
+/**
+ * CPU per settled order in one run, ms: busy cores over the measured window divided by the settled
+ * rate, for the whole machine (what a user of these two cores pays, others' work included) and per
+ * top-level group. NaN when nothing settled.
+ */
+export function cpuPerOrderMs(r: LevelRun): Record<string, number> {
+  const settled = r.figures.measured.settledPerSec;
+  const per = (busy: number) => (settled > 0 ? (busy * 1000) / settled : Number.NaN);
+  return { box: per(r.figures.box.busy), ...Object.fromEntries(Object.entries(r.figures.cpuTop).map(([g, c]) => [g, per(c)])) };
+}
+
 const TOP_GROUPS = ['runtime', 'postgres', 'rabbitmq', 'redis', 'load generator', 'shared servers', 'other processes', 'unattributed'];
 
 /** Busy cores per process group (medians over runs, mean over the measured window). */
@@ -178,6 +192,16 @@ export function cpuTable(mode: BenchOptions['mode'], levels: LevelSummary[]): st
   return table(
     [mode === 'open' ? 'offered/s' : 'in flight', ...groups, 'box busy'],
     levels.map((l) => [String(l.level), ...groups.map((g) => cores(l.cpuTop[g] ?? 0)), cores(l.boxBusy)]),
+  );
+}
+
+/** CPU per settled order, ms, per process group and for the whole machine (medians over runs). */
+export function cpuPerOrderTable(mode: BenchOptions['mode'], levels: LevelSummary[]): string {
+  const groups = TOP_GROUPS.filter((g) => g !== 'shared servers' || levels.some((l) => g in l.cpuTop));
+  const msOf = (x: number | undefined) => (x === undefined || Number.isNaN(x) ? '-' : x.toFixed(1));
+  return table(
+    [mode === 'open' ? 'offered/s' : 'in flight', ...groups, 'whole machine'],
+    levels.map((l) => [String(l.level), ...groups.map((g) => msOf(l.cpuPerOrderMs?.[g] ?? 0)), msOf(l.cpuPerOrderMs?.box)]),
   );
 }
 
@@ -310,6 +334,8 @@ export function formatReport(report: BenchReport): string {
   }
   out.push(`\nBusy cores per process group (mean over the measured window)\n`);
   out.push(cpuTable(options.mode, levels));
+  out.push(`\nCPU per settled order, ms (busy cores over the settled rate, medians over runs)\n`);
+  out.push(cpuPerOrderTable(options.mode, levels));
   out.push(`\n${cpuDetailTable(options.mode, levels)}`);
   out.push(`\nQueues\n\n${queueTable(options.mode, levels)}`);
   for (const l of report.levels) {

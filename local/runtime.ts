@@ -4,6 +4,7 @@ import type { FunctionSpec } from '../functions/catalog';
 import type { Config } from '../shared/config';
 import { LAMBDA_ENV } from '../shared/env';
 import { createClaimsVerifier } from '../shared/auth/verify';
+import { cachingVerifier } from './token-cache';
 import { connectAmqp } from '../shared/messaging/broker';
 import { amqpUserOf, explainBrokerRefusal } from '../shared/messaging/identity';
 import { partitionQueues, deploymentLayout } from '../functions/topology';
@@ -89,7 +90,7 @@ export async function startRuntime(config: Config, opts: RuntimeOptions) {
     host: opts.host,
     port: opts.httpPort,
     // As API Gateway's JWT authorizer: signature, issuer, audience, expiry, not the token's use.
-    verifyClaims: createClaimsVerifier({ ...opts.auth, accessTokensOnly: false }),
+    verifyClaims: cachingVerifier(createClaimsVerifier({ ...opts.auth, accessTokensOnly: false })),
     onError: (err) => opts.logError('HTTP gateway error', err),
     log: opts.log,
     onRefused: opts.observe?.refused,
