@@ -29,6 +29,8 @@ export interface NodeStats {
   memoryUsage: number;
   /** A memory or disk alarm: the node blocks publishers. */
   inAlarm: boolean;
+  /** Which alarms are on. */
+  alarms: ('memory' | 'disk')[];
 }
 
 /** A broker user as the administrator creates it: its password, tags and permissions on the vhost. */
@@ -200,6 +202,7 @@ export class ManagementApi implements BrokerAdmin {
       name: String(n.name),
       memoryUsage: toNumber(n.mem_limit) > 0 ? toNumber(n.mem_used) / toNumber(n.mem_limit) : 0,
       inAlarm: n.mem_alarm === true || n.disk_free_alarm === true,
+      alarms: [...(n.mem_alarm === true ? (['memory'] as const) : []), ...(n.disk_free_alarm === true ? (['disk'] as const) : [])],
     }));
   }
 
