@@ -97,11 +97,20 @@ async function probeBroker(): Promise<void> {
   if (blocked) throw new CannotWrite(`blocked: the broker blocks publishers (${blocked})`);
   const { rabbitmqManagementUrl } = await getConfig();
   if (!rabbitmqManagementUrl) return;
-  // Best effort: the management API being away blocks nobody, so it does not make the broker down.
-  const nodes = await new ManagementApi(rabbitmqManagementUrl, '/').listNodes().catch((err: Error) => {
-    logger.warn('broker alarms not read from the management API', { error: err.message });
-    return [];
-  });
+  // Best effort, within half the probe's bound: the management API being away or slow blocks
+  // nobody, so it never makes the broker down.
+  let timer: NodeJS.Timeout | undefined;
+  const nodes = await Promise.race([
+    new ManagementApi(rabbitmqManagementUrl, '/').listNodes(),
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no answer within ${TIMEOUT_MS / 2} ms`)), TIMEOUT_MS / 2);
+    }),
+  ])
+    .catch((err: Error) => {
+      logger.warn('broker alarms not read from the management API', { error: err.message });
+      return [];
+    })
+    .finally(() => clearTimeout(timer));
   const alarmed = nodes.filter((n) => n.inAlarm);
   if (alarmed.length > 0) throw new CannotWrite(`blocked: ${alarmed.map((n) => `${n.alarms.join(' and ')} alarm on ${n.name}`).join(', ')}; the broker blocks publishers`);
 }
