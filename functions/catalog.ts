@@ -279,8 +279,10 @@ export const FUNCTIONS: FunctionSpec[] = [
     entry: 'functions/platform/health.ts',
     // A probe, not traffic: a few environments are plenty, and it touches all three databases.
     maxConcurrency: 4,
-    uses: { databases: ['order', 'payment', 'inventory'], broker: true, redis: true },
-    // It only looks: a passive check of an exchange needs no permission on the broker.
+    // The management API tells it of the broker's resource alarms (functions/platform/health.ts).
+    uses: { databases: ['order', 'payment', 'inventory'], broker: true, brokerManagement: true, redis: true },
+    // It only looks: a passive check of an exchange needs no permission on the broker, the nodes'
+    // alarms only the monitor's `monitoring` tag.
     identity: { broker: 'monitor', redis: 'rate-limits' },
   },
   api('inventory', [ROUTES.listProducts, ROUTES.getProduct, ROUTES.createProduct, ROUTES.updateProduct], ['inventory']),

@@ -27,6 +27,8 @@ export interface PrivateStack {
   stop(service: ServiceId, opts?: { immediate?: boolean }): Promise<void>;
   start(service: ServiceId): Promise<void>;
   restart(service: ServiceId): Promise<void>;
+  /** Runs rabbitmqctl against this stack's node (a resource alarm set at run time, say); its output. */
+  rabbitmqctl(args: string[]): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -194,6 +196,7 @@ export async function startPrivateStack(): Promise<PrivateStack> {
       await stack.stop(service);
       await stack.start(service);
     },
+    rabbitmqctl: async (args) => (await rabbitmq.ctl(args)).stdout,
     async close() {
       await Promise.allSettled([postgres.stop(), rabbitmq.stop(), redis.stop()]);
       await exec('epmd', ['-port', String(epmdPort), '-kill'], { env: { ...process.env, ERL_EPMD_PORT: String(epmdPort) } }).catch(() => undefined);

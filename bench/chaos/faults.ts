@@ -5,10 +5,10 @@
  */
 import type { ServiceId } from '../../scripts/private-stack';
 import type { Violation } from '../invariants';
-import { EXPECTED_WHILE_MISSING } from './health';
-import type { HealthWatch } from './health';
+import { EXPECTED_WHILE_BLOCKED, EXPECTED_WHILE_MISSING, EXPECTED_WHILE_READ_ONLY } from './health';
+import type { HealthExpectation, HealthWatch } from './health';
 
-export const FAULT_IDS = ['runtime-kill', 'rabbitmq-restart', 'postgres-restart', 'redis-stop', 'malformed-burst', 'payment-db-read-only'] as const;
+export const FAULT_IDS = ['runtime-kill', 'rabbitmq-restart', 'postgres-restart', 'redis-stop', 'malformed-burst', 'payment-db-read-only', 'broker-alarm'] as const;
 export type FaultId = (typeof FAULT_IDS)[number];
 
 export const FAULT_TITLES: Record<FaultId, string> = {
@@ -18,6 +18,7 @@ export const FAULT_TITLES: Record<FaultId, string> = {
   'redis-stop': 'Redis stopped and started',
   'malformed-burst': 'malformed and duplicated messages on every exchange',
   'payment-db-read-only': "payment's database read-only (a replica after a failover), then writable",
+  'broker-alarm': 'RabbitMQ memory alarm (publishers blocked), then cleared',
 };
 
 export interface FaultContext {
@@ -32,6 +33,8 @@ export interface FaultContext {
    * ending its sessions so that every connection opened from then on is so, as a failover does.
    */
   setReadOnly(service: 'payment', readOnly: boolean): Promise<void>;
+  /** Runs rabbitmqctl against the private node (its memory high watermark set at run time). */
+  rabbitmqctl(args: string[]): Promise<string>;
   health: HealthWatch;
   /** At least this long a stopped service stays stopped. */
   downMs: number;
@@ -44,11 +47,45 @@ export interface FaultOutcome {
   restoredAt: number;
   /** Health answers that did not say what they should have while a dependency was missing. */
   violations: Violation[];
+  /** How long after the fault took hold /health named it (null: it was not to, or never did). */
+  detectSeconds: number | null;
   note: string;
 }
 
 /** How long to wait for /health to report a stopped dependency (it probes with a 2 s timeout). */
 const HEALTH_REPORT_WITHIN_MS = 30_000;
+
+/** The default memory high watermark, which the private node runs with (scripts/private-stack.ts). */
+const DEFAULT_MEMORY_WATERMARK = '0.4';
+/** A watermark far below what any node uses: the memory alarm goes off at once, and every publisher is blocked. */
+const ALARM_WATERMARK = '0.0001';
+
+/** Waits until /health says what `expected` wants from `since`; a violation when it never does. */
+async function healthSays(ctx: FaultContext, expected: HealthExpectation, since: number, subject: string, what: string): Promise<{ at: number | null; violations: Violation[] }> {
+  const at = await ctx.health.waitFor(expected, since, Math.max(ctx.downMs, HEALTH_REPORT_WITHIN_MS));
+  if (at !== null) return { at, violations: [] };
+  const last = ctx.health.samples.at(-1);
+  return {
+    at,
+    violations: [{ rule: 'health reports a missing dependency', subject, detail: `while ${what}, /health never said so; last answer: ${last ? JSON.stringify(last.body) : 'none'}` }],
+  };
+}
+
+/**
+ * Holds a fault for ctx.downMs after it began, while checking that /health names it, then undoes it.
+ * Returns when it began, when it was undone, what /health failed to say, and how soon it said it.
+ */
+async function holdFault(ctx: FaultContext, f: { begin(): Promise<void>; end(): Promise<void>; expected: HealthExpectation; subject: string; what: string }) {
+  const startedAt = Date.now();
+  await f.begin();
+  const begun = Date.now();
+  const said = await healthSays(ctx, f.expected, begun, f.subject, f.what);
+  await new Promise((r) => setTimeout(r, begun + ctx.downMs - Date.now()));
+  await f.end();
+  const restoredAt = Date.now();
+  const detected = said.at === null ? '' : `, /health said so after ${((said.at - begun) / 1000).toFixed(1)} s`;
+  return { startedAt, restoredAt, violations: said.violations, detected, detectSeconds: said.at === null ? null : (said.at - begun) / 1000 };
+}
 
 async function stopAndStart(ctx: FaultContext, service: ServiceId): Promise<FaultOutcome> {
   const startedAt = Date.now();
@@ -72,6 +109,7 @@ async function stopAndStart(ctx: FaultContext, service: ServiceId): Promise<Faul
     startedAt,
     restoredAt,
     violations,
+    detectSeconds: reported === null ? null : (reported - stoppedAt) / 1000,
     note: `${service} away ${((restoredAt - startedAt) / 1000).toFixed(1)} s` + (reported ? `, /health said so after ${((reported - stoppedAt) / 1000).toFixed(1)} s` : ''),
   };
 }
@@ -82,7 +120,7 @@ export async function injectFault(id: FaultId, ctx: FaultContext): Promise<Fault
       const startedAt = Date.now();
       await ctx.killAndRestartRuntime();
       const restoredAt = Date.now();
-      return { startedAt, restoredAt, violations: [], note: `runtime back after ${((restoredAt - startedAt) / 1000).toFixed(1)} s` };
+      return { startedAt, restoredAt, violations: [], detectSeconds: null, note: `runtime back after ${((restoredAt - startedAt) / 1000).toFixed(1)} s` };
     }
     case 'rabbitmq-restart':
       return stopAndStart(ctx, 'rabbitmq');
@@ -91,20 +129,34 @@ export async function injectFault(id: FaultId, ctx: FaultContext): Promise<Fault
     case 'redis-stop':
       return stopAndStart(ctx, 'redis');
     case 'payment-db-read-only': {
-      // The database answers, so /health stays ok: what shows is every write failing with 25006,
+      // The database answers but takes no writes: /health names it; every write fails with 25006,
       // which the consumers ride out in place and then by redelivery (shared/messaging/errors.ts).
-      const startedAt = Date.now();
-      await ctx.setReadOnly('payment', true);
-      await new Promise((r) => setTimeout(r, ctx.downMs));
-      await ctx.setReadOnly('payment', false);
-      const restoredAt = Date.now();
-      return { startedAt, restoredAt, violations: [], note: `payment's database read-only for ${((restoredAt - startedAt) / 1000).toFixed(1)} s` };
+      const f = await holdFault(ctx, {
+        begin: () => ctx.setReadOnly('payment', true),
+        end: () => ctx.setReadOnly('payment', false),
+        expected: EXPECTED_WHILE_READ_ONLY('payment'),
+        subject: 'postgres payment',
+        what: "payment's database was read-only",
+      });
+      return { startedAt: f.startedAt, restoredAt: f.restoredAt, violations: f.violations, detectSeconds: f.detectSeconds, note: `payment's database read-only for ${((f.restoredAt - f.startedAt) / 1000).toFixed(1)} s${f.detected}` };
+    }
+    case 'broker-alarm': {
+      // The node blocks every connection that publishes (https://www.rabbitmq.com/docs/memory):
+      // commands get 503 with Retry-After, what committed waits in the outboxes, /health names it.
+      const f = await holdFault(ctx, {
+        begin: async () => void (await ctx.rabbitmqctl(['set_vm_memory_high_watermark', ALARM_WATERMARK])),
+        end: async () => void (await ctx.rabbitmqctl(['set_vm_memory_high_watermark', DEFAULT_MEMORY_WATERMARK])),
+        expected: EXPECTED_WHILE_BLOCKED,
+        subject: 'rabbitmq',
+        what: 'the broker was in a memory alarm',
+      });
+      return { startedAt: f.startedAt, restoredAt: f.restoredAt, violations: f.violations, detectSeconds: f.detectSeconds, note: `memory alarm for ${((f.restoredAt - f.startedAt) / 1000).toFixed(1)} s${f.detected}` };
     }
     case 'malformed-burst': {
       const startedAt = Date.now();
       const sent = await ctx.burst();
       const restoredAt = Date.now();
-      return { startedAt, restoredAt, violations: [], note: `${sent.malformed} malformed, ${sent.duplicates} duplicated messages` };
+      return { startedAt, restoredAt, violations: [], detectSeconds: null, note: `${sent.malformed} malformed, ${sent.duplicates} duplicated messages` };
     }
   }
 }

@@ -4,12 +4,15 @@
  */
 import { apiFetch } from '../http';
 
+/** One dependency's check; `error` says why it is down ("read-only: …", "blocked: …"). */
+type Check = { status: 'up' | 'down'; error?: string };
+
 export interface HealthBody {
   status: 'ok' | 'degraded' | 'down';
   checks: {
-    postgres: Record<string, { status: 'up' | 'down' }>;
-    rabbitmq: { status: 'up' | 'down' };
-    redis: { status: 'up' | 'down' };
+    postgres: Record<string, Check>;
+    rabbitmq: Check;
+    redis: Check;
   };
 }
 
@@ -24,6 +27,15 @@ export const EXPECTED_WHILE_MISSING = {
   rabbitmq: (b: HealthBody) => b.status === 'down' && b.checks.rabbitmq.status === 'down',
   redis: (b: HealthBody) => b.status === 'degraded' && b.checks.redis.status === 'down',
 } satisfies Record<string, HealthExpectation>;
+
+/** While the broker blocks publishers (a memory or disk alarm): down, and the broker's check says blocked. */
+export const EXPECTED_WHILE_BLOCKED: HealthExpectation = (b) => b.status === 'down' && b.checks.rabbitmq.status === 'down' && /^blocked\b/.test(b.checks.rabbitmq.error ?? '');
+
+/** While one service's database takes no writes: down, and that database's check says read-only. */
+export const EXPECTED_WHILE_READ_ONLY =
+  (db: string): HealthExpectation =>
+  (b) =>
+    b.status === 'down' && b.checks.postgres[db]?.status === 'down' && /^read-only\b/.test(b.checks.postgres[db]?.error ?? '');
 
 export const isOk: HealthExpectation = (b) => b.status === 'ok';
 
@@ -81,11 +93,14 @@ export function healthTimeline(samples: HealthSample[], from: number): string {
   const label = (s: HealthSample) => {
     if (s.body === 'unreachable') return 'unreachable';
     const b = s.body;
+    // "read-only" or "blocked" when the check says so, rather than plain down.
+    const why = (c: Check) => /^(read-only|blocked)\b/.exec(c.error ?? '')?.[1];
+    const name = (what: string, c: Check) => (why(c) ? `${what} ${why(c)}` : what);
     const missing = [
       ...Object.entries(b.checks.postgres)
         .filter(([, c]) => c.status === 'down')
-        .map(([db]) => `postgres ${db}`),
-      ...(b.checks.rabbitmq.status === 'down' ? ['rabbitmq'] : []),
+        .map(([db, c]) => name(`postgres ${db}`, c)),
+      ...(b.checks.rabbitmq.status === 'down' ? [name('rabbitmq', b.checks.rabbitmq)] : []),
       ...(b.checks.redis.status === 'down' ? ['redis'] : []),
     ];
     return missing.length ? `${b.status} (${missing.join(', ')})` : b.status;

@@ -4,20 +4,23 @@ import type { ChaosReport, PhaseResult } from './run';
 const seconds = (s: number | null) => (s === null ? '—' : s.toFixed(1));
 
 export function formatTable(phases: PhaseResult[]): string {
-  const header = ['fault', 'accepted', 'POST errors', 'lost', 'duplicated', 'violations', 'away (s)', 'recovered in (s)', 'drain (s)'];
+  const header = ['fault', 'accepted', 'POST errors', 'of which 503', 'lost', 'duplicated', 'violations', 'away (s)', 'detected in (s)', 'recovered in (s)', 'drain (s)', '/health said'];
   const rows = phases.map((p) => [
     p.title,
     String(p.accepted),
     String(p.postErrors),
+    String(p.refused),
     String(p.lost),
     String(p.duplicated),
     String(p.violations) + (p.drained ? '' : ' (not drained)'),
     seconds(p.downSeconds),
+    seconds(p.detectSeconds),
     seconds(p.recoverySeconds),
     seconds(p.drainSeconds),
+    p.health.replace(/\|/g, '/'),
   ]);
   const line = (cells: string[]) => `| ${cells.join(' | ')} |`;
-  return [line(header), line(header.map((h, i) => (i === 0 ? '---' : '---:'))), ...rows.map(line)].join('\n');
+  return [line(header), line(header.map((h, i) => (i === 0 || i === header.length - 1 ? '---' : '---:'))), ...rows.map(line)].join('\n');
 }
 
 export function formatReport(report: ChaosReport): string {

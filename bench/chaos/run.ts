@@ -42,6 +42,8 @@ export interface PhaseResult {
   /** Orders the API accepted (201) during the phase, and POSTs that got anything else. */
   accepted: number;
   postErrors: number;
+  /** POSTs refused at once with 503 (throttled, a dependency unavailable, the broker blocking publishers). */
+  refused: number;
   /** The POSTs that got no 201, by answer ("POST 503", "POST timeout", "POST error ECONNREFUSED"). */
   postOutcomes: Record<string, number>;
   lost: number;
@@ -50,6 +52,8 @@ export interface PhaseResult {
   violations: number;
   /** How long what the fault broke was away, and how long after its return until /health said ok and an order placed after it had settled. */
   downSeconds: number;
+  /** How long after the fault took hold /health named it (null for faults it is not to name). */
+  detectSeconds: number | null;
   recoverySeconds: number | null;
   drainSeconds: number;
   drained: boolean;
@@ -243,6 +247,7 @@ export async function runChaos(opts: ChaosOptions, hooks: ChaosHooks): Promise<C
               await admin.end();
             }
           },
+          rabbitmqctl: (args) => stack.rabbitmqctl(args),
           async burst() {
             const sent = await retrying('sending the burst', () =>
               sendBurst({ rabbitmqUrl: stack.env.RABBITMQ_URL, namespace, db: pools, perExchange: opts.malformedPerExchange, duplicates: opts.duplicatesPerService, firstMark: malformed.length }),
@@ -289,11 +294,13 @@ export async function runChaos(opts: ChaosOptions, hooks: ChaosHooks): Promise<C
             title: FAULT_TITLES[fault],
             accepted: phaseAccepted.length,
             postErrors: load.records.filter((r) => r.postOutcome !== 201).length,
+            refused: load.records.filter((r) => r.postOutcome === 503).length,
             postOutcomes: Object.fromEntries(Object.entries(load.counters.http).filter(([k]) => k.startsWith('POST ') && k !== 'POST 201')),
             lost: t.lost,
             duplicated: t.duplicated,
             violations: fresh.length,
             downSeconds: (outcome.restoredAt - outcome.startedAt) / 1000,
+            detectSeconds: outcome.detectSeconds,
             recoverySeconds: recoveryMs === null ? null : recoveryMs / 1000,
             drainSeconds: drained.ms / 1000,
             drained: drained.quiet,

@@ -4,6 +4,7 @@ import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import type { Cause } from '../events/envelope';
 import { isTransient } from '../messaging/errors';
+import { brokerBlocked } from '../messaging/broker';
 import { annotateCorrelation, observe } from '../observability';
 import { HttpProblem, badRequest } from './problem';
 import { assertStorableText, bodyText } from './input';
@@ -83,6 +84,24 @@ export interface RouteRules {
   queryParams(routeKey: string): readonly string[];
 }
 
+/** What a client is told to wait before trying a command again while the broker blocks publishers. */
+export const BROKER_BLOCKED_RETRY_AFTER_SECONDS = 5;
+
+/**
+ * A command (anything but GET) while the broker blocks this environment's publishes (a memory or
+ * disk alarm): refused with 503 and Retry-After before it changes anything. Taken, it would
+ * commit, wait in the outbox and not settle until the alarm clears, while the backlog grows on the
+ * broker that is short of memory or disk; refused, the client knows at once and tries again later.
+ */
+function refuseWhileBrokerBlocked(routeKey: string): void {
+  if (routeKey.startsWith('GET ')) return;
+  const reason = brokerBlocked();
+  if (reason === null) return;
+  throw new HttpProblem(503, 'Service Unavailable', `the message broker is blocking publishers (${reason}); retry shortly`, undefined, 'broker-blocked', {
+    'retry-after': String(BROKER_BLOCKED_RETRY_AFTER_SECONDS),
+  });
+}
+
 /**
  * A Lambda handler for an API Gateway HTTP API (payload 2.0) that serves several routes of one
  * service, dispatched on event.routeKey. Errors become RFC 9457 problem+json: HttpProblem as given,
@@ -106,6 +125,7 @@ export function createHttpApi(opts: { logger: Logger; routes: Record<string, Rou
       // Counted before anything is parsed: refused requests are abuse too.
       await rateLimit({ routeKey: event.routeKey, sub: principalOfEvent(event)?.sub, sourceIp: event.requestContext?.http?.sourceIp });
       const principal = authorizeRoute(event, rules.access(event.routeKey));
+      refuseWhileBrokerBlocked(event.routeKey);
       const { params, query } = screenedParts(event, rules.queryParams(event.routeKey));
       const result = await route({
         routeKey: event.routeKey,

@@ -29,6 +29,8 @@ export interface NodeStats {
   memoryUsage: number;
   /** A memory or disk alarm: the node blocks publishers. */
   inAlarm: boolean;
+  /** Which alarms are on. */
+  alarms: ('memory' | 'disk')[];
 }
 
 /** A binding from an exchange to a queue, as the broker lists it. */
@@ -215,6 +217,7 @@ export class ManagementApi implements BrokerAdmin {
       name: String(n.name),
       memoryUsage: toNumber(n.mem_limit) > 0 ? toNumber(n.mem_used) / toNumber(n.mem_limit) : 0,
       inAlarm: n.mem_alarm === true || n.disk_free_alarm === true,
+      alarms: [...(n.mem_alarm === true ? (['memory'] as const) : []), ...(n.disk_free_alarm === true ? (['disk'] as const) : [])],
     }));
   }
 

@@ -15,6 +15,10 @@ interface BrokerSession {
   user: string;
   /** Why the broker closed the channel, when it refused an operation (a missing permission). */
   refusal?: Error;
+  /** The broker's reason ("low on memory") while it blocks this connection's publishes (a resource alarm). */
+  blocked?: string;
+  /** Told when the broker blocks the connection, so a publish waiting for confirms stops waiting. */
+  onBlocked: Set<(reason: string) => void>;
 }
 
 let session: Promise<BrokerSession> | undefined;
@@ -61,7 +65,19 @@ async function open(): Promise<BrokerSession> {
   connection.on('error', reset);
   connection.on('close', reset);
   const channel = await connection.createConfirmChannel();
-  const s: BrokerSession = { connection, channel, user };
+  const s: BrokerSession = { connection, channel, user, onBlocked: new Set() };
+  // RabbitMQ blocks a connection that publishes during a memory or disk alarm and says so
+  // (connection.blocked, https://www.rabbitmq.com/docs/connection-blocked). The session is kept,
+  // blocked: publishes fail at once while it is (nothing is sent, the outbox keeps the events), and
+  // its `unblocked` says when the alarm is over, so one connection per environment waits out the
+  // alarm instead of a new one blocked per timed-out publish.
+  connection.on('blocked', (reason: string) => {
+    s.blocked = reason || 'resource alarm';
+    for (const tell of s.onBlocked) tell(s.blocked);
+  });
+  connection.on('unblocked', () => {
+    s.blocked = undefined;
+  });
   channel.on('error', (err: Error) => {
     // Only a publish reaches this channel, so a refusal is of the write permission (or of the user-id).
     s.refusal = explainBrokerRefusal(err, user, 'write') ?? undefined;
@@ -81,9 +97,48 @@ async function open(): Promise<BrokerSession> {
  */
 const CONFIRM_TIMEOUT_MS = 5_000;
 
-/** Waits for the channel's confirms, at most CONFIRM_TIMEOUT_MS; past that the session is dropped. */
+/** A publish refused on this side because the broker blocks publishers (a resource alarm): retry later. */
+export class BrokerBlocked extends TransientError {
+  override name = 'BrokerBlocked';
+  constructor(readonly reason: string) {
+    super(`the broker blocks publishers (${reason}); the outbox keeps the events until it takes them again`);
+  }
+}
+
+/**
+ * Why the broker blocks this process's publishes (its reason, "low on memory"), or null. Set from
+ * the connection's `blocked` and `unblocked` notifications: HTTP commands are refused with 503 and
+ * Retry-After while it is set (shared/http/api.ts).
+ */
+export function brokerBlocked(): string | null {
+  return current && session && current.blocked ? current.blocked : null;
+}
+
+/** Fails at once, without publishing, while the broker blocks this session's publishes. */
+function refuseIfBlocked(s: BrokerSession): void {
+  if (s.blocked) throw new BrokerBlocked(s.blocked);
+}
+
+/**
+ * Ends a session's connection at once: a graceful close waits for the broker's close-ok, which a
+ * broker that stopped reading this connection never sends, so the connection would stay open (and
+ * blocked) on both sides.
+ */
+function abandon(s: BrokerSession, why: string): void {
+  if (session && current === s) session = undefined;
+  const socket = (s.connection.connection as unknown as { stream?: { destroy(err?: Error): void } }).stream;
+  if (socket) socket.destroy(new Error(why));
+  else s.connection.close().catch(() => undefined);
+}
+
+/**
+ * Waits for the channel's confirms, at most CONFIRM_TIMEOUT_MS. When the broker blocks the
+ * connection meanwhile, the wait ends at once with BrokerBlocked and the session stays (see open);
+ * when the broker says nothing within the bound, the session is abandoned.
+ */
 async function confirmed(s: BrokerSession): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
+  let tell: ((reason: string) => void) | undefined;
   try {
     await Promise.race([
       // The broker closes the channel on a refused publish; its reason says more than "channel closed".
@@ -91,16 +146,19 @@ async function confirmed(s: BrokerSession): Promise<void> {
         throw s.refusal ?? err;
       }),
       new Promise((_, reject) => {
+        tell = (reason) => reject(new BrokerBlocked(reason));
+        s.onBlocked.add(tell);
+        if (s.blocked) tell(s.blocked);
         timer = setTimeout(() => {
           // A channel with confirms outstanding that may never come is no use to the next publisher.
-          if (session && current === s) session = undefined;
-          s.connection.close().catch(() => undefined);
+          abandon(s, `no publisher confirm within ${CONFIRM_TIMEOUT_MS} ms`);
           reject(new TransientError(`no publisher confirm within ${CONFIRM_TIMEOUT_MS} ms (broker blocked or unreachable)`));
         }, CONFIRM_TIMEOUT_MS);
       }),
     ]);
   } finally {
     clearTimeout(timer);
+    if (tell) s.onBlocked.delete(tell);
   }
 }
 
@@ -133,6 +191,7 @@ export async function publishEvents(events: AnyEnvelope[]): Promise<void> {
   if (events.length === 0) return;
   const { namespace } = await getConfig();
   const s = await getBroker();
+  refuseIfBlocked(s);
   const { channel } = s;
   for (const event of events) {
     const m = wireMessageOf(event, namespace);
@@ -144,6 +203,7 @@ export async function publishEvents(events: AnyEnvelope[]): Promise<void> {
 /** Puts raw bytes on an exchange (a queue's parking exchange, for a poison message), with the connection's user-id, confirmed. */
 export async function sendToExchange(exchange: string, content: Buffer, headers: Record<string, string>): Promise<void> {
   const s = await getBroker();
+  refuseIfBlocked(s);
   s.channel.publish(exchange, '', content, { persistent: true, headers, userId: s.user });
   await confirmed(s);
 }

@@ -10,7 +10,7 @@ import type { EventType } from '../events/types';
 import { withKeys } from '../logger';
 import type { Log } from '../logger';
 import { sendToExchange } from './broker';
-import { isTransient } from './errors';
+import { isInfrastructureError, isTransient } from './errors';
 import { recordInInbox } from './inbox';
 import { retryDeadline, retryInPlace } from './retry';
 import { newClaim, publishCommitted } from './outbox';
@@ -201,6 +201,34 @@ export async function applyOnce(pool: pg.Pool, events: AnyEnvelope[], handler: B
   }
 }
 
+/** What an invocation keeps, after waiting out an outage, to publish, log and return before its timeout. */
+const OUTAGE_RESERVE_MS = 10_000;
+
+/**
+ * applyOnce for the whole batch, waiting out an infrastructure failure (the database read-only,
+ * full or unreachable: isInfrastructureError) in place for as long as the invocation may, rather
+ * than failing the batch after TRANSIENT_RETRY_MS. A failed batch goes back to its queue, and every
+ * return counts toward the queue's delivery limit (DELIVERY_LIMIT) on RabbitMQ before 4.3, so a
+ * failover or a full disk that outlasted a few short attempts would push good messages into the
+ * DLQ. Any other failure is thrown at once, for the caller to apply the messages one by one.
+ */
+async function applyBatchWaitingOutOutages(pool: pg.Pool, events: AnyEnvelope[], handler: BatchHandler, claim: string, logger: Logger, context?: Context): Promise<AnyEnvelope[]> {
+  // Bounded by the invocation's own time; called without one (a test), by the usual in-place budget.
+  const until = retryDeadline(context ? Number.POSITIVE_INFINITY : TRANSIENT_RETRY_MS, context?.getRemainingTimeInMillis(), OUTAGE_RESERVE_MS);
+  for (let pause = 250, waited = false; ; pause = Math.min(pause * 2, 5_000)) {
+    try {
+      const emitted = await applyOnce(pool, events, handler, claim, logger);
+      if (waited) logger.info('the database takes writes again; batch applied');
+      return emitted;
+    } catch (err) {
+      if (!isInfrastructureError(err) || Date.now() + pause >= until) throw err;
+      if (!waited) logger.warn('the database cannot take the batch now; waiting in place rather than returning it', { error: (err as Error).message });
+      waited = true;
+      await new Promise((r) => setTimeout(r, pause));
+    }
+  }
+}
+
 /**
  * A Lambda handler for a service queue: every event handled once. The batch is applied in one
  * transaction; if that fails (a message that cannot succeed, a dependency down), nothing of it
@@ -224,7 +252,7 @@ export function createEventConsumer(opts: { service: ServiceName; logger: Logger
     let result: { processed: number; parked: number };
     try {
       try {
-        emitted.push(...(await applyOnce(pool, mine.map((i) => i.event), handler, claim, logger)));
+        emitted.push(...(await applyBatchWaitingOutOutages(pool, mine.map((i) => i.event), handler, claim, logger, context)));
         result = { processed: mine.length, parked };
       } catch (err) {
         logger.warn('batch transaction failed; applying its messages one by one', { error: (err as Error).message });

@@ -35,6 +35,26 @@ const TRANSIENT_SQL_STATES = new Set([
   '58030', // I/O error
 ]);
 
+/**
+ * Transient SQLSTATEs that come of contention between transactions, not of the database being
+ * unavailable: another attempt soon succeeds, and a message that keeps meeting them may be at fault.
+ */
+const CONTENTION_SQL_STATES = new Set(['40001', '40P01', '55P03', '57014']);
+
+/**
+ * Whether an error says a dependency as a whole is unavailable (a database read-only, full or
+ * unreachable; a socket refused or reset; the broker blocking or not confirming), rather than that
+ * this message met contention (a deadlock, a serialization failure, a lock or statement timeout).
+ * Such a failure is no sign of a poison message: a consumer waits it out in place
+ * (shared/messaging/consumer.ts) rather than returning the batch, each return counting toward the
+ * queue's delivery limit.
+ */
+export function isInfrastructureError(err: unknown): boolean {
+  if (!isTransient(err)) return false;
+  const code = (err as { code?: unknown }).code;
+  return !(typeof code === 'string' && CONTENTION_SQL_STATES.has(code));
+}
+
 function isTransientSqlState(code: string): boolean {
   return code.startsWith('08') /* connection exception */ || TRANSIENT_SQL_STATES.has(code);
 }

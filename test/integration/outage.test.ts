@@ -5,8 +5,8 @@ import type { IsolatedSystem } from '../support/isolated-system';
 
 /**
  * A database outage in the middle of the saga, on a runtime of its own (taking a database away
- * would disturb the other test files): the consumer's batches fail and are redelivered, nothing is
- * parked, and once the database is back the order completes with its payment taken once.
+ * would disturb the other test files): the consumer waits for it (in place, or by redelivery),
+ * nothing is parked, and once the database is back the order completes with its payment taken once.
  */
 let sys: IsolatedSystem;
 beforeAll(async () => {

@@ -9,12 +9,20 @@ import { FAULT_IDS } from '../../bench/chaos/faults';
 import { DEFAULT_MIX } from '../../bench/schedule';
 import { runChaos } from '../../bench/chaos/run';
 
+/**
+ * Every fault but the broker alarm: setting and clearing a watermark are two rabbitmqctl runs,
+ * whose Erlang start-up took about two minutes on the shared machine under load, more than this
+ * run may add (RELIABILITY.md); `npm run chaos -- --faults broker-alarm` runs it, and
+ * test/integration/broker-alarm.test.ts covers what it fixed.
+ */
+const CI_FAULTS = FAULT_IDS.filter((f) => f !== 'broker-alarm');
+
 it('every fault, under load: nothing lost, nothing duplicated, only the malformed messages dead-lettered', async () => {
   const report = await runChaos(
     {
       rate: 20,
       seconds: 6,
-      faults: [...FAULT_IDS],
+      faults: CI_FAULTS,
       downSeconds: 3,
       drainTimeoutSeconds: 300,
       malformedPerExchange: 5,
@@ -28,7 +36,7 @@ it('every fault, under load: nothing lost, nothing duplicated, only the malforme
     },
     { log: (line) => process.stderr.write(`${line}\n`) },
   );
-  expect(report.phases.map((p) => p.fault)).toEqual([...FAULT_IDS]);
+  expect(report.phases.map((p) => p.fault)).toEqual(CI_FAULTS);
   for (const p of report.phases) {
     expect({ fault: p.fault, violations: p.violations, examples: p.examples, drained: p.drained }).toEqual({ fault: p.fault, violations: 0, examples: [], drained: true });
     // The runtime took orders and settled them again after each fault.

@@ -54,6 +54,15 @@ export async function startIsolatedSystem(env: Record<string, string> = {}) {
     async bringDatabaseBack(service: ServiceName) {
       await admin.query(`ALTER DATABASE "${dbName(service)}" ALLOW_CONNECTIONS true`);
     },
+    /**
+     * The service's database takes no writes (every transaction read-only, as on a replica after a
+     * failover or a database switched read-only for a full disk), or takes them again; its sessions
+     * are ended so that every connection from then on is so.
+     */
+    async setReadOnly(service: ServiceName, readOnly: boolean) {
+      await admin.query(`ALTER DATABASE "${dbName(service)}" ${readOnly ? 'SET default_transaction_read_only = on' : 'RESET default_transaction_read_only'}`);
+      await admin.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1', [dbName(service)]);
+    },
     /** Publishes raw bytes as one of the runtime's broker users (functions/identities.ts), with its user-id. */
     async publishAs(role: BrokerUserRole, exchange: string, routingKey: string, body: Buffer | string, headers: Record<string, unknown> = {}) {
       const connection = await connectAmqp(brokerUrlOf({ rabbitmqUrl: process.env.RABBITMQ_URL ?? DEFAULTS.rabbitmqUrl, namespace }, role));
@@ -82,6 +91,7 @@ export async function startIsolatedSystem(env: Record<string, string> = {}) {
     async stop() {
       for (const s of ['order', 'payment', 'inventory'] as const) {
         await admin.query(`ALTER DATABASE "${dbName(s)}" ALLOW_CONNECTIONS true`).catch(() => undefined);
+        await admin.query(`ALTER DATABASE "${dbName(s)}" RESET default_transaction_read_only`).catch(() => undefined);
       }
       await Promise.all([...pools.values()].map((p) => p.end()));
       await admin.end();

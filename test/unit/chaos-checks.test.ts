@@ -4,7 +4,7 @@ import { checkDeadLetters, checkGatewayBooks, checkPolicies, checkReservationsOn
 import { brokerPolicies, parseBrokerVersion } from '../../shared/messaging/policies';
 import { resolveTopology } from '../../functions/topology';
 import { FAULT_IDS } from '../../bench/chaos/faults';
-import { healthTimeline } from '../../bench/chaos/health';
+import { EXPECTED_WHILE_BLOCKED, EXPECTED_WHILE_READ_ONLY, healthTimeline } from '../../bench/chaos/health';
 import type { HealthBody } from '../../bench/chaos/health';
 import { formatTable } from '../../bench/chaos/report';
 import { refundKeyOf } from '../../functions/payment/domain/gateway';
@@ -152,26 +152,48 @@ describe('fault run: command line, health, table', () => {
     expect(healthTimeline(samples, 500)).toBe('degraded (redis) 2.0 s → unreachable 1.0 s → ok');
   });
 
+  it('names a database that takes no writes and a broker that blocks publishers, and expects /health to', () => {
+    const readOnly: HealthBody = {
+      status: 'down',
+      checks: { postgres: { order: { status: 'up' }, payment: { status: 'down', error: 'read-only: default_transaction_read_only is on' } }, rabbitmq: { status: 'up' }, redis: { status: 'up' } },
+    };
+    const blocked: HealthBody = {
+      status: 'down',
+      checks: { postgres: { order: { status: 'up' } }, rabbitmq: { status: 'down', error: 'blocked: memory alarm on rabbit@a; the broker blocks publishers' }, redis: { status: 'up' } },
+    };
+    const unreachable: HealthBody = { ...blocked, checks: { ...blocked.checks, rabbitmq: { status: 'down', error: 'connect ECONNREFUSED' } } };
+    expect(healthTimeline([{ at: 0, body: readOnly }, { at: 1000, body: blocked }, { at: 2000, body: unreachable }], 0)).toBe(
+      'down (postgres payment read-only) 1.0 s → down (rabbitmq blocked) 1.0 s → down (rabbitmq)',
+    );
+    expect(EXPECTED_WHILE_READ_ONLY('payment')(readOnly)).toBe(true);
+    expect(EXPECTED_WHILE_READ_ONLY('order')(readOnly)).toBe(false);
+    expect(EXPECTED_WHILE_BLOCKED(blocked)).toBe(true);
+    // A broker that is simply away is not one that blocks publishers.
+    expect(EXPECTED_WHILE_BLOCKED(unreachable)).toBe(false);
+  });
+
   it('prints a markdown table', () => {
     const table = formatTable([
       {
         fault: 'redis-stop',
         title: 'Redis stopped and started',
         accepted: 10,
-        postErrors: 0,
+        postErrors: 3,
+        refused: 2,
         postOutcomes: {},
         lost: 0,
         duplicated: 0,
         violations: 0,
         downSeconds: 5.25,
+        detectSeconds: 0.75,
         recoverySeconds: 1.5,
         drainSeconds: 1,
         drained: true,
         note: '',
-        health: 'ok',
+        health: 'degraded (redis) 5.0 s → ok',
         examples: [],
       },
     ]);
-    expect(table.split('\n')[2]).toBe('| Redis stopped and started | 10 | 0 | 0 | 0 | 0 | 5.3 | 1.5 | 1.0 |');
+    expect(table.split('\n')[2]).toBe('| Redis stopped and started | 10 | 3 | 2 | 0 | 0 | 0 | 5.3 | 0.8 | 1.5 | 1.0 | degraded (redis) 5.0 s → ok |');
   });
 });

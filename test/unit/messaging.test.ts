@@ -6,7 +6,7 @@ import { toRmqEvent } from '../../local/mq-event-source';
 import { createEvent, decodeEvent } from '../../shared/events/envelope';
 import { instantOf } from '../../shared/events/history';
 import { partitionFor } from '../../shared/messaging/dlq';
-import { isTransient } from '../../shared/messaging/errors';
+import { TransientError, isInfrastructureError, isTransient } from '../../shared/messaging/errors';
 import { RmqEventSchema, decodeHeader, parseQueueKey } from '../../shared/messaging/rmq-event';
 import type { AnyEnvelope } from '../../shared/events/envelope';
 import { assertPartitionCount, routingKeyOf, topicMatches } from '../../shared/messaging/routing';
@@ -180,6 +180,16 @@ describe('failure classification', () => {
     expect(isTransient(new Error('Connection terminated unexpectedly'))).toBe(true);
     expect(isTransient(Object.assign(new Error('dup'), { code: '23505' }))).toBe(false);
     expect(isTransient(new TypeError('cannot read properties of undefined'))).toBe(false);
+  });
+
+  it('tells a dependency that is unavailable as a whole from contention, which a consumer waits out in place', () => {
+    const sql = (code: string) => Object.assign(new Error(code), { code });
+    // Read-only (a failover), disk full, shutting down, unreachable: no message is at fault.
+    for (const e of [sql('25006'), sql('53100'), sql('57P01'), sql('08006'), sql('ECONNREFUSED'), new Error('Connection terminated unexpectedly'), new TransientError('no publisher confirm')]) {
+      expect(isInfrastructureError(e), e.message).toBe(true);
+    }
+    // Contention between transactions, and what is no failure of a dependency at all.
+    for (const e of [sql('40001'), sql('40P01'), sql('55P03'), sql('57014'), sql('23505'), new TypeError('x')]) expect(isInfrastructureError(e), e.message).toBe(false);
   });
 });
 
