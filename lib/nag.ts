@@ -84,7 +84,7 @@ function acknowledgeBackend(stack: EventFlowStack, settings: Settings): void {
     ack(fn, basicRole, 'Clean-up handler: the basic execution role grants log writes only.');
     ack(fn, 'AwsSolutions-L1', 'Node.js 22, as every function of this app.');
   }
-  ack(esmCleanup.isComplete, 'AwsSolutions-IAM5[Resource::*]', 'ec2:DescribeNetworkInterfaces takes no resource ARN.');
+  ack(esmCleanup.isComplete, 'AwsSolutions-IAM5[Resource::*]', 'ec2:DescribeNetworkInterfaces and lambda:ListEventSourceMappings take no resource ARN.');
   const provider = esmCleanup.node.findChild('Provider');
   ack(provider, basicRole, `${framework} functions: log writes only.`);
   ack(provider, 'AwsSolutions-L1', 'Runtime chosen by the CDK provider framework, not by this app.');
