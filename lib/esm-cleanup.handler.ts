@@ -17,7 +17,7 @@ interface Properties {
   AccountId: string;
   /** The broker the mapping reads from. */
   BrokerArn: string;
-  /** The alias the mapping invokes: a replaced broker's or renamed queue's new mapping has the same. */
+  /** The alias (or function) the mapping invokes: a replaced broker's or renamed queue's new mapping has the same. */
   FunctionName: string;
   /** The broker's security group, which its mappings' ENIs carry. */
   SecurityGroupId: string;

@@ -53,10 +53,10 @@ export class EsmCleanup extends Construct {
 
   /**
    * Guards one mapping: deleted by the clean-up, before the role (and its policies) it needs. The
-   * broker, the alias the mapping invokes and the broker's security group tell the clean-up
+   * broker, the alias (or function) the mapping invokes and the broker's security group tell the clean-up
    * whether the ENIs stay with another mapping (lib/esm-cleanup-decision.ts).
    */
-  guard(id: string, mapping: lambda.EventSourceMapping, target: { role: iam.IRole; alias: lambda.IFunction; brokerArn: string; securityGroupId: string }): CustomResource {
+  guard(id: string, mapping: lambda.EventSourceMapping, target: { role: iam.IRole; target: lambda.IFunction; brokerArn: string; securityGroupId: string }): CustomResource {
     const { role } = target;
     this.onEvent.addToRolePolicy(
       new iam.PolicyStatement({ actions: ['lambda:DeleteEventSourceMapping'], resources: [mapping.eventSourceMappingArn] }),
@@ -72,7 +72,7 @@ export class EsmCleanup extends Construct {
         EsmId: mapping.eventSourceMappingId,
         AccountId: Aws.ACCOUNT_ID,
         BrokerArn: target.brokerArn,
-        FunctionName: target.alias.functionArn,
+        FunctionName: target.target.functionArn,
         SecurityGroupId: target.securityGroupId,
       },
     });

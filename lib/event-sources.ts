@@ -29,8 +29,8 @@ export class EventSources extends Construct {
   readonly mappings = new Map<string, lambda.EventSourceMapping>();
   /** Mapping id -> catalog id of the function it feeds. */
   readonly consumerOf = new Map<string, string>();
-  /** Mapping id -> the alias it invokes (one per partition). */
-  readonly aliasOf = new Map<string, lambda.Alias>();
+  /** Mapping id -> what it invokes: an alias per partition, or the function when its queue has one. */
+  readonly targetOf = new Map<string, lambda.IFunction>();
   readonly rules = new Map<string, events.Rule>();
 
   constructor(scope: Construct, id: string, props: EventSourcesProps) {
@@ -48,17 +48,17 @@ export class EventSources extends Construct {
         const queues = partitionQueues(trigger.queue, props.namespace, props.partitions);
         queues.forEach((queue, i) => {
           const id = queues.length === 1 ? spec.id : `${spec.id}-p${i}`;
-          // Each mapping invokes an alias of its own (on $LATEST, so nothing is published): Lambda
-          // refuses a second mapping of one function and one source for SQS and Kinesis, and its
-          // documentation does not say whether Amazon MQ's queue sets two apart. An alias ARN is a
-          // function name of its own for a mapping (docs/decisions.md).
-          const alias = new lambda.Alias(this, `${id}-alias`, {
-            aliasName: `p${i}`,
-            version: fn.latestVersion,
-            description: `${spec.id}: the event source mapping of ${queue}`,
-          });
+          // With several partitions each mapping invokes an alias of its own (on $LATEST, so nothing
+          // is published): Lambda refuses a second mapping of one function and one source for SQS
+          // and Kinesis, and its documentation does not say whether Amazon MQ's queue sets two
+          // apart. An alias ARN is a function name of its own for a mapping (docs/decisions.md).
+          // A queue with one partition has one mapping per function: the function itself.
+          const target =
+            queues.length === 1
+              ? fn
+              : new lambda.Alias(this, `${id}-alias`, { aliasName: `p${i}`, version: fn.latestVersion, description: `${spec.id}: the event source mapping of ${queue}` });
           const esm = new lambda.EventSourceMapping(this, id, {
-            target: alias,
+            target,
             eventSourceArn: broker.arn,
             batchSize: trigger.batchSize,
             maxBatchingWindow: Duration.seconds(trigger.batchWindowSeconds),
@@ -69,13 +69,13 @@ export class EventSources extends Construct {
           });
           // aws-cdk-lib's EventSourceMapping has no queues prop; one queue per mapping is all Lambda takes.
           (esm.node.defaultChild as lambda.CfnEventSourceMapping).addPropertyOverride('Queues', [queue]);
-          // The alias's ARN itself (CDK would build "<function>:<alias>" from it): what the test and the clean-up compare.
-          (esm.node.defaultChild as lambda.CfnEventSourceMapping).addPropertyOverride('FunctionName', alias.functionArn);
+          // The ARN itself (for an alias CDK would build "<function>:<alias>" from it): what the test and the clean-up compare.
+          (esm.node.defaultChild as lambda.CfnEventSourceMapping).addPropertyOverride('FunctionName', target.functionArn);
           // Role policies first: Lambda checks the role's access to the broker when it creates the mapping.
           esm.node.addDependency(fn.role!, ...props.prerequisites);
           this.mappings.set(id, esm);
           this.consumerOf.set(id, spec.id);
-          this.aliasOf.set(id, alias);
+          this.targetOf.set(id, target);
         });
       } else if (trigger.kind === 'schedule') {
         const rule = new events.Rule(this, `${spec.id}-schedule`, {

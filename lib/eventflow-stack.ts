@@ -78,7 +78,7 @@ export class EventFlowStack extends Stack {
       const consumer = this.eventSources.consumerOf.get(mappingId)!;
       this.esmCleanup.guard(mappingId, mapping, {
         role: this.functions.get(consumer).role!,
-        alias: this.eventSources.aliasOf.get(mappingId)!,
+        target: this.eventSources.targetOf.get(mappingId)!,
         brokerArn: this.broker.arn,
         securityGroupId: this.broker.securityGroup.securityGroupId,
       });

@@ -88,7 +88,7 @@ describe('cdk destroy', () => {
       // What tells it whether the broker's ENIs stay with another mapping: the broker, the mapping's alias, the broker's group.
       expect(cleanup.Properties, mappingId).toMatchObject({
         BrokerArn: { 'Fn::GetAtt': [idOf(dev, dev.backend.broker.broker), 'Arn'] },
-        FunctionName: { Ref: idOf(dev, dev.backend.eventSources.aliasOf.get(mappingId)!) },
+        FunctionName: dev.backend.resolve(dev.backend.eventSources.targetOf.get(mappingId)!.functionArn),
         SecurityGroupId: { 'Fn::GetAtt': [idOf(dev, dev.backend.broker.securityGroup), 'GroupId'] },
       });
       expect(dev.resources[esmLogicalId]!.Properties!.FunctionName).toEqual(cleanup.Properties!.FunctionName);
