@@ -169,12 +169,6 @@ export type Trigger =
       batchSize: number;
       /** Lambda's MaximumBatchingWindowInSeconds; 0 invokes as soon as messages are there. */
       batchWindowSeconds: number;
-      /**
-       * How many queues the service queue is split into, by order (a power of two, at most 16).
-       * Each partition has its own event source mapping, and an Amazon MQ mapping runs one batch
-       * at a time, so partitions are what lets a service consume in parallel.
-       */
-      partitions: number;
     }
   | { kind: 'schedule'; everyMinutes: number }
   /**
@@ -221,7 +215,8 @@ export interface FunctionSpec {
    * Environments the function may run at once: Lambda reserved concurrency where the databases
    * have no RDS Proxy in front (dev), so a burst cannot exhaust their connections; the local
    * runtime's cap. Undefined leaves it to the account's pool. A queue consumer's concurrency is
-   * its partition count instead: each event source mapping runs one batch at a time.
+   * its queue's partition count instead (a per-environment setting, functions/topology.ts): each
+   * event source mapping runs one batch at a time.
    */
   maxConcurrency?: number;
   /** What the function may reach; the CDK app grants exactly this (see shared/env.ts). */
@@ -248,11 +243,11 @@ const api = (service: FunctionSpec['service'], routes: RouteKey[], databases: Se
   identity: { broker: service === 'platform' || service === 'notification' ? 'monitor' : service, redis: 'rate-limits' },
 });
 
-const consumer = (service: ServiceName, batchSize: number, partitions: number): FunctionSpec => ({
+const consumer = (service: ServiceName, batchSize: number): FunctionSpec => ({
   id: `${service}-consumer`,
   service,
   entry: `functions/${service}/consumer.ts`,
-  trigger: { kind: 'queue', queue: service, batchSize, batchWindowSeconds: 0, partitions },
+  trigger: { kind: 'queue', queue: service, batchSize, batchWindowSeconds: 0 },
   memoryMb: 512,
   timeoutSeconds: 60,
   dbPoolMax: 1,
@@ -316,12 +311,11 @@ export const FUNCTIONS: FunctionSpec[] = [
     timeoutSeconds: 29,
     identity: { broker: 'operator', redis: 'operations' },
   },
-  // Two partitions each: measured with npm run bench:batch on two cores, they drain a backlog
-  // about twice as fast as one (each hides the other's database and broker round trips) and
-  // faster than four (see BENCHMARKS.md).
-  consumer('order', 100, 2),
-  consumer('payment', 100, 2),
-  consumer('inventory', 100, 2),
+  // How many partitions (one mapping each) a service queue has is the environment's setting
+  // (lib/settings.ts, functions/topology.ts), not the function's.
+  consumer('order', 100),
+  consumer('payment', 100),
+  consumer('inventory', 100),
   relay('order'),
   relay('payment'),
   relay('inventory'),
@@ -446,7 +440,7 @@ export const FUNCTIONS: FunctionSpec[] = [
     id: 'notification-consumer',
     service: 'notification',
     entry: 'functions/notification/consumer.ts',
-    trigger: { kind: 'queue', queue: 'notification', batchSize: 100, batchWindowSeconds: 0, partitions: 1 },
+    trigger: { kind: 'queue', queue: 'notification', batchSize: 100, batchWindowSeconds: 0 },
     // A full vCPU: pushing one batch to many connections is CPU-bound in the SDK client.
     memoryMb: 1769,
     timeoutSeconds: 60,

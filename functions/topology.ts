@@ -1,18 +1,18 @@
 /**
- * EventFlow's broker topology, derived from the service queues (subscriptions.ts) and the
- * partition counts of their consumers in the function catalog, with the kernel's machinery
+ * EventFlow's broker topology, derived from the service queues (subscriptions.ts) and a partition
+ * layout (how many queues each service queue is split into), with the kernel's machinery
  * (shared/messaging/topology.ts). The local runtime, the deploy-time topology function and the
- * CDK app all take it from here.
+ * CDK app all take it from here. The layout is a per-environment setting (lib/settings.ts): the
+ * CDK app hands it to the functions in PARTITIONS; off Lambda PARTITIONS may override the dev one.
  */
 import type { ChannelModel } from 'amqplib';
 import { localBrokerAccess } from '../shared/config';
-import { LOCAL_ENV } from '../shared/env';
+import { LOCAL_ENV, onLambda } from '../shared/env';
 import type { BrokerAccess } from '../shared/messaging/broker-admin';
 import { drainQueue } from '../shared/messaging/dlq';
 import { assertPartitionCount } from '../shared/messaging/routing';
 import { applyTopology, partitionNames, removeTopology, topologyOf } from '../shared/messaging/topology';
 import type { PartitionLayout as Layout, Topology } from '../shared/messaging/topology';
-import { FUNCTIONS } from './catalog';
 import { QUEUES, QUEUE_IDS } from './subscriptions';
 import type { QueueId } from './subscriptions';
 
@@ -22,43 +22,64 @@ export type { QueueId };
 /** Partitions per service queue. */
 export type PartitionLayout = Layout<QueueId>;
 
-/** The catalog's partition counts: each queue consumer's trigger says how many. */
-export function catalogLayout(): PartitionLayout {
-  const layout = Object.fromEntries(QUEUE_IDS.map((id) => [id, 1])) as PartitionLayout;
-  for (const spec of FUNCTIONS) if (spec.trigger.kind === 'queue') layout[spec.trigger.queue] = spec.trigger.partitions;
+/**
+ * Partitions per service queue in dev, and so in the local runtime unless PARTITIONS says
+ * otherwise: one consumer each is plenty for a test-sized deployment, and one event source mapping
+ * per queue keeps dev's broker connections and ENIs few. Prod's count is in lib/settings.ts.
+ */
+export const DEFAULT_PARTITIONS = 1;
+
+/**
+ * The same count for every service queue but notification's, which stays at one: its consumer's
+ * fan-out is ordered per connection, not per aggregate.
+ */
+export function uniformLayout(partitions: number): PartitionLayout {
+  const layout = Object.fromEntries(QUEUE_IDS.map((id) => [id, id === 'notification' ? 1 : partitions])) as PartitionLayout;
   for (const [id, n] of Object.entries(layout)) assertPartitionCount(n, id);
   return layout;
 }
 
 /**
- * The layout this deployment runs: the catalog's, overridden off Lambda by PARTITIONS, either one
- * count for every service queue ("4") or per queue ("order=2,inventory=4,payment=2,notification=1"),
- * for experiments (`npm run bench -- --env PARTITIONS=4`). The CDK app always deploys the catalog's.
+ * A layout from its text: one count for every service queue ("4", see uniformLayout) or per queue
+ * ("order=2,inventory=4,payment=2,notification=1", the queues not named keep one partition).
  */
-export function deploymentLayout(env: NodeJS.ProcessEnv = process.env): PartitionLayout {
-  const layout = catalogLayout();
-  const spec = env[LOCAL_ENV.partitions]?.trim();
-  if (!spec) return layout;
-  if (/^\d+$/.test(spec)) {
-    for (const id of QUEUE_IDS) if (id !== 'notification') layout[id] = Number(spec);
-  } else {
-    for (const part of spec.split(',')) {
-      const [id, n] = part.split('=').map((x) => x.trim());
-      if (!QUEUE_IDS.includes(id as QueueId) || !n) throw new Error(`PARTITIONS: "${part}" is not <queue>=<count> with a queue among ${QUEUE_IDS.join(', ')}`);
-      layout[id as QueueId] = Number(n);
-    }
+export function parseLayout(spec: string, what: string = LOCAL_ENV.partitions): PartitionLayout {
+  const text = spec.trim();
+  if (/^\d+$/.test(text)) return uniformLayout(Number(text));
+  const layout = uniformLayout(1);
+  for (const part of text.split(',')) {
+    const [id, n] = part.split('=').map((x) => x.trim());
+    if (!QUEUE_IDS.includes(id as QueueId) || !n) throw new Error(`${what}: "${part}" is not <queue>=<count> with a queue among ${QUEUE_IDS.join(', ')}`);
+    layout[id as QueueId] = Number(n);
   }
-  for (const [id, n] of Object.entries(layout)) assertPartitionCount(n, `PARTITIONS ${id}`);
+  for (const [id, n] of Object.entries(layout)) assertPartitionCount(n, `${what} ${id}`);
   return layout;
 }
 
+/** The text parseLayout reads back: what the CDK app puts in PARTITIONS. */
+export function formatLayout(layout: PartitionLayout): string {
+  return QUEUE_IDS.map((id) => `${id}=${layout[id]}`).join(',');
+}
+
+/**
+ * The layout this deployment runs: PARTITIONS when set (on Lambda the CDK app always sets it,
+ * from the environment's settings, and a function without it fails at cold start), else the dev
+ * preset. Off Lambda PARTITIONS is for experiments (`npm run bench -- --env PARTITIONS=4`).
+ */
+export function deploymentLayout(env: NodeJS.ProcessEnv = process.env): PartitionLayout {
+  const spec = env[LOCAL_ENV.partitions]?.trim();
+  if (spec) return parseLayout(spec);
+  if (onLambda(env)) throw new Error(`${LOCAL_ENV.partitions} is not set: the CDK app sets it on every function that uses the broker`);
+  return uniformLayout(DEFAULT_PARTITIONS);
+}
+
 /** The queue of each partition of a service queue: the base name alone for one partition, else `<base>.p<i>`. */
-export function partitionQueues(id: QueueId, namespace = '', layout: PartitionLayout = catalogLayout()): string[] {
+export function partitionQueues(id: QueueId, namespace = '', layout: PartitionLayout = deploymentLayout()): string[] {
   return partitionNames(QUEUES[id].name, layout[id], namespace);
 }
 
 /** EventFlow's full broker topology, with names resolved in a namespace. Pure data. */
-export function resolveTopology(namespace = '', layout: PartitionLayout = catalogLayout()): Topology {
+export function resolveTopology(namespace = '', layout: PartitionLayout = deploymentLayout()): Topology {
   return topologyOf(QUEUES, layout, namespace);
 }
 
@@ -73,7 +94,7 @@ export function resolveTopology(namespace = '', layout: PartitionLayout = catalo
 export async function declareTopology(
   connection: Pick<ChannelModel, 'createChannel'>,
   namespace = '',
-  layout: PartitionLayout = catalogLayout(),
+  layout: PartitionLayout = deploymentLayout(),
   access: BrokerAccess = localBrokerAccess(),
   mover?: Pick<ChannelModel, 'createConfirmChannel'>,
 ) {

@@ -5,7 +5,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { brokerUsers, type BrokerUserRole } from '../functions/identities';
-import { replaceableName } from './names';
+import { replaceableName, subnetPlacement } from './names';
 import type { Settings } from './settings';
 
 export const AMQPS_PORT = 5671;
@@ -24,6 +24,8 @@ const PASSWORD_EXCLUDES = ',:=\'"@/\\%?#[]{}<>|`^ ';
  */
 export class Broker extends Construct {
   readonly broker: mq.CfnBroker;
+  /** The broker's configuration: its resource limits (settings.broker.connectionMax). */
+  readonly configuration: mq.CfnConfiguration;
   /** The administrator's JSON {username, password}: the shape both our config and Lambda's MQ event source read. */
   readonly secret: secretsmanager.Secret;
   /** Each broker user's {username, password}, by role: a function or an event source mapping gets only its own. */
@@ -75,13 +77,27 @@ export class Broker extends Construct {
     // The event source mappings' ENIs carry this group: they reach the broker through it.
     this.securityGroup.addIngressRule(this.securityGroup, ec2.Port.tcp(AMQPS_PORT), 'MQ event source mappings');
 
-    const subnets = vpc.selectSubnets({ subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS }).subnetIds;
+    const selection = vpc.selectSubnets({ subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS });
     const single = settings.broker.deploymentMode === 'SINGLE_INSTANCE';
-    // AWS::AmazonMQ::Broker requires a name; it changes with the settings that replace the broker.
+    const subnets = single ? selection.subnetIds.slice(0, 1) : selection.subnetIds;
+    // AWS::AmazonMQ::Broker requires a name; it changes with the settings that replace the broker,
+    // SubnetIds among them: the subnets by what replaces a subnet (its CIDR block and zone, the
+    // zone as the template resolves it), so a new subnet layout gives the new broker a new name.
+    const placement = subnetPlacement(this, single ? selection.subnets.slice(0, 1) : selection.subnets);
     this.name = replaceableName(`eventflow-${settings.env}`, {
       deploymentMode: settings.broker.deploymentMode,
       publiclyAccessible: false,
       engineType: 'RABBITMQ',
+      subnets: placement,
+    });
+    // Amazon MQ for RabbitMQ 4 takes its resource limits from a broker configuration (Cuttlefish
+    // format): the connection limit lib/capacity.ts checks the catalog against.
+    this.configuration = new mq.CfnConfiguration(this, 'Configuration', {
+      name: replaceableName(`eventflow-${settings.env}-limits`, { engineVersion: settings.broker.engineVersion }),
+      engineType: 'RABBITMQ',
+      engineVersion: settings.broker.engineVersion,
+      data: Fn.base64(`connection_max = ${settings.broker.connectionMax}\n`),
+      description: `EventFlow ${settings.env}: broker resource limits`,
     });
     this.broker = new mq.CfnBroker(this, 'Broker', {
       brokerName: this.name,
@@ -92,7 +108,8 @@ export class Broker extends Construct {
       hostInstanceType: settings.broker.instanceType,
       deploymentMode: settings.broker.deploymentMode,
       publiclyAccessible: false,
-      subnetIds: single ? subnets.slice(0, 1) : subnets,
+      subnetIds: subnets,
+      configuration: { id: this.configuration.attrId, revision: this.configuration.attrRevision },
       securityGroups: [this.securityGroup.securityGroupId],
       users: [
         {

@@ -4,6 +4,9 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as rds from 'aws-cdk-lib/aws-rds';
 import { Construct } from 'constructs';
 import { databaseName, SERVICES, type ServiceName } from '../shared/config';
+import type { FunctionSpec } from '../functions/catalog';
+import { PROXY_MAX_CONNECTIONS_PERCENT, proxyBorrowTimeoutSeconds } from './capacity';
+import { replaceableName, subnetPlacement } from './names';
 import type { Settings } from './settings';
 
 export interface ServiceDatabase {
@@ -20,7 +23,7 @@ export interface ServiceDatabase {
 export class Databases extends Construct {
   readonly services: Record<ServiceName, ServiceDatabase>;
 
-  constructor(scope: Construct, id: string, props: { vpc: ec2.IVpc; settings: Settings }) {
+  constructor(scope: Construct, id: string, props: { vpc: ec2.IVpc; settings: Settings; specs: FunctionSpec[] }) {
     super(scope, id);
     const { vpc, settings } = props;
     const removalPolicy = settings.protectData ? RemovalPolicy.SNAPSHOT : RemovalPolicy.DESTROY;
@@ -62,13 +65,23 @@ export class Databases extends Construct {
         retention: settings.logRetention,
         removalPolicy: settings.protectData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
       });
+      const proxySubnets = vpc.selectSubnets({ subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS });
       const proxy = settings.databaseProxy
         ? instance.addProxy(`${service}Proxy`, {
+            // DBProxyName is required and VpcSubnetIds replaces the proxy: the name changes with
+            // the subnets, so a replacement never collides with the proxy it replaces.
+            dbProxyName: replaceableName(`eventflow-${settings.env}-${service}`, { engineFamily: 'POSTGRESQL', subnets: subnetPlacement(this, proxySubnets.subnets) }),
             secrets: [instance.secret!],
             vpc,
             // With egress: the proxy reads its secret from Secrets Manager.
             vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
             requireTLS: true,
+            // What the proxy may take of max_connections: the rest is for the migrations (which
+            // connect directly) and an operator's session.
+            maxConnectionsPercent: PROXY_MAX_CONNECTIONS_PERCENT,
+            // A function waiting for a pooled connection gives up before its own timeout does, so it
+            // answers (or retries its batch) instead of being killed mid-wait.
+            borrowTimeout: Duration.seconds(proxyBorrowTimeoutSeconds(props.specs)),
             securityGroups: [
               new ec2.SecurityGroup(this, `${service}ProxySecurityGroup`, {
                 vpc,
@@ -79,6 +92,9 @@ export class Databases extends Construct {
           })
         : undefined;
       if (proxy) instance.connections.allowDefaultPortFrom(proxy, 'RDS Proxy');
+      // The master password lives only in this secret: where the instance leaves a snapshot on
+      // removal (prod), the secret stays with it, or a restore would start with a password reset.
+      if (settings.protectData) instance.secret!.applyRemovalPolicy(RemovalPolicy.RETAIN);
       return [service, { instance, proxy }] as const;
     });
     this.services = Object.fromEntries(entries) as Record<ServiceName, ServiceDatabase>;

@@ -52,7 +52,7 @@ function hash(text: string): string {
 
 /** The topology, its broker policies (for the configured engine version) and the broker's users and permissions: a change to any re-runs the hook. */
 function topologyHash(namespace: string, settings: Settings): string {
-  const topology = resolveTopology(namespace);
+  const topology = resolveTopology(namespace, settings.partitions);
   const policies = brokerPolicies(topology, namespace, parseBrokerVersion(settings.broker.engineVersion));
   const users = brokerUsers(namespace).map(({ name, tags, permissions }) => ({ name, tags, permissions }));
   return hash(JSON.stringify({ topology, policies, users }));

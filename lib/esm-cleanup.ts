@@ -38,8 +38,9 @@ export class EsmCleanup extends Construct {
       });
     this.onEvent = handler('onEvent');
     this.isComplete = handler('isComplete');
-    // DescribeNetworkInterfaces supports no resource-level permissions.
+    // DescribeNetworkInterfaces and ListEventSourceMappings support no resource-level permissions.
     this.isComplete.addToRolePolicy(new iam.PolicyStatement({ actions: ['ec2:DescribeNetworkInterfaces'], resources: ['*'] }));
+    this.isComplete.addToRolePolicy(new iam.PolicyStatement({ actions: ['lambda:ListEventSourceMappings'], resources: ['*'] }));
     this.provider = new cr.Provider(this, 'Provider', {
       onEventHandler: this.onEvent,
       isCompleteHandler: this.isComplete,
@@ -50,16 +51,30 @@ export class EsmCleanup extends Construct {
     });
   }
 
-  /** Guards one mapping: deleted by the clean-up, before the role (and its policies) it needs. */
-  guard(id: string, mapping: lambda.EventSourceMapping, role: iam.IRole): CustomResource {
+  /**
+   * Guards one mapping: deleted by the clean-up, before the role (and its policies) it needs. The
+   * broker, the alias (or function) the mapping invokes and the broker's security group tell the clean-up
+   * whether the ENIs stay with another mapping (lib/esm-cleanup-decision.ts).
+   */
+  guard(id: string, mapping: lambda.EventSourceMapping, target: { role: iam.IRole; target: lambda.IFunction; brokerArn: string; securityGroupId: string }): CustomResource {
+    const { role } = target;
     this.onEvent.addToRolePolicy(
       new iam.PolicyStatement({ actions: ['lambda:DeleteEventSourceMapping'], resources: [mapping.eventSourceMappingArn] }),
+    );
+    this.isComplete.addToRolePolicy(
+      new iam.PolicyStatement({ actions: ['lambda:GetEventSourceMapping'], resources: [mapping.eventSourceMappingArn] }),
     );
     const resource = new CustomResource(this, id, {
       serviceToken: this.provider.serviceToken,
       resourceType: 'Custom::EventFlowEsmCleanup',
       // Referencing the mapping makes CloudFormation delete this resource before the mapping itself.
-      properties: { EsmId: mapping.eventSourceMappingId, AccountId: Aws.ACCOUNT_ID },
+      properties: {
+        EsmId: mapping.eventSourceMappingId,
+        AccountId: Aws.ACCOUNT_ID,
+        BrokerArn: target.brokerArn,
+        FunctionName: target.target.functionArn,
+        SecurityGroupId: target.securityGroupId,
+      },
     });
     // The role and every policy attached to it outlive the clean-up: the mapping uses them to remove its ENIs.
     resource.node.addDependency(role);

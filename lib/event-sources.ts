@@ -7,7 +7,7 @@ import { Construct, type IDependable } from 'constructs';
 import type { FunctionSpec } from '../functions/catalog';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { sourceRoleOf } from '../functions/identities';
-import { partitionQueues } from '../functions/topology';
+import { partitionQueues, type PartitionLayout } from '../functions/topology';
 import type { Broker } from './broker';
 import type { CatalogFunctions } from './functions';
 
@@ -17,6 +17,8 @@ export interface EventSourcesProps {
   broker: Broker;
   /** Broker namespace; empty on AWS, where each deployment has its own broker. */
   namespace: string;
+  /** The environment's partitions per service queue (settings). */
+  partitions: PartitionLayout;
   /** What must exist before a function gets events: the queues, the database schemas. */
   prerequisites: IDependable[];
 }
@@ -27,6 +29,8 @@ export class EventSources extends Construct {
   readonly mappings = new Map<string, lambda.EventSourceMapping>();
   /** Mapping id -> catalog id of the function it feeds. */
   readonly consumerOf = new Map<string, string>();
+  /** Mapping id -> what it invokes: an alias per partition, or the function when its queue has one. */
+  readonly targetOf = new Map<string, lambda.IFunction>();
   readonly rules = new Map<string, events.Rule>();
 
   constructor(scope: Construct, id: string, props: EventSourcesProps) {
@@ -41,10 +45,20 @@ export class EventSources extends Construct {
         grantMqEventSource(fn, broker, source);
         // One mapping per partition: a mapping runs one batch at a time, so partitions are what
         // lets a service consume in parallel (see the catalog).
-        partitionQueues(trigger.queue, props.namespace).forEach((queue, i) => {
-          const id = trigger.partitions === 1 ? spec.id : `${spec.id}-p${i}`;
+        const queues = partitionQueues(trigger.queue, props.namespace, props.partitions);
+        queues.forEach((queue, i) => {
+          const id = queues.length === 1 ? spec.id : `${spec.id}-p${i}`;
+          // With several partitions each mapping invokes an alias of its own (on $LATEST, so nothing
+          // is published): Lambda refuses a second mapping of one function and one source for SQS
+          // and Kinesis, and its documentation does not say whether Amazon MQ's queue sets two
+          // apart. An alias ARN is a function name of its own for a mapping (docs/decisions.md).
+          // A queue with one partition has one mapping per function: the function itself.
+          const target =
+            queues.length === 1
+              ? fn
+              : new lambda.Alias(this, `${id}-alias`, { aliasName: `p${i}`, version: fn.latestVersion, description: `${spec.id}: the event source mapping of ${queue}` });
           const esm = new lambda.EventSourceMapping(this, id, {
-            target: fn,
+            target,
             eventSourceArn: broker.arn,
             batchSize: trigger.batchSize,
             maxBatchingWindow: Duration.seconds(trigger.batchWindowSeconds),
@@ -55,10 +69,13 @@ export class EventSources extends Construct {
           });
           // aws-cdk-lib's EventSourceMapping has no queues prop; one queue per mapping is all Lambda takes.
           (esm.node.defaultChild as lambda.CfnEventSourceMapping).addPropertyOverride('Queues', [queue]);
+          // The ARN itself (for an alias CDK would build "<function>:<alias>" from it): what the test and the clean-up compare.
+          (esm.node.defaultChild as lambda.CfnEventSourceMapping).addPropertyOverride('FunctionName', target.functionArn);
           // Role policies first: Lambda checks the role's access to the broker when it creates the mapping.
           esm.node.addDependency(fn.role!, ...props.prerequisites);
           this.mappings.set(id, esm);
           this.consumerOf.set(id, spec.id);
+          this.targetOf.set(id, target);
         });
       } else if (trigger.kind === 'schedule') {
         const rule = new events.Rule(this, `${spec.id}-schedule`, {

@@ -49,7 +49,7 @@ export class EventFlowStack extends Stack {
     this.network = new Network(this, 'Network', settings);
     const vpc = this.network.vpc;
     this.broker = new Broker(this, 'Broker', { vpc, settings });
-    this.databases = new Databases(this, 'Data', { vpc, settings });
+    this.databases = new Databases(this, 'Data', { vpc, settings, specs });
     this.cache = new Cache(this, 'Cache', { vpc, settings });
     this.functions = new CatalogFunctions(this, 'Functions', {
       specs,
@@ -69,13 +69,19 @@ export class EventFlowStack extends Stack {
       functions: this.functions,
       broker: this.broker,
       namespace,
+      partitions: settings.partitions,
       // Queues must exist before a mapping points at one, or Lambda disables the mapping.
       prerequisites: this.hooks.hooks,
     });
     this.esmCleanup = new EsmCleanup(this, 'EsmCleanup', { settings });
     for (const [mappingId, mapping] of this.eventSources.mappings) {
       const consumer = this.eventSources.consumerOf.get(mappingId)!;
-      this.esmCleanup.guard(mappingId, mapping, this.functions.get(consumer).role!);
+      this.esmCleanup.guard(mappingId, mapping, {
+        role: this.functions.get(consumer).role!,
+        target: this.eventSources.targetOf.get(mappingId)!,
+        brokerArn: this.broker.arn,
+        securityGroupId: this.broker.securityGroup.securityGroupId,
+      });
     }
     this.functions.connectEventSources(this.eventSources.mappings);
     this.archive = new EventLogArchive(this, 'Archive', { settings });

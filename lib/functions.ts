@@ -8,6 +8,7 @@ import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import path from 'node:path';
 import type { FunctionSpec } from '../functions/catalog';
+import { formatLayout } from '../functions/topology';
 import { LAMBDA_ENV as E, encodeUses } from '../shared/env';
 import { AMQPS_PORT, MANAGEMENT_PORT, type Broker } from './broker';
 import { ESM_BANNER, EXTERNAL_MODULES, MIGRATION_DIRS, NODE_TARGET, REPO_ROOT } from './bundling';
@@ -125,8 +126,9 @@ export class CatalogFunctions extends Construct {
       timeout: Duration.seconds(spec.timeoutSeconds),
       logGroup,
       tracing: lambda.Tracing.ACTIVE,
-      // Without RDS Proxy (dev) the catalog's cap keeps a burst from exhausting the database's connections.
-      reservedConcurrentExecutions: settings.databaseProxy ? undefined : spec.maxConcurrency,
+      // The catalog's cap, where the environment reserves (settings.reservedConcurrency): it bounds
+      // the database and broker connections a burst can open.
+      reservedConcurrentExecutions: settings.reservedConcurrency ? spec.maxConcurrency : undefined,
       // Every function reaches something private (PostgreSQL, RabbitMQ or Redis), so all run in the VPC.
       vpc,
       vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
@@ -180,6 +182,8 @@ export class CatalogFunctions extends Construct {
       const secret = role === 'deploy' ? broker.secret : broker.userSecret(role);
       fn.addEnvironment(E.rabbitmqSecretArn, secret.secretArn);
       fn.addEnvironment(E.rabbitmqEndpoint, broker.endpoint);
+      // The environment's partition layout: which queues the topology, the DLQ tools and the watch name.
+      fn.addEnvironment(E.partitions, formatLayout(settings.partitions));
       secret.grantRead(fn);
     }
     if (uses.brokerUsers) {

@@ -39,8 +39,8 @@ const custom = (name: string, service: string, dimensions: Record<string, string
  * - every function: errors and throttles (one alarm on their sum);
  * - the HTTP API's 5xx and the WebSocket API's integration and execution errors;
  * - each database: CPU, connections near the instance's limit, free storage;
- * - the broker: CPU (AWS/AmazonMQ node metric), memory use and resource alarms (read from the
- *   management API by platform-watch);
+ * - the broker: CPU (AWS/AmazonMQ node metric), connections near connection_max, memory use and
+ *   resource alarms (read from the management API by platform-watch);
  * - each event source mapping: disabled or failing (platform-watch reads its state);
  * - each dead-letter queue: anything in it (platform-watch reads the depth: Amazon MQ for
  *   RabbitMQ 4 publishes no per-queue metrics).
@@ -140,6 +140,20 @@ export class Monitoring extends Construct {
       threshold: 80,
       evaluationPeriods: 3,
     });
+    // ConnectionCount is the broker's total (dimension Broker). The limit is per node: against the
+    // total, a cluster's alarm fires early rather than late.
+    alarm('broker-connections', {
+      alarmDescription: `Broker connections above 80 % of connection_max (${settings.broker.connectionMax} per node): new ones will be refused`,
+      metric: new cloudwatch.Metric({
+        namespace: 'AWS/AmazonMQ',
+        metricName: 'ConnectionCount',
+        dimensionsMap: { Broker: broker.name },
+        statistic: 'Maximum',
+        period: FIVE_MINUTES,
+      }),
+      threshold: Math.floor(settings.broker.connectionMax * 0.8),
+      evaluationPeriods: 1,
+    });
     alarm('broker-memory', {
       alarmDescription: 'Broker memory above 80 % of its high watermark',
       metric: custom(METRICS.brokerMemoryUsage, 'platform', {}, { statistic: 'Maximum', period: FIVE_MINUTES }),
@@ -159,13 +173,17 @@ export class Monitoring extends Construct {
         metric: custom(METRICS.eventSourceHealthy, 'platform', { [DIMENSIONS.mapping]: functionId }, { statistic: 'Minimum', period: FIVE_MINUTES }),
         comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
         threshold: 1,
-        evaluationPeriods: 1,
+        // Two periods in a row: a fresh deploy (before platform-watch's first runs land) and a
+        // broker restart in its maintenance window pass without a page; a mapping that stays
+        // disabled, or a watch that stays silent, pages within ten minutes.
+        evaluationPeriods: 2,
+        datapointsToAlarm: 2,
         // No data means platform-watch stopped looking: as bad as a failing mapping.
         treatMissingData: cloudwatch.TreatMissingData.BREACHING,
       });
     }
 
-    const topology = resolveTopology(props.namespace);
+    const topology = resolveTopology(props.namespace, settings.partitions);
     const dlqs = topology.queues.filter((q) => q.policy.kind === 'dead-letter').map((q) => q.name);
     const workQueues = topology.queues.filter((q) => q.policy.kind === 'work').map((q) => q.name);
     for (const dlq of dlqs) {

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { Stack, Validations, type App, type CfnResource } from 'aws-cdk-lib';
 import type { IConstruct } from 'constructs';
 import { AwsSolutionsChecks } from 'cdk-nag';
@@ -20,8 +21,19 @@ export function addNagChecks(app: App, stacks: { backend: EventFlowStack; web: W
 
 const ack = (scope: IConstruct, id: string, reason: string) => Validations.of(scope).acknowledge({ id, reason });
 
-/** The export name behind a value another stack exported to this one. */
-const importName = (stack: Stack, value: string) => (stack.resolve(value) as { 'Fn::ImportValue': string })['Fn::ImportValue'];
+/**
+ * How a value of the backend reads in the web stack, where it arrives as a weak reference:
+ * Fn::GetStackOutput of the output aws-cdk-lib publishes for it at synthesis (core's refs.js:
+ * construct "Publish/Output<the value, resolved>" of the producing stack, whose logical id is its
+ * path without symbols plus the path's MD5). References resolve only after these acknowledgements
+ * are made, so the name is computed the same way; the nag test fails if aws-cdk-lib changes it.
+ */
+function weakReference(producer: Stack, value: string): string {
+  const path = ['Publish', `Output${JSON.stringify(producer.resolve(value))}`];
+  const hash = createHash('md5').update(path.join('/')).digest('hex').slice(0, 8).toUpperCase();
+  const outputName = `${path.join('').replace(/[^A-Za-z0-9]/g, '')}${hash}`;
+  return JSON.stringify({ 'Fn::GetStackOutput': { StackName: producer.stackName, Region: { Ref: 'AWS::Region' }, OutputName: outputName } });
+}
 
 const logicalId = (c: IConstruct) => Stack.of(c).getLogicalId(c.node.defaultChild as CfnResource);
 
@@ -84,7 +96,7 @@ function acknowledgeBackend(stack: EventFlowStack, settings: Settings): void {
     ack(fn, basicRole, 'Clean-up handler: the basic execution role grants log writes only.');
     ack(fn, 'AwsSolutions-L1', 'Node.js 22, as every function of this app.');
   }
-  ack(esmCleanup.isComplete, 'AwsSolutions-IAM5[Resource::*]', 'ec2:DescribeNetworkInterfaces takes no resource ARN.');
+  ack(esmCleanup.isComplete, 'AwsSolutions-IAM5[Resource::*]', 'ec2:DescribeNetworkInterfaces and lambda:ListEventSourceMappings take no resource ARN.');
   const provider = esmCleanup.node.findChild('Provider');
   ack(provider, basicRole, `${framework} functions: log writes only.`);
   ack(provider, 'AwsSolutions-L1', 'Runtime chosen by the CDK provider framework, not by this app.');
@@ -171,8 +183,8 @@ function acknowledgeWeb(stack: WebStack, backend: EventFlowStack): void {
     'AwsSolutions-IAM5[Action::s3:DeleteObject*]',
     'AwsSolutions-IAM5[Action::s3:Abort*]',
     'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::cdk-hnb659fds-assets-<AWS::AccountId>-<AWS::Region>/*]',
-    // The bucket is the backend stack's: its ARN arrives as that stack's export.
-    `AwsSolutions-IAM5[Resource::${importName(stack, backend.exportValue(web.bucket.bucketArn))}/*]`,
+    // The bucket is the backend stack's: its ARN arrives as that stack's output (a weak reference).
+    `AwsSolutions-IAM5[Resource::${weakReference(backend, web.bucket.bucketArn)}/*]`,
   ]) {
     ack(handler, id, why);
   }

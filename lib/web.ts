@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync } from 'node:fs';
 import path from 'node:path';
-import { DockerImage, Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Aws, DockerImage, Duration, Fn, Names, RemovalPolicy } from 'aws-cdk-lib';
 import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
 import * as origins from 'aws-cdk-lib/aws-cloudfront-origins';
 import * as s3 from 'aws-cdk-lib/aws-s3';
@@ -97,6 +97,9 @@ export class WebSite extends Construct {
 
     const securityHeaders = (name: string, cacheControl: string) =>
       new cloudfront.ResponseHeadersPolicy(this, name, {
+        // CloudFront names are global to the account: the region keeps the same environment
+        // deployed to a second region from colliding (CDK's cache policy names carry it already).
+        responseHeadersPolicyName: Fn.join('-', [`${Names.uniqueId(this)}${name}`, Aws.REGION]),
         comment: `EventFlow dashboard (${props.settings.env}): security headers, Cache-Control ${cacheControl}`,
         securityHeadersBehavior: {
           contentSecurityPolicy: { contentSecurityPolicy: contentSecurityPolicy(props.connect), override: true },

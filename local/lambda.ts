@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import type { FunctionSpec } from '../functions/catalog';
+import { deploymentLayout } from '../functions/topology';
 import { ENVIRONMENT_HOST } from './bundles';
 import type { EnvironmentMessage, Invocation } from './environment-protocol';
 
@@ -116,7 +117,7 @@ export class FunctionEnvironments {
   ) {
     const t = spec.trigger;
     this.maxConcurrency =
-      t.kind === 'queue' ? t.partitions : t.kind === 'schedule' || t.kind === 'deploy' ? 1 : Math.min(spec.maxConcurrency ?? Infinity, DEFAULT_LOCAL_CONCURRENCY);
+      t.kind === 'queue' ? deploymentLayout()[t.queue] : t.kind === 'schedule' || t.kind === 'deploy' ? 1 : Math.min(spec.maxConcurrency ?? Infinity, DEFAULT_LOCAL_CONCURRENCY);
     this.reaper = setInterval(() => this.reclaimIdle(), 30_000);
     this.reaper.unref();
   }

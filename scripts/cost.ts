@@ -55,6 +55,7 @@ try {
     databaseProxy: settings.databaseProxy,
     natGateways: settings.natGateways,
     logRetentionDays: settings.logRetention === RetentionDays.INFINITE ? 3650 : Number(settings.logRetention),
+    partitions: settings.partitions,
   };
   const traffic = {
     ...DEFAULT_TRAFFIC,
@@ -71,7 +72,7 @@ try {
   for (const i of items) console.log(`${i.component.padEnd(width)}  ${usd(i.usd).padStart(12)}  ${(((i.usd / sum) * 100).toFixed(1) + ' %').padStart(7)}  ${i.basis}`);
   console.log(`${'total'.padEnd(width)}  ${usd(sum).padStart(12)}`);
   console.log('\nLambda by function (invocations a month, GB-seconds; * = duration not measured, see scripts/cost/usage.ts):');
-  for (const b of functionBills(FUNCTIONS, FUNCTION_USAGE, traffic.ordersPerDay).filter((x) => x.invocations > 0)) {
+  for (const b of functionBills(FUNCTIONS, FUNCTION_USAGE, traffic.ordersPerDay, deployment.partitions).filter((x) => x.invocations > 0)) {
     console.log(`  ${b.id.padEnd(24)} ${Math.round(b.invocations).toLocaleString('en-US').padStart(14)} ${Math.round(b.gbSeconds).toLocaleString('en-US').padStart(12)}${b.measured ? '' : ' *'}`);
   }
   console.log(`\nPrices (${REGION}, USD; "third party" = AWS's price as quoted by that page, AWS's own page not being available offline):`);

@@ -17,6 +17,8 @@ export const LAMBDA_ENV = {
   serviceName: 'POWERTOOLS_SERVICE_NAME',
   logLevel: 'LOG_LEVEL',
   currency: 'EVENTFLOW_CURRENCY',
+  /** The environment's partitions per service queue ("order=2,payment=2,…"), on every function that uses the broker. */
+  partitions: 'PARTITIONS',
   /** PostgreSQL connections per pool (one pool per service database a function uses). */
   dbPoolMax: 'DB_POOL_MAX',
   /** "true": TLS to PostgreSQL, certificate verified (RDS, RDS Proxy). */
@@ -86,7 +88,7 @@ export const LOCAL_ENV = {
   /** The management API with credentials (http://guest:guest@127.0.0.1:15672); absent: rabbitmqctl. */
   rabbitmqManagementUrl: 'RABBITMQ_MANAGEMENT_URL',
   orderDeadlineSeconds: 'ORDER_DEADLINE_SECONDS',
-  /** Partition counts overriding the catalog's (see deploymentLayout in shared/messaging/topology.ts). */
+  /** Partition counts overriding the dev preset's (see deploymentLayout in functions/topology.ts); on Lambda the CDK app sets it. */
   partitions: 'PARTITIONS',
   /** Who runs an operator tool, as its audit entries name them (shared/audit/actor.ts); else the machine account. */
   operator: 'EVENTFLOW_OPERATOR',
@@ -171,7 +173,7 @@ export function requiredOnLambda(uses: Uses): string[] {
     e.functionUses,
     ...(uses.databases.length > 0 ? [e.databaseTls, e.dbPoolMax, e.dbPreparedStatements] : []),
     ...uses.databases.map((s) => e.dbSecretArn[s]),
-    ...(uses.broker || uses.brokerManagement ? [e.rabbitmqSecretArn, e.rabbitmqEndpoint] : []),
+    ...(uses.broker || uses.brokerManagement ? [e.rabbitmqSecretArn, e.rabbitmqEndpoint, e.partitions] : []),
     ...(uses.brokerManagement ? [e.rabbitmqManagementEndpoint] : []),
     ...(uses.brokerUsers ? [e.rabbitmqUserSecrets] : []),
     ...(uses.redis ? [e.redisUrl, e.redisCluster, e.redisSecretArn] : []),

@@ -3,6 +3,7 @@
  * environment's settings, the usage model (usage.ts) and the unit prices (prices.ts).
  */
 import type { FunctionSpec } from '../../functions/catalog';
+import type { PartitionLayout } from '../../functions/topology';
 import { HOURS_PER_MONTH, PRICES } from './prices';
 import type { Price, PriceId } from './prices';
 import type { FunctionUsage } from './usage';
@@ -19,6 +20,8 @@ export interface Deployment {
   databaseProxy: boolean;
   natGateways: number;
   logRetentionDays: number;
+  /** Partitions per queue (the environment's setting): one event source mapping, and its batches, each. */
+  partitions: PartitionLayout;
 }
 
 export interface Traffic {
@@ -76,7 +79,7 @@ export interface FunctionBill {
 }
 
 /** Each function's invocations and GB-seconds a month. Throws when a catalog function has no usage entry. */
-export function functionBills(functions: readonly FunctionSpec[], usage: Record<string, FunctionUsage>, ordersPerDay: number): FunctionBill[] {
+export function functionBills(functions: readonly FunctionSpec[], usage: Record<string, FunctionUsage>, ordersPerDay: number, layout: PartitionLayout): FunctionBill[] {
   const ordersPerSecond = ordersPerDay / 86_400;
   return functions.map((f) => {
     const u = usage[f.id];
@@ -96,7 +99,7 @@ export function functionBills(functions: readonly FunctionSpec[], usage: Record<
       }
       case 'batches': {
         if (f.trigger.kind !== 'queue') throw new Error(`${f.id}: a batches entry for a ${f.trigger.kind} function`);
-        const partitions = f.trigger.partitions;
+        const partitions = layout[f.trigger.queue];
         const perPartition = (u.eventsPerOrder * ordersPerSecond) / partitions;
         const perSecond = partitions * batchesPerSecond(perPartition, u.fixedMs, u.perEventMs, f.trigger.batchSize);
         const invocations = perSecond * SECONDS_PER_MONTH;
@@ -112,13 +115,13 @@ const cost = (id: PriceId, quantity: number) => PRICES[id].usd * quantity;
 /** The monthly bill, line by line. */
 export function monthlyCost(functions: readonly FunctionSpec[], usage: Record<string, FunctionUsage>, d: Deployment, t: Traffic): LineItem[] {
   const orders = t.ordersPerDay * 30.4;
-  const bills = functionBills(functions, usage, t.ordersPerDay);
+  const bills = functionBills(functions, usage, t.ordersPerDay, d.partitions);
   const invocations = bills.reduce((s, b) => s + b.invocations, 0);
   const gbSeconds = bills.reduce((s, b) => s + b.gbSeconds, 0);
   const az = d.multiAz ? 2 : 1;
   const brokerPrice: PriceId = d.brokerInstanceType === 'mq.m7g.medium' ? 'brokerMedium' : 'brokerLarge';
   const dbPrice: PriceId = d.databaseInstanceClass === 't4g.micro' ? 'rdsT4gMicro' : 'rdsT4gMedium';
-  const queueMappings = functions.filter((f) => f.trigger.kind === 'queue').reduce((s, f) => s + (f.trigger.kind === 'queue' ? f.trigger.partitions : 0), 0);
+  const queueMappings = functions.filter((f) => f.trigger.kind === 'queue').reduce((s, f) => s + (f.trigger.kind === 'queue' ? d.partitions[f.trigger.queue] : 0), 0);
   const http = bills.filter((b) => functions.find((f) => f.id === b.id)?.trigger.kind === 'http').reduce((s, b) => s + b.invocations, 0);
   // Each order's 5.3 events reach its own page (one connection), plus what clients send.
   const wsMessages = orders * 5.3 + bills.find((b) => b.id === 'notification-websocket')!.invocations;

@@ -12,6 +12,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { FUNCTIONS } from '../../functions/catalog';
 import { buildApp } from '../../lib/app';
 import { HTTP_API_ACCESS_LOG_FORMAT, contextVariables, isHttpApiLogVariable } from '../../lib/http-access-log';
+import { fullConcurrency } from '../../lib/capacity';
 import { settingsFromContext } from '../../lib/settings';
 import { METRICS } from '../../shared/metric-names';
 import { resolveTopology } from '../../functions/topology';
@@ -84,6 +85,13 @@ describe('cdk destroy', () => {
       const esmLogicalId = idOf(dev, mapping);
       const [, cleanup] = cleanups.find(([, r]) => refTarget(r.Properties!.EsmId) === esmLogicalId)!;
       const role = dev.backend.functions.get(dev.backend.eventSources.consumerOf.get(mappingId)!).role!;
+      // What tells it whether the broker's ENIs stay with another mapping: the broker, the mapping's alias, the broker's group.
+      expect(cleanup.Properties, mappingId).toMatchObject({
+        BrokerArn: { 'Fn::GetAtt': [idOf(dev, dev.backend.broker.broker), 'Arn'] },
+        FunctionName: dev.backend.resolve(dev.backend.eventSources.targetOf.get(mappingId)!.functionArn),
+        SecurityGroupId: { 'Fn::GetAtt': [idOf(dev, dev.backend.broker.securityGroup), 'GroupId'] },
+      });
+      expect(dev.resources[esmLogicalId]!.Properties!.FunctionName).toEqual(cleanup.Properties!.FunctionName);
       // Deleted first (it references the mapping; the role and policy are its dependencies).
       expect(cleanup.DependsOn, mappingId).toEqual(
         expect.arrayContaining([idOf(dev, role), dev.backend.getLogicalId(role.node.findChild('DefaultPolicy').node.defaultChild as CfnResource)]),
@@ -96,8 +104,14 @@ describe('cdk destroy', () => {
       .flatMap(([, p]) => p.Properties!.PolicyDocument.Statement as { Action: string | string[]; Resource: unknown }[]);
     const deletable = statements.filter((s) => [s.Action].flat().includes('lambda:DeleteEventSourceMapping')).flatMap((s) => [s.Resource].flat());
     expect(deletable).toHaveLength(mappings.length);
+    // isComplete describes ENIs and lists mappings (neither takes a resource) and reads exactly the guarded mappings.
     dev.backendTemplate.hasResourceProperties('AWS::IAM::Policy', {
-      PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Action: 'ec2:DescribeNetworkInterfaces', Resource: '*' })]) },
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Action: ['ec2:DescribeNetworkInterfaces', 'lambda:ListEventSourceMappings'], Resource: '*' }),
+          Match.objectLike({ Action: 'lambda:GetEventSourceMapping', Resource: Match.anyValue() }),
+        ]),
+      },
     });
   });
 
@@ -131,18 +145,21 @@ describe('database connections under load', () => {
     }
   });
 
-  it("caps the HTTP functions with the catalog's reserved concurrency where there is no proxy", () => {
+  it("reserves the catalog's concurrency per environment: off in dev by default (a new account's quota), on in prod, switchable", () => {
     const capped = FUNCTIONS.filter((f) => f.maxConcurrency !== undefined);
     expect(capped.map((f) => f.trigger.kind)).toEqual(expect.arrayContaining(['http']));
     for (const spec of FUNCTIONS.filter((f) => f.trigger.kind === 'http')) expect(spec.maxConcurrency, spec.id).toBeGreaterThan(0);
+    const reserved = synthesize({ env: 'dev', reservedConcurrency: 'true' });
     for (const spec of FUNCTIONS) {
-      expect(fnProps(dev, spec.id).ReservedConcurrentExecutions, spec.id).toBe(spec.maxConcurrency);
-      expect(fnProps(prod, spec.id).ReservedConcurrentExecutions, spec.id).toBeUndefined();
+      expect(fnProps(dev, spec.id).ReservedConcurrentExecutions, spec.id).toBeUndefined();
+      expect(fnProps(reserved, spec.id).ReservedConcurrentExecutions, spec.id).toBe(spec.maxConcurrency);
+      expect(fnProps(prod, spec.id).ReservedConcurrentExecutions, spec.id).toBe(spec.maxConcurrency);
     }
     // The capped functions together stay within a dev database's connections, one per environment.
+    const layout = settingsFromContext(dev.app.node).partitions;
     for (const service of ['order', 'payment', 'inventory'] as const) {
       const users = FUNCTIONS.filter((f) => f.uses.databases.includes(service));
-      const environments = (f: (typeof users)[number]) => f.maxConcurrency ?? (f.trigger.kind === 'queue' ? f.trigger.partitions : 1);
+      const environments = (f: (typeof users)[number]) => fullConcurrency(f, layout) ?? 1;
       const worst = users.reduce((n, f) => n + environments(f) * f.dbPoolMax, 0);
       expect(worst, service).toBeLessThan(settingsFromContext(dev.app.node).database.maxConnections * 0.8);
     }

@@ -8,10 +8,7 @@ import { cdkJsonContext } from './support';
  * the only departures are listed here with their reason. A new aws-cdk-lib that adds flags fails
  * this test until someone decides them (`npx cdk flags --unstable=flags`).
  */
-const DEPARTURES: Record<string, string> = {
-  '@aws-cdk/core:defaultCrossStackReferences':
-    'strong (the default): the web stack reads the API URLs from the backend stack; a strong reference keeps the backend from being deleted under the dashboard.',
-};
+const DEPARTURES: Record<string, string> = {};
 
 describe('CDK feature flags', () => {
   const context = cdkJsonContext();

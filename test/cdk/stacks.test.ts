@@ -3,7 +3,8 @@ import { Match } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { FUNCTIONS, HTTP_API_CORS } from '../../functions/catalog';
 import { LAMBDA_ENV, decodeUses, requiredOnLambda } from '../../shared/env';
-import { partitionQueues } from '../../functions/topology';
+import { formatLayout, partitionQueues } from '../../functions/topology';
+import { settingsFromContext } from '../../lib/settings';
 import { ofType, refTarget, synthesize, type Synthesized } from './support';
 
 let dev: Synthesized;
@@ -70,7 +71,10 @@ describe('catalog parity', () => {
       const fn = refTarget(uri) ?? (uri['Fn::Join'][1] as unknown[]).map(refTarget).find(Boolean);
       mark(fn, `route ${route.Properties!.RouteKey}`);
     }
-    for (const [, esm] of ofType(dev.resources, 'AWS::Lambda::EventSourceMapping')) mark(refTarget(esm.Properties!.FunctionName), 'mapping');
+    for (const [, esm] of ofType(dev.resources, 'AWS::Lambda::EventSourceMapping')) {
+      const target = refTarget(esm.Properties!.FunctionName)!;
+      mark(dev.resources[target]!.Type === 'AWS::Lambda::Alias' ? refTarget(dev.resources[target]!.Properties!.FunctionName) : target, 'mapping');
+    }
     for (const [, authorizer] of ofType(dev.resources, 'AWS::ApiGatewayV2::Authorizer')) {
       const uri = authorizer.Properties!.AuthorizerUri;
       if (authorizer.Properties!.AuthorizerType === 'REQUEST') mark((uri['Fn::Join'][1] as unknown[]).map(refTarget).find(Boolean), 'authorizer');
@@ -108,25 +112,52 @@ describe('catalog parity', () => {
     );
   });
 
-  it('gives each partition of each queue consumer an Amazon MQ mapping with its queue and batch settings, after the topology', () => {
-    const topology = dev.backend.getLogicalId(dev.backend.hooks.byPurpose.get('topology')!.node.defaultChild as CfnResource);
-    const migrations = dev.backend.getLogicalId(dev.backend.hooks.byPurpose.get('migrations')!.node.defaultChild as CfnResource);
-    const consumers = FUNCTIONS.filter((f) => f.trigger.kind === 'queue');
-    const mappings = ofType(dev.resources, 'AWS::Lambda::EventSourceMapping');
-    expect(mappings).toHaveLength(consumers.reduce((n, f) => n + (f.trigger.kind === 'queue' ? f.trigger.partitions : 0), 0));
-    for (const spec of consumers) {
-      if (spec.trigger.kind !== 'queue') continue;
-      const own = mappings.filter(([, r]) => refTarget(r.Properties!.FunctionName) === fnLogicalId(dev, spec.id));
-      expect(own.map(([, r]) => r.Properties!.Queues).sort()).toEqual(partitionQueues(spec.trigger.queue).map((q) => [q]).sort());
-      for (const [, esm] of own) {
-        expect(esm.Properties).toMatchObject({
-          BatchSize: spec.trigger.batchSize,
-          MaximumBatchingWindowInSeconds: spec.trigger.batchWindowSeconds,
-          // The queue's own event source user, never the administrator (test/cdk/identities.test.ts).
-          SourceAccessConfigurations: [{ Type: 'BASIC_AUTH', URI: dev.backend.resolve(dev.backend.broker.userSecret(`${spec.trigger.queue}-source`).secretArn) }],
-          EventSourceArn: { 'Fn::GetAtt': [dev.backend.getLogicalId(dev.backend.broker.broker), 'Arn'] },
-        });
-        expect(esm.DependsOn).toEqual(expect.arrayContaining([topology, migrations]));
+  it('gives each partition of each queue consumer an Amazon MQ mapping through an alias of its own, with its queue and batch settings, after the topology', () => {
+    for (const s of [dev, prod]) {
+      const layout = settingsFromContext(s.app.node).partitions;
+      const topology = s.backend.getLogicalId(s.backend.hooks.byPurpose.get('topology')!.node.defaultChild as CfnResource);
+      const migrations = s.backend.getLogicalId(s.backend.hooks.byPurpose.get('migrations')!.node.defaultChild as CfnResource);
+      const consumers = FUNCTIONS.filter((f) => f.trigger.kind === 'queue');
+      const mappings = ofType(s.resources, 'AWS::Lambda::EventSourceMapping');
+      expect(mappings).toHaveLength(consumers.reduce((n, f) => n + (f.trigger.kind === 'queue' ? layout[f.trigger.queue] : 0), 0));
+      // Every mapping names a different function: an alias (on $LATEST) per partition, the function itself for a queue of one.
+      const res = s.resources;
+      const targets = mappings.map(([, r]) => refTarget(r.Properties!.FunctionName)!);
+      expect(new Set(targets).size).toBe(mappings.length);
+      const functionOf = (target: string) => (res[target]!.Type === 'AWS::Lambda::Alias' ? refTarget(res[target]!.Properties!.FunctionName)! : target);
+      for (const spec of consumers) {
+        if (spec.trigger.kind !== 'queue') continue;
+        const own = mappings.filter(([, r]) => functionOf(refTarget(r.Properties!.FunctionName)!) === fnLogicalId(s, spec.id));
+        expect(own.map(([, r]) => r.Properties!.Queues).sort()).toEqual(partitionQueues(spec.trigger.queue, '', layout).map((q) => [q]).sort());
+        const invoked = own.map(([, r]) => res[refTarget(r.Properties!.FunctionName)!]!);
+        if (layout[spec.trigger.queue] === 1) expect(invoked.map((r) => r.Type)).toEqual(['AWS::Lambda::Function']);
+        else {
+          expect(invoked.map((r) => r.Type)).toEqual(own.map(() => 'AWS::Lambda::Alias'));
+          expect(invoked.map((r) => [r.Properties!.Name, r.Properties!.FunctionVersion]).sort()).toEqual(own.map((_, i) => [`p${i}`, '$LATEST']));
+        }
+        for (const [, esm] of own) {
+          expect(esm.Properties).toMatchObject({
+            BatchSize: spec.trigger.batchSize,
+            MaximumBatchingWindowInSeconds: spec.trigger.batchWindowSeconds,
+            // The queue's own event source user, never the administrator (test/cdk/identities.test.ts).
+            SourceAccessConfigurations: [{ Type: 'BASIC_AUTH', URI: s.backend.resolve(s.backend.broker.userSecret(`${spec.trigger.queue}-source`).secretArn) }],
+            EventSourceArn: { 'Fn::GetAtt': [s.backend.getLogicalId(s.backend.broker.broker), 'Arn'] },
+          });
+          expect(esm.DependsOn).toEqual(expect.arrayContaining([topology, migrations]));
+        }
+      }
+    }
+  });
+
+  it('partitions per environment: one per service queue in dev, two in prod, notification one; every broker user is told which', () => {
+    expect(settingsFromContext(dev.app.node).partitions).toEqual({ order: 1, payment: 1, inventory: 1, notification: 1 });
+    expect(settingsFromContext(prod.app.node).partitions).toEqual({ order: 2, payment: 2, inventory: 2, notification: 1 });
+    const four = synthesize({ env: 'dev', partitions: '4' });
+    expect(ofType(four.resources, 'AWS::Lambda::EventSourceMapping')).toHaveLength(4 * 3 + 1);
+    for (const s of [dev, prod]) {
+      const layout = formatLayout(settingsFromContext(s.app.node).partitions);
+      for (const spec of FUNCTIONS.filter((f) => f.uses.broker || f.uses.brokerManagement)) {
+        expect(s.resources[fnLogicalId(s, spec.id)]!.Properties!.Environment.Variables[LAMBDA_ENV.partitions], spec.id).toBe(layout);
       }
     }
   });

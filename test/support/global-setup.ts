@@ -10,7 +10,9 @@ declare module 'vitest' {
 
 /** One runtime for all integration test files, in its own namespace; removed afterwards. */
 export default async function setup(project: TestProject) {
-  const { system, stop } = await startRuntimeProcess({ env: PATIENT_HTTP_ENV });
+  // The project's PARTITIONS (vitest.config.ts), which the test files see too: both sides agree on the queues.
+  const partitions = project.config.env?.PARTITIONS;
+  const { system, stop } = await startRuntimeProcess({ env: { ...PATIENT_HTTP_ENV, ...(partitions ? { PARTITIONS: String(partitions) } : {}) } });
   project.provide('system', system);
   return stop;
 }

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { brokerAdmin } from '../../shared/messaging/broker-admin';
 import { brokerPolicies, parseBrokerVersion, policyPrefix } from '../../shared/messaging/policies';
 import { DELIVERY_LIMIT, dlqOf } from '../../shared/messaging/topology';
-import { catalogLayout, partitionQueues, resolveTopology } from '../../functions/topology';
+import { partitionQueues, resolveTopology, uniformLayout } from '../../functions/topology';
 
 const v310 = parseBrokerVersion('3.10.8');
 const v42 = parseBrokerVersion('4.2.1');
@@ -68,7 +68,7 @@ describe('broker policies', () => {
   });
 
   it('gives each partition of a service queue its own policy, dead-lettering into the service DLQ', () => {
-    const layout = { ...catalogLayout(), order: 4 };
+    const layout = { ...uniformLayout(2), order: 4 };
     const topology = resolveTopology('t1', layout);
     const policies = brokerPolicies(topology, 't1', v42);
     for (const q of partitionQueues('order', 't1', layout)) {

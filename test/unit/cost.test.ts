@@ -3,6 +3,7 @@ import { FUNCTIONS } from '../../functions/catalog';
 import type { FunctionSpec } from '../../functions/catalog';
 import { DEFAULT_TRAFFIC, batchesPerSecond, functionBills, monthlyCost, total } from '../../scripts/cost/model';
 import type { Deployment } from '../../scripts/cost/model';
+import { uniformLayout } from '../../functions/topology';
 import { HOURS_PER_MONTH, PRICES } from '../../scripts/cost/prices';
 import { FUNCTION_USAGE } from '../../scripts/cost/usage';
 
@@ -17,8 +18,9 @@ const dev: Deployment = {
   databaseProxy: false,
   natGateways: 1,
   logRetentionDays: 7,
+  partitions: uniformLayout(1),
 };
-const prod: Deployment = { ...dev, env: 'prod', brokerInstanceType: 'mq.m7g.large', brokerNodes: 3, databaseInstanceClass: 't4g.medium', multiAz: true, allocatedStorageGb: 50, databaseProxy: true, natGateways: 2, logRetentionDays: 90 };
+const prod: Deployment = { ...dev, env: 'prod', brokerInstanceType: 'mq.m7g.large', brokerNodes: 3, databaseInstanceClass: 't4g.medium', multiAz: true, allocatedStorageGb: 50, databaseProxy: true, natGateways: 2, logRetentionDays: 90, partitions: uniformLayout(2) };
 const line = (items: ReturnType<typeof monthlyCost>, component: string) => items.find((i) => i.component.startsWith(component))!.usd;
 
 describe('cost model', () => {
@@ -28,7 +30,7 @@ describe('cost model', () => {
 
   it('refuses a catalog function without a cost entry', () => {
     const extra: FunctionSpec = { ...FUNCTIONS[0]!, id: 'order-exporter' };
-    expect(() => functionBills([...FUNCTIONS, extra], FUNCTION_USAGE, 1000)).toThrow(/no cost entry for the catalog function order-exporter/);
+    expect(() => functionBills([...FUNCTIONS, extra], FUNCTION_USAGE, 1000, dev.partitions)).toThrow(/no cost entry for the catalog function order-exporter/);
   });
 
   it('prices the hourly components from the settings', () => {
@@ -42,7 +44,7 @@ describe('cost model', () => {
   });
 
   it('idle, invokes only the schedules and the operators\' page', () => {
-    const bills = functionBills(FUNCTIONS, FUNCTION_USAGE, 0);
+    const bills = functionBills(FUNCTIONS, FUNCTION_USAGE, 0, dev.partitions);
     const schedules = FUNCTIONS.filter((f) => f.trigger.kind === 'schedule');
     const expected =
       schedules.reduce((s, f) => s + (HOURS_PER_MONTH * 60) / (f.trigger.kind === 'schedule' ? f.trigger.everyMinutes : 1), 0) +

@@ -10,7 +10,7 @@ import { FUNCTIONS } from '../../functions/catalog';
 import { NOTHING, brokerUsers, databaseRoleOf, redisAccessString, redisUsers } from '../../functions/identities';
 import type { BrokerUserRole } from '../../functions/identities';
 import { notificationKeys } from '../../functions/notification/redis-keys';
-import { resolveTopology } from '../../functions/topology';
+import { resolveTopology, uniformLayout } from '../../functions/topology';
 import { resolveConfig } from '../../shared/config';
 import { createEvent } from '../../shared/events/envelope';
 import { rateLimitKey } from '../../shared/http/rate-limits';
@@ -23,7 +23,7 @@ import { functionEnvironment } from '../../local/identities/environment';
 
 const ns = 'ns1';
 // Two layouts: permissions must not depend on how many partitions a queue has.
-const topologies = [resolveTopology(ns), resolveTopology(ns, { order: 4, payment: 8, inventory: 1, notification: 1 })];
+const topologies = [resolveTopology(ns, uniformLayout(2)), resolveTopology(ns, { order: 4, payment: 8, inventory: 1, notification: 1 })];
 const exchanges = [...new Set(topologies.flatMap((t) => t.exchanges.map((e) => e.name))), 'amq.default', 'amq.topic', 'other.order_exchange'];
 const queues = [...new Set(topologies.flatMap((t) => t.queues.map((q) => q.name))), 'other.order_queue', 'ns1.order_queue.extra'];
 const user = (role: BrokerUserRole) => brokerUsers(ns).find((u) => u.role === role)!;
