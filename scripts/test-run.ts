@@ -7,14 +7,18 @@
  *
  *   tsx scripts/test-run.ts all     everything CI runs (npm test)
  *   tsx scripts/test-run.ts quick   type check, unit tests, the integration tests of what changed since main
+ *   tsx scripts/test-run.ts integration   every integration file, in groups
  *
- * TEST_GROUPS=<n> sets how many integration groups (runtimes) run at once.
+ * TEST_GROUPS=<n> sets how many integration groups (runtimes) run at once; by default as many as
+ * the shared PostgreSQL has connections for, at most 3 (2 for quick).
  */
 import { spawn, execFileSync } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
+import pg from 'pg';
+import { DEFAULTS } from '../shared/config';
 import { balance, planIntegration } from './test-plan';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
@@ -98,8 +102,43 @@ function integrationSuites(files: string[], groups: number): Suite[] {
 
 const TYPECHECK: Suite = { name: 'typecheck', command: path.join(ROOT, 'node_modules/.bin/tsc'), args: ['--noEmit', '-p', '.'] };
 
-function plan(mode: string): Suite[] {
-  const groupsFromEnv = Number(process.env.TEST_GROUPS);
+/**
+ * A runtime holds 13 to 19 PostgreSQL connections when idle (measured in pg_stat_activity on the
+ * shared server), more while its environments scale out; the server allows max_connections (100 by
+ * default) for everyone on the machine. The connections, not ports, are what parallel runtimes
+ * compete for: past them a runtime's queries fail with "too many clients already".
+ */
+const CONNECTIONS_PER_RUNTIME = 25;
+
+/** How many more runtimes the shared PostgreSQL has connections for now. */
+async function runtimesAffordable(): Promise<number> {
+  const client = new pg.Client({ connectionString: process.env.DATABASE_URL ?? DEFAULTS.databaseServerUrl });
+  try {
+    await client.connect();
+    const { rows } = await client.query(
+      "SELECT current_setting('max_connections')::int - current_setting('superuser_reserved_connections')::int - (SELECT count(*) FROM pg_stat_activity)::int AS free",
+    );
+    return Math.floor(Number(rows[0].free) / CONNECTIONS_PER_RUNTIME);
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+/**
+ * The integration groups to run: as asked (TEST_GROUPS) or `wanted`, but no more than the shared
+ * PostgreSQL has connections for, after `others` runtimes of the same run and one that a test file
+ * starts of its own (several do); never fewer than one.
+ */
+async function groupCount(wanted: number, others: number): Promise<number> {
+  const asked = Number(process.env.TEST_GROUPS);
+  if (asked > 0) return asked;
+  const affordable = (await runtimesAffordable()) - others - 1;
+  const groups = Math.max(1, Math.min(wanted, affordable));
+  if (groups < wanted) process.stdout.write(`the shared PostgreSQL has connections for ${Math.max(0, affordable)} more runtime(s) now: ${groups} integration group(s)\n`);
+  return groups;
+}
+
+async function plan(mode: string): Promise<Suite[]> {
   if (mode === 'quick') {
     const changed = changedSinceMain();
     const { integration, because } = planIntegration(changed, integrationFiles());
@@ -109,9 +148,10 @@ function plan(mode: string): Suite[] {
       // Incremental: a second quick run checks only what changed since the first.
       { ...TYPECHECK, args: [...TYPECHECK.args, '--incremental', '--tsBuildInfoFile', path.join(ROOT, 'node_modules/.cache/eventflow/tsc-quick.tsbuildinfo')] },
       vitestSuite('unit', 'unit'),
-      ...integrationSuites(integration, groupsFromEnv || 3),
+      ...integrationSuites(integration, await groupCount(2, 0)),
     ];
   }
+  if (mode === 'integration') return integrationSuites(integrationFiles(), await groupCount(3, 0));
   if (mode === 'all') {
     const suites: Suite[] = [
       TYPECHECK,
@@ -119,7 +159,7 @@ function plan(mode: string): Suite[] {
       { name: 'web', command: 'npm', args: ['test', '--silent', '-w', 'web'] },
       vitestSuite('unit', 'unit'),
       vitestSuite('cdk', 'cdk'),
-      ...integrationSuites(integrationFiles(), groupsFromEnv || 4),
+      ...integrationSuites(integrationFiles(), await groupCount(3, 1)),
       vitestSuite('browser', 'browser'),
     ];
     // The fault run stops and starts servers of its own under load for minutes: alone, at the end,
@@ -127,10 +167,13 @@ function plan(mode: string): Suite[] {
     suites.push(vitestSuite('stack', 'stack', [], suites.map((s) => s.name)));
     return suites;
   }
-  throw new Error(`usage: tsx scripts/test-run.ts all|quick (got ${mode})`);
+  throw new Error(`usage: tsx scripts/test-run.ts all|quick|integration (got ${mode})`);
 }
 
 const children = new Set<ReturnType<typeof spawn>>();
+
+/** The runtimes' start bound (test/support/runtime-process.ts): 90 s for each runtime that starts at the same time. */
+let startSeconds = 90;
 
 function run(suite: Suite): Promise<Outcome> {
   const started = Date.now();
@@ -142,8 +185,11 @@ function run(suite: Suite): Promise<Outcome> {
   const [command, args] = timed ? [TIME, ['-f', '%U %S', '-o', cpuFile, suite.command, ...suite.args]] : [suite.command, suite.args];
   const child = spawn(command, args, {
     cwd: ROOT,
-    env: { ...process.env, ...(process.stdout.isTTY ? { FORCE_COLOR: '1' } : {}) },
+    env: { ...process.env, ...(process.stdout.isTTY ? { FORCE_COLOR: '1' } : {}), TEST_RUNTIME_START_SECONDS: String(startSeconds) },
     stdio: ['ignore', 'pipe', 'pipe'],
+    // A process group of its own, signalled whole (stop() below): GNU time does not pass a signal on
+    // to the suite it measures, and a suite's vitest must get it to end its runtime.
+    detached: true,
   });
   children.add(child);
   for (const stream of [child.stdout, child.stderr]) {
@@ -227,10 +273,18 @@ async function main() {
   rmSync(REPORTS, { recursive: true, force: true });
   mkdirSync(LOGS, { recursive: true });
   mkdirSync(REPORTS, { recursive: true });
-  const suites = plan(mode);
+  const suites = await plan(mode);
+  const runtimes = suites.filter((s) => s.name.startsWith('integration-') || s.name === 'browser').length;
+  startSeconds = 90 * Math.max(1, runtimes);
   const stop = (signal: NodeJS.Signals) => {
     // Each vitest process ends its runtime (global setup's teardown) on the signal.
-    for (const c of children) c.kill(signal);
+    for (const c of children) {
+      try {
+        if (c.pid) process.kill(-c.pid, signal);
+      } catch {
+        // already gone
+      }
+    }
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
