@@ -30,7 +30,17 @@ export default defineConfig({
           sequence: { groupOrder: 2 },
         },
       },
-      { test: { name: 'cdk', include: ['test/cdk/**/*.test.ts'], testTimeout: 300_000, hookTimeout: 300_000 } },
+      {
+        test: {
+          name: 'cdk',
+          include: ['test/cdk/**/*.test.ts'],
+          testTimeout: 300_000,
+          hookTimeout: 300_000,
+          // One module graph for the project's files: aws-cdk-lib is loaded once, and the apps the
+          // files read are built once (test/cdk/support.ts), not once per file.
+          isolate: false,
+        },
+      },
       {
         // The dashboard in Debian's chromium against a runtime of its own (web/ itself is never collected).
         test: {

@@ -22,18 +22,34 @@ export interface Synthesized extends EventFlowApp {
   resources: Resources;
 }
 
+/**
+ * The apps built with a context alone, by that context. The cdk project shares one module graph
+ * across its files (isolate: false in vitest.config.ts), so the dev and prod apps five files read
+ * are built once per run rather than once per file: building one is seconds of CPU. The tests only
+ * read what they get; nothing adds to a built app.
+ */
+const built = new Map<string, Synthesized>();
+
 /** Builds both stacks without bundling (NodejsFunction gets placeholder code): fast assertion tests. */
 export function synthesize(context: Record<string, unknown> = {}, options: BuildOptions = {}): Synthesized {
+  if (Object.keys(options).length) return build(context, options);
+  const key = JSON.stringify(context);
+  let s = built.get(key);
+  if (!s) built.set(key, (s = build(context, options)));
+  return s;
+}
+
+function build(context: Record<string, unknown>, options: BuildOptions): Synthesized {
   const app = new App({
     outdir: mkdtempSync(path.join(tmpdir(), 'eventflow-cdk-')),
     context: { ...cdkJsonContext(), 'aws:cdk:bundling-stacks': [], 'aws:cdk:enable-path-metadata': true, ...context },
   });
-  const built = buildApp(app, { nag: false, ...options });
-  const backendTemplate = Template.fromStack(built.backend);
+  const stacks = buildApp(app, { nag: false, ...options });
+  const backendTemplate = Template.fromStack(stacks.backend);
   return {
-    ...built,
+    ...stacks,
     backendTemplate,
-    webTemplate: Template.fromStack(built.web),
+    webTemplate: Template.fromStack(stacks.web),
     resources: backendTemplate.toJSON().Resources as Resources,
   };
 }

@@ -34,6 +34,13 @@ export interface TestSystem {
  */
 export const PATIENT_HTTP_ENV: Record<string, string> = { LOCAL_THROTTLE_WAIT_MS: '60000', LOCAL_ROUTE_THROTTLING: 'off' };
 
+/**
+ * How long a runtime may take to get ready before its start counts as failed: 90 s for one
+ * starting alone; scripts/test-run.ts, which starts several at once on the same cores (one per
+ * integration group and the browser tests'), gives each that much per runtime it starts together.
+ */
+const START_SECONDS = Number(process.env.TEST_RUNTIME_START_SECONDS) || 90;
+
 export function freshNamespace(prefix = 't'): string {
   return `${prefix}${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
 }
@@ -82,7 +89,7 @@ export async function startRuntimeProcess(opts: { namespace?: string; env?: Reco
   };
   try {
     const system = await new Promise<TestSystem>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`runtime did not start in 90 s; see ${logFile}`)), 90_000);
+      const timer = setTimeout(() => reject(new Error(`runtime did not start in ${START_SECONDS} s; see ${logFile}`)), START_SECONDS * 1000);
       timer.unref();
       child.once('exit', (code) => reject(new Error(`runtime exited with ${code} before it was ready; see ${logFile}`)));
       lines.on('line', (line) => {
