@@ -76,7 +76,10 @@ export class Apis extends Construct {
     for (const spec of specs) {
       const fn = functions.get(spec.id);
       if (spec.trigger.kind === 'http') {
-        const integration = new HttpLambdaIntegration(`${spec.id}-integration`, fn);
+        // One invoke permission per function for this API, not one per route: the function serves
+        // only the routes integrated with it either way, and a permission per route took the prod
+        // stack toward CloudFormation's 500 resources.
+        const integration = new HttpLambdaIntegration(`${spec.id}-integration`, fn, { scopePermissionToRoute: false });
         for (const routeKey of spec.trigger.routes) {
           const [method, routePath] = routeKey.split(' ') as [string, string];
           const isPublic = accessOf(routeKey) === 'public';

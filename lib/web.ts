@@ -187,15 +187,31 @@ export class Web extends Construct {
   constructor(scope: Construct, id: string, props: WebProps) {
     super(scope, id);
     const { bucket, distribution } = props.site;
-    const site = new s3deploy.BucketDeployment(this, 'DeploySite', {
-      sources: [props.siteDir ? prebuiltSite(props.siteDir) : dashboardAsset()],
+    const source = props.siteDir ? prebuiltSite(props.siteDir) : dashboardAsset();
+    // The build's hashed files first, and never pruned: a tab opened before this deploy still loads
+    // its own build's chunks lazily (the sign-in library, the charts) after the HTML has moved on.
+    // Their names change with their content, so a kept file is never stale; they add a few MiB per
+    // deploy, and an age-based expiry would also remove files the current build still uses (a
+    // sync does not rewrite an unchanged object), so none is set.
+    const assets = new s3deploy.BucketDeployment(this, 'DeployAssets', {
+      sources: [source],
       destinationBucket: bucket,
-      // Excluded files are neither uploaded nor pruned: config.json belongs to the deployment below.
-      exclude: [RUNTIME_CONFIG],
+      exclude: ['*'],
+      include: [`${IMMUTABLE_PATH.slice(1)}*`],
+      prune: false,
+      memoryLimit: 512,
+    });
+    const site = new s3deploy.BucketDeployment(this, 'DeploySite', {
+      sources: [source],
+      destinationBucket: bucket,
+      // Excluded files are neither uploaded nor pruned: config.json belongs to the deployment below,
+      // the hashed files to the one above.
+      exclude: [RUNTIME_CONFIG, `${IMMUTABLE_PATH.slice(1)}*`],
       distribution,
       distributionPaths: ['/*'],
       memoryLimit: 512,
     });
+    site.node.addDependency(assets);
     const config = new s3deploy.BucketDeployment(this, 'DeployConfig', {
       sources: [s3deploy.Source.jsonData(RUNTIME_CONFIG, props.config)],
       destinationBucket: bucket,

@@ -14,25 +14,27 @@ const it = (...names: string[]) => names.map((n) => `test/integration/${n}.test.
 export const INTEGRATION_AREAS: ReadonlyArray<{ prefix: string; tests: string[] }> = [
   // The services.
   { prefix: 'functions/order/', tests: it('saga', 'concurrency', 'http-input', 'redelivery', 'deadline', 'timeline-order', 'order-metrics', 'rebuild', 'audit') },
-  { prefix: 'functions/payment/', tests: it('saga', 'payment-recovery', 'deadline', 'outage', 'redelivery') },
+  { prefix: 'functions/payment/', tests: it('saga', 'payment-recovery', 'deadline', 'outage', 'redelivery', 'read-only-database') },
   { prefix: 'functions/inventory/', tests: it('saga', 'concurrency', 'http-input', 'redelivery', 'audit') },
   { prefix: 'functions/notification/', tests: it('notifications', 'recent-events-rebuild', 'access') },
   { prefix: 'functions/platform/', tests: it('operations', 'replay', 'rebuild', 'retention', 'broker-policies', 'audit', 'partitions', 'saga') },
   // The catalog and what derives from it.
   { prefix: 'functions/identities.ts', tests: it('identities', 'publish-refused', 'access') },
-  { prefix: 'functions/topology.ts', tests: it('partitions', 'broker-policies', 'operations', 'redelivery') },
+  { prefix: 'functions/topology.ts', tests: it('partitions', 'broker-policies', 'operations', 'redelivery', 'upgrade') },
   { prefix: 'functions/subscriptions.ts', tests: it('partitions', 'broker-policies', 'operations', 'redelivery') },
   { prefix: 'functions/', tests: it('access', 'http-input', 'http-fuzz', 'http-gateway', 'audit') },
   // The kernel, by part.
   { prefix: 'shared/auth/', tests: it('auth-issuer', 'access') },
   { prefix: 'shared/audit/', tests: it('audit') },
   { prefix: 'shared/http/rate-limit', tests: it('rate-limit', 'rate-limit-redis', 'rate-limit-outage') },
-  { prefix: 'shared/http/', tests: it('http-input', 'http-fuzz', 'http-gateway') },
-  { prefix: 'shared/db/', tests: it('prepared-statements', 'event-log', 'outage', 'payment-recovery') },
+  { prefix: 'shared/http/', tests: it('http-input', 'http-fuzz', 'http-gateway', 'broker-alarm') },
+  { prefix: 'shared/db/', tests: it('prepared-statements', 'event-log', 'outage', 'payment-recovery', 'read-only-database') },
   { prefix: 'shared/history/', tests: it('event-log', 'retention', 'rebuild', 'replay', 'recent-events-rebuild') },
   { prefix: 'shared/messaging/event-log', tests: it('event-log', 'rebuild', 'replay') },
   { prefix: 'shared/messaging/retention', tests: it('retention', 'event-log') },
-  { prefix: 'shared/messaging/', tests: it('broker-policies', 'publish-refused', 'partitions', 'operations') },
+  { prefix: 'shared/messaging/topology', tests: it('upgrade', 'broker-policies', 'partitions') },
+  { prefix: 'shared/messaging/upgrade', tests: it('upgrade', 'partitions') },
+  { prefix: 'shared/messaging/', tests: it('broker-policies', 'publish-refused', 'partitions', 'operations', 'broker-cork', 'broker-alarm') },
   { prefix: 'shared/logger.ts', tests: it('console') },
   { prefix: 'shared/', tests: [] },
   // The local runtime.
@@ -43,6 +45,7 @@ export const INTEGRATION_AREAS: ReadonlyArray<{ prefix: string; tests: string[] 
   { prefix: 'local/environment', tests: it('environments', 'http-gateway') },
   { prefix: 'local/bundles', tests: it('environments') },
   { prefix: 'local/dlq', tests: it('operations') },
+  { prefix: 'local/prepare', tests: it('upgrade', 'partitions') },
   { prefix: 'local/', tests: [] },
   // Paths the integration tests do not exercise: the CDK app (test/cdk), the dashboard
   // (test/browser, web/'s own tests), benchmarks, the tools, documents, the other test projects.

@@ -120,8 +120,8 @@ describe('web stack', () => {
   });
 
   it('builds web/ into the site it deploys, minus config.json, then writes config.json no-cache', () => {
-    dev.webTemplate.resourceCountIs('Custom::CDKBucketDeployment', 2);
-    dev.webTemplate.hasResourceProperties('Custom::CDKBucketDeployment', { Exclude: ['config.json'], DistributionPaths: ['/*'] });
+    dev.webTemplate.resourceCountIs('Custom::CDKBucketDeployment', 3);
+    dev.webTemplate.hasResourceProperties('Custom::CDKBucketDeployment', { Exclude: ['config.json', '_next/static/*'], DistributionPaths: ['/*'] });
     dev.webTemplate.hasResourceProperties('Custom::CDKBucketDeployment', {
       Prune: false,
       DistributionPaths: ['/config.json'],
@@ -132,7 +132,20 @@ describe('web stack', () => {
     expect(stage.sourcePath).toBe(WEB_DIR);
     const deployments = ofType(webResources, 'Custom::CDKBucketDeployment');
     const [siteId] = deployments.find(([, r]) => r.Properties!.Prune !== false)!;
-    dev.webTemplate.hasResource('Custom::CDKBucketDeployment', { Properties: Match.objectLike({ Prune: false }), DependsOn: Match.arrayWith([siteId]) });
+    dev.webTemplate.hasResource('Custom::CDKBucketDeployment', { Properties: Match.objectLike({ Prune: false, DistributionPaths: ['/config.json'] }), DependsOn: Match.arrayWith([siteId]) });
+  });
+
+  it("keeps earlier builds' hashed files, so a tab opened before a deploy still loads its own chunks", () => {
+    const deployments = ofType(webResources, 'Custom::CDKBucketDeployment');
+    const assets = deployments.filter(([, r]) => JSON.stringify(r.Properties!.Include) === JSON.stringify(['_next/static/*']));
+    expect(assets).toHaveLength(1);
+    const [assetsId, asset] = assets[0]!;
+    // Only the hashed files, never pruned, uploaded before the HTML that names them.
+    expect(asset.Properties).toMatchObject({ Exclude: ['*'], Include: ['_next/static/*'], Prune: false });
+    const site = deployments.find(([, r]) => r.Properties!.Prune !== false)!;
+    expect(site[1].DependsOn).toEqual(expect.arrayContaining([assetsId]));
+    // The site's own deployment (which prunes) leaves them alone: excluded files are neither uploaded nor deleted.
+    expect(site[1].Properties!.Exclude).toContain('_next/static/*');
   });
 
   it('deploys a prebuilt site folder as is, and refuses one that is not an export', () => {
@@ -141,7 +154,7 @@ describe('web stack', () => {
     expect(() => synthesize({}, { siteDir })).toThrow(/has no 404\.html.*npm run build:web/);
     writeFileSync(path.join(siteDir, '404.html'), '<!doctype html>');
     const s = synthesize({}, { siteDir });
-    s.webTemplate.resourceCountIs('Custom::CDKBucketDeployment', 2);
+    s.webTemplate.resourceCountIs('Custom::CDKBucketDeployment', 3);
     expect(() => synthesize({}, { siteDir: path.join(tmpdir(), 'eventflow-no-such-dir') })).toThrow(/has no index\.html/);
   });
 });

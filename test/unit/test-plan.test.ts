@@ -37,7 +37,7 @@ describe('the quick run’s map of paths to integration tests', () => {
 
   it("runs a service's tests and the end-to-end set for a change in the service", () => {
     const plan = planIntegration(['functions/payment/reconciler.ts'], ALL);
-    expect(plan.integration).toEqual(files('saga', 'payment-recovery', 'deadline', 'outage', 'redelivery', 'http-input', 'access', 'notifications'));
+    expect(plan.integration).toEqual(files('saga', 'payment-recovery', 'deadline', 'outage', 'redelivery', 'read-only-database', 'http-input', 'access', 'notifications'));
     expect(plan.because['test/integration/outage.test.ts']).toBe('functions/payment/reconciler.ts');
   });
 

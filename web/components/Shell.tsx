@@ -5,6 +5,7 @@ import { navFor, pageAccess } from '../lib/access';
 import { useAuthState, useStartLive } from '../lib/hooks';
 import { AccountMenu, Gate } from './Account';
 import { ConnectionIndicator } from './ConnectionIndicator';
+import { NewVersionBanner } from './NewVersionBanner';
 
 function isCurrent(pathname: string, href: string): boolean {
   if (href === '/') return pathname === '/';
@@ -27,6 +28,7 @@ export function Shell({ children }: { children: React.ReactNode }) {
       <a href="#main" className="sr-only focus:not-sr-only focus:absolute focus:top-2 focus:left-2 focus:z-50 focus:rounded focus:bg-white focus:px-3 focus:py-2">
         Skip to content
       </a>
+      <NewVersionBanner />
       <header className="sticky top-0 z-40 border-b border-slate-200 bg-white/95 backdrop-blur">
         <div className="mx-auto flex max-w-7xl flex-wrap items-center gap-x-6 gap-y-2 px-4 py-2.5">
           <Link href="/" className="flex items-center gap-2 text-base font-bold tracking-tight text-slate-900">

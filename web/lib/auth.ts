@@ -10,6 +10,7 @@ import { CALLBACK_PATH, signOutUrl } from '../../shared/auth/dashboard-client';
 import type { Role } from '../../shared/auth/principal';
 import { homeOf, roleOfToken } from './access';
 import { loadConfig, type RuntimeConfig } from './config';
+import { reportIfStale } from './new-version';
 
 export interface Account {
   /** The subject: a customer's id. */
@@ -122,8 +123,9 @@ function userManager(): Promise<UserManager> {
       userStore: new oidc.WebStorageStateStore({ store: window.sessionStorage }),
     });
   });
-  manager.catch(() => {
+  manager.catch((err: unknown) => {
     manager = undefined;
+    reportIfStale(err);
   });
   return manager;
 }
