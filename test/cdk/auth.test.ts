@@ -83,7 +83,7 @@ describe('sign-in (Cognito)', () => {
       expect(logout).toContain(part);
     }
     // config.json is written from these values at deploy time.
-    const [, config] = ofType(dev.webTemplate.toJSON().Resources, 'Custom::CDKBucketDeployment').find(([, r]) => r.Properties!.Prune === false)!;
+    const [, config] = ofType(dev.webTemplate.toJSON().Resources, 'Custom::CDKBucketDeployment').find(([, r]) => JSON.stringify(r.Properties!.DistributionPaths) === '["/config.json"]')!;
     const markers = JSON.stringify(config.Properties!.SourceMarkers);
     for (const name of [pool, client, domain]) expect(markers).toContain(name);
   });
