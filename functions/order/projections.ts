@@ -16,6 +16,7 @@ import { evolveCatalogCopy } from './domain/catalog-copy';
 import type { CatalogCopy } from './domain/catalog-copy';
 import { ORDER_RECORD_EVENTS, evolveOrder } from './domain/order-record';
 import type { OrderRecord } from './domain/order-record';
+import type { OrderRow as StoredOrderRow } from './store';
 
 const ORDER_COLUMNS = [
   'id',
@@ -33,22 +34,8 @@ const ORDER_COLUMNS = [
   'correlation_id',
 ];
 
-interface OrderRow {
-  id: string;
-  customer_id: string;
-  status: OrderRecord['status'];
-  total_cents: number;
-  currency: string;
-  failure_reason: string | null;
-  payment_token: string;
-  stock_reserved: boolean;
-  payment_processed: boolean;
-  version: number;
-  created_at: Date;
-  updated_at: Date;
-  correlation_id: string;
-  items: OrderRecord['items'];
-}
+/** The store's row, with the correlation id the projection also compares. */
+type OrderRow = StoredOrderRow & { correlation_id: string };
 
 export const ordersProjection: TableProjection<OrderRecord> = {
   name: 'orders',

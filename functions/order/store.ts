@@ -25,7 +25,8 @@ export interface StoredOrder extends Order, SagaState {
   paymentToken: string;
 }
 
-interface OrderRow {
+/** An order's row with its lines, as SELECT_ORDER reads it. */
+export interface OrderRow {
   id: string;
   customer_id: string;
   status: OrderStatus;
