@@ -8,6 +8,7 @@ import { ROUTES } from '../../functions/catalog';
 import type { RouteKey } from '../../functions/catalog';
 import { auditEntry } from '../../shared/audit/entry';
 import { appendAudit } from '../../shared/audit/store';
+import type { AuditRow } from '../../shared/audit/store';
 import { verifyAudit } from '../../shared/audit/verify';
 import type { Principal } from '../../shared/auth/principal';
 import { DEFAULTS, SERVICES, databaseName, withDatabase } from '../../shared/config';
@@ -32,20 +33,8 @@ const customer: Principal = { sub: randomUUID(), role: 'customer' };
 
 afterAll(closeTestClients);
 
-interface Row {
-  chain: number;
-  seq: number;
-  id: string;
-  at: Date;
-  subject: string;
-  role: string;
-  route: string;
-  targets: string[];
-  change: any;
-  source: string | null;
-  status: number | null;
-  correlation_id: string;
-}
+/** The stored row (the change read as JSON the tests look into). */
+type Row = Omit<AuditRow, 'change'> & { change: any };
 
 const entriesFor = async (service: ServiceName, target: string) =>
   (await db(service).query<Row>('SELECT * FROM audit_log WHERE $1 = ANY(targets) ORDER BY at, seq', [target])).rows;

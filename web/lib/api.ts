@@ -9,6 +9,7 @@ import type { PublicPayment as Payment } from '../../functions/payment/store';
 import type { OrderStats } from '../../functions/order/domain/stats';
 import type { DeadLetterSummary } from '../../shared/messaging/dlq';
 import type { StoredAuditEntry } from '../../shared/audit/store';
+import type { Run } from '../../shared/history/runs';
 import type { OrderStatus } from '../../shared/events/types';
 import type { PaymentToken } from '../../shared/payments/test-tokens';
 import { accessToken, refusedToken } from './auth';
@@ -168,23 +169,9 @@ export interface DeadLetters {
 }
 
 /** A rebuild, check or replay, as GET /history/* lists it (functions/platform/history.ts). */
-export interface HistoryRun {
-  id: string;
-  kind: 'rebuild' | 'check' | 'replay';
-  subject: string;
-  params: Record<string, unknown>;
-  status: 'requested' | 'running' | 'done' | 'failed';
-  requestedBy: string | null;
-  doneEvents: number;
-  totalEvents: number | null;
-  result: Record<string, unknown> | null;
-  error: string | null;
-  createdAt: string;
-  startedAt: string | null;
-  updatedAt: string;
-  finishedAt: string | null;
+export type HistoryRun = Run & {
   progress: { done: number; total: number; percent: number; ratePerSecond: number; secondsLeft: number | null } | null;
-}
+};
 
 export interface ProjectionInfo {
   name: string;

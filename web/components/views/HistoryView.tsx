@@ -1,5 +1,6 @@
 'use client';
 import { useCallback, useEffect, useState } from 'react';
+import type { TableComparison } from '../../../shared/history/table-rebuild';
 import type { HistoryRun, ProjectionInfo, ReplayRequest } from '../../lib/api';
 import { api, errorText } from '../../lib/api';
 import { Badge, ErrorNotice, Loading, PageHeader, SuccessNotice, Time } from '../ui';
@@ -40,19 +41,9 @@ function ProgressBar({ run, label }: { run: HistoryRun; label: string }) {
   );
 }
 
-interface TableResult {
-  table: string;
-  liveRows: number;
-  rebuiltRows: number;
-  liveChecksum: string;
-  rebuiltChecksum: string;
-  differences: number;
-  listed: { key: string; kind: string; live: string | null; rebuilt: string | null }[];
-}
-
 function RunResult({ run }: { run: HistoryRun }) {
   if (run.status === 'failed') return <Badge tone="bad">failed: {run.error}</Badge>;
-  const r = run.result as { equal?: boolean; differences?: number; swapped?: boolean; tables?: TableResult[]; listed?: { figure: string }[]; writesHeldMs?: number } | null;
+  const r = run.result as { equal?: boolean; differences?: number; swapped?: boolean; tables?: TableComparison[]; listed?: { figure: string }[]; writesHeldMs?: number } | null;
   if (!r) return null;
   return (
     <div>
