@@ -148,15 +148,22 @@ export const PROJECTIONS: ProjectionSpec[] = [
 /**
  * Each service's working sets: tables whose rows past a window (a retention setting,
  * shared/messaging/retention.ts) are only history and go. Every service's inbox; the order
- * service's Idempotency-Keys.
+ * service's Idempotency-Keys; the payment and inventory services' order lock rows.
  */
 export const WORKING_SETS: Record<ServiceName, readonly WorkingSet[]> = {
   order: [
     { table: 'inbox', column: 'received_at', window: 'inboxDays' },
     { table: 'idempotency_keys', column: 'created_at', window: 'idempotencyKeyHours' },
   ],
-  payment: [{ table: 'inbox', column: 'received_at', window: 'inboxDays' }],
-  inventory: [{ table: 'inbox', column: 'received_at', window: 'inboxDays' }],
+  // An order's lock row (shared/db/locks.ts) outlives its events' inbox window only to be taken again.
+  payment: [
+    { table: 'inbox', column: 'received_at', window: 'inboxDays' },
+    { table: 'order_locks', column: 'locked_at', window: 'inboxDays' },
+  ],
+  inventory: [
+    { table: 'inbox', column: 'received_at', window: 'inboxDays' },
+    { table: 'order_locks', column: 'locked_at', window: 'inboxDays' },
+  ],
 };
 
 export const projectionByName = (name: string): ProjectionSpec | undefined => PROJECTIONS.find((p) => p.name === name);
