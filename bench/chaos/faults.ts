@@ -8,7 +8,7 @@ import type { Violation } from '../invariants';
 import { EXPECTED_WHILE_BLOCKED, EXPECTED_WHILE_MISSING, EXPECTED_WHILE_READ_ONLY } from './health';
 import type { HealthExpectation, HealthWatch } from './health';
 
-export const FAULT_IDS = ['runtime-kill', 'rabbitmq-restart', 'postgres-restart', 'redis-stop', 'malformed-burst', 'payment-db-read-only', 'broker-alarm'] as const;
+export const FAULT_IDS = ['runtime-kill', 'rabbitmq-restart', 'postgres-restart', 'redis-stop', 'malformed-burst', 'payment-db-read-only', 'payment-disk-full', 'broker-alarm'] as const;
 export type FaultId = (typeof FAULT_IDS)[number];
 
 export const FAULT_TITLES: Record<FaultId, string> = {
@@ -18,6 +18,7 @@ export const FAULT_TITLES: Record<FaultId, string> = {
   'redis-stop': 'Redis stopped and started',
   'malformed-burst': 'malformed and duplicated messages on every exchange',
   'payment-db-read-only': "payment's database read-only (a replica after a failover), then writable",
+  'payment-disk-full': "payment's database disk full (writes fail, reads go on), then space freed",
   'broker-alarm': 'RabbitMQ memory alarm (publishers blocked), then cleared',
 };
 
@@ -33,6 +34,13 @@ export interface FaultContext {
    * ending its sessions so that every connection opened from then on is so, as a failover does.
    */
   setReadOnly(service: 'payment', readOnly: boolean): Promise<void>;
+  /** Fills, or frees, the small filesystem that holds the payment database (bench/chaos/disk.ts). */
+  fillPaymentDisk(): number;
+  freePaymentDisk(): void;
+  /** Reads through the payment API; returns the HTTP status. */
+  readPayments(): Promise<number>;
+  /** The runtime's log: where it ends now, and when a line matching `re` appeared after that. */
+  runtimeLog: { end(): number; waitFor(re: RegExp, from: number, ms: number): Promise<number | null> };
   /** Runs rabbitmqctl against the private node (its memory high watermark set at run time). */
   rabbitmqctl(args: string[]): Promise<string>;
   health: HealthWatch;
@@ -151,6 +159,35 @@ export async function injectFault(id: FaultId, ctx: FaultContext): Promise<Fault
         what: 'the broker was in a memory alarm',
       });
       return { startedAt: f.startedAt, restoredAt: f.restoredAt, violations: f.violations, detectSeconds: f.detectSeconds, note: `memory alarm for ${((f.restoredAt - f.startedAt) / 1000).toFixed(1)} s${f.detected}` };
+    }
+    case 'payment-disk-full': {
+      // The database answers and reads, but no write that needs a new page succeeds (53100): the
+      // consumers wait in place with the batch (an infrastructure error, not a poison message), so
+      // nothing reaches a DLQ, and apply it once space is back. /health cannot see a full disk
+      // without writing to it; the consumers' own warning is the detection (on AWS, the
+      // FreeStorageSpace alarm, lib/monitoring.ts).
+      const startedAt = Date.now();
+      const from = ctx.runtimeLog.end();
+      const bytes = ctx.fillPaymentDisk();
+      const begun = Date.now();
+      const noticed = ctx.runtimeLog.waitFor(/No space left on device/, from, Math.max(ctx.downMs, HEALTH_REPORT_WITHIN_MS));
+      const violations: Violation[] = [];
+      await new Promise((r) => setTimeout(r, ctx.downMs / 2));
+      const read = await ctx.readPayments();
+      if (read !== 200) violations.push({ rule: 'reads go on while writes fail', subject: 'payment', detail: `GET /payments answered ${read} while its disk was full` });
+      const at = await noticed;
+      if (at === null) violations.push({ rule: 'a full disk is noticed', subject: 'payment', detail: 'no write failed with "No space left on device" while the disk was full' });
+      await new Promise((r) => setTimeout(r, begun + ctx.downMs - Date.now()));
+      ctx.freePaymentDisk();
+      const restoredAt = Date.now();
+      const detected = at === null ? '' : `, the first write refused after ${((at - begun) / 1000).toFixed(1)} s`;
+      return {
+        startedAt,
+        restoredAt,
+        violations,
+        detectSeconds: at === null ? null : (at - begun) / 1000,
+        note: `payment's disk full (${(bytes / 2 ** 20).toFixed(0)} MiB of filler) for ${((restoredAt - startedAt) / 1000).toFixed(1)} s${detected}; GET /payments answered ${read}`,
+      };
     }
     case 'malformed-burst': {
       const startedAt = Date.now();

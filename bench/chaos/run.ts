@@ -4,6 +4,7 @@
  * product set, then for each fault a phase: load, the fault, more load, the drain, the checks.
  * Every wait is bounded; everything started is stopped and removed at the end.
  */
+import { openSync, readSync, closeSync, statSync } from 'node:fs';
 import os from 'node:os';
 import type { ChannelModel } from 'amqplib';
 import pg from 'pg';
@@ -27,8 +28,10 @@ import { benchAccess } from '../access';
 import { createProductSet } from '../products';
 import type { ProductSet } from '../products';
 import { within } from '../run';
+import { apiFetch } from '../http';
 import type { ChaosOptions } from './args';
 import { readDeadLetters, sendBurst } from './burst';
+import { placeDatabaseOnSmallDisk } from './disk';
 import { checkDeadLetters, checkGatewayBooks, checkPolicies, checkReservationsOnce, checkStatusHistory, tally } from './checks';
 import type { GatewayOperation, PaymentRecord, SentMalformed, StatusChange } from './checks';
 import { FAULT_TITLES, injectFault } from './faults';
@@ -187,6 +190,11 @@ export async function runChaos(opts: ChaosOptions, hooks: ChaosHooks): Promise<C
       // An intent left CHARGING by the kill is settled 10 s after its last change rather than 30 s.
       PAYMENT_SETTLE_AFTER_SECONDS: '10',
     };
+    // The payment database on a small disk of its own, made before the runtime adopts it.
+    const paymentDisk = opts.faults.includes('payment-disk-full')
+      ? await placeDatabaseOnSmallDisk({ databaseUrl: stack.env.DATABASE_URL, database: databaseName('payment', namespace) })
+      : null;
+    if (paymentDisk) cleanups.push(() => paymentDisk.close());
     log(`starting the runtime in namespace ${namespace}`);
     let runtime = await startRuntimeProcess({ namespace, env: runtimeEnv });
     cleanups.push(() => runtime.stop());
@@ -247,6 +255,17 @@ export async function runChaos(opts: ChaosOptions, hooks: ChaosHooks): Promise<C
               await admin.end();
             }
           },
+          fillPaymentDisk() {
+            if (!paymentDisk) throw new Error('the payment database is not on a small disk');
+            return paymentDisk.fill();
+          },
+          freePaymentDisk: () => paymentDisk?.free(),
+          async readPayments() {
+            const res = await apiFetch(`${httpUrl}/payments?limit=5`, { auth: access.headers, timeoutMs: 10_000 });
+            await res.arrayBuffer();
+            return res.status;
+          },
+          runtimeLog: logWatch(runtime.system.logFile),
           rabbitmqctl: (args) => stack.rabbitmqctl(args),
           async burst() {
             const sent = await retrying('sending the burst', () =>
@@ -357,4 +376,34 @@ async function measureRecovery(health: HealthWatch, orderDb: pg.Pool, since: num
   }
   const ok = await healthy;
   return { healthOkMs: ok === null ? null : ok - since, settledMs: settledAt === null ? null : settledAt - since };
+}
+
+/** A log file that grows: its end now, and when a line matching `re` first appears past an offset. */
+function logWatch(file: string) {
+  const end = () => statSync(file).size;
+  return {
+    end,
+    async waitFor(re: RegExp, from: number, ms: number): Promise<number | null> {
+      const deadline = Date.now() + ms;
+      let offset = from;
+      let tail = '';
+      while (Date.now() < deadline) {
+        const size = end();
+        if (size > offset) {
+          const buf = Buffer.alloc(size - offset);
+          const fd = openSync(file, 'r');
+          try {
+            readSync(fd, buf, 0, buf.length, offset);
+          } finally {
+            closeSync(fd);
+          }
+          offset = size;
+          tail = (tail + buf.toString('utf8')).slice(-1_000_000);
+          if (re.test(tail)) return Date.now();
+        }
+        await sleep(200);
+      }
+      return null;
+    },
+  };
 }
