@@ -1,10 +1,9 @@
 'use client';
-import { usePathname, useRouter, useSearchParams } from 'next/navigation';
 import { useCallback, useEffect, useRef, useState } from 'react';
 import type { AuditEntry, AuditFilter } from '../../lib/api';
 import { api, errorText } from '../../lib/api';
 import { COMMANDS, changeLines, fromLocalInput, mayFollowACommand, outcomeOf, toLocalInput } from '../../lib/audit';
-import { useLiveEvents } from '../../lib/hooks';
+import { useLiveEvents, useQueryFilters } from '../../lib/hooks';
 import { DataTable, useCursorPages } from '../DataTable';
 import type { TableSpec } from '../DataTable';
 import { Badge, OrderLink, PageHeader, Time } from '../ui';
@@ -98,9 +97,7 @@ function auditTable(narrow: Narrow, fresh: ReadonlySet<string>): TableSpec<Audit
 }
 
 export function AuditView() {
-  const params = useSearchParams();
-  const router = useRouter();
-  const pathname = usePathname();
+  const { params, setQuery } = useQueryFilters();
   const filter: AuditFilter = Object.fromEntries(FILTERS.map((k) => [k, params.get(k) ?? ''])) as AuditFilter;
   const filterKey = FILTERS.map((k) => filter[k]).join('\u0001');
   const [inputs, setInputs] = useState({ subject: filter.subject ?? '', route: filter.route ?? '', target: filter.target ?? '', from: toLocalInput(filter.from ?? ''), to: toLocalInput(filter.to ?? '') });
@@ -168,14 +165,9 @@ export function AuditView() {
   );
 
   const apply: Narrow = (next) => {
-    const q = new URLSearchParams(params.toString());
-    for (const [k, v] of Object.entries(next)) {
-      if (v) q.set(k, v);
-      else q.delete(k);
-    }
     pages.reset();
     setPage(null);
-    router.replace(`${pathname}${q.size ? `?${q}` : ''}`);
+    setQuery(next);
   };
   const table = auditTable(apply, fresh);
   const filtered = FILTERS.some((k) => filter[k]);
