@@ -4,6 +4,7 @@ import type { TableComparison } from '../../../shared/history/table-rebuild';
 import type { HistoryRun, ProjectionInfo, ReplayRequest } from '../../lib/api';
 import { api, errorText } from '../../lib/api';
 import { DataTable } from '../DataTable';
+import { SelectField } from '../Fields';
 import type { TableSpec } from '../DataTable';
 import { Badge, ErrorNotice, Loading, PageHeader, SuccessNotice, Time } from '../ui';
 
@@ -11,8 +12,8 @@ import { Badge, ErrorNotice, Loading, PageHeader, SuccessNotice, Time } from '..
 const ACTIVE_EVERY_MS = 1_000;
 const IDLE_EVERY_MS = 5_000;
 
-const SERVICES = ['order', 'payment', 'inventory'] as const;
-const QUEUES = ['order_queue', 'payment_queue', 'inventory_queue', 'notification_queue'] as const;
+const SERVICE_OPTIONS = ['order', 'payment', 'inventory'].map((s) => ({ value: s, label: s }));
+const QUEUE_OPTIONS = ['order_queue', 'payment_queue', 'inventory_queue', 'notification_queue'].map((q) => ({ value: q, label: q }));
 
 const fmt = (n: number) => n.toLocaleString('en-US');
 
@@ -192,7 +193,7 @@ function ReplayForm({ onStarted }: { onStarted: () => void }) {
   }));
   const [message, setMessage] = useState<{ ok: boolean; text: string } | null>(null);
   const [busy, setBusy] = useState(false);
-  const set = (k: keyof typeof form) => (e: React.ChangeEvent<HTMLInputElement | HTMLSelectElement>) => setForm({ ...form, [k]: e.target.value });
+  const set = (k: keyof typeof form) => (e: React.ChangeEvent<HTMLInputElement>) => setForm({ ...form, [k]: e.target.value });
 
   async function submit(e: React.FormEvent) {
     e.preventDefault();
@@ -226,18 +227,7 @@ function ReplayForm({ onStarted }: { onStarted: () => void }) {
         so a replay into a running consumer changes nothing; one restored from an older backup catches up.
       </p>
       <div className="mt-3 grid gap-3 sm:grid-cols-3">
-        <div>
-          <label className="label" htmlFor="replay-service">
-            Log of
-          </label>
-          <select id="replay-service" className="input" value={form.service} onChange={set('service')}>
-            {SERVICES.map((s) => (
-              <option key={s} value={s}>
-                {s}
-              </option>
-            ))}
-          </select>
-        </div>
+        <SelectField id="replay-service" label="Log of" value={form.service} onChange={(service) => setForm({ ...form, service: service as ReplayRequest['service'] })} options={SERVICE_OPTIONS} />
         <div>
           <label className="label" htmlFor="replay-from">
             Written from
@@ -250,18 +240,7 @@ function ReplayForm({ onStarted }: { onStarted: () => void }) {
           </label>
           <input id="replay-to" type="datetime-local" className="input" value={form.to} onChange={set('to')} required />
         </div>
-        <div>
-          <label className="label" htmlFor="replay-queue">
-            To the queue
-          </label>
-          <select id="replay-queue" className="input" value={form.queue} onChange={set('queue')}>
-            {QUEUES.map((q) => (
-              <option key={q} value={q}>
-                {q}
-              </option>
-            ))}
-          </select>
-        </div>
+        <SelectField id="replay-queue" label="To the queue" value={form.queue} onChange={(queue) => setForm({ ...form, queue })} options={QUEUE_OPTIONS} />
         <div>
           <label className="label" htmlFor="replay-order">
             Order id (optional)
