@@ -1,5 +1,6 @@
 'use client';
-import { useEffect, useRef, useState, useSyncExternalStore } from 'react';
+import { usePathname, useRouter, useSearchParams } from 'next/navigation';
+import { useCallback, useEffect, useRef, useState, useSyncExternalStore } from 'react';
 import { authStore, startAuth } from './auth';
 import { configStore, loadConfig } from './config';
 import type { LiveEvent } from './events';
@@ -105,4 +106,26 @@ export function useNow(everyMs = 1000): number {
     () => Math.floor(Date.now() / everyMs) * everyMs,
     () => 0,
   );
+}
+
+/**
+ * A listing's filters, kept in the page's query so that a link or a reload shows the same list: the
+ * query as it is, and a way to set some filters (an empty value drops one).
+ */
+export function useQueryFilters() {
+  const params = useSearchParams();
+  const router = useRouter();
+  const pathname = usePathname();
+  const setQuery = useCallback(
+    (next: Record<string, string | undefined>) => {
+      const q = new URLSearchParams(params.toString());
+      for (const [k, v] of Object.entries(next)) {
+        if (v) q.set(k, v);
+        else q.delete(k);
+      }
+      router.replace(`${pathname}${q.size ? `?${q}` : ''}`);
+    },
+    [params, router, pathname],
+  );
+  return { params, setQuery };
 }

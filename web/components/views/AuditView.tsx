@@ -1,11 +1,12 @@
 'use client';
-import { usePathname, useRouter, useSearchParams } from 'next/navigation';
 import { useCallback, useEffect, useRef, useState } from 'react';
 import type { AuditEntry, AuditFilter } from '../../lib/api';
 import { api, errorText } from '../../lib/api';
 import { COMMANDS, changeLines, fromLocalInput, mayFollowACommand, outcomeOf, toLocalInput } from '../../lib/audit';
-import { useLiveEvents } from '../../lib/hooks';
-import { Badge, Empty, ErrorNotice, Loading, OrderLink, PageHeader, Time } from '../ui';
+import { useLiveEvents, useQueryFilters } from '../../lib/hooks';
+import { DataTable, useCursorPages } from '../DataTable';
+import type { TableSpec } from '../DataTable';
+import { Badge, OrderLink, PageHeader, Time } from '../ui';
 
 const PAGE_SIZE = 25;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -37,20 +38,76 @@ function Change({ entry }: { entry: AuditEntry }) {
   );
 }
 
+type Narrow = (filter: Partial<Record<(typeof FILTERS)[number], string>>) => void;
+
+/** The trail's table; a row's person and targets narrow the list to them. */
+function auditTable(narrow: Narrow, fresh: ReadonlySet<string>): TableSpec<AuditEntry> {
+  return {
+    label: 'Audit trail',
+    loading: 'the audit trail',
+    // data-fresh: not on the page before the last read, so marked until the next one.
+    row: (e) => ({ key: e.id, 'data-audit-id': e.id, 'data-audit-route': e.route, 'data-fresh': fresh.has(e.id) ? 'true' : undefined }),
+    columns: [
+      { key: 'when', header: 'When', cell: (e) => <Time iso={e.at} withDate /> },
+      {
+        key: 'who',
+        header: 'Who',
+        cell: (e) => (
+          <>
+            <button type="button" className="link font-mono text-xs" title={`Only ${e.subject}'s entries`} onClick={() => narrow({ subject: e.subject })}>
+              {UUID.test(e.subject) ? e.subject.slice(0, 8) : e.subject}
+            </button>{' '}
+            <Badge tone={e.role === 'operator' ? 'neutral' : 'muted'}>{e.role}</Badge>
+          </>
+        ),
+      },
+      { key: 'what', header: 'What', className: 'font-mono text-xs', cell: (e) => e.route },
+      {
+        key: 'target',
+        header: 'Target',
+        className: 'text-xs',
+        cell: (e) =>
+          e.targets.map((t) => (
+            <span key={t} className="mr-2 inline-flex items-center gap-1">
+              {e.route.includes('/orders') && UUID.test(t) ? <OrderLink id={t} /> : <span className="font-mono">{UUID.test(t) ? t.slice(0, 8) : t}</span>}
+              <button type="button" className="link" aria-label={`Only entries about ${t}`} title={`Only entries about ${t}`} onClick={() => narrow({ target: t })}>
+                <span aria-hidden="true">⌕</span>
+              </button>
+            </span>
+          )),
+      },
+      { key: 'change', header: 'Change', className: 'text-xs', cell: (e) => <Change entry={e} /> },
+      {
+        key: 'outcome',
+        header: 'Outcome',
+        cell: (e) => {
+          const outcome = outcomeOf(e.status);
+          return <Badge tone={outcome.tone}>{outcome.label}</Badge>;
+        },
+      },
+      { key: 'from', header: 'From', className: 'font-mono text-xs text-slate-700', cell: (e) => e.source ?? '—' },
+      {
+        key: 'correlation',
+        header: 'Correlation id',
+        className: 'font-mono text-xs text-slate-700',
+        cell: (e) => <span title={`${e.service} database, chain ${e.chain}, entry ${e.seq}`}>{e.correlationId.length > 14 ? `${e.correlationId.slice(0, 14)}…` : e.correlationId}</span>,
+      },
+    ],
+  };
+}
+
 export function AuditView() {
-  const params = useSearchParams();
-  const router = useRouter();
-  const pathname = usePathname();
+  const { params, setQuery } = useQueryFilters();
   const filter: AuditFilter = Object.fromEntries(FILTERS.map((k) => [k, params.get(k) ?? ''])) as AuditFilter;
   const filterKey = FILTERS.map((k) => filter[k]).join('\u0001');
   const [inputs, setInputs] = useState({ subject: filter.subject ?? '', route: filter.route ?? '', target: filter.target ?? '', from: toLocalInput(filter.from ?? ''), to: toLocalInput(filter.to ?? '') });
-  const [cursors, setCursors] = useState<(string | null)[]>([null]);
+  const pages = useCursorPages();
+  const { cursor } = pages;
   const [page, setPage] = useState<{ items: AuditEntry[]; nextCursor: string | null } | null>(null);
   const [fresh, setFresh] = useState<Set<string>>(new Set());
   const [checkedAt, setCheckedAt] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [reloads, setReloads] = useState(0);
-  const cursor = cursors.at(-1) ?? null;
   const shown = useRef<Set<string> | null>(null);
 
   useEffect(() => {
@@ -80,7 +137,7 @@ export function AuditView() {
   const reload = useCallback(() => setReloads((n) => n + 1), []);
 
   // Live: on the first page, read again soon after an event a command published, and every POLL_MS.
-  const firstPage = cursors.length === 1;
+  const firstPage = pages.onFirstPage;
   const last = useRef(0);
   const timer = useRef<ReturnType<typeof setTimeout> | null>(null);
   const soon = useCallback(() => {
@@ -107,16 +164,12 @@ export function AuditView() {
     reload,
   );
 
-  function apply(next: Partial<Record<(typeof FILTERS)[number], string>>) {
-    const q = new URLSearchParams(params.toString());
-    for (const [k, v] of Object.entries(next)) {
-      if (v) q.set(k, v);
-      else q.delete(k);
-    }
-    setCursors([null]);
+  const apply: Narrow = (next) => {
+    pages.reset();
     setPage(null);
-    router.replace(`${pathname}${q.size ? `?${q}` : ''}`);
-  }
+    setQuery(next);
+  };
+  const table = auditTable(apply, fresh);
   const filtered = FILTERS.some((k) => filter[k]);
   const rangeInvalid = inputs.from !== '' && inputs.to !== '' && fromLocalInput(inputs.from) >= fromLocalInput(inputs.to);
 
@@ -202,80 +255,17 @@ export function AuditView() {
       <p className="sr-only" role="status" aria-live="polite">
         {fresh.size > 0 ? `${fresh.size} new audit entr${fresh.size === 1 ? 'y' : 'ies'}` : ''}
       </p>
-      {error && <ErrorNotice title="The audit trail could not be loaded" message={error} onRetry={reload} />}
-      {!page && !error && <Loading what="the audit trail" />}
-      {page && page.items.length === 0 && (
-        <Empty title={filtered ? 'No entry matches these filters' : 'No entries yet'}>An entry appears here as soon as someone places, cancels or moves an order, edits a product or redrives a queue.</Empty>
-      )}
-      {page && page.items.length > 0 && (
-        <div className="card overflow-x-auto">
-          <table className="table" aria-label="Audit trail">
-            <thead>
-              <tr>
-                <th scope="col">When</th>
-                <th scope="col">Who</th>
-                <th scope="col">What</th>
-                <th scope="col">Target</th>
-                <th scope="col">Change</th>
-                <th scope="col">Outcome</th>
-                <th scope="col">From</th>
-                <th scope="col">Correlation id</th>
-              </tr>
-            </thead>
-            <tbody>
-              {page.items.map((e) => {
-                const outcome = outcomeOf(e.status);
-                const isOrder = e.route.includes('/orders');
-                return (
-                  <tr key={e.id} data-audit-id={e.id} data-audit-route={e.route} className={fresh.has(e.id) ? 'bg-sky-50' : undefined}>
-                    <td>
-                      <Time iso={e.at} withDate />
-                    </td>
-                    <td>
-                      <button type="button" className="link font-mono text-xs" title={`Only ${e.subject}'s entries`} onClick={() => apply({ subject: e.subject })}>
-                        {UUID.test(e.subject) ? e.subject.slice(0, 8) : e.subject}
-                      </button>{' '}
-                      <Badge tone={e.role === 'operator' ? 'neutral' : 'muted'}>{e.role}</Badge>
-                    </td>
-                    <td className="font-mono text-xs">{e.route}</td>
-                    <td className="text-xs">
-                      {e.targets.map((t) => (
-                        <span key={t} className="mr-2 inline-flex items-center gap-1">
-                          {isOrder && UUID.test(t) ? <OrderLink id={t} /> : <span className="font-mono">{UUID.test(t) ? t.slice(0, 8) : t}</span>}
-                          <button type="button" className="link" aria-label={`Only entries about ${t}`} title={`Only entries about ${t}`} onClick={() => apply({ target: t })}>
-                            <span aria-hidden="true">⌕</span>
-                          </button>
-                        </span>
-                      ))}
-                    </td>
-                    <td className="text-xs">
-                      <Change entry={e} />
-                    </td>
-                    <td>
-                      <Badge tone={outcome.tone}>{outcome.label}</Badge>
-                    </td>
-                    <td className="font-mono text-xs text-slate-700">{e.source ?? '—'}</td>
-                    <td className="font-mono text-xs text-slate-700" title={`${e.service} database, chain ${e.chain}, entry ${e.seq}`}>
-                      {e.correlationId.length > 14 ? `${e.correlationId.slice(0, 14)}…` : e.correlationId}
-                    </td>
-                  </tr>
-                );
-              })}
-            </tbody>
-          </table>
-        </div>
-      )}
-      {page && (cursors.length > 1 || page.nextCursor) && (
-        <nav aria-label="Pages" className="mt-3 flex items-center gap-2">
-          <button type="button" className="btn" disabled={cursors.length <= 1} onClick={() => setCursors((c) => c.slice(0, -1))}>
-            ← Newer
-          </button>
-          <span className="text-sm text-slate-600">Page {cursors.length}</span>
-          <button type="button" className="btn" disabled={!page.nextCursor} onClick={() => setCursors((c) => [...c, page.nextCursor])}>
-            Older →
-          </button>
-        </nav>
-      )}
+      <DataTable
+        table={table}
+        rows={page?.items ?? null}
+        error={error}
+        onRetry={reload}
+        empty={{
+          title: filtered ? 'No entry matches these filters' : 'No entries yet',
+          children: 'An entry appears here as soon as someone places, cancels or moves an order, edits a product or redrives a queue.',
+        }}
+        paging={page ? { pages, nextCursor: page.nextCursor } : undefined}
+      />
     </>
   );
 }

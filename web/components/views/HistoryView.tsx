@@ -3,14 +3,17 @@ import { useCallback, useEffect, useState } from 'react';
 import type { TableComparison } from '../../../shared/history/table-rebuild';
 import type { HistoryRun, ProjectionInfo, ReplayRequest } from '../../lib/api';
 import { api, errorText } from '../../lib/api';
+import { DataTable } from '../DataTable';
+import { SelectField } from '../Fields';
+import type { TableSpec } from '../DataTable';
 import { Badge, ErrorNotice, Loading, PageHeader, SuccessNotice, Time } from '../ui';
 
 /** While a run is active the page reads its progress every second; otherwise every five. */
 const ACTIVE_EVERY_MS = 1_000;
 const IDLE_EVERY_MS = 5_000;
 
-const SERVICES = ['order', 'payment', 'inventory'] as const;
-const QUEUES = ['order_queue', 'payment_queue', 'inventory_queue', 'notification_queue'] as const;
+const SERVICE_OPTIONS = ['order', 'payment', 'inventory'].map((s) => ({ value: s, label: s }));
+const QUEUE_OPTIONS = ['order_queue', 'payment_queue', 'inventory_queue', 'notification_queue'].map((q) => ({ value: q, label: q }));
 
 const fmt = (n: number) => n.toLocaleString('en-US');
 
@@ -103,6 +106,55 @@ function Projections({ projections, onChanged }: { projections: ProjectionInfo[]
     }
   }
 
+  const table: TableSpec<ProjectionInfo> = {
+    label: 'Projections',
+    row: (p) => ({ key: p.name, 'data-projection': p.name }),
+    columns: [
+      {
+        key: 'projection',
+        header: 'Projection',
+        cell: (p) => (
+          <>
+            <span className="font-mono text-sm">{p.name}</span>
+            <p className="text-xs text-slate-600">{p.title}</p>
+          </>
+        ),
+      },
+      { key: 'sources', header: 'From the log of', className: 'text-sm', cell: (p) => p.sources.join(', ') },
+      {
+        key: 'last',
+        header: 'Last run',
+        field: 'last',
+        className: 'max-w-md',
+        cell: (p) => (p.last ? <RunResult run={p.last} /> : <span className="text-sm text-slate-600">never</span>),
+      },
+      {
+        key: 'active',
+        header: 'Now',
+        field: 'active',
+        className: 'min-w-48',
+        cell: (p) => (p.active ? <ProgressBar run={p.active} label={`${p.active.kind} of ${p.name}`} /> : <span className="text-sm text-slate-600">idle</span>),
+      },
+      {
+        key: 'actions',
+        header: 'Actions',
+        hideHeader: true,
+        cell: (p) => (
+          <div className="flex gap-2">
+            {p.modes.includes('rebuild') && (
+              <button type="button" className="btn btn-primary" onClick={() => void start(p, 'rebuild')} disabled={busy !== null} aria-label={`Rebuild ${p.name}`}>
+                Rebuild
+              </button>
+            )}
+            <button type="button" className="btn" onClick={() => void start(p, 'check')} disabled={busy !== null} aria-label={`Check ${p.name}`}>
+              Check
+            </button>
+          </div>
+        ),
+      },
+    ],
+  };
+
   return (
     <section aria-labelledby="projections-h" className="card p-4">
       <h2 id="projections-h" className="text-base font-semibold">
@@ -118,48 +170,7 @@ function Projections({ projections, onChanged }: { projections: ProjectionInfo[]
         </div>
       )}
       <div className="mt-3 overflow-x-auto">
-        <table className="table" aria-label="Projections">
-          <thead>
-            <tr>
-              <th scope="col">Projection</th>
-              <th scope="col">From the log of</th>
-              <th scope="col">Last run</th>
-              <th scope="col">Now</th>
-              <th scope="col">
-                <span className="sr-only">Actions</span>
-              </th>
-            </tr>
-          </thead>
-          <tbody>
-            {projections.map((p) => (
-              <tr key={p.name} data-projection={p.name}>
-                <td>
-                  <span className="font-mono text-sm">{p.name}</span>
-                  <p className="text-xs text-slate-600">{p.title}</p>
-                </td>
-                <td className="text-sm">{p.sources.join(', ')}</td>
-                <td className="max-w-md" data-field="last">
-                  {p.last ? <RunResult run={p.last} /> : <span className="text-sm text-slate-600">never</span>}
-                </td>
-                <td className="min-w-48" data-field="active">
-                  {p.active ? <ProgressBar run={p.active} label={`${p.active.kind} of ${p.name}`} /> : <span className="text-sm text-slate-600">idle</span>}
-                </td>
-                <td>
-                  <div className="flex gap-2">
-                    {p.modes.includes('rebuild') && (
-                      <button type="button" className="btn btn-primary" onClick={() => void start(p, 'rebuild')} disabled={busy !== null} aria-label={`Rebuild ${p.name}`}>
-                        Rebuild
-                      </button>
-                    )}
-                    <button type="button" className="btn" onClick={() => void start(p, 'check')} disabled={busy !== null} aria-label={`Check ${p.name}`}>
-                      Check
-                    </button>
-                  </div>
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+        <DataTable table={table} frame="none" rows={projections} empty={{ title: 'No projections' }} />
       </div>
     </section>
   );
@@ -182,7 +193,7 @@ function ReplayForm({ onStarted }: { onStarted: () => void }) {
   }));
   const [message, setMessage] = useState<{ ok: boolean; text: string } | null>(null);
   const [busy, setBusy] = useState(false);
-  const set = (k: keyof typeof form) => (e: React.ChangeEvent<HTMLInputElement | HTMLSelectElement>) => setForm({ ...form, [k]: e.target.value });
+  const set = (k: keyof typeof form) => (e: React.ChangeEvent<HTMLInputElement>) => setForm({ ...form, [k]: e.target.value });
 
   async function submit(e: React.FormEvent) {
     e.preventDefault();
@@ -216,18 +227,7 @@ function ReplayForm({ onStarted }: { onStarted: () => void }) {
         so a replay into a running consumer changes nothing; one restored from an older backup catches up.
       </p>
       <div className="mt-3 grid gap-3 sm:grid-cols-3">
-        <div>
-          <label className="label" htmlFor="replay-service">
-            Log of
-          </label>
-          <select id="replay-service" className="input" value={form.service} onChange={set('service')}>
-            {SERVICES.map((s) => (
-              <option key={s} value={s}>
-                {s}
-              </option>
-            ))}
-          </select>
-        </div>
+        <SelectField id="replay-service" label="Log of" value={form.service} onChange={(service) => setForm({ ...form, service: service as ReplayRequest['service'] })} options={SERVICE_OPTIONS} />
         <div>
           <label className="label" htmlFor="replay-from">
             Written from
@@ -240,18 +240,7 @@ function ReplayForm({ onStarted }: { onStarted: () => void }) {
           </label>
           <input id="replay-to" type="datetime-local" className="input" value={form.to} onChange={set('to')} required />
         </div>
-        <div>
-          <label className="label" htmlFor="replay-queue">
-            To the queue
-          </label>
-          <select id="replay-queue" className="input" value={form.queue} onChange={set('queue')}>
-            {QUEUES.map((q) => (
-              <option key={q} value={q}>
-                {q}
-              </option>
-            ))}
-          </select>
-        </div>
+        <SelectField id="replay-queue" label="To the queue" value={form.queue} onChange={(queue) => setForm({ ...form, queue })} options={QUEUE_OPTIONS} />
         <div>
           <label className="label" htmlFor="replay-order">
             Order id (optional)
@@ -277,54 +266,55 @@ function ReplayForm({ onStarted }: { onStarted: () => void }) {
   );
 }
 
-function Replays({ replays }: { replays: HistoryRun[] }) {
-  if (replays.length === 0) return <p className="mt-3 text-sm text-slate-600">No replay yet.</p>;
-  return (
-    <div className="card mt-3 overflow-x-auto">
-      <table className="table" aria-label="Replays">
-        <thead>
-          <tr>
-            <th scope="col">Requested</th>
-            <th scope="col">Log → queue</th>
-            <th scope="col">Window</th>
-            <th scope="col">Progress</th>
-          </tr>
-        </thead>
-        <tbody>
-          {replays.map((r) => {
-            const p = r.params as { service?: string; queue?: string; from?: string; to?: string; orderId?: string };
-            const res = r.result as { published?: number; selected?: number } | null;
-            return (
-              <tr key={r.id} data-replay={r.id} data-status={r.status}>
-                <td>
-                  <Time iso={r.createdAt} withDate />
-                </td>
-                <td className="font-mono text-sm">
-                  {p.service} → {p.queue}
-                  {p.orderId && <p className="text-xs">order {p.orderId.slice(0, 8)}</p>}
-                </td>
-                <td className="text-xs">
-                  {p.from && <Time iso={p.from} withDate />} – {p.to && <Time iso={p.to} withDate />}
-                </td>
-                <td className="min-w-48">
-                  {r.status === 'done' && res ? (
-                    <Badge tone="good">
-                      {fmt(res.published ?? 0)} published of {fmt(res.selected ?? 0)}
-                    </Badge>
-                  ) : r.status === 'failed' ? (
-                    <Badge tone="bad">failed: {r.error}</Badge>
-                  ) : (
-                    <ProgressBar run={r} label={`replay of the ${p.service} log to ${p.queue}`} />
-                  )}
-                </td>
-              </tr>
-            );
-          })}
-        </tbody>
-      </table>
-    </div>
-  );
-}
+/** A replay as the API describes it: the run's parameters are what the replay form asked for. */
+type Replay = HistoryRun & {
+  params: { service?: string; queue?: string; from?: string; to?: string; orderId?: string };
+  result: { published?: number; selected?: number } | null;
+};
+
+const REPLAY_TABLE: TableSpec<Replay> = {
+  label: 'Replays',
+  row: (r) => ({ key: r.id, 'data-replay': r.id, 'data-status': r.status }),
+  columns: [
+    { key: 'requested', header: 'Requested', cell: (r) => <Time iso={r.createdAt} withDate /> },
+    {
+      key: 'route',
+      header: 'Log → queue',
+      className: 'font-mono text-sm',
+      cell: ({ params: p }) => (
+        <>
+          {p.service} → {p.queue}
+          {p.orderId && <p className="text-xs">order {p.orderId.slice(0, 8)}</p>}
+        </>
+      ),
+    },
+    {
+      key: 'window',
+      header: 'Window',
+      className: 'text-xs',
+      cell: ({ params: p }) => (
+        <>
+          {p.from && <Time iso={p.from} withDate />} – {p.to && <Time iso={p.to} withDate />}
+        </>
+      ),
+    },
+    {
+      key: 'progress',
+      header: 'Progress',
+      className: 'min-w-48',
+      cell: (r) =>
+        r.status === 'done' && r.result ? (
+          <Badge tone="good">
+            {fmt(r.result.published ?? 0)} published of {fmt(r.result.selected ?? 0)}
+          </Badge>
+        ) : r.status === 'failed' ? (
+          <Badge tone="bad">failed: {r.error}</Badge>
+        ) : (
+          <ProgressBar run={r} label={`replay of the ${r.params.service} log to ${r.params.queue}`} />
+        ),
+    },
+  ],
+};
 
 export function HistoryView() {
   const [projections, setProjections] = useState<ProjectionInfo[] | null>(null);
@@ -369,7 +359,11 @@ export function HistoryView() {
         <h2 id="replays-h" className="text-base font-semibold">
           Replays
         </h2>
-        {replays && <Replays replays={replays} />}
+        {replays && (
+          <div className="mt-3">
+            <DataTable table={REPLAY_TABLE} rows={replays as Replay[]} empty={{ title: 'No replay yet', children: 'A replay requested above appears here with its progress.' }} />
+          </div>
+        )}
       </section>
     </>
   );

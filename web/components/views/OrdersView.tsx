@@ -1,11 +1,10 @@
 'use client';
-import { usePathname, useRouter, useSearchParams } from 'next/navigation';
 import { useCallback, useEffect, useState } from 'react';
 import type { Order } from '../../lib/api';
 import { api, errorText } from '../../lib/api';
 import type { LiveEvent, OrderStatus } from '../../lib/events';
 import { ORDER_STATUSES, STATUS_INFO, formatCents, orderIdOf } from '../../lib/events';
-import { useAccount, useLiveEvents } from '../../lib/hooks';
+import { useAccount, useLiveEvents, useQueryFilters } from '../../lib/hooks';
 import { statusFromEvents } from '../../lib/saga';
 import { DataTable, useCursorPages } from '../DataTable';
 import { FilterBar, IdField, SelectField, isId, isIdOrNothing } from '../Fields';
@@ -58,9 +57,7 @@ const TABLE: TableSpec<Order> = {
 };
 
 export function OrdersView() {
-  const params = useSearchParams();
-  const router = useRouter();
-  const pathname = usePathname();
+  const { params, setQuery } = useQueryFilters();
   const status = (params.get('status') ?? '') as OrderStatus | '';
   const account = useAccount();
   // A customer's list is their own (the API answers nothing else): no customer filter to offer.
@@ -143,14 +140,9 @@ export function OrdersView() {
   const rows = page ? [...arrived.items, ...page.items] : [];
 
   function setFilters(next: { status?: string; customerId?: string }) {
-    const q = new URLSearchParams(params.toString());
-    for (const [k, v] of Object.entries(next)) {
-      if (v) q.set(k, v);
-      else q.delete(k);
-    }
     pages.reset();
     setPage(null);
-    router.replace(`${pathname}${q.size ? `?${q}` : ''}`);
+    setQuery(next);
   }
 
   return (
