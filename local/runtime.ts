@@ -1,4 +1,5 @@
 import type { Readable } from 'node:stream';
+import { repeatGate } from './console/repeats';
 import { FUNCTIONS } from '../functions/catalog';
 import type { FunctionSpec } from '../functions/catalog';
 import type { Config } from '../shared/config';
@@ -121,11 +122,20 @@ export async function startRuntime(config: Config, opts: RuntimeOptions) {
     } else if (t.kind === 'schedule') {
       const everyMs = (opts.scheduleSeconds ?? t.everyMinutes * 60) * 1000;
       let busy = false;
+      // A schedule that fails the same way run after run (its database full or read-only) is said
+      // once, then once more when it works again, rather than with a stack trace every run.
+      const repeats = repeatGate();
       const timer = setInterval(async () => {
         if (busy) return;
         busy = true;
         await invoke(spec, { source: 'aws.events', 'detail-type': 'Scheduled Event', time: new Date().toISOString() })
-          .catch((err) => opts.logError(`${spec.id} failed`, err))
+          .then(() => {
+            const failed = repeats.succeeded();
+            if (failed > 0) opts.log(`${spec.id} works again, after ${failed} failed run(s)`);
+          })
+          .catch((err) => {
+            if (repeats.failed(err instanceof Error ? err.message : String(err))) opts.logError(`${spec.id} failed (said once while it fails the same way)`, err);
+          })
           .finally(() => (busy = false));
       }, everyMs);
       stops.push(async () => clearInterval(timer));

@@ -10,12 +10,19 @@ import { DEFAULT_MIX } from '../../bench/schedule';
 import { runChaos } from '../../bench/chaos/run';
 
 /**
+ * The full disk mounts a small filesystem (bench/chaos/disk.ts), which takes root: CI runs as root;
+ * elsewhere the phase is left out, and said so below.
+ */
+const AS_ROOT = process.getuid?.() === 0;
+if (!AS_ROOT) process.stderr.write('chaos: not root, so payment-disk-full is left out (npm run chaos -- --faults payment-disk-full, as root)\n');
+
+/**
  * Every fault but the broker alarm: setting and clearing a watermark are two rabbitmqctl runs,
  * whose Erlang start-up took about two minutes on the shared machine under load, more than this
  * run may add (RELIABILITY.md); `npm run chaos -- --faults broker-alarm` runs it, and
  * test/integration/broker-alarm.test.ts covers what it fixed.
  */
-const CI_FAULTS = FAULT_IDS.filter((f) => f !== 'broker-alarm');
+const CI_FAULTS = FAULT_IDS.filter((f) => f !== 'broker-alarm' && (f !== 'payment-disk-full' || AS_ROOT));
 
 it('every fault, under load: nothing lost, nothing duplicated, only the malformed messages dead-lettered', async () => {
   const report = await runChaos(
