@@ -1,9 +1,13 @@
 /**
  * The unit prices `npm run cost` uses: on-demand, US East (N. Virginia), USD. Each says where it
- * was read and the date that page carries (or, where it carries none, the day it was read from the
- * stored copy, 2026-12-07); `aws: false` marks a figure read from a third-party page that quotes
- * AWS's price, because AWS's own page for it was not among the stored pages. Check them against
- * https://aws.amazon.com/pricing/ before relying on a total.
+ * was read and the date that source carries (or, where it carries none, the day it was read from the
+ * stored copy, 2026-12-07). `aws: true` marks a figure read from an AWS-owned source that states it
+ * for us-east-1: a pricing page, blog post or whitepaper, or a file in AWS's own GitHub organisation
+ * (github.com/aws), dated by the commit read; the repository files give AWS's rounded figures
+ * ("~$0.045/hr") rather than the pricing page's. `aws: false` marks a figure no stored AWS-owned
+ * source states: a third-party page quoting AWS's price or, where the source says so, AWS's published
+ * rate not found in the stored copies. Check them against https://aws.amazon.com/pricing/ before
+ * relying on a total.
  */
 export interface Price {
   usd: number;
@@ -11,7 +15,7 @@ export interface Price {
   source: string;
   /** The date of the page, as it states it (or the day read). */
   asOf: string;
-  /** Read from AWS's own pricing page or blog (true), or from a third party quoting it (false). */
+  /** Read from an AWS-owned source stating it for us-east-1 (true), or not (false): see the header. */
   aws: boolean;
 }
 
@@ -32,9 +36,9 @@ export const PRICES = {
   cacheEcpu: p(0.0034, 'million ECPUs (Redis OSS)', 'https://aws.amazon.com/blogs/database/unlock-on-demand-cost-optimized-performance-with-amazon-elasticache-serverless/', '2026-12-07', true),
   natHour: p(0.045, 'NAT gateway-hour', 'https://costpatrol.io/blog/reduce-aws-nat-gateway-costs', '2026', false),
   natGb: p(0.045, 'GB processed by a NAT gateway', 'https://costpatrol.io/blog/reduce-aws-nat-gateway-costs', '2026', false),
-  lambdaRequests: p(0.2, 'million Lambda requests', 'https://aws.amazon.com/lambda/pricing/ (figures as quoted by cloudchipr.com/blog/aws-lambda-pricing)', '2024', false),
+  lambdaRequests: p(0.2, 'million Lambda requests', 'https://aws.amazon.com/blogs/aws/new-for-aws-lambda-1ms-billing-granularity-adds-cost-savings/ ("costs in US East (N. Virginia)": "$0.20 per 1M requests"; the stored copy shows no date, so the day read; AWS\'s What\'s New dates the post\'s 1 ms billing 2020-12-01)', '2026-12-07', true),
   lambdaArmGbSecond: p(0.0000133334, 'Lambda GB-second, arm64 (first 7.5 billion)', 'https://cloudchipr.com/blog/aws-lambda-pricing', '2024', false),
-  httpApi: p(1.0, 'million HTTP API requests (first 300 million)', 'https://www.learnaws.org/2021/01/10/api-gateway-pricing/', '2021-01-10', false),
+  httpApi: p(1.0, 'million HTTP API requests (first 300 million)', 'https://docs.aws.amazon.com/pt_br/whitepapers/latest/best-practices-api-gateway-private-apis-integration/cost-optimization.html (AWS whitepaper, English text, Table 4: HTTP API calls (us-east-1), first 300 million $1.00 per million; the page shows no date, so the day read; the whitepaper\'s revision history ends 2025-04-03)', '2026-12-07', true),
   wsMessages: p(1.0, 'million WebSocket messages (32 KB each, first billion)', 'https://awsforengineers.com/blog/aws-api-gateway-pricing-explained', '2025-05-19', false),
   wsMinutes: p(0.25, 'million WebSocket connection minutes', 'https://aws.amazon.com/api-gateway/pricing/ (the rate as published; the stored copy shows the free tier only)', '2026-12-07', false),
   cloudfrontGb: p(0.085, 'GB to the internet, North America, first 10 TB (1 TB a month free)', 'http://aws.amazon.com/cloudfront/pricing', '2026-12-07', true),
