@@ -75,7 +75,7 @@ try {
   for (const b of functionBills(FUNCTIONS, FUNCTION_USAGE, traffic.ordersPerDay, deployment.partitions).filter((x) => x.invocations > 0)) {
     console.log(`  ${b.id.padEnd(24)} ${Math.round(b.invocations).toLocaleString('en-US').padStart(14)} ${Math.round(b.gbSeconds).toLocaleString('en-US').padStart(12)}${b.measured ? '' : ' *'}`);
   }
-  console.log(`\nPrices (${REGION}, USD; "third party" = AWS's price as quoted by that page, AWS's own page not being available offline):`);
+  console.log(`\nPrices (${REGION}, USD; "third party" = no stored AWS-owned source states it: AWS's price as quoted by that page, or AWS's published rate unconfirmed offline):`);
   for (const [id, p] of pricesUsed(items)) console.log(`  ${id.padEnd(20)} $${p.usd} per ${p.unit} — ${p.source}, ${p.asOf}${p.aws ? '' : ' (third party)'}`);
 } catch (err) {
   console.error(`cost: ${(err as Error).message}`);
