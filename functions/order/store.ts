@@ -201,14 +201,23 @@ export async function saveSagas(tx: Queryable, sagas: (StoredSaga & { updatedAt:
   );
 }
 
-/** PENDING orders older than the deadline, locked (others running the sweep skip them). */
+/**
+ * PENDING orders older than the deadline, locked (others running the sweep skip them). An order's
+ * age is the database's reading: when its order.created was written (the outbox row's
+ * transaction start), not `created_at`, which is the event's time by the clock of the process that
+ * placed it; a process whose clock ran behind would otherwise have its orders cancelled early.
+ */
 export async function lockOverdueOrders(tx: Queryable, deadlineSeconds: number, limit: number) {
   const { rows } = await tx.query<SagaRow & { correlation_id: string; version: number }>(
     `SELECT ${SAGA_COLUMNS}, o.version,
             COALESCE(o.correlation_id, (SELECT envelope->>'correlationId' FROM outbox WHERE order_id = o.id AND type = 'order.created'), o.id::text)
               AS correlation_id
        FROM orders o
-      WHERE o.status = 'PENDING' AND o.created_at < now() - make_interval(secs => $1)
+      WHERE o.status = 'PENDING'
+        AND COALESCE(
+              (SELECT min(x.created_at) FROM outbox x WHERE x.order_id = o.id AND x.type = 'order.created'),
+              o.created_at
+            ) < now() - make_interval(secs => $1)
       ORDER BY o.created_at LIMIT $2 FOR UPDATE OF o SKIP LOCKED`,
     [deadlineSeconds, limit],
   );

@@ -7,7 +7,8 @@ import { paymentIdFor } from '../../functions/payment/domain/gateway';
 /**
  * The saga's deadline, on a runtime of its own with a 4 s deadline swept every second: an order
  * whose payment cannot happen (its database is away) is cancelled with the reason, its stock is
- * released at once, and the charge that goes through once the database is back is refunded.
+ * released at once, and the charge that goes through once the database is back is refunded; and
+ * no order is cancelled before its deadline by the database's clock, whatever clock stamped it.
  */
 let sys: IsolatedSystem;
 beforeAll(async () => {
@@ -57,4 +58,27 @@ describe('an order that cannot complete', () => {
     expect(new Set(timeline.map((e) => e.correlationId)).size).toBe(1);
     expect((await sys.call('GET', `/orders/${order.body.id}`)).body.status).toBe('CANCELLED');
   });
+
+  it('counts an order\'s age by the database clock: one stamped by a clock 10 minutes behind is not cancelled early', async () => {
+    const product = await sys.call('POST', '/products', { sku: `DLS-${randomUUID().slice(0, 8)}`, name: 'Skewed', priceCents: 400, stock: 5 });
+    await sys.until(async () => (await sys.db('order').query('SELECT 1 FROM catalog_products WHERE id = $1', [product.body.id])).rowCount, 'the catalog copy');
+    await sys.takeDatabaseAway('payment');
+    try {
+      const order = await sys.call('POST', '/orders', { customerId: randomUUID(), items: [{ productId: product.body.id, quantity: 1 }], paymentToken: 'tok_visa' });
+      expect(order.status).toBe(201);
+      // As an order API whose clock ran 10 minutes behind would have stamped it (its event's time).
+      await sys.db('order').query(`UPDATE orders SET created_at = created_at - interval '10 minutes' WHERE id = $1`, [order.body.id]);
+      await sys.until(async () => (await sys.call('GET', `/orders/${order.body.id}`)).body.status === 'CANCELLED', 'the deadline to cancel the order');
+      // From its order.created to its cancellation, by the database's clock: at least the deadline.
+      const { rows } = await sys.db('order').query<{ seconds: number }>(
+        `SELECT extract(epoch FROM max(created_at) FILTER (WHERE type = 'order.cancelled') - min(created_at) FILTER (WHERE type = 'order.created'))::float8 AS seconds
+           FROM outbox WHERE order_id = $1`,
+        [order.body.id],
+      );
+      expect(rows[0]!.seconds).toBeGreaterThanOrEqual(4);
+    } finally {
+      await sys.bringDatabaseBack('payment');
+    }
+  });
 });
+
