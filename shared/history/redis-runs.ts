@@ -19,13 +19,16 @@ export const historyRunKeys = (namespace: string) => {
     active: (subject: string) => `${prefix}:active:${subject}`,
     runs: (subject: string) => `${prefix}:runs:${subject}`,
     taking: (subject: string) => `${prefix}:taking:${subject}`,
+    /** A running run's lease: the worker's id, expiring by Redis's own clock, not by any environment's. */
+    lease: (id: string) => `${prefix}:lease:${id}`,
   };
 };
 
 /** Finished runs are kept this long (the page shows the last one). */
 const KEPT_SECONDS = 30 * 86_400;
 
-type Stored = Run & { leaseUntil: number | null };
+/** A record as stored; earlier releases kept the lease's end in it (`leaseUntil`), by the writer's clock. */
+type Stored = Run & { leaseUntil?: number | null };
 
 async function read(redis: RedisClient, namespace: string, id: string): Promise<Stored | null> {
   const raw = await redis.get(historyRunKeys(namespace).run(id));
@@ -33,10 +36,15 @@ async function read(redis: RedisClient, namespace: string, id: string): Promise<
 }
 
 async function write(redis: RedisClient, namespace: string, run: Stored): Promise<void> {
-  await redis.set(historyRunKeys(namespace).run(run.id), JSON.stringify(run), 'EX', KEPT_SECONDS);
+  await redis.set(historyRunKeys(namespace).run(run.id), JSON.stringify(strip(run)), 'EX', KEPT_SECONDS);
 }
 
 const strip = ({ leaseUntil: _l, ...run }: Stored): Run => run;
+
+/** Gives the run's lease to its worker for LEASE_SECONDS, by Redis's clock. */
+async function lease(redis: RedisClient, namespace: string, run: Run): Promise<void> {
+  await redis.set(historyRunKeys(namespace).lease(run.id), run.worker ?? '', 'PX', LEASE_SECONDS * 1000);
+}
 
 export async function requestRedisRun(
   redis: RedisClient,
@@ -62,10 +70,10 @@ export async function requestRedisRun(
     startedAt: req.take ? now : null,
     updatedAt: now,
     finishedAt: null,
-    leaseUntil: req.take ? Date.now() + LEASE_SECONDS * 1000 : null,
   };
   for (let attempt = 0; attempt < 3; attempt++) {
     if (await redis.set(k.active(req.subject), run.id, 'NX')) {
+      if (req.take) await lease(redis, namespace, run);
       await write(redis, namespace, run);
       await redis.lpush(k.runs(req.subject), run.id);
       await redis.ltrim(k.runs(req.subject), 0, 19);
@@ -88,10 +96,13 @@ export async function takeRedisRun(redis: RedisClient, namespace: string, subjec
     const id = await redis.get(k.active(subject));
     const run = id ? await read(redis, namespace, id) : null;
     if (!run) return null;
-    const free = run.status === 'requested' || (run.status === 'running' && (run.leaseUntil ?? 0) < Date.now());
+    // A running run is free once its lease key has expired: Redis's clock decides, so a worker
+    // whose clock runs ahead cannot take a run from one whose lease still holds.
+    const free = run.status === 'requested' || (run.status === 'running' && !(await redis.exists(k.lease(run.id))));
     if (!free) return null;
     const now = new Date().toISOString();
-    const taken: Stored = { ...run, status: 'running', worker: randomUUID(), leaseUntil: Date.now() + LEASE_SECONDS * 1000, startedAt: run.startedAt ?? now, updatedAt: now };
+    const taken: Stored = { ...strip(run), status: 'running', worker: randomUUID(), startedAt: run.startedAt ?? now, updatedAt: now };
+    await lease(redis, namespace, taken);
     await write(redis, namespace, taken);
     return strip(taken);
   } finally {
@@ -103,7 +114,8 @@ export async function takeRedisRun(redis: RedisClient, namespace: string, subjec
 export async function recordRedisProgress(redis: RedisClient, namespace: string, run: Run, p: { doneEvents: number; totalEvents: number }): Promise<boolean> {
   const current = await read(redis, namespace, run.id);
   if (!current || current.worker !== run.worker || current.status !== 'running') return false;
-  await write(redis, namespace, { ...current, ...p, checkpoint: p.doneEvents, leaseUntil: Date.now() + LEASE_SECONDS * 1000, updatedAt: new Date().toISOString() });
+  await lease(redis, namespace, current);
+  await write(redis, namespace, { ...current, ...p, checkpoint: p.doneEvents, updatedAt: new Date().toISOString() });
   return true;
 }
 
@@ -116,11 +128,11 @@ export async function finishRedisRun(redis: RedisClient, namespace: string, run:
     status: 'error' in outcome ? 'failed' : 'done',
     result: 'result' in outcome ? outcome.result : null,
     error: 'error' in outcome ? outcome.error : null,
-    leaseUntil: null,
     updatedAt: now,
     finishedAt: now,
   });
   await redis.eval("if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0", 1, historyRunKeys(namespace).active(run.subject), run.id);
+  await redis.del(historyRunKeys(namespace).lease(run.id));
 }
 
 /** The subject's latest runs, newest first. */
