@@ -30,7 +30,7 @@ export const INTEGRATION_AREAS: ReadonlyArray<{ prefix: string; tests: string[] 
   { prefix: 'shared/http/', tests: it('http-input', 'http-fuzz', 'http-gateway', 'broker-alarm') },
   { prefix: 'shared/db/locks', tests: it('order-locks', 'concurrency', 'redelivery', 'payment-recovery') },
   { prefix: 'shared/db/', tests: it('order-locks', 'prepared-statements', 'event-log', 'outage', 'payment-recovery', 'read-only-database') },
-  { prefix: 'shared/history/', tests: it('event-log', 'retention', 'rebuild', 'replay', 'recent-events-rebuild') },
+  { prefix: 'shared/history/', tests: it('event-log', 'retention', 'rebuild', 'replay', 'recent-events-rebuild', 'redis-runs') },
   { prefix: 'shared/messaging/event-log', tests: it('event-log', 'rebuild', 'replay') },
   { prefix: 'shared/messaging/retention', tests: it('retention', 'event-log') },
   { prefix: 'shared/messaging/topology', tests: it('upgrade', 'broker-policies', 'partitions') },
