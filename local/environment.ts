@@ -9,11 +9,15 @@ import { randomUUID } from 'node:crypto';
 import { pathToFileURL } from 'node:url';
 import type { Context } from 'aws-lambda';
 import type { FunctionSpec } from '../functions/catalog';
+import { LOCAL_ENV } from '../shared/env';
+import { clockSkewOf, realNow, skewClock } from './clock-skew';
 import type { Invocation, InvocationResult } from './environment-protocol';
 
 const spec = JSON.parse(process.env.EVENTFLOW_FUNCTION_SPEC ?? 'null') as FunctionSpec;
 const bundle = process.env.EVENTFLOW_FUNCTION_BUNDLE ?? '';
 if (!spec || !bundle) throw new Error('EVENTFLOW_FUNCTION_SPEC and EVENTFLOW_FUNCTION_BUNDLE must be set');
+// Before the bundle loads, so that the function reads the skewed clock from its first line on.
+skewClock(clockSkewOf(process.env[LOCAL_ENV.clockSkew], spec.id));
 
 type Handler = (event: unknown, context: Context) => Promise<unknown>;
 
@@ -37,7 +41,8 @@ async function main() {
       awsRequestId: msg.requestId ?? randomUUID(),
       logGroupName: `/aws/lambda/${spec.id}`,
       logStreamName: `local/${process.pid}`,
-      getRemainingTimeInMillis: () => Math.max(0, msg.deadline - Date.now()),
+      // The runtime set the deadline by the real clock; Lambda counts it on its own, unskewed.
+      getRemainingTimeInMillis: () => Math.max(0, msg.deadline - realNow()),
       done: () => undefined,
       fail: () => undefined,
       succeed: () => undefined,

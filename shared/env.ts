@@ -96,6 +96,8 @@ export const LOCAL_ENV = {
   eventLogArchiveDir: 'EVENT_LOG_ARCHIVE_DIR',
   /** "off": the local gateway does not play API Gateway's per-route throttling (local/route-throttle.ts). */
   routeThrottling: 'LOCAL_ROUTE_THROTTLING',
+  /** "<function>=<seconds>,…": those environments' clocks run that far ahead (local/clock-skew.ts; the fault run). */
+  clockSkew: 'LOCAL_CLOCK_SKEW',
 } as const;
 
 /**
