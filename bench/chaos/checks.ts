@@ -96,6 +96,19 @@ export function checkReservationsOnce(reservations: ReservationRecord[]): Violat
   return [...n].filter(([, k]) => k > 1).map(([orderId, k]) => ({ rule: 'at most one reservation per order', subject: orderId, detail: `${k} reservations` }));
 }
 
+/** An order cancelled at its deadline, and how long after its creation, both by the database's clock. */
+export interface DeadlineCancellation {
+  orderId: string;
+  seconds: number;
+}
+
+/** No order is cancelled at its deadline before the deadline has passed, whatever the functions' clocks say. */
+export function checkDeadlines(cancelled: DeadlineCancellation[], deadlineSeconds: number): Violation[] {
+  return cancelled
+    .filter((c) => c.seconds < deadlineSeconds)
+    .map((c) => ({ rule: 'no order is cancelled before its deadline', subject: c.orderId, detail: `cancelled ${c.seconds.toFixed(1)} s after creation; the deadline is ${deadlineSeconds} s` }));
+}
+
 /** One message found in a DLQ: which DLQ, and the malformed message it carries, if it is one of the run's. */
 export interface ParkedMessage {
   dlq: string;
@@ -148,7 +161,8 @@ export function columnOf(rule: string): Column {
   ) {
     return 'duplicated';
   }
-  if (rule.startsWith('a DLQ') || rule.startsWith('a malformed') || rule.startsWith('health') || rule.startsWith('the broker') || rule.startsWith('timeline')) return 'other';
+  const other = ['a DLQ', 'a malformed', 'health', 'the broker', 'timeline', 'token expiry', 'no order is cancelled before', 'reads go on', 'a full disk'];
+  if (other.some((prefix) => rule.startsWith(prefix))) return 'other';
   return 'lost';
 }
 

@@ -3,12 +3,13 @@
  * (the runtime restarted, the service started again, the burst confirmed by the broker); nothing
  * else is restarted for the runtime, which must find its connections again by itself.
  */
+import { LOCAL_ENV } from '../../shared/env';
 import type { ServiceId } from '../../scripts/private-stack';
 import type { Violation } from '../invariants';
 import { EXPECTED_WHILE_BLOCKED, EXPECTED_WHILE_MISSING, EXPECTED_WHILE_READ_ONLY } from './health';
 import type { HealthExpectation, HealthWatch } from './health';
 
-export const FAULT_IDS = ['runtime-kill', 'rabbitmq-restart', 'postgres-restart', 'redis-stop', 'malformed-burst', 'payment-db-read-only', 'payment-disk-full', 'broker-alarm'] as const;
+export const FAULT_IDS = ['runtime-kill', 'rabbitmq-restart', 'postgres-restart', 'redis-stop', 'malformed-burst', 'payment-db-read-only', 'payment-disk-full', 'clock-skew', 'broker-alarm'] as const;
 export type FaultId = (typeof FAULT_IDS)[number];
 
 export const FAULT_TITLES: Record<FaultId, string> = {
@@ -19,7 +20,25 @@ export const FAULT_TITLES: Record<FaultId, string> = {
   'malformed-burst': 'malformed and duplicated messages on every exchange',
   'payment-db-read-only': "payment's database read-only (a replica after a failover), then writable",
   'payment-disk-full': "payment's database disk full (writes fail, reads go on), then space freed",
+  'clock-skew': 'clocks of half the functions 5 minutes ahead or behind, then right again',
   'broker-alarm': 'RabbitMQ memory alarm (publishers blocked), then cleared',
+};
+
+/**
+ * The clocks moved in the clock-skew fault (local/clock-skew.ts), in seconds: the command APIs 5
+ * minutes behind (the orders they place are stamped in the past, which a deadline read by their
+ * stamps would cancel at once), a consumer on the payment side, the deadline and settlement sweeps,
+ * the WebSocket authorizer and the notifier 5 minutes ahead, while their counterparts keep the
+ * right time: every comparison of one process's time with another's meets a 5-minute difference.
+ */
+export const SKEWED_CLOCKS: Readonly<Record<string, number>> = {
+  'order-api': -300,
+  'inventory-api': -300,
+  'payment-consumer': 300,
+  'order-deadlines': 300,
+  'payment-reconciler': 300,
+  'notification-authorizer': 300,
+  'notification-consumer': 300,
 };
 
 export interface FaultContext {
@@ -41,6 +60,10 @@ export interface FaultContext {
   readPayments(): Promise<number>;
   /** The runtime's log: where it ends now, and when a line matching `re` appeared after that. */
   runtimeLog: { end(): number; waitFor(re: RegExp, from: number, ms: number): Promise<number | null> };
+  /** Stops the runtime (SIGTERM, as a deploy does) and starts it again with these variables added. */
+  restartRuntime(env: Record<string, string>): Promise<void>;
+  /** Whether the WebSocket API takes a connection whose token expires in `seconds`, and what it answered. */
+  connectsWithTokenFor(seconds: number): Promise<{ open: boolean; outcome: string }>;
   /** Runs rabbitmqctl against the private node (its memory high watermark set at run time). */
   rabbitmqctl(args: string[]): Promise<string>;
   health: HealthWatch;
@@ -187,6 +210,31 @@ export async function injectFault(id: FaultId, ctx: FaultContext): Promise<Fault
         violations,
         detectSeconds: at === null ? null : (at - begun) / 1000,
         note: `payment's disk full (${(bytes / 2 ** 20).toFixed(0)} MiB of filler) for ${((restoredAt - startedAt) / 1000).toFixed(1)} s${detected}; GET /payments answered ${read}`,
+      };
+    }
+    case 'clock-skew': {
+      // Deadlines and settlement sweeps compare database times with the database's clock, an
+      // order's history is ordered by its versions and causes, not by clocks (docs/decisions.md,
+      // "Time"): none of it may notice. The checks after the drain include the timelines, and that
+      // no order was cancelled before its deadline.
+      const startedAt = Date.now();
+      await ctx.restartRuntime({ [LOCAL_ENV.clockSkew]: Object.entries(SKEWED_CLOCKS).map(([f, seconds]) => `${f}=${seconds}`).join(',') });
+      const begun = Date.now();
+      const violations: Violation[] = [];
+      // A token with 10 minutes left is good to an authorizer 5 minutes ahead (60 s leeway).
+      const ws = await ctx.connectsWithTokenFor(600);
+      if (!ws.open) {
+        violations.push({ rule: 'token expiry holds with a skewed clock', subject: 'notification-authorizer', detail: `a token with 10 minutes left, to an authorizer 5 minutes ahead: ${ws.outcome}` });
+      }
+      await new Promise((r) => setTimeout(r, begun + ctx.downMs - Date.now()));
+      await ctx.restartRuntime({});
+      const restoredAt = Date.now();
+      return {
+        startedAt,
+        restoredAt,
+        violations,
+        detectSeconds: null,
+        note: `${Object.keys(SKEWED_CLOCKS).length} functions' clocks 5 minutes off for ${((restoredAt - startedAt) / 1000).toFixed(1)} s (two graceful restarts of the runtime)`,
       };
     }
     case 'malformed-burst': {

@@ -5,10 +5,14 @@
  * Every wait is bounded; everything started is stopped and removed at the end.
  */
 import { openSync, readSync, closeSync, statSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
 import os from 'node:os';
+import WebSocket from 'ws';
+import { mintAccessToken } from '../../local/auth/tokens';
 import type { ChannelModel } from 'amqplib';
 import pg from 'pg';
 import { databaseName, withDatabase } from '../../shared/config';
+import { LOCAL_ENV } from '../../shared/env';
 import type { ServiceName } from '../../shared/config';
 import { connectAmqp } from '../../shared/messaging/broker';
 import { ManagementApi } from '../../shared/messaging/broker-admin';
@@ -32,8 +36,8 @@ import { apiFetch } from '../http';
 import type { ChaosOptions } from './args';
 import { readDeadLetters, sendBurst } from './burst';
 import { placeDatabaseOnSmallDisk } from './disk';
-import { checkDeadLetters, checkGatewayBooks, checkPolicies, checkReservationsOnce, checkStatusHistory, tally } from './checks';
-import type { GatewayOperation, PaymentRecord, SentMalformed, StatusChange } from './checks';
+import { checkDeadLetters, checkDeadlines, checkGatewayBooks, checkPolicies, checkReservationsOnce, checkStatusHistory, tally } from './checks';
+import type { DeadlineCancellation, GatewayOperation, PaymentRecord, SentMalformed, StatusChange } from './checks';
 import { FAULT_TITLES, injectFault } from './faults';
 import type { FaultId, FaultOutcome } from './faults';
 import { healthTimeline, isOk, startHealthWatch } from './health';
@@ -82,6 +86,9 @@ export interface ChaosHooks {
   /** Registers what to run on Ctrl-C; returns its removal. */
   registerCleanup?: (fn: () => Promise<void>) => () => void;
 }
+
+/** The saga's deadline in the run (the default, named here so that the check can hold the runtime to it). */
+const ORDER_DEADLINE_SECONDS = 300;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, Math.max(0, ms)));
 const TERMINAL_STATUSES = ['CONFIRMED', 'FAILED', 'CANCELLED'];
@@ -134,6 +141,14 @@ async function readViolations(opts: {
     pools.inventory.query<{ orderId: string }>('SELECT order_id AS "orderId" FROM reservations'),
     readDeadLetters(opts.amqp, opts.namespace),
   ]);
+  const deadlineCancellations = await pools.order.query<DeadlineCancellation>(
+    // By the database's clock (each event's outbox row), not the events' own times: those are the
+    // clocks of the processes that wrote them, which the clock-skew fault moves.
+    `SELECT o.id AS "orderId",
+            extract(epoch FROM (SELECT max(x.created_at) FROM outbox x WHERE x.order_id = o.id AND x.type = 'order.cancelled')
+                             - (SELECT min(x.created_at) FROM outbox x WHERE x.order_id = o.id AND x.type = 'order.created'))::float8 AS seconds
+       FROM orders o WHERE o.status = 'CANCELLED' AND o.failure_reason LIKE 'timed out%'`,
+  );
   const version = parseBrokerVersion(String(opts.amqp.connection.serverProperties.version ?? ''));
   const wantedPolicies = brokerPolicies(resolveTopology(opts.namespace, deploymentLayout()), opts.namespace, version);
   const appliedPolicies = (await new ManagementApi(opts.managementUrl, '/').listPolicies()).filter((p) => p.name.startsWith(policyPrefix(opts.namespace)));
@@ -149,6 +164,7 @@ async function readViolations(opts: {
     ...checkGatewayBooks(operations.rows, payments.rows, refundKeyOf),
     ...inFlight,
     ...checkReservationsOnce(reservations.rows),
+    ...checkDeadlines(deadlineCancellations.rows, ORDER_DEADLINE_SECONDS),
     ...checkDeadLetters(parked, opts.malformed),
     ...checkPolicies(wantedPolicies, appliedPolicies),
   ];
@@ -187,6 +203,7 @@ export async function runChaos(opts: ChaosOptions, hooks: ChaosHooks): Promise<C
       // One address and one operator offer every customer's orders: the per-principal limits would throttle them.
       ...UNTHROTTLED_ENV,
       SCHEDULE_SECONDS: '2',
+      [LOCAL_ENV.orderDeadlineSeconds]: String(ORDER_DEADLINE_SECONDS),
       // An intent left CHARGING by the kill is settled 10 s after its last change rather than 30 s.
       PAYMENT_SETTLE_AFTER_SECONDS: '10',
     };
@@ -239,6 +256,15 @@ export async function runChaos(opts: ChaosOptions, hooks: ChaosHooks): Promise<C
         const outcome: FaultOutcome = await injectFault(fault, {
           stop: (s: ServiceId) => stack.stop(s, { immediate: s === 'postgres' }),
           start: (s: ServiceId) => stack.start(s),
+          async restartRuntime(env) {
+            await runtime.kill('SIGTERM');
+            log(`  runtime stopped; starting it again${Object.keys(env).length ? ` with ${Object.entries(env).map(([k, v]) => `${k}=${v}`).join(' ')}` : ''}`);
+            runtime = await startRuntimeProcess({ namespace, env: { ...runtimeEnv, ...env } });
+          },
+          async connectsWithTokenFor(seconds) {
+            const token = await mintAccessToken({ sub: randomUUID(), role: 'operator', issuer: runtime.system.issuerUrl, expiresInSeconds: seconds });
+            return webSocketOpens(`${runtime.system.wsUrl}/?token=${encodeURIComponent(token)}`);
+          },
           async killAndRestartRuntime() {
             await runtime.kill('SIGKILL');
             log('  runtime killed; starting it again');
@@ -363,9 +389,13 @@ async function measureRecovery(health: HealthWatch, orderDb: pg.Pool, since: num
   let settledAt: number | null = null;
   while (settledAt === null && Date.now() < deadline) {
     try {
+      // Placed and settled by the database's clock (the outbox rows of order.created and of the
+      // event that ended the order), which no function's clock moves.
       const { rows } = await orderDb.query<{ at: number | null }>(
-        `SELECT (extract(epoch FROM min(updated_at)) * 1000)::float8 AS at FROM orders
-          WHERE created_at >= to_timestamp($1::float8 / 1000) AND status = ANY($2::text[])`,
+        `SELECT (extract(epoch FROM min(s.created_at)) * 1000)::float8 AS at
+           FROM outbox c JOIN outbox s ON s.order_id = c.order_id
+          WHERE c.type = 'order.created' AND c.created_at >= to_timestamp($1::float8 / 1000)
+            AND (s.type = 'order.cancelled' OR (s.type = 'order.updated' AND s.envelope->'data'->>'status' = ANY($2::text[])))`,
         [since, TERMINAL_STATUSES],
       );
       settledAt = rows[0]?.at ?? null;
@@ -406,4 +436,38 @@ function logWatch(file: string) {
       return null;
     },
   };
+}
+
+/**
+ * Whether a WebSocket connection to `url` opens: 'open', 'refused <status>' when the handshake is
+ * answered with an HTTP status (the authorizer's 401), else what went wrong (a timeout, an error).
+ */
+function webSocketOutcome(url: string): Promise<string> {
+  return new Promise((resolve) => {
+    const ws = new WebSocket(url);
+    const done = (outcome: string) => {
+      clearTimeout(timer);
+      ws.removeAllListeners();
+      ws.on('error', () => undefined);
+      ws.terminate();
+      resolve(outcome);
+    };
+    const timer = setTimeout(() => done('no answer in 10 s'), 10_000);
+    ws.once('open', () => done('open'));
+    ws.once('unexpected-response', (_req, res) => done(`refused ${res.statusCode}`));
+    ws.once('error', (err) => done(`error ${err.message}`));
+  });
+}
+
+/**
+ * Tries a connection until it opens or is refused (a verdict on the token), for up to 60 s: a
+ * runtime just restarted may still be starting the functions' environments.
+ */
+async function webSocketOpens(url: string): Promise<{ open: boolean; outcome: string }> {
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const outcome = await webSocketOutcome(url);
+    if (outcome === 'open' || outcome.startsWith('refused 4') || Date.now() > deadline) return { open: outcome === 'open', outcome };
+    await sleep(1_000);
+  }
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseChaosArgs } from '../../bench/chaos/args';
-import { checkDeadLetters, checkGatewayBooks, checkPolicies, checkReservationsOnce, checkStatusHistory, columnOf, tally } from '../../bench/chaos/checks';
+import { checkDeadLetters, checkDeadlines, checkGatewayBooks, checkPolicies, checkReservationsOnce, checkStatusHistory, columnOf, tally } from '../../bench/chaos/checks';
 import { brokerPolicies, parseBrokerVersion } from '../../shared/messaging/policies';
 import { resolveTopology } from '../../functions/topology';
 import { FAULT_IDS } from '../../bench/chaos/faults';
@@ -112,6 +112,7 @@ describe('fault run: reservations and DLQs', () => {
     const loosened = applied.map((p, i) => (i === 0 ? { ...p, definition: { ...p.definition, 'delivery-limit': 1000 } } : p));
     expect(checkPolicies(wanted, loosened)).toHaveLength(1);
     expect(columnOf("the broker applies the queues' policies")).toBe('other');
+    for (const rule of ['token expiry holds with a skewed clock', 'no order is cancelled before its deadline', 'reads go on while writes fail', 'a full disk is noticed']) expect(columnOf(rule), rule).toBe('other');
   });
 
   it('counts unsettled orders and unconserved stock as lost', () => {
@@ -195,5 +196,18 @@ describe('fault run: command line, health, table', () => {
       },
     ]);
     expect(table.split('\n')[2]).toBe('| Redis stopped and started | 10 | 3 | 2 | 0 | 0 | 0 | 5.3 | 0.8 | 1.5 | 1.0 | degraded (redis) 5.0 s → ok |');
+  });
+});
+
+describe('fault run: deadlines', () => {
+  it('finds an order cancelled at its deadline before the deadline had passed, by the database clock', () => {
+    const cancelled = [
+      { orderId: 'a', seconds: 300.2 },
+      { orderId: 'b', seconds: 12.5 },
+    ];
+    expect(checkDeadlines(cancelled, 300)).toEqual([
+      { rule: 'no order is cancelled before its deadline', subject: 'b', detail: 'cancelled 12.5 s after creation; the deadline is 300 s' },
+    ]);
+    expect(checkDeadlines([{ orderId: 'a', seconds: 300 }], 300)).toEqual([]);
   });
 });
