@@ -21,6 +21,10 @@ export interface ChaosOptions {
   seed: number;
   httpConnections: number;
   requestTimeoutMs: number;
+  /** The machine's measured ceiling (settled orders/s): the tenfold burst offers ten times it. */
+  ceiling: number;
+  /** Seconds the tenfold burst lasts. */
+  burstSeconds: number;
   /** Where the JSON record of the run goes (null: nowhere). */
   out: string | null;
 }
@@ -49,6 +53,9 @@ exits non-zero on any violation. See RELIABILITY.md.
   --scarce 0.05           share with a line for a scarce product (default 0.05)
   --cancel 0.05           share cancelled shortly after creation (default 0.05)
   --seed 1                seed of the order mix
+  --ceiling 150           the machine's ceiling in settled orders/s (BENCHMARKS.md); the
+                          tenfold burst offers ten times it (default 150)
+  --burst-seconds 20      how long the tenfold burst lasts (default 20)
   --http-connections 32   keep-alive connections of the HTTP pool (default 32)
   --timeout-ms 10000      bound on one HTTP request
   --out FILE.json         also write the run's figures as JSON
@@ -82,6 +89,8 @@ export function parseChaosArgs(argv: string[]): ParsedChaosArgs {
       scarce: { type: 'string' },
       cancel: { type: 'string' },
       seed: { type: 'string' },
+      ceiling: { type: 'string' },
+      'burst-seconds': { type: 'string' },
       'http-connections': { type: 'string' },
       'timeout-ms': { type: 'string' },
       out: { type: 'string' },
@@ -109,6 +118,8 @@ export function parseChaosArgs(argv: string[]): ParsedChaosArgs {
         cancelled: num(values.cancel, DEFAULT_MIX.cancelled, '--cancel', { max: 1 }),
       },
       seed: Math.round(num(values.seed, 1, '--seed')),
+      ceiling: num(values.ceiling, 150, '--ceiling', { min: 1 }),
+      burstSeconds: num(values['burst-seconds'], 20, '--burst-seconds', { min: 1 }),
       httpConnections: Math.round(num(values['http-connections'], 32, '--http-connections', { min: 1 })),
       requestTimeoutMs: num(values['timeout-ms'], 10_000, '--timeout-ms', { min: 100 }),
       out: values.out ?? null,

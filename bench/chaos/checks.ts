@@ -161,7 +161,7 @@ export function columnOf(rule: string): Column {
   ) {
     return 'duplicated';
   }
-  const other = ['a DLQ', 'a malformed', 'health', 'the broker', 'timeline', 'token expiry', 'no order is cancelled before', 'reads go on', 'a full disk'];
+  const other = ['a DLQ', 'a malformed', 'health', 'the broker', 'timeline', 'token expiry', 'no order is cancelled before', 'reads go on', 'a full disk', 'overload'];
   if (other.some((prefix) => rule.startsWith(prefix))) return 'other';
   return 'lost';
 }

@@ -8,8 +8,10 @@ import type { ServiceId } from '../../scripts/private-stack';
 import type { Violation } from '../invariants';
 import { EXPECTED_WHILE_BLOCKED, EXPECTED_WHILE_MISSING, EXPECTED_WHILE_READ_ONLY } from './health';
 import type { HealthExpectation, HealthWatch } from './health';
+import { judgeOverload } from './overload';
+import type { OverloadFigures } from './overload';
 
-export const FAULT_IDS = ['runtime-kill', 'rabbitmq-restart', 'postgres-restart', 'redis-stop', 'malformed-burst', 'payment-db-read-only', 'payment-disk-full', 'clock-skew', 'broker-alarm'] as const;
+export const FAULT_IDS = ['runtime-kill', 'rabbitmq-restart', 'postgres-restart', 'redis-stop', 'malformed-burst', 'payment-db-read-only', 'payment-disk-full', 'clock-skew', 'broker-alarm', 'tenfold-burst'] as const;
 export type FaultId = (typeof FAULT_IDS)[number];
 
 export const FAULT_TITLES: Record<FaultId, string> = {
@@ -22,6 +24,7 @@ export const FAULT_TITLES: Record<FaultId, string> = {
   'payment-disk-full': "payment's database disk full (writes fail, reads go on), then space freed",
   'clock-skew': 'clocks of half the functions 5 minutes ahead or behind, then right again',
   'broker-alarm': 'RabbitMQ memory alarm (publishers blocked), then cleared',
+  'tenfold-burst': 'ten times the ceiling offered on top of the steady load',
 };
 
 /**
@@ -64,6 +67,8 @@ export interface FaultContext {
   restartRuntime(env: Record<string, string>): Promise<void>;
   /** Whether the WebSocket API takes a connection whose token expires in `seconds`, and what it answered. */
   connectsWithTokenFor(seconds: number): Promise<{ open: boolean; outcome: string }>;
+  /** Offers ten times the ceiling for a while on top of the steady load, and measures (bench/chaos/overload.ts). */
+  overload(): Promise<{ figures: OverloadFigures; rate: number; seconds: number }>;
   /** Runs rabbitmqctl against the private node (its memory high watermark set at run time). */
   rabbitmqctl(args: string[]): Promise<string>;
   health: HealthWatch;
@@ -235,6 +240,22 @@ export async function injectFault(id: FaultId, ctx: FaultContext): Promise<Fault
         violations,
         detectSeconds: null,
         note: `${Object.keys(SKEWED_CLOCKS).length} functions' clocks 5 minutes off for ${((restoredAt - startedAt) / 1000).toFixed(1)} s (two graceful restarts of the runtime)`,
+      };
+    }
+    case 'tenfold-burst': {
+      const startedAt = Date.now();
+      const { figures: f, rate, seconds } = await ctx.overload();
+      const restoredAt = Date.now();
+      const ms = (x: number | null) => (x === null ? '—' : `${Math.round(x)} ms`);
+      return {
+        startedAt,
+        restoredAt,
+        violations: judgeOverload(f),
+        detectSeconds: null,
+        note:
+          `${rate}/s offered for ${seconds} s: ${f.accepted} accepted (${f.acceptedPerSec.toFixed(0)}/s), ${f.refused} refused with 503 (p99 ${ms(f.refusedP99Ms)}), ` +
+          `${f.otherErrors} other errors; accepted p99 POST→final ${ms(f.acceptedSettleP99Ms)} against ${ms(f.steadySettleP99Ms)} steady; ` +
+          `backlog gone ${f.backlogGoneSeconds === null ? 'never' : `${f.backlogGoneSeconds.toFixed(1)} s`} after; runtime RSS ${f.rssBeforeMiB.toFixed(0)} → peak ${f.rssPeakMiB.toFixed(0)} MiB`,
       };
     }
     case 'malformed-burst': {

@@ -36,6 +36,7 @@ import { apiFetch } from '../http';
 import type { ChaosOptions } from './args';
 import { readDeadLetters, sendBurst } from './burst';
 import { placeDatabaseOnSmallDisk } from './disk';
+import { overloadFigures, rssOfTreeMiB } from './overload';
 import { checkDeadLetters, checkDeadlines, checkGatewayBooks, checkPolicies, checkReservationsOnce, checkStatusHistory, tally } from './checks';
 import type { DeadlineCancellation, GatewayOperation, PaymentRecord, SentMalformed, StatusChange } from './checks';
 import { FAULT_TITLES, injectFault } from './faults';
@@ -292,6 +293,46 @@ export async function runChaos(opts: ChaosOptions, hooks: ChaosHooks): Promise<C
             return res.status;
           },
           runtimeLog: logWatch(runtime.system.logFile),
+          async overload() {
+            const rate = opts.ceiling * 10;
+            const seconds = opts.burstSeconds;
+            // The steady pace: the orders of the 10 s before the burst (the phase's first seconds may meet cold environments).
+            const burstFrom = performance.now(); // the load's clock (bench/load.ts)
+            const steadyBefore = load!.records.filter((r) => r.postOutcome !== undefined && r.startedAt >= burstFrom - 10_000);
+            const rssBeforeMiB = rssOfTreeMiB(runtime.pid);
+            let rssPeakMiB = rssBeforeMiB;
+            const sampling = setInterval(() => (rssPeakMiB = Math.max(rssPeakMiB, rssOfTreeMiB(runtime.pid))), 1_000);
+            const burst = await startLoad({
+              httpUrl,
+              wsUrl: access.wsUrl,
+              auth: access.headers,
+              wsClients: 1,
+              wsSubscribe: true,
+              products,
+              mix: opts.mix,
+              mode: { kind: 'open', ratePerSec: rate },
+              warmupSeconds: 0,
+              seconds,
+              // A connection per request the burst may have in flight (the rate times the 10 s
+              // bound would be 15,000): without enough, requests wait in the generator's own queue
+              // and time out there, which says nothing about the system.
+              httpConnections: Math.min(4_000, rate * 2),
+              requestTimeoutMs: opts.requestTimeoutMs,
+              settleWaitMs: 90_000,
+              seed: opts.seed + 1_000,
+            });
+            try {
+              await burst.done;
+              const deadline = Date.now() + 90_000;
+              while (burst.unsettled() > 0 && Date.now() < deadline) await sleep(500);
+              accepted.push(...burst.acceptedIds());
+              const figures = overloadFigures({ burst: burst.records, steadyBefore, seconds, burstEndedAt: burst.measureTo, rssBeforeMiB, rssPeakMiB });
+              return { figures, rate, seconds };
+            } finally {
+              clearInterval(sampling);
+              await burst.stop();
+            }
+          },
           rabbitmqctl: (args) => stack.rabbitmqctl(args),
           async burst() {
             const sent = await retrying('sending the burst', () =>

@@ -17,12 +17,16 @@ const AS_ROOT = process.getuid?.() === 0;
 if (!AS_ROOT) process.stderr.write('chaos: not root, so payment-disk-full is left out (npm run chaos -- --faults payment-disk-full, as root)\n');
 
 /**
+ * Not the tenfold burst either: what it judges is pace (p99 against the steady p99, refusals within
+ * 2 s, the backlog within a minute) at ten times the machine's ceiling, a benchmark's question,
+ * not a test's (`npm run chaos -- --faults tenfold-burst`, RELIABILITY.md).
+ *
  * Every fault but the broker alarm: setting and clearing a watermark are two rabbitmqctl runs,
  * whose Erlang start-up took about two minutes on the shared machine under load, more than this
  * run may add (RELIABILITY.md); `npm run chaos -- --faults broker-alarm` runs it, and
  * test/integration/broker-alarm.test.ts covers what it fixed.
  */
-const CI_FAULTS = FAULT_IDS.filter((f) => f !== 'broker-alarm' && (f !== 'payment-disk-full' || AS_ROOT));
+const CI_FAULTS = FAULT_IDS.filter((f) => f !== 'broker-alarm' && f !== 'tenfold-burst' && (f !== 'payment-disk-full' || AS_ROOT));
 
 it('every fault, under load: nothing lost, nothing duplicated, only the malformed messages dead-lettered', async () => {
   const report = await runChaos(
@@ -37,6 +41,8 @@ it('every fault, under load: nothing lost, nothing duplicated, only the malforme
       // More cancellations and declines than the default mix, so each phase has some of every kind.
       mix: { ...DEFAULT_MIX, declined: 0.15, scarce: 0.1, cancelled: 0.15 },
       seed: 7,
+      ceiling: 150,
+      burstSeconds: 20,
       httpConnections: 16,
       requestTimeoutMs: 15_000,
       out: null,

@@ -111,7 +111,7 @@ export async function startRuntimeProcess(opts: { namespace?: string; env?: Reco
       child.stderr.destroy();
       log.end();
     };
-    return { system, stop, kill };
+    return { system, stop, kill, pid: child.pid! };
   } catch (err) {
     await stop();
     throw err;

@@ -8,6 +8,8 @@ import { EXPECTED_WHILE_BLOCKED, EXPECTED_WHILE_READ_ONLY, healthTimeline } from
 import type { HealthBody } from '../../bench/chaos/health';
 import { formatTable } from '../../bench/chaos/report';
 import { refundKeyOf } from '../../functions/payment/domain/gateway';
+import { BACKLOG_GONE_WITHIN_S, REFUSED_WITHIN_MS, judgeOverload, overloadFigures } from '../../bench/chaos/overload';
+import type { OrderRecord } from '../../bench/load';
 
 describe('fault run: order history', () => {
   it('accepts the saga\'s transitions, a confirmed order cancelled afterwards included', () => {
@@ -209,5 +211,43 @@ describe('fault run: deadlines', () => {
       { rule: 'no order is cancelled before its deadline', subject: 'b', detail: 'cancelled 12.5 s after creation; the deadline is 300 s' },
     ]);
     expect(checkDeadlines([{ orderId: 'a', seconds: 300 }], 300)).toEqual([]);
+  });
+});
+
+describe('fault run: the tenfold burst', () => {
+  const rec = (over: Partial<OrderRecord>): OrderRecord =>
+    ({ seq: 0, warmup: false, scheduledAt: 0, startedAt: 1_000, lateMs: 0, scarce: false, declined: false, cancelAfterMs: null, finals: {}, ...over }) as OrderRecord;
+  const steady = [rec({ postOutcome: 201, startedAt: 0, finals: { CONFIRMED: 100 } }), rec({ postOutcome: 201, startedAt: 0, finals: { FAILED: 200 } })];
+
+  it('measures accepted and refused orders, their p99s, and when the backlog was gone', () => {
+    const burst = [
+      rec({ postOutcome: 201, finals: { CONFIRMED: 1_300 } }),
+      rec({ postOutcome: 201, finals: { CONFIRMED: 11_000 } }),
+      rec({ postOutcome: 503, postMs: 900, retryAfterMs: 1_000 }),
+      rec({ postOutcome: 503, postMs: 1_100 }),
+      rec({ postOutcome: 'timeout' }),
+    ];
+    const f = overloadFigures({ burst, steadyBefore: steady, seconds: 2, burstEndedAt: 3_000, rssBeforeMiB: 500, rssPeakMiB: 800 });
+    expect(f).toMatchObject({ offered: 5, accepted: 2, acceptedPerSec: 1, refused: 2, refusedWithoutRetryAfter: 1, refusedP99Ms: 1_100, otherErrors: 1 });
+    expect(f.acceptedSettleP99Ms).toBe(10_000);
+    expect(f.steadySettleP99Ms).toBe(200);
+    expect(f.backlogGoneSeconds).toBe(8);
+    expect(judgeOverload(f).map((v) => v.rule)).toEqual(['overload: a refusal says when to come back', 'overload: accepted orders keep their pace']);
+  });
+
+  it('holds a burst that keeps its pace, refuses at once and clears its backlog in time, and finds one that does not', () => {
+    const good = overloadFigures({
+      burst: [rec({ postOutcome: 201, finals: { CONFIRMED: 1_300 } }), rec({ postOutcome: 503, postMs: 1_000, retryAfterMs: 1_000 })],
+      steadyBefore: steady,
+      seconds: 1,
+      burstEndedAt: 2_000,
+      rssBeforeMiB: 1,
+      rssPeakMiB: 1,
+    });
+    expect(good.backlogGoneSeconds).toBe(0);
+    expect(judgeOverload(good)).toEqual([]);
+    const slow = { ...good, refusedP99Ms: REFUSED_WITHIN_MS + 1, backlogGoneSeconds: BACKLOG_GONE_WITHIN_S + 1 };
+    expect(judgeOverload(slow).map((v) => v.rule)).toEqual(['overload: the excess is refused at once', 'overload: the backlog is gone within a minute']);
+    expect(judgeOverload({ ...good, backlogGoneSeconds: null }).map((v) => v.rule)).toEqual(['overload: the backlog is gone within a minute']);
   });
 });

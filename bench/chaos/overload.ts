@@ -1,0 +1,117 @@
+/**
+ * The tenfold burst: ten times the machine's ceiling offered for a while on top of the steady load.
+ * What it must do (issue: "a tenfold burst"): accept about what the ceiling allows, refuse the rest
+ * at once with 503 and Retry-After, keep the accepted orders' p99 within twice the steady p99,
+ * and have the backlog gone within a minute of the burst. Pure judging here; the run measures.
+ */
+import { readFileSync, readdirSync } from 'node:fs';
+import type { Violation } from '../invariants';
+import { settledAs } from '../load';
+import type { OrderRecord } from '../load';
+import { summarize } from '../stats';
+
+export interface OverloadFigures {
+  offered: number;
+  accepted: number;
+  acceptedPerSec: number;
+  /** 503s, how many carried no Retry-After, and the p99 of their answer times (ms). */
+  refused: number;
+  refusedWithoutRetryAfter: number;
+  refusedP99Ms: number | null;
+  /** Anything else than 201 or 503 (timeouts, resets). */
+  otherErrors: number;
+  /** POST to final status on the WebSocket, p99 (ms): the burst's accepted orders, and the steady load's before the burst. */
+  acceptedSettleP99Ms: number | null;
+  steadySettleP99Ms: number | null;
+  /** From the burst's end until its last accepted order settled (s); null when some never did. */
+  backlogGoneSeconds: number | null;
+  /** Resident memory of the runtime's processes before the burst and at its peak (MiB). */
+  rssBeforeMiB: number;
+  rssPeakMiB: number;
+}
+
+/** How long a refusal may take to come back and still be "at once": the local gateway's wait for an environment (1 s) and slack. */
+export const REFUSED_WITHIN_MS = 2_000;
+/** The backlog's bound after the burst. */
+export const BACKLOG_GONE_WITHIN_S = 60;
+
+/** POST to first final status (ms) of each settled record. */
+export function settleTimes(records: readonly OrderRecord[]): number[] {
+  const out: number[] = [];
+  for (const r of records) {
+    const status = r.postOutcome === 201 ? settledAs(r) : undefined;
+    if (status !== undefined) out.push(r.finals[status]! - r.startedAt);
+  }
+  return out;
+}
+
+export function overloadFigures(opts: {
+  burst: readonly OrderRecord[];
+  steadyBefore: readonly OrderRecord[];
+  seconds: number;
+  burstEndedAt: number;
+  rssBeforeMiB: number;
+  rssPeakMiB: number;
+}): OverloadFigures {
+  const { burst } = opts;
+  const accepted = burst.filter((r) => r.postOutcome === 201);
+  const refused = burst.filter((r) => r.postOutcome === 503);
+  const acceptedSettle = settleTimes(burst);
+  const steadySettle = settleTimes(opts.steadyBefore);
+  const allSettled = acceptedSettle.length === accepted.length;
+  const lastSettled = Math.max(opts.burstEndedAt, ...accepted.map((r) => Math.min(...Object.values(r.finals))));
+  const p99 = (xs: number[]) => (xs.length ? summarize(xs).p99 : null);
+  return {
+    offered: burst.length,
+    accepted: accepted.length,
+    acceptedPerSec: accepted.length / opts.seconds,
+    refused: refused.length,
+    refusedWithoutRetryAfter: refused.filter((r) => r.retryAfterMs === undefined).length,
+    refusedP99Ms: p99(refused.map((r) => r.postMs ?? Number.POSITIVE_INFINITY)),
+    otherErrors: burst.length - accepted.length - refused.length,
+    acceptedSettleP99Ms: p99(acceptedSettle),
+    steadySettleP99Ms: p99(steadySettle),
+    backlogGoneSeconds: allSettled ? (lastSettled - opts.burstEndedAt) / 1000 : null,
+    rssBeforeMiB: opts.rssBeforeMiB,
+    rssPeakMiB: opts.rssPeakMiB,
+  };
+}
+
+/** What the burst broke, by the issue's rules (memory is reported, not judged: environments start on demand). */
+export function judgeOverload(f: OverloadFigures): Violation[] {
+  const v: Violation[] = [];
+  const rule = (r: string, detail: string) => v.push({ rule: `overload: ${r}`, subject: 'tenfold burst', detail });
+  if (f.refusedWithoutRetryAfter > 0) rule('a refusal says when to come back', `${f.refusedWithoutRetryAfter} of ${f.refused} 503s carried no Retry-After`);
+  if (f.refusedP99Ms !== null && f.refusedP99Ms > REFUSED_WITHIN_MS) rule('the excess is refused at once', `p99 of the 503s took ${Math.round(f.refusedP99Ms)} ms (bound ${REFUSED_WITHIN_MS} ms)`);
+  if (f.acceptedSettleP99Ms !== null && f.steadySettleP99Ms !== null && f.acceptedSettleP99Ms > 2 * f.steadySettleP99Ms) {
+    rule('accepted orders keep their pace', `p99 POST→final ${Math.round(f.acceptedSettleP99Ms)} ms against ${Math.round(f.steadySettleP99Ms)} ms steady (bound twice that)`);
+  }
+  if (f.backlogGoneSeconds === null) rule('the backlog is gone within a minute', 'some accepted orders never settled on the WebSocket');
+  else if (f.backlogGoneSeconds > BACKLOG_GONE_WITHIN_S) rule('the backlog is gone within a minute', `the last accepted order settled ${f.backlogGoneSeconds.toFixed(1)} s after the burst`);
+  return v;
+}
+
+/** Resident memory of a process and everything below it (MiB), from /proc. */
+export function rssOfTreeMiB(root: number): number {
+  const parentOf = new Map<number, number>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      parentOf.set(Number(entry), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  const tree = [root];
+  for (let i = 0; i < tree.length; i++) for (const [pid, ppid] of parentOf) if (ppid === tree[i]) tree.push(pid);
+  let pages = 0;
+  for (const pid of tree) {
+    try {
+      pages += Number(readFileSync(`/proc/${pid}/statm`, 'utf8').split(' ')[1]);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return (pages * 4096) / 2 ** 20;
+}
