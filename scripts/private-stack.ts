@@ -5,6 +5,7 @@
  * binaries; `close()` stops everything and removes the folder.
  */
 import { execFile, spawn } from 'node:child_process';
+import { processTree } from './process-tree';
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chownSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -68,23 +69,6 @@ function pgBin(name: string): string {
   return path.join(root, version, 'bin', name);
 }
 
-/** The children (and deeper) of a process, from /proc. */
-function descendants(root: number): number[] {
-  const parentOf = new Map<number, number>();
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      parentOf.set(Number(entry), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
-    } catch {
-      // gone meanwhile
-    }
-  }
-  const out = [root];
-  for (let i = 0; i < out.length; i++) for (const [pid, ppid] of parentOf) if (ppid === out[i]) out.push(pid);
-  return out.filter((pid) => parentOf.has(pid));
-}
-
 export async function startPrivateStack(): Promise<PrivateStack> {
   const id = randomBytes(4).toString('hex');
   const dir = path.join(os.tmpdir(), `eventflow-stack-${id}`);
@@ -110,7 +94,7 @@ export async function startPrivateStack(): Promise<PrivateStack> {
     pids: () => {
       const file = path.join(pgData, 'postmaster.pid');
       if (!existsSync(file)) return [];
-      return descendants(Number(readFileSync(file, 'utf8').split('\n')[0]));
+      return processTree(Number(readFileSync(file, 'utf8').split('\n')[0]));
     },
   };
 
@@ -155,7 +139,7 @@ export async function startPrivateStack(): Promise<PrivateStack> {
     },
     pids: () => {
       const file = path.join(rmqDir, 'pid');
-      return existsSync(file) ? descendants(Number(readFileSync(file, 'utf8').trim())) : [];
+      return existsSync(file) ? processTree(Number(readFileSync(file, 'utf8').trim())) : [];
     },
     /** Runs rabbitmqctl against this node (for policies, queue listings). */
     ctl: (args: string[]) => exec(rabbitBin('rabbitmqctl'), ['-n', node, ...args], { env: rmqEnv, cwd: rmqDir }),

@@ -4,7 +4,8 @@
  * at once with 503 and Retry-After, keep the accepted orders' p99 within twice the steady p99,
  * and have the backlog gone within a minute of the burst. Pure judging here; the run measures.
  */
-import { readFileSync, readdirSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { processTree } from '../../scripts/process-tree';
 import type { Violation } from '../invariants';
 import { settledAs } from '../load';
 import type { OrderRecord } from '../load';
@@ -93,20 +94,8 @@ export function judgeOverload(f: OverloadFigures): Violation[] {
 
 /** Resident memory of a process and everything below it (MiB), from /proc. */
 export function rssOfTreeMiB(root: number): number {
-  const parentOf = new Map<number, number>();
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      parentOf.set(Number(entry), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
-    } catch {
-      // gone meanwhile
-    }
-  }
-  const tree = [root];
-  for (let i = 0; i < tree.length; i++) for (const [pid, ppid] of parentOf) if (ppid === tree[i]) tree.push(pid);
   let pages = 0;
-  for (const pid of tree) {
+  for (const pid of processTree(root)) {
     try {
       pages += Number(readFileSync(`/proc/${pid}/statm`, 'utf8').split(' ')[1]);
     } catch {

@@ -229,6 +229,9 @@ export async function runChaos(opts: ChaosOptions, hooks: ChaosHooks): Promise<C
     const reported = new Set<string>();
     const phases: PhaseResult[] = [];
 
+    /** What every load of the run shares: the API, the WebSocket watcher, the products and the mix. */
+    const loadBase = { httpUrl, wsUrl: access.wsUrl, auth: access.headers, wsClients: 1, wsSubscribe: true, products, mix: opts.mix, warmupSeconds: 0, requestTimeoutMs: opts.requestTimeoutMs };
+
     for (const [index, fault] of opts.faults.entries()) {
       log(`\n[${index + 1}/${opts.faults.length}] ${FAULT_TITLES[fault]}: ${opts.rate} orders/s`);
       const health: HealthWatch = startHealthWatch(httpUrl);
@@ -236,19 +239,11 @@ export async function runChaos(opts: ChaosOptions, hooks: ChaosHooks): Promise<C
       try {
         load = await retrying('connecting the load generator', () =>
           startLoad({
-            httpUrl,
-            wsUrl: access.wsUrl,
-            auth: access.headers,
-            wsClients: 1,
-            wsSubscribe: true,
-            products,
-            mix: opts.mix,
+            ...loadBase,
             mode: { kind: 'open', ratePerSec: opts.rate },
-            warmupSeconds: 0,
             // Offered until stopped below.
             seconds: 24 * 3600,
             httpConnections: opts.httpConnections,
-            requestTimeoutMs: opts.requestTimeoutMs,
             settleWaitMs: 60_000,
             seed: opts.seed + index,
           }),
@@ -303,21 +298,13 @@ export async function runChaos(opts: ChaosOptions, hooks: ChaosHooks): Promise<C
             let rssPeakMiB = rssBeforeMiB;
             const sampling = setInterval(() => (rssPeakMiB = Math.max(rssPeakMiB, rssOfTreeMiB(runtime.pid))), 1_000);
             const burst = await startLoad({
-              httpUrl,
-              wsUrl: access.wsUrl,
-              auth: access.headers,
-              wsClients: 1,
-              wsSubscribe: true,
-              products,
-              mix: opts.mix,
+              ...loadBase,
               mode: { kind: 'open', ratePerSec: rate },
-              warmupSeconds: 0,
               seconds,
               // A connection per request the burst may have in flight (the rate times the 10 s
               // bound would be 15,000): without enough, requests wait in the generator's own queue
               // and time out there, which says nothing about the system.
               httpConnections: Math.min(4_000, rate * 2),
-              requestTimeoutMs: opts.requestTimeoutMs,
               settleWaitMs: 90_000,
               seed: opts.seed + 1_000,
             });

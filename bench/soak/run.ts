@@ -5,7 +5,7 @@
  * size, Redis's memory and the queues' depths. At the end it drains, checks every invariant of the
  * fault run, and says which series did not level off. Everything started is stopped at the end.
  */
-import { readFileSync, readdirSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { databaseName, SERVICES, withDatabase } from '../../shared/config';
@@ -14,6 +14,7 @@ import { UNTHROTTLED_ENV } from '../../shared/http/rate-limits';
 import { connectAmqp } from '../../shared/messaging/broker';
 import { deploymentLayout, resolveTopology } from '../../functions/topology';
 import { startPrivateStack } from '../../scripts/private-stack';
+import { processTree } from '../../scripts/process-tree';
 import { freshNamespace, startRuntimeProcess } from '../../test/support/runtime-process';
 import { benchAccess } from '../access';
 import { drain } from '../drain';
@@ -50,20 +51,10 @@ export interface SoakReport {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, Math.max(0, ms)));
 
 /** Memory per group (MiB, proportional set size): the runtime's own process, each function's environments, the servers, the generator. */
-function rssByGroup(runtimePid: number, servers: Record<string, number[]>): Record<string, number> {
-  const parentOf = new Map<number, number>();
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      parentOf.set(Number(entry), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
-    } catch {
-      // gone meanwhile
-    }
-  }
+function memoryByGroup(runtimePid: number, servers: Record<string, number[]>): Record<string, number> {
   // Proportional set size: a page shared by several processes (PostgreSQL's shared buffers, which
   // every backend touches) counted once in all, where summing resident sets counts it per process.
-  const rss = (pid: number) => {
+  const pss = (pid: number) => {
     try {
       return Number(/^Pss:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'))?.[1] ?? 0) / 1024;
     } catch {
@@ -72,19 +63,22 @@ function rssByGroup(runtimePid: number, servers: Record<string, number[]>): Reco
   };
   const out: Record<string, number> = {};
   const add = (group: string, mib: number) => (out[group] = (out[group] ?? 0) + mib);
-  const tree = [runtimePid];
-  for (let i = 0; i < tree.length; i++) for (const [pid, ppid] of parentOf) if (ppid === tree[i]) tree.push(pid);
-  for (const pid of tree) {
+  for (const pid of processTree(runtimePid)) {
     let group = 'runtime (gateway and schedules)';
     if (pid !== runtimePid) {
-      const args = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
+      let args: string[] = [];
+      try {
+        args = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
+      } catch {
+        continue; // gone meanwhile
+      }
       // An environment is `node … <host bundle> <function id>` (local/lambda.ts).
       group = args.some((a) => a.includes('/local/environment')) ? `environments: ${args.at(-1)}` : 'runtime: other';
     }
-    add(group, rss(pid));
+    add(group, pss(pid));
   }
-  for (const [server, pids] of Object.entries(servers)) for (const pid of pids) add(server, rss(pid));
-  add('load generator', rss(process.pid));
+  for (const [server, pids] of Object.entries(servers)) for (const pid of pids) add(server, pss(pid));
+  add('load generator', pss(process.pid));
   return out;
 }
 
@@ -167,7 +161,7 @@ export async function runSoak(opts: SoakOptions, log: (line: string) => void): P
       const to = performance.now();
       const from = to - opts.intervalSeconds * 1000;
       const figures = windowFigures(load.records, from, to);
-      const rssMiB = rssByGroup(runtime.pid, stack.pids());
+      const rssMiB = memoryByGroup(runtime.pid, stack.pids());
       const databaseMiB: Record<string, number> = {};
       for (const s of SERVICES) {
         const { rows } = await pools[s].query<{ mib: number }>('SELECT coalesce(sum(pg_total_relation_size(relid)), 0)::float8 / 1048576 AS mib FROM pg_stat_user_tables');
