@@ -108,8 +108,10 @@ describe('real-time notifications over WebSocket', () => {
 
     const late = await watch();
     const reply = await late.request({ action: 'subscribe', orderId }, 'subscribed');
-    const published = control.of(orderId).map((e) => e.id);
-    // Its events so far come with the reply, in publication order, then only its own live ones.
+    // Its events so far come with the reply, in history order (by version and causation, as a
+    // resume's: docs/decisions.md), then only its own live ones. Live frames come in the order the
+    // log received them, which two services publishing at the same moment can make differ.
+    const published = inHistoryOrder(control.of(orderId)).map((e) => e.id);
     expect(reply).toMatchObject({ orderId, subscriptions: 1, replayed: published.length });
     expect(reply.events.map((e: AnyEnvelope) => e.id)).toEqual(published);
     expect(late.events.filter((e) => orderIdOf(e) !== orderId)).toEqual([]);

@@ -48,10 +48,13 @@ function send(method: string, path: string, body?: unknown, localAddress = '127.
 
 describe('rate limits per principal, in Redis', () => {
   it('refuses a burst past the limit with 429 problem+json and Retry-After, and lets the client back in after it', async () => {
+    const sentAt = Date.now();
     const burst = await Promise.all(Array.from({ length: 12 }, () => send('GET', '/products?limit=1')));
+    const seconds = (Date.now() - sentAt) / 1000;
     const statuses = burst.map((r) => r.status).sort();
-    // The bucket holds 5; the runtime's own start may have taken none of them or some.
-    expect(statuses.filter((s) => s === 200).length).toBeLessThanOrEqual(5);
+    // The bucket holds 5 (the runtime's own start may have taken none of them or some) and gains one
+    // every 4 s: on a machine so busy that the burst itself took that long, one more may pass.
+    expect(statuses.filter((s) => s === 200).length).toBeLessThanOrEqual(5 + Math.floor(seconds * Number(LIMITS.RATE_LIMIT_PER_SECOND)));
     expect(statuses.filter((s) => s === 429).length).toBeGreaterThanOrEqual(7);
     expect(statuses.every((s) => s === 200 || s === 429)).toBe(true);
     const refused = burst.find((r) => r.status === 429)!;

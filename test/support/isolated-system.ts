@@ -43,7 +43,12 @@ export async function startIsolatedSystem(env: Record<string, string> = {}) {
     },
     db(service: ServiceName): pg.Pool {
       let p = pools.get(service);
-      if (!p) pools.set(service, (p = new pg.Pool({ connectionString: withDatabase(process.env.DATABASE_URL ?? DEFAULTS.databaseServerUrl, dbName(service)), max: 2 })));
+      if (!p) {
+        pools.set(service, (p = new pg.Pool({ connectionString: withDatabase(process.env.DATABASE_URL ?? DEFAULTS.databaseServerUrl, dbName(service)), max: 2 })));
+        // An idle client ended by takeDatabaseAway or setReadOnly: the pool drops it and opens
+        // another for the next query; unheard, the error would end the test run.
+        p.on('error', () => undefined);
+      }
       return p;
     },
     /** The service's database refuses connections and drops the ones it had, as in an outage. */
