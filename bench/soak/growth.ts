@@ -36,6 +36,13 @@ export interface Finding {
   detail: string;
 }
 
+/**
+ * The groups whose memory must level off: EventFlow's processes, PostgreSQL and RabbitMQ. Not the
+ * Redis server, whose memory follows its data (judged per order by its used memory), nor the load
+ * generator, which keeps a record of every order it placed.
+ */
+export const JUDGED_BY_MEMORY = (group: string) => group !== 'redis' && group !== 'load generator';
+
 /** Memory a group may gain between the middle and the last third without counting as growth. */
 export const MEMORY_SLACK = { ratio: 0.1, mib: 16 };
 /** How much dearer per order a database may get in the last third. */
@@ -54,7 +61,10 @@ export function findGrowth(points: readonly SoakPoint[]): Finding[] {
   const out: Finding[] = [];
   const [, middle, last] = thirds(points);
   const memory = new Map<string, (p: SoakPoint) => number>();
-  for (const group of new Set(points.flatMap((p) => Object.keys(p.rssMiB)))) memory.set(`memory ${group}`, (p) => p.rssMiB[group] ?? 0);
+  for (const group of new Set(points.flatMap((p) => Object.keys(p.rssMiB)))) {
+    if (!JUDGED_BY_MEMORY(group)) continue;
+    memory.set(`memory ${group}`, (p) => p.rssMiB[group] ?? 0);
+  }
   for (const [series, of] of memory) {
     const before = peak(middle.map(of));
     const after = peak(last.map(of));
