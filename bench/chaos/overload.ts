@@ -7,7 +7,6 @@
 import { readFileSync } from 'node:fs';
 import { processTree } from '../../scripts/process-tree';
 import type { Violation } from '../invariants';
-import { settledAs } from '../load';
 import type { OrderRecord } from '../load';
 import { summarize } from '../stats';
 
@@ -36,14 +35,9 @@ export const REFUSED_WITHIN_MS = 2_000;
 /** The backlog's bound after the burst. */
 export const BACKLOG_GONE_WITHIN_S = 60;
 
-/** POST to first final status (ms) of each settled record. */
+/** POST to settled (ms) of each order the load saw settle (its `doneAt`: bench/load.ts). */
 export function settleTimes(records: readonly OrderRecord[]): number[] {
-  const out: number[] = [];
-  for (const r of records) {
-    const status = r.postOutcome === 201 ? settledAs(r) : undefined;
-    if (status !== undefined) out.push(r.finals[status]! - r.startedAt);
-  }
-  return out;
+  return records.flatMap((r) => (r.doneAt === undefined ? [] : [r.doneAt - r.startedAt]));
 }
 
 export function overloadFigures(opts: {
@@ -60,7 +54,7 @@ export function overloadFigures(opts: {
   const acceptedSettle = settleTimes(burst);
   const steadySettle = settleTimes(opts.steadyBefore);
   const allSettled = acceptedSettle.length === accepted.length;
-  const lastSettled = Math.max(opts.burstEndedAt, ...accepted.map((r) => Math.min(...Object.values(r.finals))));
+  const lastSettled = Math.max(opts.burstEndedAt, ...accepted.map((r) => r.doneAt ?? Number.NEGATIVE_INFINITY));
   const p99 = (xs: number[]) => (xs.length ? summarize(xs).p99 : null);
   return {
     offered: burst.length,

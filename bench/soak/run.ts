@@ -20,7 +20,7 @@ import { benchAccess } from '../access';
 import { drain } from '../drain';
 import { checkInvariants, readSnapshot, readTimelineViolations } from '../invariants';
 import type { Violation } from '../invariants';
-import { settledAs, startLoad } from '../load';
+import { startLoad } from '../load';
 import type { OrderRecord } from '../load';
 import { createProductSet } from '../products';
 import { DEFAULT_MIX } from '../schedule';
@@ -91,9 +91,8 @@ function windowFigures(records: readonly OrderRecord[], from: number, to: number
   for (const r of records) {
     if (r.scheduledAt >= from && r.scheduledAt < to) offered++;
     if (r.postOutcome === 201 && r.startedAt >= from && r.startedAt < to) accepted++;
-    const status = r.postOutcome === 201 ? settledAs(r) : undefined;
-    if (status === undefined) continue;
-    const at = r.finals[status]!;
+    const at = r.doneAt;
+    if (at === undefined) continue;
     if (at < to) settledTotal++;
     if (at >= from && at < to) settle.push(at - r.startedAt);
   }

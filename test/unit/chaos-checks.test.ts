@@ -215,14 +215,15 @@ describe('fault run: deadlines', () => {
 });
 
 describe('fault run: the tenfold burst', () => {
+  // As the load leaves them: a settled order's first final status, and when (bench/load.ts).
   const rec = (over: Partial<OrderRecord>): OrderRecord =>
     ({ seq: 0, warmup: false, scheduledAt: 0, startedAt: 1_000, lateMs: 0, scarce: false, declined: false, cancelAfterMs: null, finals: {}, ...over }) as OrderRecord;
-  const steady = [rec({ postOutcome: 201, startedAt: 0, finals: { CONFIRMED: 100 } }), rec({ postOutcome: 201, startedAt: 0, finals: { FAILED: 200 } })];
+  const steady = [rec({ postOutcome: 201, startedAt: 0, finals: { CONFIRMED: 100 }, doneAt: 100, doneStatus: 'CONFIRMED' }), rec({ postOutcome: 201, startedAt: 0, finals: { FAILED: 200 }, doneAt: 200, doneStatus: 'FAILED' })];
 
   it('measures accepted and refused orders, their p99s, and when the backlog was gone', () => {
     const burst = [
-      rec({ postOutcome: 201, finals: { CONFIRMED: 1_300 } }),
-      rec({ postOutcome: 201, finals: { CONFIRMED: 11_000 } }),
+      rec({ postOutcome: 201, finals: { CONFIRMED: 1_300 }, doneAt: 1_300, doneStatus: 'CONFIRMED' }),
+      rec({ postOutcome: 201, finals: { CONFIRMED: 11_000 }, doneAt: 11_000, doneStatus: 'CONFIRMED' }),
       rec({ postOutcome: 503, postMs: 900, retryAfterMs: 1_000 }),
       rec({ postOutcome: 503, postMs: 1_100 }),
       rec({ postOutcome: 'timeout' }),
@@ -237,7 +238,7 @@ describe('fault run: the tenfold burst', () => {
 
   it('holds a burst that keeps its pace, refuses at once and clears its backlog in time, and finds one that does not', () => {
     const good = overloadFigures({
-      burst: [rec({ postOutcome: 201, finals: { CONFIRMED: 1_300 } }), rec({ postOutcome: 503, postMs: 1_000, retryAfterMs: 1_000 })],
+      burst: [rec({ postOutcome: 201, finals: { CONFIRMED: 1_300 }, doneAt: 1_300, doneStatus: 'CONFIRMED' }), rec({ postOutcome: 503, postMs: 1_000, retryAfterMs: 1_000 })],
       steadyBefore: steady,
       seconds: 1,
       burstEndedAt: 2_000,
