@@ -220,6 +220,14 @@ export async function runChaos(opts: ChaosOptions, hooks: ChaosHooks): Promise<C
     const access = await benchAccess(runtime.system);
     log(`runtime at ${httpUrl}; log in ${runtime.system.logFile}`);
 
+    /** Ends the runtime (SIGKILL: a crash mid-batch; SIGTERM: a deploy) and starts it again in its namespace, with `env` added. */
+    const restartRuntime = async (signal: 'SIGKILL' | 'SIGTERM', env: Record<string, string> = {}) => {
+      await runtime.kill(signal);
+      const extra = Object.entries(env).map(([k, v]) => `${k}=${v}`).join(' ');
+      log(`  runtime ${signal === 'SIGKILL' ? 'killed' : 'stopped'}; starting it again${extra ? ` with ${extra}` : ''}`);
+      runtime = await startRuntimeProcess({ namespace, env: { ...runtimeEnv, ...env } });
+    };
+
     const pools = servicePools(stack.env.DATABASE_URL, namespace);
     cleanups.push(async () => void (await Promise.all(Object.values(pools).map((p) => p.end()))));
     const products = await createProductSet(httpUrl, access.headers, pools.order, { plentiful: 20, plentifulStock: 1_000_000, scarce: 3, scarceStock: 20 });
@@ -252,20 +260,12 @@ export async function runChaos(opts: ChaosOptions, hooks: ChaosHooks): Promise<C
         const outcome: FaultOutcome = await injectFault(fault, {
           stop: (s: ServiceId) => stack.stop(s, { immediate: s === 'postgres' }),
           start: (s: ServiceId) => stack.start(s),
-          async restartRuntime(env) {
-            await runtime.kill('SIGTERM');
-            log(`  runtime stopped; starting it again${Object.keys(env).length ? ` with ${Object.entries(env).map(([k, v]) => `${k}=${v}`).join(' ')}` : ''}`);
-            runtime = await startRuntimeProcess({ namespace, env: { ...runtimeEnv, ...env } });
-          },
+          restartRuntime: (env) => restartRuntime('SIGTERM', env),
           async connectsWithTokenFor(seconds) {
             const token = await mintAccessToken({ sub: randomUUID(), role: 'operator', issuer: runtime.system.issuerUrl, expiresInSeconds: seconds });
             return webSocketOpens(`${runtime.system.wsUrl}/?token=${encodeURIComponent(token)}`);
           },
-          async killAndRestartRuntime() {
-            await runtime.kill('SIGKILL');
-            log('  runtime killed; starting it again');
-            runtime = await startRuntimeProcess({ namespace, env: runtimeEnv });
-          },
+          killAndRestartRuntime: () => restartRuntime('SIGKILL'),
           async setReadOnly(service, readOnly) {
             const admin = new pg.Client({ connectionString: stack.env.DATABASE_URL });
             await admin.connect();
