@@ -32,11 +32,18 @@ return {1, 0}
 /**
  * How long a check may take before the request goes on unchecked (see docs/decisions.md): long on
  * a connection still being made (a cold start), short on one that is up; none at all while the
- * client knows Redis is away (it is reconnecting), so an outage adds no latency.
+ * client knows Redis is away (it is reconnecting), or a check found it away less than AWAY_MS ago,
+ * so an outage adds no latency but to one request per window.
  */
 const CHECK_TIMEOUT_MS = { connecting: 3_500, ready: 1_000 };
 /** At most one "not checked" log line per environment this often, so an outage does not flood the logs. */
 const LOG_EVERY_MS = 10_000;
+/**
+ * After a check found Redis away, how long this environment skips the check without asking. A link
+ * that drops packets leaves the client "ready" (nothing tells it otherwise), so without this every
+ * request would wait out CHECK_TIMEOUT_MS.ready: one request per window pays it instead.
+ */
+export const AWAY_MS = 5_000;
 
 type LimitedRedis = RedisClient & { eventflowRateLimit(key: string, intervalMs: number, burst: number): Promise<[number, number]> };
 
@@ -60,6 +67,7 @@ export interface RateLimitedRequest {
 
 export function createRateLimiter(limits: RateLimits, logger: Logger) {
   let lastLogged = 0;
+  let awayUntil = 0;
 
   async function take(redis: RedisClient, key: string, limit: Limit): Promise<number> {
     const [allowed, waitMs] = await withScript(redis).eventflowRateLimit(key, 1000 / limit.perSecond, limit.burst);
@@ -74,6 +82,7 @@ export function createRateLimiter(limits: RateLimits, logger: Logger) {
     const key = rateLimitKey(namespace, bucket, principalKey(req.sub, req.sourceIp));
     let timer: NodeJS.Timeout | undefined;
     let waitMs: number;
+    if (Date.now() < awayUntil) return;
     try {
       const redis = await getRedis();
       const status = redis.status;
@@ -89,6 +98,7 @@ export function createRateLimiter(limits: RateLimits, logger: Logger) {
       ]);
     } catch (error) {
       // Fail open: the limit guards capacity, and Redis being away must not take the API with it.
+      awayUntil = Date.now() + AWAY_MS;
       if (Date.now() - lastLogged > LOG_EVERY_MS) {
         lastLogged = Date.now();
         logger.warn('rate limit not checked: Redis unavailable; requests pass unchecked', { error: error as Error });
