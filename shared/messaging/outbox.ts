@@ -4,7 +4,7 @@ import type pg from 'pg';
 import type { Queryable } from '../db/pool';
 import { orderIdOf } from '../events/envelope';
 import type { AnyEnvelope } from '../events/envelope';
-import { publishEvents } from './broker';
+import { BrokerBlocked, publishEvents } from './broker';
 import { isRefusal, noteRefusal } from './refusals';
 
 /** How long a publisher may hold rows it claimed before another may take them over. */
@@ -60,16 +60,24 @@ export async function publishClaimed(pool: pg.Pool, events: AnyEnvelope[], claim
   try {
     await publishEvents(events);
   } catch (err) {
-    await pool
-      .query(
-        `UPDATE outbox_pending p SET claim_id = NULL, claimed_until = NULL, last_error = $3
-           FROM outbox o WHERE p.seq = o.seq AND o.event_id = ANY($1::uuid[]) AND p.claim_id = $2`,
-        [ids, claim, String((err as Error).message).slice(0, 500)],
-      )
-      .catch(() => undefined); // the lease runs out on its own
+    await releaseClaim(pool, ids, claim, (err as Error).message);
     throw err;
   }
   markPublished(pool, ids);
+}
+
+/**
+ * Gives up a claim on events (only this claim's rows: a lease that ran out may belong to another
+ * publisher now), with the reason, so that the relay sends them at its next sweep.
+ */
+async function releaseClaim(pool: pg.Pool, ids: string[], claim: string, reason: string): Promise<void> {
+  await pool
+    .query(
+      `UPDATE outbox_pending p SET claim_id = NULL, claimed_until = NULL, last_error = $3
+         FROM outbox o WHERE p.seq = o.seq AND o.event_id = ANY($1::uuid[]) AND p.claim_id = $2`,
+      [ids, claim, reason.slice(0, 500)],
+    )
+    .catch(() => undefined); // the lease runs out on its own
 }
 
 /** How long published events wait to be marked together (they are leased for CLAIM_SECONDS). */
@@ -132,13 +140,32 @@ export async function relayOutbox(pool: pg.Pool, batch = 500): Promise<number> {
 }
 
 /**
+ * After an immediate publish failed for want of an answer (no connection, no confirm), how long this
+ * environment leaves its events to the relay instead of trying again. A broker behind a link that
+ * drops packets answers nothing, so every publish would wait out its connect or confirm timeout
+ * (5 s), holding each request and batch that long: one per window does instead. What the window
+ * holds back is already committed in the outbox (the relay sends it); a refusal (a permission) and
+ * a blocked broker (a resource alarm) fail at once and open no window.
+ */
+export const SILENT_BROKER_PAUSE_MS = 5_000;
+let silentUntil = 0;
+
+/** Why events were left to the relay without trying (outbox_pending.last_error). */
+export const LEFT_TO_RELAY = 'not sent at once: the broker did not answer the last publish from this environment; the relay sends it';
+
+/**
  * Publishes events right after their transaction committed, for low latency. A failure is only
  * logged: the rows stay unpublished and the relay sends them.
  */
 export async function publishCommitted(pool: pg.Pool, events: AnyEnvelope[], claim: string, logger: Logger): Promise<void> {
-  await publishClaimed(pool, events, claim).catch((err) =>
-    isRefusal(err)
-      ? noteRefusal(logger, err, events.length)
-      : logger.warn('immediate publish failed; the outbox relay will send the events', { error: (err as Error).message, events: events.length }),
-  );
+  if (events.length === 0) return;
+  if (Date.now() < silentUntil) {
+    await releaseClaim(pool, events.map((e) => e.id), claim, LEFT_TO_RELAY);
+    return;
+  }
+  await publishClaimed(pool, events, claim).catch((err) => {
+    if (isRefusal(err)) return noteRefusal(logger, err, events.length);
+    if (!(err instanceof BrokerBlocked)) silentUntil = Date.now() + SILENT_BROKER_PAUSE_MS;
+    logger.warn('immediate publish failed; the outbox relay will send the events', { error: (err as Error).message, events: events.length });
+  });
 }
