@@ -42,7 +42,7 @@ describe('the quick run’s map of paths to integration tests', () => {
   });
 
   it('runs the kernel part’s tests and the end-to-end set for a change under shared/, the end-to-end set alone where no part is named', () => {
-    expect(planIntegration(['shared/http/rate-limits.ts'], ALL).integration).toEqual(files('rate-limit', 'rate-limit-redis', 'rate-limit-outage', ...DEFAULT_INTEGRATION.map((f) => path.basename(f, '.test.ts'))));
+    expect(planIntegration(['shared/http/rate-limits.ts'], ALL).integration).toEqual(files('rate-limit', 'rate-limit-redis', 'rate-limit-outage', 'rate-limit-silent', ...DEFAULT_INTEGRATION.map((f) => path.basename(f, '.test.ts'))));
     expect(planIntegration(['shared/env.ts'], ALL).integration).toEqual([...DEFAULT_INTEGRATION].sort());
   });
 
