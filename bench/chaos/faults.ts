@@ -6,12 +6,39 @@
 import { LOCAL_ENV } from '../../shared/env';
 import type { ServiceId } from '../../scripts/private-stack';
 import type { Violation } from '../invariants';
-import { EXPECTED_WHILE_BLOCKED, EXPECTED_WHILE_MISSING, EXPECTED_WHILE_READ_ONLY } from './health';
+import { EXPECTED_WHILE_BLOCKED, EXPECTED_WHILE_MISSING, EXPECTED_WHILE_READ_ONLY, EXPECTED_WHILE_UNREACHABLE } from './health';
 import type { HealthExpectation, HealthWatch } from './health';
 import { judgeOverload } from './overload';
 import type { OverloadFigures } from './overload';
+import type { NetworkTarget, RuntimeNetwork } from './network';
 
-export const FAULT_IDS = ['runtime-kill', 'rabbitmq-restart', 'postgres-restart', 'redis-stop', 'malformed-burst', 'payment-db-read-only', 'payment-disk-full', 'clock-skew', 'broker-alarm', 'tenfold-burst'] as const;
+/** The faults that cut or slow the runtime's link to its services: the run puts the runtime in a network namespace for them. */
+export const NETWORK_FAULTS: Partial<Record<FaultId, NetworkTarget | 'slow'>> = {
+  'network-cut-broker': 'broker',
+  'network-cut-payment-db': 'payment-db',
+  'network-cut-redis': 'redis',
+  'network-slow': 'slow',
+};
+
+/** The slow link: as `tc netem delay 200ms loss 5%` on the runtime's end would make it. */
+export const SLOW_LINK = { delayMs: 200, lossPercent: 5 };
+
+export const FAULT_IDS = [
+  'runtime-kill',
+  'rabbitmq-restart',
+  'postgres-restart',
+  'redis-stop',
+  'malformed-burst',
+  'payment-db-read-only',
+  'payment-disk-full',
+  'clock-skew',
+  'network-cut-broker',
+  'network-cut-payment-db',
+  'network-cut-redis',
+  'network-slow',
+  'broker-alarm',
+  'tenfold-burst',
+] as const;
 export type FaultId = (typeof FAULT_IDS)[number];
 
 export const FAULT_TITLES: Record<FaultId, string> = {
@@ -23,6 +50,10 @@ export const FAULT_TITLES: Record<FaultId, string> = {
   'payment-db-read-only': "payment's database read-only (a replica after a failover), then writable",
   'payment-disk-full': "payment's database disk full (writes fail, reads go on), then space freed",
   'clock-skew': 'clocks of half the functions 5 minutes ahead or behind, then right again',
+  'network-cut-broker': "every packet between the runtime and RabbitMQ dropped, then the link healed",
+  'network-cut-payment-db': "every packet between the runtime and payment's database dropped (the other databases answer), then healed",
+  'network-cut-redis': 'every packet between the runtime and Redis dropped, then the link healed',
+  'network-slow': "200 ms added to everything the runtime sends its services and 5 % of its packets lost, then healed",
   'broker-alarm': 'RabbitMQ memory alarm (publishers blocked), then cleared',
   'tenfold-burst': 'ten times the ceiling offered on top of the steady load',
 };
@@ -71,6 +102,8 @@ export interface FaultContext {
   overload(): Promise<{ figures: OverloadFigures; rate: number; seconds: number }>;
   /** Runs rabbitmqctl against the private node (its memory high watermark set at run time). */
   rabbitmqctl(args: string[]): Promise<string>;
+  /** The runtime's link to its services (bench/chaos/network.ts), when the run has network faults. */
+  network: Pick<RuntimeNetwork, 'cut' | 'degrade' | 'heal'> | null;
   health: HealthWatch;
   /** At least this long a stopped service stays stopped. */
   downMs: number;
@@ -241,6 +274,37 @@ export async function injectFault(id: FaultId, ctx: FaultContext): Promise<Fault
         detectSeconds: null,
         note: `${Object.keys(SKEWED_CLOCKS).length} functions' clocks 5 minutes off for ${((restoredAt - startedAt) / 1000).toFixed(1)} s (two graceful restarts of the runtime)`,
       };
+    }
+    case 'network-cut-broker':
+    case 'network-cut-payment-db':
+    case 'network-cut-redis': {
+      // Dropped, not refused: nothing tells the runtime, which must notice by its own timeouts and
+      // heartbeats that its connections are dead, answer meanwhile without hanging, and find its
+      // way back once the link heals.
+      const network = ctx.network;
+      if (!network) throw new Error('the network faults need the runtime in a network namespace');
+      const target = NETWORK_FAULTS[id] as NetworkTarget;
+      const what = { broker: ['rabbitmq', EXPECTED_WHILE_MISSING.rabbitmq], 'payment-db': ['postgres payment', EXPECTED_WHILE_UNREACHABLE('payment')], redis: ['redis', EXPECTED_WHILE_MISSING.redis] } as const;
+      const [subject, expected] = what[target];
+      const f = await holdFault(ctx, {
+        begin: async () => network.cut(target),
+        end: async () => network.heal(),
+        expected,
+        subject,
+        what: `the link to ${subject} was cut`,
+      });
+      return { startedAt: f.startedAt, restoredAt: f.restoredAt, violations: f.violations, detectSeconds: f.detectSeconds, note: `link to ${subject} cut for ${((f.restoredAt - f.startedAt) / 1000).toFixed(1)} s${f.detected}` };
+    }
+    case 'network-slow': {
+      // Slow is not down: /health is not to name anything, and orders go on settling, later.
+      const network = ctx.network;
+      if (!network) throw new Error('the network faults need the runtime in a network namespace');
+      const startedAt = Date.now();
+      network.degrade(SLOW_LINK);
+      await new Promise((r) => setTimeout(r, ctx.downMs));
+      network.heal();
+      const restoredAt = Date.now();
+      return { startedAt, restoredAt, violations: [], detectSeconds: null, note: `${SLOW_LINK.delayMs} ms added and ${SLOW_LINK.lossPercent} % lost for ${((restoredAt - startedAt) / 1000).toFixed(1)} s` };
     }
     case 'tenfold-burst': {
       const startedAt = Date.now();

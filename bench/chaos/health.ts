@@ -37,6 +37,12 @@ export const EXPECTED_WHILE_READ_ONLY =
   (b) =>
     b.status === 'down' && b.checks.postgres[db]?.status === 'down' && /^read-only\b/.test(b.checks.postgres[db]?.error ?? '');
 
+/** While one service's database does not answer (its link cut): down, and that database's check says so. */
+export const EXPECTED_WHILE_UNREACHABLE =
+  (db: string): HealthExpectation =>
+  (b) =>
+    b.status === 'down' && b.checks.postgres[db]?.status === 'down';
+
 export const isOk: HealthExpectation = (b) => b.status === 'ok';
 
 export function startHealthWatch(httpUrl: string, everyMs = 250) {

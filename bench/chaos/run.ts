@@ -39,7 +39,8 @@ import { placeDatabaseOnSmallDisk } from './disk';
 import { overloadFigures, rssOfTreeMiB } from './overload';
 import { checkDeadLetters, checkDeadlines, checkGatewayBooks, checkPolicies, checkReservationsOnce, checkStatusHistory, tally } from './checks';
 import type { DeadlineCancellation, GatewayOperation, PaymentRecord, SentMalformed, StatusChange } from './checks';
-import { FAULT_TITLES, injectFault } from './faults';
+import { FAULT_TITLES, NETWORK_FAULTS, injectFault } from './faults';
+import { startRuntimeNetwork } from './network';
 import type { FaultId, FaultOutcome } from './faults';
 import { healthTimeline, isOk, startHealthWatch } from './health';
 import type { HealthWatch } from './health';
@@ -197,7 +198,7 @@ export async function runChaos(opts: ChaosOptions, hooks: ChaosHooks): Promise<C
     // Fixed ports, so that the runtime restarted after the kill is where the load generator is, and its
     // issuer keeps the URL the tokens name (the signing key is kept in the local cache across restarts).
     const [httpPort, wsPort, oidcPort] = [await freePort(), await freePort(), await freePort()];
-    const runtimeEnv = {
+    const runtimeEnv: Record<string, string> = {
       HTTP_PORT: String(httpPort),
       WS_PORT: String(wsPort),
       OIDC_PORT: String(oidcPort),
@@ -213,8 +214,19 @@ export async function runChaos(opts: ChaosOptions, hooks: ChaosHooks): Promise<C
       ? await placeDatabaseOnSmallDisk({ databaseUrl: stack.env.DATABASE_URL, database: databaseName('payment', namespace) })
       : null;
     if (paymentDisk) cleanups.push(() => paymentDisk.close());
+    // The network faults cut the runtime's link to its services: the runtime runs in a network
+    // namespace of the run's own for the whole run, and reaches its services through the link.
+    const network = opts.faults.some((f) => NETWORK_FAULTS[f] !== undefined)
+      ? await startRuntimeNetwork(stack, (serverUrl) => withDatabase(serverUrl, databaseName('payment', namespace)))
+      : null;
+    if (network) {
+      cleanups.push(() => network.close());
+      Object.assign(runtimeEnv, network.env, { HOST: network.runtimeHost });
+      log(`the runtime's network: namespace ${network.netns}, the runtime at ${network.runtimeHost}, its services through the link's other end`);
+    }
     log(`starting the runtime in namespace ${namespace}`);
-    let runtime = await startRuntimeProcess({ namespace, env: runtimeEnv });
+    const startRuntime = (env: Record<string, string>) => startRuntimeProcess({ namespace, env, netns: network?.netns });
+    let runtime = await startRuntime(runtimeEnv);
     cleanups.push(() => runtime.stop());
     const { httpUrl } = runtime.system;
     const access = await benchAccess(runtime.system);
@@ -225,7 +237,7 @@ export async function runChaos(opts: ChaosOptions, hooks: ChaosHooks): Promise<C
       await runtime.kill(signal);
       const extra = Object.entries(env).map(([k, v]) => `${k}=${v}`).join(' ');
       log(`  runtime ${signal === 'SIGKILL' ? 'killed' : 'stopped'}; starting it again${extra ? ` with ${extra}` : ''}`);
-      runtime = await startRuntimeProcess({ namespace, env: { ...runtimeEnv, ...env } });
+      runtime = await startRuntime({ ...runtimeEnv, ...env });
     };
 
     const pools = servicePools(stack.env.DATABASE_URL, namespace);
@@ -321,6 +333,7 @@ export async function runChaos(opts: ChaosOptions, hooks: ChaosHooks): Promise<C
             }
           },
           rabbitmqctl: (args) => stack.rabbitmqctl(args),
+          network,
           async burst() {
             const sent = await retrying('sending the burst', () =>
               sendBurst({ rabbitmqUrl: stack.env.RABBITMQ_URL, namespace, db: pools, perExchange: opts.malformedPerExchange, duplicates: opts.duplicatesPerService, firstMark: malformed.length }),

@@ -5,7 +5,8 @@
  * missing dependency), never how fast anything was.
  */
 import { expect, it } from 'vitest';
-import { FAULT_IDS } from '../../bench/chaos/faults';
+import { spawnSync } from 'node:child_process';
+import { FAULT_IDS, NETWORK_FAULTS } from '../../bench/chaos/faults';
 import { DEFAULT_MIX } from '../../bench/schedule';
 import { runChaos } from '../../bench/chaos/run';
 
@@ -17,6 +18,14 @@ const AS_ROOT = process.getuid?.() === 0;
 if (!AS_ROOT) process.stderr.write('chaos: not root, so payment-disk-full is left out (npm run chaos -- --faults payment-disk-full, as root)\n');
 
 /**
+ * The network cuts put the runtime in a network namespace and drop packets with nftables
+ * (bench/chaos/network.ts): root, `ip` and `nft` (.ci/run installs nftables). Without them they
+ * are left out, and said so.
+ */
+const CAN_CUT = AS_ROOT && ['ip', 'nft'].every((tool) => spawnSync('sh', ['-c', `command -v ${tool}`]).status === 0);
+if (!CAN_CUT) process.stderr.write('chaos: the network cuts need root, ip and nft, so they are left out (npm run chaos -- --faults network-cut-broker, as root)\n');
+
+/**
  * Not the tenfold burst either: what it judges is pace (p99 against the steady p99, refusals within
  * 2 s, the backlog within a minute) at ten times the machine's ceiling, a benchmark's question,
  * not a test's (`npm run chaos -- --faults tenfold-burst`, RELIABILITY.md).
@@ -26,7 +35,9 @@ if (!AS_ROOT) process.stderr.write('chaos: not root, so payment-disk-full is lef
  * run may add (RELIABILITY.md); `npm run chaos -- --faults broker-alarm` runs it, and
  * test/integration/broker-alarm.test.ts covers what it fixed.
  */
-const CI_FAULTS = FAULT_IDS.filter((f) => f !== 'broker-alarm' && f !== 'tenfold-burst' && (f !== 'payment-disk-full' || AS_ROOT));
+const CI_FAULTS = FAULT_IDS.filter(
+  (f) => f !== 'broker-alarm' && f !== 'tenfold-burst' && (f !== 'payment-disk-full' || AS_ROOT) && (NETWORK_FAULTS[f] === undefined || CAN_CUT),
+);
 
 it('every fault, under load: nothing lost, nothing duplicated, only the malformed messages dead-lettered', async () => {
   const report = await runChaos(

@@ -50,13 +50,16 @@ export function freshNamespace(prefix = 't'): string {
  * its own: its own databases, exchanges and queues, on free ports. stop() ends it and removes
  * everything it created, so runs never see each other's data.
  */
-export async function startRuntimeProcess(opts: { namespace?: string; env?: Record<string, string> } = {}) {
+export async function startRuntimeProcess(opts: { namespace?: string; env?: Record<string, string>; netns?: string } = {}) {
   const namespace = opts.namespace ?? freshNamespace();
   const logFile = path.join(os.tmpdir(), `eventflow-${namespace}.log`);
   // Appended to: a runtime started again in the same namespace (after a kill) adds to the same log.
   const log = createWriteStream(logFile, { flags: 'a' });
   const root = path.resolve(import.meta.dirname, '../..');
-  const child = spawn(process.execPath, [...(process.env.RUNTIME_NODE_ARGS?.split(' ').filter(Boolean) ?? []), '--import', 'tsx', 'local/dev.ts'], {
+  const command = [process.execPath, ...(process.env.RUNTIME_NODE_ARGS?.split(' ').filter(Boolean) ?? []), '--import', 'tsx', 'local/dev.ts'];
+  // In a network namespace (the fault run's network cuts): `ip netns exec` execs node, so the pid is node's.
+  if (opts.netns) command.unshift('ip', 'netns', 'exec', opts.netns);
+  const child = spawn(command[0]!, command.slice(1), {
     cwd: root,
     env: {
       ...process.env,
