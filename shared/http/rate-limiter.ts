@@ -31,19 +31,18 @@ return {1, 0}
 
 /**
  * How long a check may take before the request goes on unchecked (see docs/decisions.md): long on
- * a connection still being made (a cold start), short on one that is up; none at all while the
- * client knows Redis is away (it is reconnecting), or a check found it away less than AWAY_MS ago,
- * so an outage adds no latency but to one request per window.
+ * a connection still being made (a cold start), short on one that is up.
  */
 const CHECK_TIMEOUT_MS = { connecting: 3_500, ready: 1_000 };
 /** At most one "not checked" log line per environment this often, so an outage does not flood the logs. */
 const LOG_EVERY_MS = 10_000;
 /**
- * After a check found Redis away, how long this environment skips the check without asking. A link
- * that drops packets leaves the client "ready" (nothing tells it otherwise), so without this every
- * request would wait out CHECK_TIMEOUT_MS.ready: one request per window pays it instead.
+ * Once a check found Redis away, requests go on unchecked at once, and at most this often one check
+ * runs behind a request, unawaited: its answer says Redis is back. A link that drops packets leaves
+ * the client "ready" (nothing tells it otherwise), so without this every request would wait out
+ * CHECK_TIMEOUT_MS.ready; with it, only the request that found the outage does.
  */
-export const AWAY_MS = 5_000;
+export const PROBE_EVERY_MS = 1_000;
 
 type LimitedRedis = RedisClient & { eventflowRateLimit(key: string, intervalMs: number, burst: number): Promise<[number, number]> };
 
@@ -67,11 +66,33 @@ export interface RateLimitedRequest {
 
 export function createRateLimiter(limits: RateLimits, logger: Logger) {
   let lastLogged = 0;
-  let awayUntil = 0;
+  let away = false;
+  let nextProbeAt = 0;
 
   async function take(redis: RedisClient, key: string, limit: Limit): Promise<number> {
     const [allowed, waitMs] = await withScript(redis).eventflowRateLimit(key, 1000 / limit.perSecond, limit.burst);
     return allowed === 1 ? 0 : waitMs;
+  }
+
+  /** One check within its bound: the wait until a token is back (0: allowed); throws when Redis does not answer in time. */
+  async function bounded(key: string, limit: Limit): Promise<number> {
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const redis = await getRedis();
+      const status = redis.status;
+      if (status !== 'ready' && status !== 'connecting' && status !== 'connect' && status !== 'wait') {
+        throw new Error(`Redis connection is ${status}`);
+      }
+      const timeoutMs = status === 'ready' ? CHECK_TIMEOUT_MS.ready : CHECK_TIMEOUT_MS.connecting;
+      return await Promise.race([
+        take(redis, key, limit),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new Error(`no answer from Redis within ${timeoutMs} ms`)), timeoutMs);
+        }),
+      ]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   /** Throws a 429 problem when the request's principal is over its limit. */
@@ -80,32 +101,32 @@ export function createRateLimiter(limits: RateLimits, logger: Logger) {
     const limit = limits[bucket];
     const { namespace } = await getConfig();
     const key = rateLimitKey(namespace, bucket, principalKey(req.sub, req.sourceIp));
-    let timer: NodeJS.Timeout | undefined;
-    let waitMs: number;
-    if (Date.now() < awayUntil) return;
-    try {
-      const redis = await getRedis();
-      const status = redis.status;
-      if (status !== 'ready' && status !== 'connecting' && status !== 'connect' && status !== 'wait') {
-        throw new Error(`Redis connection is ${status}`);
+    if (away) {
+      if (Date.now() >= nextProbeAt) {
+        nextProbeAt = Date.now() + PROBE_EVERY_MS;
+        bounded(key, limit).then(
+          () => {
+            if (!away) return;
+            away = false;
+            logger.info('rate limits checked again: Redis answers');
+          },
+          () => undefined,
+        );
       }
-      const timeoutMs = status === 'ready' ? CHECK_TIMEOUT_MS.ready : CHECK_TIMEOUT_MS.connecting;
-      waitMs = await Promise.race([
-        take(redis, key, limit),
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new Error(`no answer from Redis within ${timeoutMs} ms`)), timeoutMs);
-        }),
-      ]);
+      return;
+    }
+    let waitMs: number;
+    try {
+      waitMs = await bounded(key, limit);
     } catch (error) {
       // Fail open: the limit guards capacity, and Redis being away must not take the API with it.
-      awayUntil = Date.now() + AWAY_MS;
+      away = true;
+      nextProbeAt = Date.now() + PROBE_EVERY_MS;
       if (Date.now() - lastLogged > LOG_EVERY_MS) {
         lastLogged = Date.now();
         logger.warn('rate limit not checked: Redis unavailable; requests pass unchecked', { error: error as Error });
       }
       return;
-    } finally {
-      clearTimeout(timer);
     }
     if (waitMs > 0) {
       const seconds = retryAfterSeconds(waitMs);
