@@ -4,10 +4,11 @@ import type { ChaosReport, PhaseResult } from './run';
 const seconds = (s: number | null) => (s === null ? '—' : s.toFixed(1));
 
 export function formatTable(phases: PhaseResult[]): string {
-  const header = ['fault', 'accepted', 'POST errors', 'of which 503', 'lost', 'duplicated', 'violations', 'away (s)', 'detected in (s)', 'recovered in (s)', 'drain (s)', '/health said'];
+  const header = ['fault', 'accepted', '201 p99 (ms)', 'POST errors', 'of which 503', 'lost', 'duplicated', 'violations', 'away (s)', 'detected in (s)', 'recovered in (s)', 'drain (s)', '/health said'];
   const rows = phases.map((p) => [
     p.title,
     String(p.accepted),
+    p.acceptedPostP99Ms === null ? '—' : String(Math.round(p.acceptedPostP99Ms)),
     String(p.postErrors),
     String(p.refused),
     String(p.lost),

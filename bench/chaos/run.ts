@@ -32,6 +32,7 @@ import { benchAccess } from '../access';
 import { createProductSet } from '../products';
 import type { ProductSet } from '../products';
 import { within } from '../run';
+import { quantile } from '../stats';
 import { apiFetch } from '../http';
 import type { ChaosOptions } from './args';
 import { readDeadLetters, sendBurst } from './burst';
@@ -53,6 +54,8 @@ export interface PhaseResult {
   postErrors: number;
   /** POSTs refused at once with 503 (throttled, a dependency unavailable, the broker blocking publishers). */
   refused: number;
+  /** p99 of the accepted POSTs' answer times (POST to 201, ms): what the fault cost the ones taken. */
+  acceptedPostP99Ms: number | null;
   /** The POSTs that got no 201, by answer ("POST 503", "POST timeout", "POST error ECONNREFUSED"). */
   postOutcomes: Record<string, number>;
   lost: number;
@@ -91,6 +94,9 @@ export interface ChaosHooks {
 
 /** The saga's deadline in the run (the default, named here so that the check can hold the runtime to it). */
 const ORDER_DEADLINE_SECONDS = 300;
+
+/** The 99th percentile of some times (ms), or null for none. */
+const p99 = (ms: number[]) => (ms.length === 0 ? null : quantile(Float64Array.from(ms).sort(), 0.99));
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, Math.max(0, ms)));
 const TERMINAL_STATUSES = ['CONFIRMED', 'FAILED', 'CANCELLED'];
@@ -381,6 +387,7 @@ export async function runChaos(opts: ChaosOptions, hooks: ChaosHooks): Promise<C
             accepted: phaseAccepted.length,
             postErrors: load.records.filter((r) => r.postOutcome !== 201).length,
             refused: load.records.filter((r) => r.postOutcome === 503).length,
+            acceptedPostP99Ms: p99(load.records.filter((r) => r.postOutcome === 201 && r.postMs !== undefined).map((r) => r.postMs!)),
             postOutcomes: Object.fromEntries(Object.entries(load.counters.http).filter(([k]) => k.startsWith('POST ') && k !== 'POST 201')),
             lost: t.lost,
             duplicated: t.duplicated,
@@ -401,6 +408,7 @@ export async function runChaos(opts: ChaosOptions, hooks: ChaosHooks): Promise<C
               `${phase.violations === 0 ? 'every check holds' : `${phase.violations} VIOLATIONS (${phase.lost} lost, ${phase.duplicated} duplicated)`}`,
           );
           log(`  /health from the fault on: ${phase.health}`);
+          if (phase.acceptedPostP99Ms !== null) log(`  accepted POSTs answered within ${Math.round(phase.acceptedPostP99Ms)} ms (p99)`);
           if (phase.postErrors > 0) log(`  POSTs without a 201: ${Object.entries(phase.postOutcomes).map(([k, n]) => `${n} × ${k.slice(5)}`).join(', ')}`);
           for (const v of fresh.slice(0, 10)) log(`    ${v.rule}: ${v.subject} (${v.detail})`);
         } finally {

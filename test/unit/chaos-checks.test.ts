@@ -183,6 +183,7 @@ describe('fault run: command line, health, table', () => {
         accepted: 10,
         postErrors: 3,
         refused: 2,
+        acceptedPostP99Ms: 812.4,
         postOutcomes: {},
         lost: 0,
         duplicated: 0,
@@ -197,7 +198,7 @@ describe('fault run: command line, health, table', () => {
         examples: [],
       },
     ]);
-    expect(table.split('\n')[2]).toBe('| Redis stopped and started | 10 | 3 | 2 | 0 | 0 | 0 | 5.3 | 0.8 | 1.5 | 1.0 | degraded (redis) 5.0 s → ok |');
+    expect(table.split('\n')[2]).toBe('| Redis stopped and started | 10 | 812 | 3 | 2 | 0 | 0 | 0 | 5.3 | 0.8 | 1.5 | 1.0 | degraded (redis) 5.0 s → ok |');
   });
 });
 
