@@ -11,6 +11,7 @@ import type { Context } from 'aws-lambda';
 import type { FunctionSpec } from '../functions/catalog';
 import { LOCAL_ENV } from '../shared/env';
 import { clockSkewOf, realNow, skewClock } from './clock-skew';
+import { startHeapReports } from './heap-report';
 import type { Invocation, InvocationResult } from './environment-protocol';
 
 const spec = JSON.parse(process.env.EVENTFLOW_FUNCTION_SPEC ?? 'null') as FunctionSpec;
@@ -18,6 +19,8 @@ const bundle = process.env.EVENTFLOW_FUNCTION_BUNDLE ?? '';
 if (!spec || !bundle) throw new Error('EVENTFLOW_FUNCTION_SPEC and EVENTFLOW_FUNCTION_BUNDLE must be set');
 // Before the bundle loads, so that the function reads the skewed clock from its first line on.
 skewClock(clockSkewOf(process.env[LOCAL_ENV.clockSkew], spec.id));
+const heapReportDir = process.env[LOCAL_ENV.heapReportDir];
+if (heapReportDir) startHeapReports(heapReportDir, spec.id);
 
 type Handler = (event: unknown, context: Context) => Promise<unknown>;
 

@@ -90,6 +90,8 @@ export const LOCAL_ENV = {
   orderDeadlineSeconds: 'ORDER_DEADLINE_SECONDS',
   /** Partition counts overriding the dev preset's (see deploymentLayout in functions/topology.ts); on Lambda the CDK app sets it. */
   partitions: 'PARTITIONS',
+  /** A folder every local environment writes its V8 heap figures to (local/heap-report.ts; the soak sets it). */
+  heapReportDir: 'EVENTFLOW_HEAP_REPORT_DIR',
   /** Who runs an operator tool, as its audit entries name them (shared/audit/actor.ts); else the machine account. */
   operator: 'EVENTFLOW_OPERATOR',
   /** A folder older months of the event logs are exported to locally (absent: kept in the database). */

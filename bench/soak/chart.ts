@@ -34,6 +34,7 @@ export function soakChartSpec(title: string, points: readonly SoakPoint[]): vl.T
     const rest = Object.entries(p.rssMiB).filter(([g]) => !named.has(g)).reduce((a, [, v]) => a + v, 0);
     return [...rows, { minute: m(p), series: 'other groups', value: rest }, { minute: m(p), series: 'Redis used memory', value: p.redisMiB }];
   });
+  const heap: Row[] = points.flatMap((p) => Object.entries(p.heapMiB ?? {}).map(([fn, v]) => ({ minute: m(p), series: fn, value: v })));
   const storage: Row[] = points.flatMap((p) => [
     ...Object.entries(p.databaseMiB).map(([db, v]) => ({ minute: m(p), series: `database ${db}`, value: v })),
     { minute: m(p), series: 'messages queued', value: Object.values(p.queues).reduce((a, b) => a + b, 0) },
@@ -41,7 +42,9 @@ export function soakChartSpec(title: string, points: readonly SoakPoint[]): vl.T
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
     title,
-    vconcat: [panel('Orders', 'orders/s', pace), panel('Latency', 'ms', latency), panel('Memory (proportional set size; Redis: used memory)', 'MiB', memory), panel('Databases (MiB) and queues (messages)', '', storage)],
+    vconcat: [panel('Orders', 'orders/s', pace), panel('Latency', 'ms', latency), panel('Memory (proportional set size; Redis: used memory)', 'MiB', memory),
+      ...(heap.length ? [panel("V8 heap in use, each function's largest environment", 'MiB', heap)] : []),
+      panel('Databases (MiB) and queues (messages)', '', storage)],
     resolve: { scale: { color: 'independent' } },
   } as unknown as vl.TopLevelSpec;
 }

@@ -2,9 +2,9 @@
  * What a soak records every interval, and whether what it recorded levels off. Pure: the runner
  * (bench/soak/run.ts) measures, this judges.
  *
- * Each process group's memory must level off: the peak of the last third of the run may exceed the
- * middle third's by at most 10 % (and a small absolute slack, for a group too small for a
- * percentage to mean anything). Tables grow with the orders by design (orders, payments, the event
+ * Each process group's memory, and each function's largest V8 heap, must level off: the peak of the
+ * last third of the run may exceed the middle third's by at most 10 % (and a small absolute slack,
+ * for a group too small for a percentage to mean anything). Tables grow with the orders by design (orders, payments, the event
  * logs) and the working sets keep days of history; Redis keeps each order's owner for the recent-
  * event log's six hours: for those what must hold is the cost per order, the bytes gained per
  * settled order in the last third within 1.5 times the middle third's. A leak shows as either rising.
@@ -23,6 +23,12 @@ export interface SoakPoint {
   settledTotal: number;
   /** Memory per process group (MiB, proportional set size): the runtime's gateway, each function's environments, the servers. */
   rssMiB: Record<string, number>;
+  /**
+   * The V8 heap in use of each function's largest environment (MiB, local/heap-report.ts): a heap
+   * that keeps growing is a leak in that function's code, whatever its resident memory says.
+   * Absent from records made before it was measured.
+   */
+  heapMiB?: Record<string, number>;
   /** Each service database's tables and indexes (MiB). */
   databaseMiB: Record<string, number>;
   /** Redis's used memory (MiB). */
@@ -65,6 +71,7 @@ export function findGrowth(points: readonly SoakPoint[]): Finding[] {
     if (!JUDGED_BY_MEMORY(group)) continue;
     memory.set(`memory ${group}`, (p) => p.rssMiB[group] ?? 0);
   }
+  for (const fn of new Set(points.flatMap((p) => Object.keys(p.heapMiB ?? {})))) memory.set(`heap ${fn}`, (p) => p.heapMiB?.[fn] ?? 0);
   for (const [series, of] of memory) {
     const before = peak(middle.map(of));
     const after = peak(last.map(of));

@@ -1,16 +1,21 @@
 /**
  * One soak: a private stack (scripts/private-stack.ts), the runtime on it, the product set, then a
  * steady open-loop load for the whole run; every interval a point (bench/soak/growth.ts): settled
- * orders per second and their p99, the resident memory of every process group, each database's
+ * orders per second and their p99, the resident memory of every process group, the V8 heap of each
+ * function's largest environment, each database's
  * size, Redis's memory and the queues' depths. At the end it drains, checks every invariant of the
  * fault run, and says which series did not level off. Everything started is stopped at the end.
  */
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { databaseName, SERVICES, withDatabase } from '../../shared/config';
 import type { ServiceName } from '../../shared/config';
 import { UNTHROTTLED_ENV } from '../../shared/http/rate-limits';
+import { LOCAL_ENV } from '../../shared/env';
+import { readHeapReports } from '../../local/heap-report';
 import { connectAmqp } from '../../shared/messaging/broker';
 import { deploymentLayout, resolveTopology } from '../../functions/topology';
 import { startPrivateStack } from '../../scripts/private-stack';
@@ -110,7 +115,10 @@ export async function runSoak(opts: SoakOptions, log: (line: string) => void): P
     cleanups.push(() => stack.close());
     Object.assign(process.env, stack.env);
     const namespace = freshNamespace('soak');
-    const runtime = await startRuntimeProcess({ namespace, env: { ...UNTHROTTLED_ENV } });
+    // Every environment writes its heap figures here (local/heap-report.ts).
+    const heapDir = mkdtempSync(path.join(os.tmpdir(), 'eventflow-heap-'));
+    cleanups.push(async () => rmSync(heapDir, { recursive: true, force: true }));
+    const runtime = await startRuntimeProcess({ namespace, env: { ...UNTHROTTLED_ENV, [LOCAL_ENV.heapReportDir]: heapDir } });
     cleanups.push(() => runtime.stop());
     const access = await benchAccess(runtime.system);
     log(`runtime at ${runtime.system.httpUrl}, namespace ${namespace}; log in ${runtime.system.logFile}`);
@@ -151,7 +159,7 @@ export async function runSoak(opts: SoakOptions, log: (line: string) => void): P
     });
     cleanups.push(() => load.stop());
     log(`${opts.rate} orders/s for ${opts.minutes} min; a point every ${opts.intervalSeconds} s`);
-    log('    t  offered/s settled/s  p99 ms  PSS MiB (runtime, environments, servers)  DB MiB  Redis MiB  queued');
+    log('    t  offered/s settled/s  p99 ms  PSS MiB (runtime, environments, servers)  largest heap MiB  DB MiB  Redis MiB  queued');
 
     const points: SoakPoint[] = [];
     const t0 = performance.now();
@@ -169,13 +177,16 @@ export async function runSoak(opts: SoakOptions, log: (line: string) => void): P
       const redisMiB = Number(/used_memory:(\d+)/.exec(await redis.info('memory'))?.[1] ?? 0) / 2 ** 20;
       const queues: Record<string, number> = {};
       for (const q of queueNames) queues[q] = (await channel.checkQueue(q)).messageCount;
-      const point: SoakPoint = { t: Math.round((to - t0) / 1000), ...figures, rssMiB, databaseMiB, redisMiB, queues };
+      const heapMiB: Record<string, number> = {};
+      for (const r of readHeapReports(heapDir)) heapMiB[r.function] = Math.max(heapMiB[r.function] ?? 0, r.heapUsedMiB);
+      const point: SoakPoint = { t: Math.round((to - t0) / 1000), ...figures, rssMiB, heapMiB, databaseMiB, redisMiB, queues };
       points.push(point);
       const sum = (o: Record<string, number>, f: (k: string) => boolean = () => true) => Object.entries(o).filter(([k]) => f(k)).reduce((a, [, v]) => a + v, 0);
       log(
         `${String(point.t).padStart(5)}  ${point.offeredPerSec.toFixed(1).padStart(9)} ${point.settledPerSec.toFixed(1).padStart(9)}  ${(point.settleP99Ms ?? Number.NaN).toFixed(0).padStart(6)}  ` +
           `${sum(rssMiB).toFixed(0).padStart(5)} (${sum(rssMiB, (k) => k.startsWith('runtime')).toFixed(0)}, ${sum(rssMiB, (k) => k.startsWith('environments')).toFixed(0)}, ` +
-          `${sum(rssMiB, (k) => ['postgres', 'rabbitmq', 'redis'].includes(k)).toFixed(0)})${' '.repeat(14)}${sum(databaseMiB).toFixed(1).padStart(6)}  ${redisMiB.toFixed(1).padStart(9)}  ${sum(queues)}`,
+          `${sum(rssMiB, (k) => ['postgres', 'rabbitmq', 'redis'].includes(k)).toFixed(0)})${' '.repeat(14)}` +
+          `${Math.max(0, ...Object.values(heapMiB)).toFixed(0).padStart(16)}  ${sum(databaseMiB).toFixed(1).padStart(6)}  ${redisMiB.toFixed(1).padStart(9)}  ${sum(queues)}`,
       );
     }
     await load.stopOffering();

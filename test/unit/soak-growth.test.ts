@@ -33,6 +33,11 @@ describe('soak: what levels off', () => {
     expect(findGrowth(run(12, () => 300, (i) => 10 + i * 5, (i) => 5 + i * 10))).toEqual([]);
   });
 
+  it("finds a function whose largest environment's heap keeps rising, and passes one that levels off", () => {
+    const points = run(12, () => 300, (i) => 10 + i * 5).map((p, i) => ({ ...p, heapMiB: { 'order-api': 30 + i * 8, 'payment-consumer': Math.min(60, 20 + i * 10) } }));
+    expect(findGrowth(points).map((f) => f.series)).toEqual(['heap order-api']);
+  });
+
   it('says nothing about a run too short to tell', () => {
     expect(findGrowth(run(5, (i) => 100 * i, (i) => i * i))).toEqual([]);
   });
