@@ -162,6 +162,29 @@ async function confirmed(s: BrokerSession): Promise<void> {
   }
 }
 
+/**
+ * Whether the broker answers this environment: one round trip on its session (opened if need be)
+ * within CONFIRM_TIMEOUT_MS. A session that does not answer in time is abandoned, as after a
+ * confirm that never came.
+ */
+export async function pingBroker(): Promise<void> {
+  const s = await getBroker();
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([
+      s.channel.checkExchange('amq.topic'),
+      new Promise((_, reject) => {
+        timer = setTimeout(() => {
+          abandon(s, `no answer within ${CONFIRM_TIMEOUT_MS} ms`);
+          reject(new TransientError(`no answer from the broker within ${CONFIRM_TIMEOUT_MS} ms`));
+        }, CONFIRM_TIMEOUT_MS);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** An event as it goes on the wire: its exchange, routing key, body and properties (tools that send one again exactly use it too). */
 export function wireMessageOf(event: AnyEnvelope, namespace: string) {
   return {

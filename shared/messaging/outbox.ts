@@ -4,7 +4,7 @@ import type pg from 'pg';
 import type { Queryable } from '../db/pool';
 import { orderIdOf } from '../events/envelope';
 import type { AnyEnvelope } from '../events/envelope';
-import { BrokerBlocked, publishEvents } from './broker';
+import { BrokerBlocked, pingBroker, publishEvents } from './broker';
 import { isRefusal, noteRefusal } from './refusals';
 
 /** How long a publisher may hold rows it claimed before another may take them over. */
@@ -140,15 +140,17 @@ export async function relayOutbox(pool: pg.Pool, batch = 500): Promise<number> {
 }
 
 /**
- * After an immediate publish failed for want of an answer (no connection, no confirm), how long this
- * environment leaves its events to the relay instead of trying again. A broker behind a link that
- * drops packets answers nothing, so every publish would wait out its connect or confirm timeout
- * (5 s), holding each request and batch that long: one per window does instead. What the window
- * holds back is already committed in the outbox (the relay sends it); a refusal (a permission) and
- * a blocked broker (a resource alarm) fail at once and open no window.
+ * After an immediate publish failed for want of an answer (no connection, no confirm), this
+ * environment leaves its events to the relay instead of trying again: a broker behind a link that
+ * drops packets answers nothing, so every publish would wait out its connect or confirm bound (5 s),
+ * holding each request and batch that long. Meanwhile, at most this often, a publish starts a round
+ * trip to the broker behind it, unawaited (pingBroker), whose answer says the broker is back. What
+ * waits is already committed in the outbox (the relay sends it); a refusal (a permission) and a
+ * blocked broker (a resource alarm) fail at once and change nothing here.
  */
-export const SILENT_BROKER_PAUSE_MS = 5_000;
-let silentUntil = 0;
+export const BROKER_PROBE_EVERY_MS = 1_000;
+let brokerSilent = false;
+let nextProbeAt = 0;
 
 /** Why events were left to the relay without trying (outbox_pending.last_error). */
 export const LEFT_TO_RELAY = 'not sent at once: the broker did not answer the last publish from this environment; the relay sends it';
@@ -159,13 +161,27 @@ export const LEFT_TO_RELAY = 'not sent at once: the broker did not answer the la
  */
 export async function publishCommitted(pool: pg.Pool, events: AnyEnvelope[], claim: string, logger: Logger): Promise<void> {
   if (events.length === 0) return;
-  if (Date.now() < silentUntil) {
+  if (brokerSilent) {
+    if (Date.now() >= nextProbeAt) {
+      nextProbeAt = Date.now() + BROKER_PROBE_EVERY_MS;
+      pingBroker().then(
+        () => {
+          if (!brokerSilent) return;
+          brokerSilent = false;
+          logger.info('the broker answers again: events are published at once again');
+        },
+        () => undefined,
+      );
+    }
     await releaseClaim(pool, events.map((e) => e.id), claim, LEFT_TO_RELAY);
     return;
   }
   await publishClaimed(pool, events, claim).catch((err) => {
     if (isRefusal(err)) return noteRefusal(logger, err, events.length);
-    if (!(err instanceof BrokerBlocked)) silentUntil = Date.now() + SILENT_BROKER_PAUSE_MS;
+    if (!(err instanceof BrokerBlocked)) {
+      brokerSilent = true;
+      nextProbeAt = Date.now() + BROKER_PROBE_EVERY_MS;
+    }
     logger.warn('immediate publish failed; the outbox relay will send the events', { error: (err as Error).message, events: events.length });
   });
 }
