@@ -319,7 +319,8 @@ export async function injectFault(id: FaultId, ctx: FaultContext): Promise<Fault
         note:
           `${rate}/s offered for ${seconds} s: ${f.accepted} accepted (${f.acceptedPerSec.toFixed(0)}/s), ${f.refused} refused with 503 (p99 ${ms(f.refusedP99Ms)}), ` +
           `${f.otherErrors} other errors; accepted p99 POST→final ${ms(f.acceptedSettleP99Ms)} against ${ms(f.steadySettleP99Ms)} steady; ` +
-          `backlog gone ${f.backlogGoneSeconds === null ? 'never' : `${f.backlogGoneSeconds.toFixed(1)} s`} after; runtime RSS ${f.rssBeforeMiB.toFixed(0)} → peak ${f.rssPeakMiB.toFixed(0)} MiB`,
+          `backlog gone ${f.backlogGoneSeconds === null ? 'never' : `${f.backlogGoneSeconds.toFixed(1)} s`} after; runtime RSS ${f.rssBeforeMiB.toFixed(0)} → peak ${f.rssPeakMiB.toFixed(0)} MiB` +
+          (f.cpuCores ? `; busy cores during it: ${Object.entries(f.cpuCores).filter(([, c]) => c >= 0.01).map(([part, c]) => `${part} ${c.toFixed(2)}`).join(', ')}` : ''),
       };
     }
     case 'malformed-burst': {

@@ -28,6 +28,23 @@ export interface OverloadFigures {
   /** Resident memory of the runtime's processes before the burst and at its peak (MiB). */
   rssBeforeMiB: number;
   rssPeakMiB: number;
+  /** Where the machine's CPU went during the burst: busy cores per part, averaged (cpuByPart). */
+  cpuCores?: Record<string, number>;
+}
+
+/** The parts the burst's CPU is told in: the runtime's main process (the HTTP gateway, the WebSocket gateway, the schedules), the environments, the servers, the generator. */
+export function partOf(group: string): string {
+  if (group === 'runtime: main') return 'gateway (runtime main process)';
+  if (group.startsWith('runtime:')) return 'function environments';
+  if (group.startsWith('postgres')) return 'postgres';
+  return group;
+}
+
+/** Mean busy cores per part over the samples (bench/sampler.ts), largest first. */
+export function cpuByPart(samples: readonly { cpu: Record<string, number> }[]): Record<string, number> {
+  const sums = new Map<string, number>();
+  for (const s of samples) for (const [g, cores] of Object.entries(s.cpu)) sums.set(partOf(g), (sums.get(partOf(g)) ?? 0) + cores);
+  return Object.fromEntries([...sums].map(([part, total]) => [part, total / Math.max(1, samples.length)] as const).sort((a, b) => b[1] - a[1]));
 }
 
 /** How long a refusal may take to come back and still be "at once": the local gateway's wait for an environment (1 s) and slack. */
@@ -47,6 +64,7 @@ export function overloadFigures(opts: {
   burstEndedAt: number;
   rssBeforeMiB: number;
   rssPeakMiB: number;
+  cpuCores?: Record<string, number>;
 }): OverloadFigures {
   const { burst } = opts;
   const accepted = burst.filter((r) => r.postOutcome === 201);
@@ -69,6 +87,7 @@ export function overloadFigures(opts: {
     backlogGoneSeconds: allSettled ? (lastSettled - opts.burstEndedAt) / 1000 : null,
     rssBeforeMiB: opts.rssBeforeMiB,
     rssPeakMiB: opts.rssPeakMiB,
+    ...(opts.cpuCores ? { cpuCores: opts.cpuCores } : {}),
   };
 }
 

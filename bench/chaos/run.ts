@@ -37,7 +37,8 @@ import { apiFetch } from '../http';
 import type { ChaosOptions } from './args';
 import { readDeadLetters, sendBurst } from './burst';
 import { placeDatabaseOnSmallDisk } from './disk';
-import { overloadFigures, rssOfTreeMiB } from './overload';
+import { cpuByPart, overloadFigures, rssOfTreeMiB } from './overload';
+import { startSampler } from '../sampler';
 import { checkDeadLetters, checkDeadlines, checkGatewayBooks, checkPolicies, checkReservationsOnce, checkStatusHistory, tally } from './checks';
 import type { DeadlineCancellation, GatewayOperation, PaymentRecord, SentMalformed, StatusChange } from './checks';
 import { FAULT_TITLES, NETWORK_FAULTS, injectFault } from './faults';
@@ -315,6 +316,10 @@ export async function runChaos(opts: ChaosOptions, hooks: ChaosHooks): Promise<C
             const rssBeforeMiB = rssOfTreeMiB(runtime.pid);
             let rssPeakMiB = rssBeforeMiB;
             const sampling = setInterval(() => (rssPeakMiB = Math.max(rssPeakMiB, rssOfTreeMiB(runtime.pid))), 1_000);
+            // Where the CPU goes while the burst lasts (the bench's sampler: per process, grouped).
+            const samplerAmqp = await connectAmqp(stack.env.RABBITMQ_URL);
+            samplerAmqp.on('error', () => undefined);
+            const sampler = await startSampler({ namespace, amqp: samplerAmqp, databaseServerUrl: stack.env.DATABASE_URL, ownServerPids: () => stack.pids() });
             const burst = await startLoad({
               ...loadBase,
               mode: { kind: 'open', ratePerSec: rate },
@@ -328,13 +333,16 @@ export async function runChaos(opts: ChaosOptions, hooks: ChaosHooks): Promise<C
             });
             try {
               await burst.done;
+              const cpuCores = cpuByPart(await sampler.stop());
               const deadline = Date.now() + 90_000;
               while (burst.unsettled() > 0 && Date.now() < deadline) await sleep(500);
               accepted.push(...burst.acceptedIds());
-              const figures = overloadFigures({ burst: burst.records, steadyBefore, seconds, burstEndedAt: burst.measureTo, rssBeforeMiB, rssPeakMiB });
+              const figures = overloadFigures({ burst: burst.records, steadyBefore, seconds, burstEndedAt: burst.measureTo, rssBeforeMiB, rssPeakMiB, cpuCores });
               return { figures, rate, seconds };
             } finally {
               clearInterval(sampling);
+              await sampler.stop().catch(() => undefined);
+              await samplerAmqp.close().catch(() => undefined);
               await burst.stop();
             }
           },

@@ -8,7 +8,7 @@ import { EXPECTED_WHILE_BLOCKED, EXPECTED_WHILE_READ_ONLY, healthTimeline } from
 import type { HealthBody } from '../../bench/chaos/health';
 import { formatTable } from '../../bench/chaos/report';
 import { refundKeyOf } from '../../functions/payment/domain/gateway';
-import { BACKLOG_GONE_WITHIN_S, REFUSED_WITHIN_MS, judgeOverload, overloadFigures } from '../../bench/chaos/overload';
+import { BACKLOG_GONE_WITHIN_S, REFUSED_WITHIN_MS, cpuByPart, judgeOverload, overloadFigures } from '../../bench/chaos/overload';
 import type { OrderRecord } from '../../bench/load';
 
 describe('fault run: order history', () => {
@@ -251,5 +251,22 @@ describe('fault run: the tenfold burst', () => {
     const slow = { ...good, refusedP99Ms: REFUSED_WITHIN_MS + 1, backlogGoneSeconds: BACKLOG_GONE_WITHIN_S + 1 };
     expect(judgeOverload(slow).map((v) => v.rule)).toEqual(['overload: the excess is refused at once', 'overload: the backlog is gone within a minute']);
     expect(judgeOverload({ ...good, backlogGoneSeconds: null }).map((v) => v.rule)).toEqual(['overload: the backlog is gone within a minute']);
+  });
+});
+
+describe('fault run: where the CPU went during the burst', () => {
+  it('averages busy cores per part: the gateway apart, every environment together, PostgreSQL by server', () => {
+    const samples: { cpu: Record<string, number> }[] = [
+      { cpu: { 'runtime: main': 0.9, 'runtime: order-api': 0.2, 'runtime: payment-consumer': 0.1, 'postgres: order': 0.1, 'postgres: background': 0.1, 'load generator': 0.5 } },
+      { cpu: { 'runtime: main': 0.7, 'runtime: order-api': 0.4, 'postgres: order': 0.3, 'load generator': 0.7, rabbitmq: 0.2 } },
+    ];
+    expect(cpuByPart(samples)).toEqual({
+      'gateway (runtime main process)': expect.closeTo(0.8),
+      'load generator': expect.closeTo(0.6),
+      'function environments': expect.closeTo(0.35),
+      postgres: expect.closeTo(0.25),
+      rabbitmq: expect.closeTo(0.1),
+    });
+    expect(Object.keys(cpuByPart(samples))[0]).toBe('gateway (runtime main process)');
   });
 });
