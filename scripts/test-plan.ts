@@ -29,14 +29,14 @@ export const INTEGRATION_AREAS: ReadonlyArray<{ prefix: string; tests: string[] 
   { prefix: 'shared/http/rate-limit', tests: it('rate-limit', 'rate-limit-redis', 'rate-limit-outage', 'rate-limit-silent') },
   { prefix: 'shared/http/', tests: it('http-input', 'http-fuzz', 'http-gateway', 'broker-alarm') },
   { prefix: 'shared/db/locks', tests: it('order-locks', 'concurrency', 'redelivery', 'payment-recovery') },
-  { prefix: 'shared/db/', tests: it('order-locks', 'prepared-statements', 'event-log', 'outage', 'payment-recovery', 'read-only-database') },
+  { prefix: 'shared/db/', tests: it('order-locks', 'prepared-statements', 'event-log', 'outage', 'payment-recovery', 'read-only-database', 'silent-database') },
   { prefix: 'shared/history/', tests: it('event-log', 'retention', 'rebuild', 'replay', 'recent-events-rebuild', 'redis-runs') },
   { prefix: 'shared/messaging/event-log', tests: it('event-log', 'rebuild', 'replay') },
   { prefix: 'shared/messaging/retention', tests: it('retention', 'event-log') },
   { prefix: 'shared/messaging/topology', tests: it('upgrade', 'broker-policies', 'partitions') },
   { prefix: 'shared/messaging/upgrade', tests: it('upgrade', 'partitions') },
   { prefix: 'shared/messaging/outbox', tests: it('publish-silent', 'publish-refused', 'broker-alarm', 'saga') },
-  { prefix: 'shared/messaging/', tests: it('broker-policies', 'publish-refused', 'publish-silent', 'partitions', 'operations', 'broker-cork', 'broker-alarm') },
+  { prefix: 'shared/messaging/', tests: it('broker-policies', 'publish-refused', 'publish-silent', 'silent-database', 'partitions', 'operations', 'broker-cork', 'broker-alarm') },
   { prefix: 'shared/logger.ts', tests: it('console') },
   { prefix: 'shared/', tests: [] },
   // The local runtime.
@@ -64,7 +64,7 @@ export const INTEGRATION_AREAS: ReadonlyArray<{ prefix: string; tests: string[] 
   { prefix: 'test/stack/', tests: [] },
   { prefix: 'test/fixtures/environment-handler', tests: it('http-gateway', 'environments') },
   { prefix: 'test/fixtures/order-consumer-batch', tests: it('timeline-order') },
-  { prefix: 'test/support/silent-link', tests: it('publish-silent') },
+  { prefix: 'test/support/silent-link', tests: it('publish-silent', 'silent-database') },
 ];
 
 /**

@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { getConfig } from '../config';
-import { TransientError } from '../messaging/errors';
+import { TransientError, isQueryReadTimeout } from '../messaging/errors';
 import { prepareStatements } from './prepared-statements';
 import type { ServiceName } from '../config';
 
@@ -66,6 +66,10 @@ export async function withTransaction<T>(pool: pg.Pool, fn: (tx: pg.PoolClient) 
     await client.query('COMMIT');
     return result;
   } catch (err) {
+    // A connection that answered nothing within query_timeout (a network dropping packets) still
+    // has that query in flight: a ROLLBACK would queue behind it, and the pool would hand it to the
+    // next caller. It is discarded instead; the server ends the transaction with the session.
+    if (!lost && isQueryReadTimeout(err)) lost = err as Error;
     if (!lost) await client.query('ROLLBACK').catch(() => undefined);
     throw err;
   } finally {

@@ -75,6 +75,9 @@ export function isTransient(err: unknown): boolean {
     /Connection terminated|connection timeout|timeout exceeded when trying to connect|Client has encountered a connection error/i.test(
       message,
     ) ||
+    // pg's own bound (query_timeout, shared/db/pool.ts): the server, which ends a slow statement
+    // itself (57014), did not answer at all, so the database is unreachable, not the work at fault.
+    isQueryReadTimeout(err) ||
     e.name === 'IllegalOperationError' || // amqplib: channel or connection closed
     e.name === 'MaxRetriesPerRequestError' || // ioredis: Redis unreachable
     // Redis refusing the login: a restarted local Redis until its ACL users are set again
@@ -82,4 +85,9 @@ export function isTransient(err: unknown): boolean {
     /^(WRONGPASS|NOAUTH)\b/.test(message) ||
     /Channel (closed|ended)|Connection closed|Connection is closed|Socket closed|Stream isn't writeable/i.test(message)
   );
+}
+
+/** pg gave up waiting for any answer to a query (its query_timeout): the connection is not to be trusted again. */
+export function isQueryReadTimeout(err: unknown): boolean {
+  return err instanceof Error && err.message === 'Query read timeout';
 }

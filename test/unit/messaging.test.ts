@@ -178,6 +178,9 @@ describe('failure classification', () => {
     expect(isTransient(Object.assign(new Error('x'), { code: 'ECONNREFUSED' }))).toBe(true);
     expect(isTransient(Object.assign(new Error('x'), { code: '57P01' }))).toBe(true);
     expect(isTransient(new Error('Connection terminated unexpectedly'))).toBe(true);
+    // pg's query_timeout: the database answered nothing (a cut network), not a poison message.
+    expect(isTransient(new Error('Query read timeout'))).toBe(true);
+    expect(isInfrastructureError(new Error('Query read timeout'))).toBe(true);
     expect(isTransient(Object.assign(new Error('dup'), { code: '23505' }))).toBe(false);
     expect(isTransient(new TypeError('cannot read properties of undefined'))).toBe(false);
   });
