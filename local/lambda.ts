@@ -32,6 +32,21 @@ export function throttleWaitMs(raw: string | undefined): number {
   return Number(raw.trim());
 }
 
+/**
+ * The CPU priority (nice value, 0 to 19) environments run at; 0 unless LOCAL_ENVIRONMENT_NICE says
+ * otherwise. On AWS the edge (API Gateway) has capacity of its own and refuses past its throttle
+ * whatever the functions are doing; here the gateway shares the cores with every environment, so
+ * under overload its refusals wait for a core behind them. A run about the edge's answers under
+ * overload (the fault run's tenfold burst) sets 10 (docs/decisions.md).
+ */
+export const LOCAL_ENVIRONMENT_NICE = environmentNice(process.env.LOCAL_ENVIRONMENT_NICE);
+
+export function environmentNice(raw: string | undefined): number {
+  if (raw === undefined || raw.trim() === '') return 0;
+  if (!/^\d+$/.test(raw.trim()) || Number(raw) > 19) throw new Error(`LOCAL_ENVIRONMENT_NICE must be a nice value from 0 to 19; got ${JSON.stringify(raw)}`);
+  return Number(raw.trim());
+}
+
 /** An environment left idle this long is reclaimed, as Lambda does (its next invocation is a cold start). */
 const IDLE_MS = 5 * 60_000;
 
@@ -250,6 +265,13 @@ export class FunctionEnvironments {
       },
     );
     if (this.opts.output && child.stdout && child.stderr) this.opts.output(spec, child.stdout, child.stderr);
+    if (LOCAL_ENVIRONMENT_NICE > 0 && child.pid) {
+      try {
+        os.setPriority(child.pid, LOCAL_ENVIRONMENT_NICE);
+      } catch {
+        // ended already: its exit is handled below
+      }
+    }
     let markReady!: () => void;
     let failReady!: (err: Error) => void;
     const env: Environment = {

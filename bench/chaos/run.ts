@@ -215,6 +215,9 @@ export async function runChaos(opts: ChaosOptions, hooks: ChaosHooks): Promise<C
       [LOCAL_ENV.orderDeadlineSeconds]: String(ORDER_DEADLINE_SECONDS),
       // An intent left CHARGING by the kill is settled 10 s after its last change rather than 30 s.
       PAYMENT_SETTLE_AFTER_SECONDS: '10',
+      // The burst asks how the edge answers under overload: on AWS API Gateway refuses on capacity
+      // of its own; here the gateway is given the CPU before the environments (local/lambda.ts).
+      ...(opts.faults.includes('tenfold-burst') ? { LOCAL_ENVIRONMENT_NICE: '10' } : {}),
     };
     // The payment database on a small disk of its own, made before the runtime adopts it.
     const paymentDisk = opts.faults.includes('payment-disk-full')

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { throttleWaitMs } from '../../local/lambda';
+import { environmentNice, throttleWaitMs } from '../../local/lambda';
 import { routeBuckets, routeThrottlingOn } from '../../local/route-throttle';
 
 describe('LOCAL_THROTTLE_WAIT_MS', () => {
@@ -14,6 +14,14 @@ describe('LOCAL_THROTTLE_WAIT_MS', () => {
     for (const raw of ['-1', '1.5', '1e3', 'abc', '1s', '0x10']) {
       expect(() => throttleWaitMs(raw)).toThrow(/^LOCAL_THROTTLE_WAIT_MS must be a whole number of milliseconds, 0 or more/);
     }
+  });
+});
+
+describe('LOCAL_ENVIRONMENT_NICE', () => {
+  it('is 0 unless set, and takes a nice value from 0 to 19 only', () => {
+    expect(environmentNice(undefined)).toBe(0);
+    expect(environmentNice(' 10 ')).toBe(10);
+    for (const raw of ['-5', '20', '1.5', 'low']) expect(() => environmentNice(raw)).toThrow(/^LOCAL_ENVIRONMENT_NICE must be a nice value from 0 to 19/);
   });
 });
 
