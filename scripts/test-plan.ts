@@ -37,6 +37,7 @@ export const INTEGRATION_AREAS: ReadonlyArray<{ prefix: string; tests: string[] 
   { prefix: 'shared/messaging/upgrade', tests: it('upgrade', 'partitions') },
   { prefix: 'shared/messaging/outbox', tests: it('publish-silent', 'publish-refused', 'broker-alarm', 'saga') },
   { prefix: 'shared/messaging/', tests: it('broker-policies', 'publish-refused', 'publish-silent', 'silent-database', 'partitions', 'operations', 'broker-cork', 'broker-alarm') },
+  { prefix: 'shared/silence', tests: it('rate-limit-silent', 'publish-silent') },
   { prefix: 'shared/logger.ts', tests: it('console') },
   { prefix: 'shared/', tests: [] },
   // The local runtime.

@@ -9,6 +9,7 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import { getConfig } from '../config';
 import { getRedis } from '../redis';
 import type { RedisClient } from '../redis';
+import { trackSilence } from '../silence';
 import { HttpProblem } from './problem';
 import { bucketOf, principalKey, rateLimitKey, retryAfterSeconds } from './rate-limits';
 import type { Limit, RateLimits } from './rate-limits';
@@ -66,8 +67,7 @@ export interface RateLimitedRequest {
 
 export function createRateLimiter(limits: RateLimits, logger: Logger) {
   let lastLogged = 0;
-  let away = false;
-  let nextProbeAt = 0;
+  const redisAway = trackSilence(PROBE_EVERY_MS);
 
   async function take(redis: RedisClient, key: string, limit: Limit): Promise<number> {
     const [allowed, waitMs] = await withScript(redis).eventflowRateLimit(key, 1000 / limit.perSecond, limit.burst);
@@ -101,18 +101,11 @@ export function createRateLimiter(limits: RateLimits, logger: Logger) {
     const limit = limits[bucket];
     const { namespace } = await getConfig();
     const key = rateLimitKey(namespace, bucket, principalKey(req.sub, req.sourceIp));
-    if (away) {
-      if (Date.now() >= nextProbeAt) {
-        nextProbeAt = Date.now() + PROBE_EVERY_MS;
-        bounded(key, limit).then(
-          () => {
-            if (!away) return;
-            away = false;
-            logger.info('rate limits checked again: Redis answers');
-          },
-          () => undefined,
-        );
-      }
+    if (redisAway.silent) {
+      redisAway.probeIfDue(
+        () => bounded(key, limit),
+        () => logger.info('rate limits checked again: Redis answers'),
+      );
       return;
     }
     let waitMs: number;
@@ -120,8 +113,7 @@ export function createRateLimiter(limits: RateLimits, logger: Logger) {
       waitMs = await bounded(key, limit);
     } catch (error) {
       // Fail open: the limit guards capacity, and Redis being away must not take the API with it.
-      away = true;
-      nextProbeAt = Date.now() + PROBE_EVERY_MS;
+      redisAway.markSilent();
       if (Date.now() - lastLogged > LOG_EVERY_MS) {
         lastLogged = Date.now();
         logger.warn('rate limit not checked: Redis unavailable; requests pass unchecked', { error: error as Error });

@@ -6,6 +6,7 @@ import { orderIdOf } from '../events/envelope';
 import type { AnyEnvelope } from '../events/envelope';
 import { BrokerBlocked, pingBroker, publishEvents } from './broker';
 import { isRefusal, noteRefusal } from './refusals';
+import { trackSilence } from '../silence';
 
 /** How long a publisher may hold rows it claimed before another may take them over. */
 export const CLAIM_SECONDS = 30;
@@ -149,8 +150,7 @@ export async function relayOutbox(pool: pg.Pool, batch = 500): Promise<number> {
  * blocked broker (a resource alarm) fail at once and change nothing here.
  */
 export const BROKER_PROBE_EVERY_MS = 1_000;
-let brokerSilent = false;
-let nextProbeAt = 0;
+const brokerSilence = trackSilence(BROKER_PROBE_EVERY_MS);
 
 /** Why events were left to the relay without trying (outbox_pending.last_error). */
 export const LEFT_TO_RELAY = 'not sent at once: the broker did not answer the last publish from this environment; the relay sends it';
@@ -161,27 +161,14 @@ export const LEFT_TO_RELAY = 'not sent at once: the broker did not answer the la
  */
 export async function publishCommitted(pool: pg.Pool, events: AnyEnvelope[], claim: string, logger: Logger): Promise<void> {
   if (events.length === 0) return;
-  if (brokerSilent) {
-    if (Date.now() >= nextProbeAt) {
-      nextProbeAt = Date.now() + BROKER_PROBE_EVERY_MS;
-      pingBroker().then(
-        () => {
-          if (!brokerSilent) return;
-          brokerSilent = false;
-          logger.info('the broker answers again: events are published at once again');
-        },
-        () => undefined,
-      );
-    }
+  if (brokerSilence.silent) {
+    brokerSilence.probeIfDue(pingBroker, () => logger.info('the broker answers again: events are published at once again'));
     await releaseClaim(pool, events.map((e) => e.id), claim, LEFT_TO_RELAY);
     return;
   }
   await publishClaimed(pool, events, claim).catch((err) => {
     if (isRefusal(err)) return noteRefusal(logger, err, events.length);
-    if (!(err instanceof BrokerBlocked)) {
-      brokerSilent = true;
-      nextProbeAt = Date.now() + BROKER_PROBE_EVERY_MS;
-    }
+    if (!(err instanceof BrokerBlocked)) brokerSilence.markSilent();
     logger.warn('immediate publish failed; the outbox relay will send the events', { error: (err as Error).message, events: events.length });
   });
 }
