@@ -31,6 +31,11 @@ export function summarize(samples: ArrayLike<number>): Summary {
   };
 }
 
+/** The 99th percentile of some samples (any order), or null when there are none. */
+export function p99OrNull(samples: ArrayLike<number>): number | null {
+  return samples.length ? summarize(samples).p99 : null;
+}
+
 /** Median of numbers, ignoring NaN (the middle value; the mean of the two middle ones for an even count). */
 export function median(values: number[]): number {
   const xs = values.filter((v) => !Number.isNaN(v)).sort((a, b) => a - b);

@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { processTree } from '../../scripts/process-tree';
 import type { Violation } from '../invariants';
 import type { OrderRecord } from '../load';
-import { summarize } from '../stats';
+import { p99OrNull } from '../stats';
 
 export interface OverloadFigures {
   offered: number;
@@ -73,17 +73,16 @@ export function overloadFigures(opts: {
   const steadySettle = settleTimes(opts.steadyBefore);
   const allSettled = acceptedSettle.length === accepted.length;
   const lastSettled = Math.max(opts.burstEndedAt, ...accepted.map((r) => r.doneAt ?? Number.NEGATIVE_INFINITY));
-  const p99 = (xs: number[]) => (xs.length ? summarize(xs).p99 : null);
   return {
     offered: burst.length,
     accepted: accepted.length,
     acceptedPerSec: accepted.length / opts.seconds,
     refused: refused.length,
     refusedWithoutRetryAfter: refused.filter((r) => r.retryAfterMs === undefined).length,
-    refusedP99Ms: p99(refused.map((r) => r.postMs ?? Number.POSITIVE_INFINITY)),
+    refusedP99Ms: p99OrNull(refused.map((r) => r.postMs ?? Number.POSITIVE_INFINITY)),
     otherErrors: burst.length - accepted.length - refused.length,
-    acceptedSettleP99Ms: p99(acceptedSettle),
-    steadySettleP99Ms: p99(steadySettle),
+    acceptedSettleP99Ms: p99OrNull(acceptedSettle),
+    steadySettleP99Ms: p99OrNull(steadySettle),
     backlogGoneSeconds: allSettled ? (lastSettled - opts.burstEndedAt) / 1000 : null,
     rssBeforeMiB: opts.rssBeforeMiB,
     rssPeakMiB: opts.rssPeakMiB,

@@ -32,7 +32,7 @@ import { benchAccess } from '../access';
 import { createProductSet } from '../products';
 import type { ProductSet } from '../products';
 import { within } from '../run';
-import { quantile } from '../stats';
+import { p99OrNull } from '../stats';
 import { apiFetch } from '../http';
 import type { ChaosOptions } from './args';
 import { readDeadLetters, sendBurst } from './burst';
@@ -95,9 +95,6 @@ export interface ChaosHooks {
 
 /** The saga's deadline in the run (the default, named here so that the check can hold the runtime to it). */
 const ORDER_DEADLINE_SECONDS = 300;
-
-/** The 99th percentile of some times (ms), or null for none. */
-const p99 = (ms: number[]) => (ms.length === 0 ? null : quantile(Float64Array.from(ms).sort(), 0.99));
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, Math.max(0, ms)));
 const TERMINAL_STATUSES = ['CONFIRMED', 'FAILED', 'CANCELLED'];
@@ -398,7 +395,7 @@ export async function runChaos(opts: ChaosOptions, hooks: ChaosHooks): Promise<C
             accepted: phaseAccepted.length,
             postErrors: load.records.filter((r) => r.postOutcome !== 201).length,
             refused: load.records.filter((r) => r.postOutcome === 503).length,
-            acceptedPostP99Ms: p99(load.records.filter((r) => r.postOutcome === 201 && r.postMs !== undefined).map((r) => r.postMs!)),
+            acceptedPostP99Ms: p99OrNull(load.records.filter((r) => r.postOutcome === 201 && r.postMs !== undefined).map((r) => r.postMs!)),
             postOutcomes: Object.fromEntries(Object.entries(load.counters.http).filter(([k]) => k.startsWith('POST ') && k !== 'POST 201')),
             lost: t.lost,
             duplicated: t.duplicated,

@@ -29,7 +29,7 @@ import { startLoad } from '../load';
 import type { OrderRecord } from '../load';
 import { createProductSet } from '../products';
 import { DEFAULT_MIX } from '../schedule';
-import { summarize } from '../stats';
+import { p99OrNull } from '../stats';
 import { findGrowth } from './growth';
 import type { Finding, SoakPoint } from './growth';
 
@@ -102,7 +102,7 @@ function windowFigures(records: readonly OrderRecord[], from: number, to: number
     if (at >= from && at < to) settle.push(at - r.startedAt);
   }
   const seconds = (to - from) / 1000;
-  return { offeredPerSec: offered / seconds, acceptedPerSec: accepted / seconds, settledPerSec: settle.length / seconds, settleP99Ms: settle.length ? summarize(settle).p99 : null, settledTotal };
+  return { offeredPerSec: offered / seconds, acceptedPerSec: accepted / seconds, settledPerSec: settle.length / seconds, settleP99Ms: p99OrNull(settle), settledTotal };
 }
 
 export async function runSoak(opts: SoakOptions, log: (line: string) => void): Promise<SoakReport> {
