@@ -2,10 +2,10 @@
  * Each environment's V8 heap, for the soak (bench/soak/): what /proc shows is resident memory, which
  * does not tell a heap that keeps growing (a leak in a function) from a heap that is merely large.
  * When EVENTFLOW_HEAP_REPORT_DIR names a folder, every environment writes its heap figures there
- * every few seconds, one small file per process, and a tool outside the runtime reads them. Off
- * unless asked; nothing of it runs on Lambda.
+ * every few seconds, one small file per process, and a tool outside the runtime reads them
+ * (bench/soak/heaps.ts). Off unless asked; nothing of it runs on Lambda.
  */
-import { readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
 export interface HeapReport {
@@ -36,28 +36,4 @@ export function startHeapReports(dir: string, functionId: string, everyMs = 5_00
   write();
   setInterval(write, everyMs).unref();
   process.once('exit', () => rmSync(file, { force: true }));
-}
-
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
-
-/** The latest report of every environment still running. */
-export function readHeapReports(dir: string): HeapReport[] {
-  const out: HeapReport[] = [];
-  for (const name of readdirSync(dir)) {
-    if (!name.endsWith('.json')) continue;
-    try {
-      const r = JSON.parse(readFileSync(path.join(dir, name), 'utf8')) as HeapReport;
-      if (alive(r.pid)) out.push(r);
-    } catch {
-      // being written, or gone meanwhile
-    }
-  }
-  return out;
 }

@@ -12,6 +12,7 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, wri
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { processAlive } from './process-tree';
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const WEB_DIR = path.join(REPO_ROOT, 'web');
@@ -65,15 +66,6 @@ export function exportState(hash = sourceHash()): ExportState {
   }
 }
 
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 async function withLock<T>(fn: () => Promise<T>): Promise<T> {
   for (;;) {
     try {
@@ -88,7 +80,7 @@ async function withLock<T>(fn: () => Promise<T>): Promise<T> {
         // just created, pid not written yet
       }
       const age = existsSync(LOCK) ? Date.now() - statSync(LOCK).mtimeMs : 0;
-      if ((Number.isFinite(owner) && owner > 0 && !pidAlive(owner)) || age > LOCK_STALE_MS) rmSync(LOCK, { recursive: true, force: true });
+      if ((Number.isFinite(owner) && owner > 0 && !processAlive(owner)) || age > LOCK_STALE_MS) rmSync(LOCK, { recursive: true, force: true });
       else await new Promise((r) => setTimeout(r, 250));
     }
   }

@@ -17,3 +17,13 @@ export function processTree(root: number): number[] {
   for (let i = 0; i < out.length; i++) for (const [pid, ppid] of parentOf) if (ppid === out[i]) out.push(pid);
   return out.filter((pid) => parentOf.has(pid));
 }
+
+/** Whether a process is still running (signal 0 checks without sending anything). */
+export function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}

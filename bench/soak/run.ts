@@ -15,7 +15,7 @@ import { databaseName, SERVICES, withDatabase } from '../../shared/config';
 import type { ServiceName } from '../../shared/config';
 import { UNTHROTTLED_ENV } from '../../shared/http/rate-limits';
 import { LOCAL_ENV } from '../../shared/env';
-import { readHeapReports } from '../../local/heap-report';
+import { readHeapReports } from './heaps';
 import { connectAmqp } from '../../shared/messaging/broker';
 import { deploymentLayout, resolveTopology } from '../../functions/topology';
 import { startPrivateStack } from '../../scripts/private-stack';

@@ -3,6 +3,7 @@ import type { FunctionSpec } from '../../functions/catalog';
 import { bundleFunctions } from '../../local/bundles';
 import { FunctionEnvironments, InvocationError, InvocationThrottled } from '../../local/lambda';
 import { waitFor } from '../support/wait';
+import { processAlive } from '../../scripts/process-tree';
 
 /** The local runtime's execution environments, as Lambda runs them, with a handler made for the purpose. */
 const spec = (id: string, over: Partial<FunctionSpec> = {}): FunctionSpec => ({
@@ -33,14 +34,6 @@ afterEach(async () => {
   await Promise.all(open.splice(0).map((e) => e.stop()));
 });
 
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 type Reply = { pid: number; invocations: number; memory: string; pool: string };
 
@@ -165,7 +158,7 @@ describe('local execution environments', () => {
     const envs = environments(spec('env-d', { timeoutSeconds: 1, maxConcurrency: 1 }));
     const before = (await envs.invoke({ action: 'count' })) as Reply;
     await expect(envs.invoke({ action: 'sleep', ms: 5_000 })).rejects.toThrow(/timed out after 1 s; its environment was ended/);
-    await waitFor(async () => !alive(before.pid), 'the timed-out environment to be gone', 5_000);
+    await waitFor(async () => !processAlive(before.pid), 'the timed-out environment to be gone', 5_000);
     const after = (await envs.invoke({ action: 'count' })) as Reply;
     expect(after.pid).not.toBe(before.pid);
     expect(after.invocations).toBe(1); // a cold start
@@ -181,7 +174,7 @@ describe('local execution environments', () => {
   it('replace an environment that an error outside any invocation ended', async () => {
     const envs = environments(spec('env-f', { maxConcurrency: 1 }));
     const before = (await envs.invoke({ action: 'crash' })) as Reply;
-    await waitFor(async () => !alive(before.pid), 'the crashed environment to be gone', 5_000);
+    await waitFor(async () => !processAlive(before.pid), 'the crashed environment to be gone', 5_000);
     expect(((await envs.invoke({ action: 'count' })) as Reply).pid).not.toBe(before.pid);
   });
 });

@@ -3,12 +3,13 @@ import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { readHeapReports, startHeapReports } from '../../local/heap-report';
+import { startHeapReports } from '../../local/heap-report';
+import { readHeapReports } from '../../bench/soak/heaps';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'heap-report-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-describe('heap reports (local/heap-report.ts)', () => {
+describe('heap reports (local/heap-report.ts, read by bench/soak/heaps.ts)', () => {
   it("read each running environment's latest heap figures, and none of a process that has ended", () => {
     // A process that reports and ends: its file goes with it, and a file left by a dead pid is not read.
     const child = spawnSync(process.execPath, ['--import', 'tsx', '-e', `import('${path.resolve('local/heap-report.ts')}').then((m) => m.startHeapReports(${JSON.stringify(dir)}, 'order-api'))`], { encoding: 'utf8' });
