@@ -41,12 +41,17 @@ export interface RuntimeNetwork {
 
 const run = (args: string[], input?: string) => execFileSync(args[0]!, args.slice(1), { input, stdio: ['pipe', 'pipe', 'pipe'] }).toString();
 
-function need(tool: string) {
-  try {
-    run(['sh', '-c', `command -v ${tool}`]);
-  } catch {
-    throw new Error(`the network faults need \`${tool}\` (Debian: apt-get install ${tool === 'nft' ? 'nftables' : 'iproute2'})`);
+/** Why this machine cannot run the network faults (not root, or `ip` or `nft` missing), or null when it can. */
+export function networkFaultsUnavailable(): string | null {
+  if (process.getuid?.() !== 0) return 'the network faults create a network namespace and need root; run as root or leave them out of --faults';
+  for (const [tool, pkg] of [['ip', 'iproute2'], ['nft', 'nftables']] as const) {
+    try {
+      run(['sh', '-c', `command -v ${tool}`]);
+    } catch {
+      return `the network faults need \`${tool}\` (Debian: apt-get install ${pkg})`;
+    }
   }
+  return null;
 }
 
 /** The first three octets of a /24 of 10.250.0.0/16 that no interface of the host has an address in. */
@@ -60,9 +65,8 @@ function freeSubnet(): string {
 }
 
 export async function startRuntimeNetwork(stack: PrivateStack, paymentDatabaseUrl: (serverUrl: string) => string): Promise<RuntimeNetwork> {
-  if (process.getuid?.() !== 0) throw new Error('the network faults create a network namespace and need root; run as root or leave them out of --faults');
-  need('ip');
-  need('nft');
+  const unavailable = networkFaultsUnavailable();
+  if (unavailable) throw new Error(unavailable);
   const id = randomBytes(4).toString('hex');
   const netns = `eventflow-${id}`;
   const [hostIf, nsIf] = [`ef${id}h`, `ef${id}n`];

@@ -5,10 +5,10 @@
  * missing dependency), never how fast anything was.
  */
 import { expect, it } from 'vitest';
-import { spawnSync } from 'node:child_process';
 import { FAULT_IDS, NETWORK_FAULTS } from '../../bench/chaos/faults';
 import { DEFAULT_MIX } from '../../bench/schedule';
 import { runChaos } from '../../bench/chaos/run';
+import { networkFaultsUnavailable } from '../../bench/chaos/network';
 
 /**
  * The full disk mounts a small filesystem (bench/chaos/disk.ts), which takes root: CI runs as root;
@@ -22,8 +22,8 @@ if (!AS_ROOT) process.stderr.write('chaos: not root, so payment-disk-full is lef
  * (bench/chaos/network.ts): root, `ip` and `nft` (.ci/run installs nftables). Without them they
  * are left out, and said so.
  */
-const CAN_CUT = AS_ROOT && ['ip', 'nft'].every((tool) => spawnSync('sh', ['-c', `command -v ${tool}`]).status === 0);
-if (!CAN_CUT) process.stderr.write('chaos: the network cuts need root, ip and nft, so they are left out (npm run chaos -- --faults network-cut-broker, as root)\n');
+const CANNOT_CUT = networkFaultsUnavailable();
+if (CANNOT_CUT) process.stderr.write(`chaos: ${CANNOT_CUT}, so the network cuts are left out\n`);
 
 /**
  * Not the tenfold burst either: what it judges is pace (p99 against the steady p99, refusals within
@@ -36,7 +36,7 @@ if (!CAN_CUT) process.stderr.write('chaos: the network cuts need root, ip and nf
  * test/integration/broker-alarm.test.ts covers what it fixed.
  */
 const CI_FAULTS = FAULT_IDS.filter(
-  (f) => f !== 'broker-alarm' && f !== 'tenfold-burst' && (f !== 'payment-disk-full' || AS_ROOT) && (NETWORK_FAULTS[f] === undefined || CAN_CUT),
+  (f) => f !== 'broker-alarm' && f !== 'tenfold-burst' && (f !== 'payment-disk-full' || AS_ROOT) && (NETWORK_FAULTS[f] === undefined || CANNOT_CUT === null),
 );
 
 it('every fault, under load: nothing lost, nothing duplicated, only the malformed messages dead-lettered', async () => {
