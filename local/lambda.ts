@@ -252,7 +252,10 @@ export class FunctionEnvironments {
       {
         cwd: path.resolve(import.meta.dirname, '..'),
         stdio: this.opts.output ? ['ignore', 'pipe', 'pipe', 'ipc'] : ['ignore', 'inherit', 'inherit', 'ipc'],
-        serialization: 'advanced',
+        // JSON, as Lambda itself passes events and results: anything a handler gets or returns
+        // here survives the trip on AWS too, and JSON costs less per hand-off than V8's serializer
+        // (bench/handoff-cost.ts; BENCHMARKS.md).
+        serialization: 'json',
         env: {
           ...this.opts.env,
           ...this.opts.envOf?.(spec),
