@@ -3,7 +3,7 @@
  * order statuses read from the database) into the numbers the report shows. Pure.
  */
 import type { LoadCounters, OrderRecord } from './load';
-import type { Sample } from './sampler';
+import type { GroupMemory, Sample } from './sampler';
 import { topGroupOf } from './sampler';
 import { histogram, secondOf, summarize } from './stats';
 import type { Histogram, Summary } from './stats';
@@ -78,9 +78,34 @@ export interface RunFigures {
   cpuTop: Record<string, number>;
   box: { busy: number; iowait: number };
   queues: Record<string, { max: number; mean: number; end: number }>;
+  /** The runtime's resident memory over the measured window. */
+  memory: RuntimeMemory;
   histograms: { post: Histogram; settle: Histogram };
   series: SeriesPoint[];
   samples: SamplePoint[];
+}
+
+export interface RuntimeMemory {
+  /** The most the runtime's processes held at once (one sample's sum), MiB; 0 when nothing was sampled. */
+  peakMiB: number;
+  /** Per group, its own most (MiB) and how many processes it had then. */
+  byGroup: Record<string, GroupMemory>;
+}
+
+/** The runtime's resident memory over some samples: the peak of the whole, and each group's. */
+export function runtimeMemoryOf(samples: readonly Pick<Sample, 'memory'>[]): RuntimeMemory {
+  let peakMiB = 0;
+  const byGroup: Record<string, GroupMemory> = {};
+  for (const s of samples) {
+    if (!s.memory) continue;
+    let total = 0;
+    for (const [group, m] of Object.entries(s.memory)) {
+      total += m.mib;
+      if (m.mib > (byGroup[group]?.mib ?? -1)) byGroup[group] = { ...m };
+    }
+    peakMiB = Math.max(peakMiB, total);
+  }
+  return { peakMiB, byGroup };
 }
 
 const EXPECTED = new Set(['POST 201', 'DELETE 200', 'DELETE 409']);
@@ -246,6 +271,7 @@ export function analyzeRun(
     cpuTop,
     box: { busy: boxBusy, iowait: mean(inWindow.map((s) => s.box.iowait)) },
     queues,
+    memory: runtimeMemoryOf(inWindow),
     histograms: {
       post: histogram(window.filter((r) => r.postMs !== undefined).map((r) => r.postMs!)),
       settle: histogram(accepted.flatMap((r) => (settleOf(r) === undefined ? [] : [settleOf(r)! - r.startedAt]))),

@@ -52,6 +52,9 @@ export interface LevelSummary {
   /** Median busy cores per top-level group and per group. */
   cpuTop: Record<string, number>;
   cpu: Record<string, number>;
+  /** Medians over runs of the runtime's peak resident memory (MiB; 0 when not sampled), and of each group's most and its processes then. */
+  memoryPeakMiB: number;
+  memory: Record<string, { mib: number; processes: number }>;
   /** Median of each run's deepest ready count, per queue. */
   queueMax: Record<string, number>;
   /** Medians of every unexpected answer and error, by kind (HTTP "POST 500", "POST timeout", WebSocket ...). */
@@ -121,6 +124,12 @@ export function summarizeLevel(runs: LevelRun[]): LevelSummary {
     cpuPerOrderMs: mediansOf(runs, cpuPerOrderMs),
     cpuTop: mediansOf(runs, (r) => r.figures.cpuTop),
     cpu: mediansOf(runs, (r) => r.figures.cpu),
+    memoryPeakMiB: med(runs, (r) => r.figures.memory?.peakMiB ?? 0),
+    memory: (() => {
+      const mib = mediansOf(runs, (r) => Object.fromEntries(Object.entries(r.figures.memory?.byGroup ?? {}).map(([g, m]) => [g, m.mib])));
+      const processes = mediansOf(runs, (r) => Object.fromEntries(Object.entries(r.figures.memory?.byGroup ?? {}).map(([g, m]) => [g, m.processes])));
+      return Object.fromEntries(Object.keys(mib).map((g) => [g, { mib: mib[g]!, processes: processes[g]! }]));
+    })(),
     queueMax: mediansOf(runs, (r) => Object.fromEntries(Object.entries(r.figures.queues).map(([q, d]) => [q, d.max]))),
     errors: mediansOf(runs, errorsOf),
     outcomes: mediansOf(runs, (r) => r.figures.outcomes),
@@ -211,6 +220,19 @@ export function cpuDetailTable(mode: BenchOptions['mode'], levels: LevelSummary[
   return table(
     ['group', ...levels.map((l) => `${l.level}${mode === 'open' ? '/s' : ''}`)],
     groups.map((g) => [g, ...levels.map((l) => cores(l.cpu[g]))]),
+  );
+}
+
+/** The runtime's resident memory: the peak of all its processes together, and each group's most with its environments. */
+export function memoryTable(mode: BenchOptions['mode'], levels: LevelSummary[]): string {
+  const groups = [...new Set(levels.flatMap((l) => Object.keys(l.memory)))].sort();
+  const mib = (x: number | undefined) => (x === undefined ? '-' : x.toFixed(0));
+  return table(
+    ['runtime RSS, MiB (processes)', ...levels.map((l) => `${l.level}${mode === 'open' ? '/s' : ''}`)],
+    [
+      ['all its processes at once', ...levels.map((l) => (l.memoryPeakMiB > 0 ? mib(l.memoryPeakMiB) : '-'))],
+      ...groups.map((g) => [g, ...levels.map((l) => (l.memory[g] ? `${mib(l.memory[g]!.mib)} (${l.memory[g]!.processes.toFixed(0)})` : '-'))]),
+    ],
   );
 }
 
@@ -337,6 +359,7 @@ export function formatReport(report: BenchReport): string {
   out.push(`\nCPU per settled order, ms (busy cores over the settled rate, medians over runs)\n`);
   out.push(cpuPerOrderTable(options.mode, levels));
   out.push(`\n${cpuDetailTable(options.mode, levels)}`);
+  if (levels.some((l) => l.memoryPeakMiB > 0)) out.push(`\nThe runtime's memory (resident, the most sampled in the measured window; medians over runs)\n\n${memoryTable(options.mode, levels)}`);
   out.push(`\nQueues\n\n${queueTable(options.mode, levels)}`);
   for (const l of report.levels) {
     const r = l.runs.find((x) => x.profile);

@@ -24,6 +24,8 @@ export interface ProcStat {
   ticks: number;
   /** Start time after boot, in clock ticks. */
   start: number;
+  /** Resident set size, in pages. */
+  rssPages: number;
 }
 
 /** Parses /proc/<pid>/stat; comm may hold spaces and parentheses, so fields are counted after its last ')'. */
@@ -34,7 +36,7 @@ export function parseProcStat(text: string): ProcStat | null {
   const rest = text.slice(close + 2).split(' ');
   // rest[0] is field 3 (state): field n is rest[n - 3].
   const num = (field: number) => Number(rest[field - 3]);
-  return { pid: Number(text.slice(0, open).trim()), ppid: num(4), comm: text.slice(open + 1, close), ticks: num(14) + num(15), start: num(22) };
+  return { pid: Number(text.slice(0, open).trim()), ppid: num(4), comm: text.slice(open + 1, close), ticks: num(14) + num(15), start: num(22), rssPages: num(24) };
 }
 
 /** The first line of /proc/stat: busy (user, nice, system, irq, softirq, steal), idle and iowait ticks. */
@@ -134,13 +136,21 @@ export interface Sample {
   box: { busy: number; iowait: number };
   /** Ready messages per queue; null when the queue could not be read. */
   queues: Record<string, number | null>;
+  /** Resident memory of the runtime's processes at t, per group (a function's environments, the main process). */
+  memory?: Record<string, GroupMemory>;
 }
 
-function clockTicks(): number {
+export interface GroupMemory {
+  mib: number;
+  /** Processes of the group: a function's live environments. */
+  processes: number;
+}
+
+function getconf(name: string, fallback: number): number {
   try {
-    return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+    return Number(execFileSync('getconf', [name], { encoding: 'utf8' }).trim()) || fallback;
   } catch {
-    return 100;
+    return fallback;
   }
 }
 
@@ -184,7 +194,8 @@ export interface SamplerOptions {
 
 /** Starts sampling at once; stop() ends it and returns every sample taken. */
 export async function startSampler(opts: SamplerOptions) {
-  const hz = clockTicks();
+  const hz = getconf('CLK_TCK', 100);
+  const pageMiB = getconf('PAGESIZE', 4096) / 2 ** 20;
   const intervalMs = opts.intervalMs ?? 1000;
   const functionIds = FUNCTIONS.map((f) => f.id);
   const queueNames = resolveTopology(opts.namespace, deploymentLayout()).queues.map((q) => q.name);
@@ -265,6 +276,7 @@ export async function startSampler(opts: SamplerOptions) {
     }
     const ticks = new Map<number, { ticks: number; start: number }>();
     const cpu: Record<string, number> = {};
+    const memory: Record<string, GroupMemory> = {};
     const seconds = (now - prevAt) / 1000;
     const boxSeconds = (boxAt - prevBoxAt) / 1000;
     for (const p of procs) {
@@ -272,6 +284,11 @@ export async function startSampler(opts: SamplerOptions) {
       if (first) continue;
       // Even a process without a tick of CPU since the last sample: perf samples finer than ticks.
       processGroups.set(p.stat.pid, groupOf({ pid: p.stat.pid, ppid: p.stat.ppid, comm: p.stat.comm, cmdline: p.cmdline }, ctx));
+      if (ctx.runtimePids.has(p.stat.pid)) {
+        const m = (memory[processGroups.get(p.stat.pid)!] ??= { mib: 0, processes: 0 });
+        m.mib += p.stat.rssPages * pageMiB;
+        m.processes++;
+      }
       const before = prevTicks.get(p.stat.pid);
       // A process born since the last sample counts from zero; a reused pid is told apart by its start time.
       const base = before && before.start === p.stat.start ? before.ticks : p.stat.start >= bootTicksAtPrev ? 0 : null;
@@ -287,7 +304,7 @@ export async function startSampler(opts: SamplerOptions) {
       // What /proc/stat saw busy that no live process accounts for: the kernel's own work
       // (loopback networking, softirqs) and processes that ended between two samples.
       cpu.unattributed = Math.max(0, box.busy - Object.values(cpu).reduce((a, b) => a + b, 0));
-      const s: Sample = { t: now, cpu, box, queues };
+      const s: Sample = { t: now, cpu, box, queues, memory };
       samples.push(s);
       opts.onSample?.(s);
     }

@@ -1,3 +1,4 @@
+import { runtimeMemoryOf } from '../../bench/analyze';
 import { retryAfterMs } from '../../bench/http';
 import { describe, expect, it } from 'vitest';
 import { parseBenchArgs } from '../../bench/args';
@@ -78,8 +79,19 @@ describe('what counts as settled', () => {
 describe('CPU sampling', () => {
   it('parses /proc/<pid>/stat, whatever the command name holds', () => {
     const line = '4242 (node (x) y) S 4000 4242 4000 0 -1 4194304 100 0 0 0 250 50 0 0 20 0 11 0 98765 1000 100';
-    expect(parseProcStat(line)).toEqual({ pid: 4242, ppid: 4000, comm: 'node (x) y', ticks: 300, start: 98765 });
+    expect(parseProcStat(line)).toEqual({ pid: 4242, ppid: 4000, comm: 'node (x) y', ticks: 300, start: 98765, rssPages: 100 });
     expect(parseCpuLine('cpu  100 5 50 1000 20 1 2 3 0 0\ncpu0 ...')).toEqual({ busy: 161, idle: 1000, iowait: 20 });
+  });
+
+  it("reports the runtime's memory as the peak of one sample's sum, and each group's own most with its processes then", () => {
+    const memory = runtimeMemoryOf([
+      { memory: { 'runtime: main': { mib: 100, processes: 1 }, 'runtime: order-api': { mib: 300, processes: 4 } } },
+      {}, // a sample from before memory was sampled
+      { memory: { 'runtime: main': { mib: 150, processes: 1 }, 'runtime: order-api': { mib: 160, processes: 2 } } },
+    ]);
+    expect(memory.peakMiB).toBe(400); // 100 + 300, not the groups' maxima summed (450)
+    expect(memory.byGroup).toEqual({ 'runtime: main': { mib: 150, processes: 1 }, 'runtime: order-api': { mib: 300, processes: 4 } });
+    expect(runtimeMemoryOf([{}])).toEqual({ peakMiB: 0, byGroup: {} });
   });
 
   it('groups the runtime by catalog function when each runs in a process of its own, by pid otherwise', () => {

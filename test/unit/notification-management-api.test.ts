@@ -7,16 +7,19 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 /** SHA-256 and HMAC from node:crypto, apart from the SDK's hash the module signs with. */
 class NodeSha256 {
   private readonly hash;
-  constructor(secret?: string | Uint8Array) {
-    this.hash = secret === undefined ? createHash('sha256') : createHmac('sha256', secret);
+  constructor(secret?: Bytes) {
+    this.hash = secret === undefined ? createHash('sha256') : createHmac('sha256', bytes(secret));
   }
-  update(data: string | Uint8Array) {
-    this.hash.update(data);
+  update(data: Bytes) {
+    this.hash.update(bytes(data));
   }
   async digest() {
     return new Uint8Array(this.hash.digest());
   }
+  reset() {}
 }
+type Bytes = string | ArrayBuffer | ArrayBufferView;
+const bytes = (x: Bytes) => (typeof x === 'string' ? x : ArrayBuffer.isView(x) ? Buffer.from(x.buffer, x.byteOffset, x.byteLength) : Buffer.from(new Uint8Array(x)));
 
 /** What the Management API stand-in received, and what it answers next. */
 interface Received {
