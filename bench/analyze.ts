@@ -3,6 +3,7 @@
  * order statuses read from the database) into the numbers the report shows. Pure.
  */
 import type { LoadCounters, OrderRecord } from './load';
+import type { InvocationCounts } from '../local/invocation-report';
 import type { GroupMemory, Sample } from './sampler';
 import { topGroupOf } from './sampler';
 import { histogram, secondOf, summarize } from './stats';
@@ -80,9 +81,28 @@ export interface RunFigures {
   queues: Record<string, { max: number; mean: number; end: number }>;
   /** The runtime's resident memory over the measured window. */
   memory: RuntimeMemory;
+  /** Invocations and the events they carried, per second over the measured window, per function. */
+  invocationsPerSec: InvocationCounts;
+  /** Mean transactions committed per second over the measured window, per service database. */
+  commitsPerSec: Record<string, number>;
   histograms: { post: Histogram; settle: Histogram };
   series: SeriesPoint[];
   samples: SamplePoint[];
+}
+
+/** Per-second invocation rates between the first and the last sample that carry the runtime's totals. */
+export function invocationRatesOf(samples: readonly Pick<Sample, 't' | 'invocations'>[]): InvocationCounts {
+  const withCounts = samples.filter((s) => s.invocations);
+  const first = withCounts[0];
+  const last = withCounts.at(-1);
+  if (!first || !last || last.t <= first.t) return {};
+  const seconds = (last.t - first.t) / 1000;
+  const out: InvocationCounts = {};
+  for (const [fn, end] of Object.entries(last.invocations!)) {
+    const start = first.invocations![fn] ?? { invocations: 0, events: 0 };
+    out[fn] = { invocations: (end.invocations - start.invocations) / seconds, events: (end.events - start.events) / seconds };
+  }
+  return out;
 }
 
 export interface RuntimeMemory {
@@ -272,6 +292,10 @@ export function analyzeRun(
     box: { busy: boxBusy, iowait: mean(inWindow.map((s) => s.box.iowait)) },
     queues,
     memory: runtimeMemoryOf(inWindow),
+    invocationsPerSec: invocationRatesOf(inWindow),
+    commitsPerSec: Object.fromEntries(
+      [...new Set(inWindow.flatMap((s) => Object.keys(s.commits ?? {})))].map((db) => [db, mean(inWindow.map((s) => s.commits?.[db] ?? 0))]),
+    ),
     histograms: {
       post: histogram(window.filter((r) => r.postMs !== undefined).map((r) => r.postMs!)),
       settle: histogram(accepted.flatMap((r) => (settleOf(r) === undefined ? [] : [settleOf(r)! - r.startedAt]))),

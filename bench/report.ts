@@ -54,6 +54,11 @@ export interface LevelSummary {
   cpu: Record<string, number>;
   /** Medians over runs of the runtime's peak resident memory (MiB; 0 when not sampled), and of each group's most and its processes then. */
   memoryPeakMiB: number;
+  /** Medians over runs of invocations per settled order and events per invocation, per function. */
+  invocationsPerOrder: Record<string, number>;
+  eventsPerInvocation: Record<string, number>;
+  /** Medians over runs of transactions committed per settled order, per service database. */
+  commitsPerOrder: Record<string, number>;
   memory: Record<string, { mib: number; processes: number }>;
   /** Median of each run's deepest ready count, per queue. */
   queueMax: Record<string, number>;
@@ -125,6 +130,9 @@ export function summarizeLevel(runs: LevelRun[]): LevelSummary {
     cpuTop: mediansOf(runs, (r) => r.figures.cpuTop),
     cpu: mediansOf(runs, (r) => r.figures.cpu),
     memoryPeakMiB: med(runs, (r) => r.figures.memory?.peakMiB ?? 0),
+    invocationsPerOrder: mediansOf(runs, (r) => Object.fromEntries(Object.entries(r.figures.invocationsPerSec ?? {}).map(([fn, c]) => [fn, c.invocations / r.figures.measured.settledPerSec]))),
+    eventsPerInvocation: mediansOf(runs, (r) => Object.fromEntries(Object.entries(r.figures.invocationsPerSec ?? {}).filter(([, c]) => c.invocations > 0).map(([fn, c]) => [fn, c.events / c.invocations]))),
+    commitsPerOrder: mediansOf(runs, (r) => Object.fromEntries(Object.entries(r.figures.commitsPerSec ?? {}).map(([db, n]) => [db, n / r.figures.measured.settledPerSec]))),
     memory: (() => {
       const mib = mediansOf(runs, (r) => Object.fromEntries(Object.entries(r.figures.memory?.byGroup ?? {}).map(([g, m]) => [g, m.mib])));
       const processes = mediansOf(runs, (r) => Object.fromEntries(Object.entries(r.figures.memory?.byGroup ?? {}).map(([g, m]) => [g, m.processes])));
@@ -220,6 +228,20 @@ export function cpuDetailTable(mode: BenchOptions['mode'], levels: LevelSummary[
   return table(
     ['group', ...levels.map((l) => `${l.level}${mode === 'open' ? '/s' : ''}`)],
     groups.map((g) => [g, ...levels.map((l) => cores(l.cpu[g]))]),
+  );
+}
+
+/** Invocations per settled order per function, with the events each carried: the fixed costs' multiplier. */
+export function invocationTable(mode: BenchOptions['mode'], levels: LevelSummary[]): string {
+  const fns = [...new Set(levels.flatMap((l) => Object.keys(l.invocationsPerOrder)))].filter((fn) => levels.some((l) => (l.invocationsPerOrder[fn] ?? 0) >= 0.005)).sort();
+  const cell = (l: LevelSummary, fn: string) => {
+    const n = l.invocationsPerOrder[fn];
+    return n === undefined || !Number.isFinite(n) ? '-' : `${n.toFixed(2)} (${(l.eventsPerInvocation[fn] ?? 0).toFixed(1)})`;
+  };
+  const total = (l: LevelSummary) => Object.values(l.invocationsPerOrder).filter(Number.isFinite).reduce((a, b) => a + b, 0);
+  return table(
+    ['invocations per settled order (events each)', ...levels.map((l) => `${l.level}${mode === 'open' ? '/s' : ''}`)],
+    [...fns.map((fn) => [fn, ...levels.map((l) => cell(l, fn))]), ['all functions', ...levels.map((l) => total(l).toFixed(2))]],
   );
 }
 
@@ -359,6 +381,11 @@ export function formatReport(report: BenchReport): string {
   out.push(`\nCPU per settled order, ms (busy cores over the settled rate, medians over runs)\n`);
   out.push(cpuPerOrderTable(options.mode, levels));
   out.push(`\n${cpuDetailTable(options.mode, levels)}`);
+  for (const l of levels) {
+    const dbs = Object.entries(l.commitsPerOrder).filter(([, n]) => Number.isFinite(n));
+    if (dbs.length) out.push(`${l.level}: transactions committed per settled order (pg_stat_database; read-only ones count too, only writes wait for a WAL flush) ${dbs.map(([db, n]) => `${db} ${n.toFixed(1)}`).join(', ')}; all ${dbs.reduce((a, [, n]) => a + n, 0).toFixed(1)}`);
+  }
+  if (levels.some((l) => Object.keys(l.invocationsPerOrder).length)) out.push(`\n${invocationTable(options.mode, levels)}`);
   if (levels.some((l) => l.memoryPeakMiB > 0)) out.push(`\nThe runtime's memory (resident, the most sampled in the measured window; medians over runs)\n\n${memoryTable(options.mode, levels)}`);
   out.push(`\nQueues\n\n${queueTable(options.mode, levels)}`);
   for (const l of report.levels) {

@@ -4,11 +4,13 @@
  * Every wait is bounded; cleanup runs on failure and on Ctrl-C (registerCleanup).
  */
 import { mkdir, rm } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { ChannelModel } from 'amqplib';
 import pg from 'pg';
 import { DEFAULTS, databaseName, withDatabase } from '../shared/config';
+import { LOCAL_ENV } from '../shared/env';
 import type { ServiceName } from '../shared/config';
 import { connectAmqp } from '../shared/messaging/broker';
 import { dropNamespace, freshNamespace, startRuntimeProcess } from '../test/support/runtime-process';
@@ -73,7 +75,8 @@ function servicePools(namespace: string): Record<ServiceName, pg.Pool> {
 export async function runLevel(opts: BenchOptions, level: number, run: number, hooks: LevelHooks): Promise<LevelRun> {
   const namespace = freshNamespace('bench');
   // One address offers the load of many customers: the per-client rate limits would throttle it.
-  const env: Record<string, string> = { SCHEDULE_SECONDS: process.env.SCHEDULE_SECONDS ?? '60', ...UNTHROTTLED_ENV, ...opts.env };
+  const invocationReport = path.join(os.tmpdir(), `eventflow-invocations-${namespace}.json`);
+  const env: Record<string, string> = { SCHEDULE_SECONDS: process.env.SCHEDULE_SECONDS ?? '60', ...UNTHROTTLED_ENV, [LOCAL_ENV.invocationReport]: invocationReport, ...opts.env };
   const runtimeNodeArgs = process.env.RUNTIME_NODE_ARGS;
   if (opts.profile) {
     // A fresh folder: profiles left by an earlier run of the same name would be summed in.
@@ -120,6 +123,7 @@ export async function runLevel(opts: BenchOptions, level: number, run: number, h
       await step(Promise.all(Object.values(pools ?? {}).map((p) => p.end())), 'closing the database pools');
       await step(amqp?.close(), 'closing the AMQP connection');
       await step(runtime.stop(), 'stopping the runtime and removing its namespace', 90_000);
+      await rm(invocationReport, { force: true });
     })());
   const unregister = hooks.registerCleanup(cleanup);
   try {
@@ -130,7 +134,7 @@ export async function runLevel(opts: BenchOptions, level: number, run: number, h
     amqp.on('error', () => undefined);
     const products = await createProductSet(httpUrl, access.headers, pools.order, opts.products);
 
-    sampler = await startSampler({ namespace, amqp, databaseServerUrl: databaseServerUrl(), ownServerPids: hooks.ownServerPids, onError: () => undefined });
+    sampler = await startSampler({ namespace, amqp, databaseServerUrl: databaseServerUrl(), invocationReport, ownServerPids: hooks.ownServerPids, onError: () => undefined });
     const mode = opts.mode === 'open' ? ({ kind: 'open', ratePerSec: level } as const) : ({ kind: 'closed', concurrency: level } as const);
     load = await startLoad({
       httpUrl,

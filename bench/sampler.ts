@@ -13,6 +13,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import type { Channel, ChannelModel } from 'amqplib';
 import pg from 'pg';
 import { FUNCTIONS } from '../functions/catalog';
+import type { InvocationCounts } from '../local/invocation-report';
 import { SERVICES, databaseName } from '../shared/config';
 import { resolveTopology, deploymentLayout } from '../functions/topology';
 
@@ -136,6 +137,10 @@ export interface Sample {
   box: { busy: number; iowait: number };
   /** Ready messages per queue; null when the queue could not be read. */
   queues: Record<string, number | null>;
+  /** The runtime's invocation totals per function when it reports them (local/invocation-report.ts). */
+  invocations?: InvocationCounts;
+  /** Transactions committed per second since the last sample, per service database of the namespace. */
+  commits?: Record<string, number>;
   /** Resident memory of the runtime's processes at t, per group (a function's environments, the main process). */
   memory?: Record<string, GroupMemory>;
 }
@@ -188,6 +193,8 @@ export interface SamplerOptions {
   intervalMs?: number;
   onSample?: (s: Sample) => void;
   onError?: (err: unknown) => void;
+  /** The file the runtime keeps its invocation counts in (EVENTFLOW_INVOCATION_REPORT), read at every sample. */
+  invocationReport?: string;
   /** The pids of servers of the bench's own (a private stack), when it runs on them. */
   ownServerPids?: () => Record<'postgres' | 'rabbitmq' | 'redis', number[]>;
 }
@@ -230,6 +237,30 @@ export async function startSampler(opts: SamplerOptions) {
     return out;
   }
 
+  const serviceOfDb = new Map(SERVICES.map((s) => [databaseName(s, opts.namespace), s as string]));
+  let prevCommits: { at: number; counts: Map<string, number> } | null = null;
+  /** Commits per second per service database since the previous call (none on the first). */
+  async function commitRates(at: number): Promise<Record<string, number>> {
+    const { rows } = await pgClient.query<{ datname: string; commits: string }>('SELECT datname, xact_commit::text AS commits FROM pg_stat_database WHERE datname = ANY($1)', [[...serviceOfDb.keys()]]);
+    const counts = new Map(rows.map((r) => [serviceOfDb.get(r.datname)!, Number(r.commits)]));
+    const out: Record<string, number> = {};
+    if (prevCommits) {
+      const seconds = (at - prevCommits.at) / 1000;
+      for (const [service, n] of counts) out[service] = Math.max(0, n - (prevCommits.counts.get(service) ?? n)) / seconds;
+    }
+    prevCommits = { at, counts };
+    return out;
+  }
+
+  function readInvocations(): InvocationCounts | undefined {
+    if (!opts.invocationReport) return undefined;
+    try {
+      return (JSON.parse(readFileSync(opts.invocationReport, 'utf8')) as { counts: InvocationCounts }).counts;
+    } catch {
+      return undefined; // not written yet
+    }
+  }
+
   async function queueDepths(): Promise<Record<string, number | null>> {
     const out: Record<string, number | null> = {};
     for (const name of queueNames) {
@@ -254,12 +285,16 @@ export async function startSampler(opts: SamplerOptions) {
     const uptimeTicks = Number(readFileSync('/proc/uptime', 'utf8').split(' ')[0]) * hz;
     const procs = readProcesses(cmdlines);
     const now = (boxAt + Date.now()) / 2;
-    const [pgPids, queues] = await Promise.all([
+    const [pgPids, queues, commits] = await Promise.all([
       postgresPids().catch((err) => {
         opts.onError?.(err);
         return new Map<number, string>();
       }),
       first ? Promise.resolve({}) : queueDepths(),
+      commitRates(now).catch((err) => {
+        opts.onError?.(err);
+        return {};
+      }),
     ]);
     const parents = new Map(procs.map((p) => [p.stat.pid, p.stat.ppid]));
     const root = procs.find((p) => p.stat.ppid === process.pid && p.cmdline.includes('local/dev.ts'))?.stat.pid ?? null;
@@ -304,7 +339,7 @@ export async function startSampler(opts: SamplerOptions) {
       // What /proc/stat saw busy that no live process accounts for: the kernel's own work
       // (loopback networking, softirqs) and processes that ended between two samples.
       cpu.unattributed = Math.max(0, box.busy - Object.values(cpu).reduce((a, b) => a + b, 0));
-      const s: Sample = { t: now, cpu, box, queues, memory };
+      const s: Sample = { t: now, cpu, box, queues, memory, commits, invocations: readInvocations() };
       samples.push(s);
       opts.onSample?.(s);
     }

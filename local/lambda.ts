@@ -6,7 +6,10 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 import type { FunctionSpec } from '../functions/catalog';
 import { deploymentLayout } from '../functions/topology';
+import { LOCAL_ENV } from '../shared/env';
 import { ENVIRONMENT_HOST } from './bundles';
+import { countInvocation, startInvocationReports } from './invocation-report';
+import type { InvocationCounts } from './invocation-report';
 import type { EnvironmentMessage, Invocation } from './environment-protocol';
 
 /**
@@ -49,6 +52,9 @@ export function environmentNice(raw: string | undefined): number {
 
 /** An environment left idle this long is reclaimed, as Lambda does (its next invocation is a cold start). */
 const IDLE_MS = 5 * 60_000;
+
+/** Invocations per function since the runtime started, for the bench (local/invocation-report.ts). */
+const counts: InvocationCounts = {};
 
 export class InvocationError extends Error {
   constructor(
@@ -147,6 +153,8 @@ export class FunctionEnvironments {
    */
   async invoke(event: unknown, opts: InvokeOptions = {}): Promise<unknown> {
     const env = await this.acquire(opts);
+    // Counted once it has an environment: a throttled or abandoned call never ran.
+    countInvocation(counts, this.spec.id, event);
     try {
       // As on Lambda, the timeout counts from the end of the cold start (init has its own budget).
       await env.ready;
@@ -334,8 +342,11 @@ let options: EnvironmentOptions | undefined;
 /** Sets up environments for the catalog's functions; they start on first use, as on Lambda. */
 export function useEnvironments(opts: EnvironmentOptions): { stop(): Promise<void>; stats(): Record<string, { busy: number; total: number }> } {
   options = opts;
+  const reportFile = process.env[LOCAL_ENV.invocationReport];
+  const stopReports = reportFile ? startInvocationReports(reportFile, counts) : undefined;
   return {
     async stop() {
+      stopReports?.();
       await Promise.all([...environments.values()].map((e) => e.stop()));
       environments.clear();
     },

@@ -92,6 +92,8 @@ export const LOCAL_ENV = {
   partitions: 'PARTITIONS',
   /** A folder every local environment writes its V8 heap figures to (local/heap-report.ts; the soak sets it). */
   heapReportDir: 'EVENTFLOW_HEAP_REPORT_DIR',
+  /** A file the local runtime keeps its invocation counts in, per function (local/invocation-report.ts; the bench sets it). */
+  invocationReport: 'EVENTFLOW_INVOCATION_REPORT',
   /** Who runs an operator tool, as its audit entries name them (shared/audit/actor.ts); else the machine account. */
   operator: 'EVENTFLOW_OPERATOR',
   /** A folder older months of the event logs are exported to locally (absent: kept in the database). */
