@@ -81,6 +81,8 @@ export interface RunFigures {
   queues: Record<string, { max: number; mean: number; end: number }>;
   /** The runtime's resident memory over the measured window. */
   memory: RuntimeMemory;
+  /** Calls per second over the measured window per statement ("service: query"), when counted (--statements). */
+  statementsPerSec?: Record<string, number>;
   /** Invocations and the events they carried, per second over the measured window, per function. */
   invocationsPerSec: InvocationCounts;
   /** Mean transactions committed per second over the measured window, per service database. */
@@ -103,6 +105,16 @@ export function invocationRatesOf(samples: readonly Pick<Sample, 't' | 'invocati
     out[fn] = { invocations: (end.invocations - start.invocations) / seconds, events: (end.events - start.events) / seconds };
   }
   return out;
+}
+
+/** Per-second calls per statement between the window's first and last samples that counted them. */
+export function statementRatesOf(samples: readonly Pick<Sample, 't' | 'statements'>[]): Record<string, number> | undefined {
+  const counted = samples.filter((s) => s.statements);
+  const first = counted[0];
+  const last = counted.at(-1);
+  if (!first || !last || last.t <= first.t) return undefined;
+  const seconds = (last.t - first.t) / 1000;
+  return Object.fromEntries(Object.entries(last.statements!).map(([q, calls]) => [q, (calls - (first.statements![q] ?? 0)) / seconds]));
 }
 
 export interface RuntimeMemory {
@@ -293,6 +305,7 @@ export function analyzeRun(
     queues,
     memory: runtimeMemoryOf(inWindow),
     invocationsPerSec: invocationRatesOf(inWindow),
+    statementsPerSec: statementRatesOf(inWindow),
     commitsPerSec: Object.fromEntries(
       [...new Set(inWindow.flatMap((s) => Object.keys(s.commits ?? {})))].map((db) => [db, mean(inWindow.map((s) => s.commits?.[db] ?? 0))]),
     ),

@@ -33,6 +33,8 @@ export interface BenchOptions {
   chart: boolean;
   /** Run on a PostgreSQL, RabbitMQ and Redis of the bench's own (scripts/private-stack.ts). */
   privateStack: boolean;
+  /** Count statements per order with pg_stat_statements (the private stack's PostgreSQL loads it). */
+  statements: boolean;
 }
 
 export const HELP = `npm run bench -- [options]
@@ -83,6 +85,8 @@ Runtime and run
   --perf-freq 499           its sampling frequency, Hz (default 499; implies --perf)
   --private-stack           start a PostgreSQL, RabbitMQ and Redis of its own (free ports, a
                             temporary folder, removed afterwards) instead of the shared ones
+  --statements              with --private-stack: its PostgreSQL loads pg_stat_statements, and the
+                            report gives statements per settled order, the most frequent first
   --no-chart                skip the SVG/PNG
   --replot FILE.json        print the tables and draw the chart again from a results file
   --compare REF             before/after: check out the git REF in a worktree (under
@@ -143,6 +147,7 @@ export function parseBenchArgs(argv: string[]): ParsedArgs {
       perf: { type: 'boolean' },
       'perf-freq': { type: 'string' },
       'private-stack': { type: 'boolean' },
+      statements: { type: 'boolean' },
       'no-chart': { type: 'boolean' },
       replot: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
@@ -162,6 +167,8 @@ export function parseBenchArgs(argv: string[]): ParsedArgs {
   if (minLines < 1 || maxLines < minLines) throw new Error(`--lines: 1 <= N <= M, got "${values.lines}"`);
   const plentiful = num(values.products, DEFAULT_PRODUCT_SET.plentiful, '--products', { min: 1 });
   if (maxLines > plentiful) throw new Error('--lines: more lines than --products');
+  // The shared PostgreSQL is never reconfigured: only the bench's own loads the extension.
+  if (values.statements && !values['private-stack']) throw new Error('--statements needs --private-stack');
   const env: Record<string, string> = {};
   for (const pair of values.env ?? []) {
     const eq = pair.indexOf('=');
@@ -206,6 +213,7 @@ export function parseBenchArgs(argv: string[]): ParsedArgs {
       perfFrequency: values.perf || values['perf-freq'] !== undefined ? Math.round(num(values['perf-freq'], 499, '--perf-freq', { min: 1, max: 10_000 })) : null,
       chart: !values['no-chart'],
       privateStack: values['private-stack'] ?? false,
+      statements: values.statements ?? false,
     },
   };
 }

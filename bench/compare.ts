@@ -29,6 +29,7 @@ const OWN = new Set(['--compare', '--runs', '--name', '--out']);
 export function parseCompareArgs(argv: string[]): CompareArgs | null {
   const own: Record<string, string> = {};
   const benchArgs: string[] = [];
+  let replot = false;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const eq = a.indexOf('=');
@@ -40,12 +41,14 @@ export function parseCompareArgs(argv: string[]): CompareArgs | null {
     } else if (a === '--no-chart') {
       // each side's single run is drawn by nobody; the comparison is a table
     } else if (a === '--replot' || a.startsWith('--replot=')) {
-      throw new Error('--compare and --replot do not go together');
+      replot = true;
+      benchArgs.push(a);
     } else {
       benchArgs.push(a);
     }
   }
   if (own['--compare'] === undefined) return null;
+  if (replot) throw new Error('--compare and --replot do not go together');
   const rounds = own['--runs'] === undefined ? 3 : Number(own['--runs']);
   if (!Number.isInteger(rounds) || rounds < 2) throw new Error(`--compare needs --runs of at least 2 (each side runs that often, alternately), got "${own['--runs']}"`);
   return { ref: own['--compare'], rounds, benchArgs, outDir: own['--out'] ?? 'bench/results', name: own['--name'] ?? null };

@@ -66,7 +66,7 @@ async function main(options: BenchOptions) {
   if (options.privateStack) {
     log('starting a PostgreSQL, RabbitMQ and Redis of its own…');
     const { startPrivateStack } = await import('../scripts/private-stack');
-    const stack = await startPrivateStack();
+    const stack = await startPrivateStack({ statementStats: options.statements });
     // Stopped last, by exit(), once every level's runtime is gone.
     stackClose = () => {
       stackClose = null;

@@ -54,6 +54,8 @@ export interface LevelSummary {
   cpu: Record<string, number>;
   /** Medians over runs of the runtime's peak resident memory (MiB; 0 when not sampled), and of each group's most and its processes then. */
   memoryPeakMiB: number;
+  /** Medians over runs of calls per settled order per statement, when counted (--statements). */
+  statementsPerOrder: Record<string, number>;
   /** Medians over runs of invocations per settled order and events per invocation, per function. */
   invocationsPerOrder: Record<string, number>;
   eventsPerInvocation: Record<string, number>;
@@ -130,6 +132,7 @@ export function summarizeLevel(runs: LevelRun[]): LevelSummary {
     cpuTop: mediansOf(runs, (r) => r.figures.cpuTop),
     cpu: mediansOf(runs, (r) => r.figures.cpu),
     memoryPeakMiB: med(runs, (r) => r.figures.memory?.peakMiB ?? 0),
+    statementsPerOrder: mediansOf(runs, (r) => Object.fromEntries(Object.entries(r.figures.statementsPerSec ?? {}).map(([q, n]) => [q, n / r.figures.measured.settledPerSec]))),
     invocationsPerOrder: mediansOf(runs, (r) => Object.fromEntries(Object.entries(r.figures.invocationsPerSec ?? {}).map(([fn, c]) => [fn, c.invocations / r.figures.measured.settledPerSec]))),
     eventsPerInvocation: mediansOf(runs, (r) => Object.fromEntries(Object.entries(r.figures.invocationsPerSec ?? {}).filter(([, c]) => c.invocations > 0).map(([fn, c]) => [fn, c.events / c.invocations]))),
     commitsPerOrder: mediansOf(runs, (r) => Object.fromEntries(Object.entries(r.figures.commitsPerSec ?? {}).map(([db, n]) => [db, n / r.figures.measured.settledPerSec]))),
@@ -243,6 +246,17 @@ export function invocationTable(mode: BenchOptions['mode'], levels: LevelSummary
     ['invocations per settled order (events each)', ...levels.map((l) => `${l.level}${mode === 'open' ? '/s' : ''}`)],
     [...fns.map((fn) => [fn, ...levels.map((l) => cell(l, fn))]), ['all functions', ...levels.map((l) => total(l).toFixed(2))]],
   );
+}
+
+/** Statements per settled order per database, and the most frequent statements. */
+export function statementSection(level: LevelSummary, top = 15): string {
+  const entries = Object.entries(level.statementsPerOrder).filter(([, n]) => Number.isFinite(n) && n > 0);
+  const byDb: Record<string, number> = {};
+  for (const [q, n] of entries) byDb[q.slice(0, q.indexOf(':'))] = (byDb[q.slice(0, q.indexOf(':'))] ?? 0) + n;
+  const total = entries.reduce((a, [, n]) => a + n, 0);
+  const lines = [`${level.level}: statements per settled order (pg_stat_statements) ${Object.entries(byDb).map(([db, n]) => `${db} ${n.toFixed(1)}`).join(', ')}; all ${total.toFixed(1)}. The most frequent:`];
+  for (const [q, n] of entries.sort((a, b) => b[1] - a[1]).slice(0, top)) lines.push(`  ${n.toFixed(2).padStart(6)}  ${q.length > 110 ? `${q.slice(0, 107)}...` : q}`);
+  return lines.join('\n');
 }
 
 /** The runtime's resident memory: the peak of all its processes together, and each group's most with its environments. */
@@ -385,6 +399,7 @@ export function formatReport(report: BenchReport): string {
     const dbs = Object.entries(l.commitsPerOrder).filter(([, n]) => Number.isFinite(n));
     if (dbs.length) out.push(`${l.level}: transactions committed per settled order (pg_stat_database; read-only ones count too, only writes wait for a WAL flush) ${dbs.map(([db, n]) => `${db} ${n.toFixed(1)}`).join(', ')}; all ${dbs.reduce((a, [, n]) => a + n, 0).toFixed(1)}`);
   }
+  for (const l of levels) if (Object.keys(l.statementsPerOrder).length) out.push(`\n${statementSection(l)}`);
   if (levels.some((l) => Object.keys(l.invocationsPerOrder).length)) out.push(`\n${invocationTable(options.mode, levels)}`);
   if (levels.some((l) => l.memoryPeakMiB > 0)) out.push(`\nThe runtime's memory (resident, the most sampled in the measured window; medians over runs)\n\n${memoryTable(options.mode, levels)}`);
   out.push(`\nQueues\n\n${queueTable(options.mode, levels)}`);

@@ -134,7 +134,7 @@ export async function runLevel(opts: BenchOptions, level: number, run: number, h
     amqp.on('error', () => undefined);
     const products = await createProductSet(httpUrl, access.headers, pools.order, opts.products);
 
-    sampler = await startSampler({ namespace, amqp, databaseServerUrl: databaseServerUrl(), invocationReport, ownServerPids: hooks.ownServerPids, onError: () => undefined });
+    sampler = await startSampler({ namespace, amqp, databaseServerUrl: databaseServerUrl(), invocationReport, statements: opts.statements, ownServerPids: hooks.ownServerPids, onError: () => undefined });
     const mode = opts.mode === 'open' ? ({ kind: 'open', ratePerSec: level } as const) : ({ kind: 'closed', concurrency: level } as const);
     load = await startLoad({
       httpUrl,

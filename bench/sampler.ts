@@ -137,6 +137,8 @@ export interface Sample {
   box: { busy: number; iowait: number };
   /** Ready messages per queue; null when the queue could not be read. */
   queues: Record<string, number | null>;
+  /** pg_stat_statements' running calls per statement of the namespace's databases, keyed "service: query". */
+  statements?: Record<string, number>;
   /** The runtime's invocation totals per function when it reports them (local/invocation-report.ts). */
   invocations?: InvocationCounts;
   /** Transactions committed per second since the last sample, per service database of the namespace. */
@@ -193,6 +195,8 @@ export interface SamplerOptions {
   intervalMs?: number;
   onSample?: (s: Sample) => void;
   onError?: (err: unknown) => void;
+  /** Read pg_stat_statements (loaded by the private stack) at every sample. */
+  statements?: boolean;
   /** The file the runtime keeps its invocation counts in (EVENTFLOW_INVOCATION_REPORT), read at every sample. */
   invocationReport?: string;
   /** The pids of servers of the bench's own (a private stack), when it runs on them. */
@@ -252,6 +256,15 @@ export async function startSampler(opts: SamplerOptions) {
     return out;
   }
 
+  async function statementCalls(): Promise<Record<string, number> | undefined> {
+    if (!opts.statements) return undefined;
+    const { rows } = await pgClient.query<{ datname: string; query: string; calls: string }>(
+      'SELECT d.datname, s.query, sum(s.calls)::text AS calls FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid WHERE d.datname = ANY($1) GROUP BY 1, 2',
+      [[...serviceOfDb.keys()]],
+    );
+    return Object.fromEntries(rows.map((r) => [`${serviceOfDb.get(r.datname)}: ${r.query.replace(/\s+/g, ' ')}`, Number(r.calls)]));
+  }
+
   function readInvocations(): InvocationCounts | undefined {
     if (!opts.invocationReport) return undefined;
     try {
@@ -285,17 +298,23 @@ export async function startSampler(opts: SamplerOptions) {
     const uptimeTicks = Number(readFileSync('/proc/uptime', 'utf8').split(' ')[0]) * hz;
     const procs = readProcesses(cmdlines);
     const now = (boxAt + Date.now()) / 2;
-    const [pgPids, queues, commits] = await Promise.all([
-      postgresPids().catch((err) => {
+    // One client: its queries one after another (pg queues concurrent ones, but deprecates it).
+    const fromPostgres = async () => {
+      const pids = await postgresPids().catch((err) => {
         opts.onError?.(err);
         return new Map<number, string>();
-      }),
-      first ? Promise.resolve({}) : queueDepths(),
-      commitRates(now).catch((err) => {
+      });
+      const rates = await commitRates(now).catch((err) => {
         opts.onError?.(err);
         return {};
-      }),
-    ]);
+      });
+      const calls = await statementCalls().catch((err) => {
+        opts.onError?.(err);
+        return undefined;
+      });
+      return [pids, rates, calls] as const;
+    };
+    const [[pgPids, commits, statements], queues] = await Promise.all([fromPostgres(), first ? Promise.resolve({}) : queueDepths()]);
     const parents = new Map(procs.map((p) => [p.stat.pid, p.stat.ppid]));
     const root = procs.find((p) => p.stat.ppid === process.pid && p.cmdline.includes('local/dev.ts'))?.stat.pid ?? null;
     const ctx: GroupingContext = {
@@ -339,7 +358,7 @@ export async function startSampler(opts: SamplerOptions) {
       // What /proc/stat saw busy that no live process accounts for: the kernel's own work
       // (loopback networking, softirqs) and processes that ended between two samples.
       cpu.unattributed = Math.max(0, box.busy - Object.values(cpu).reduce((a, b) => a + b, 0));
-      const s: Sample = { t: now, cpu, box, queues, memory, commits, invocations: readInvocations() };
+      const s: Sample = { t: now, cpu, box, queues, memory, commits, statements, invocations: readInvocations() };
       samples.push(s);
       opts.onSample?.(s);
     }

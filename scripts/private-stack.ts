@@ -69,7 +69,12 @@ function pgBin(name: string): string {
   return path.join(root, version, 'bin', name);
 }
 
-export async function startPrivateStack(): Promise<PrivateStack> {
+export interface PrivateStackOptions {
+  /** Load pg_stat_statements (and create it in the postgres database): statement counts, at a small cost per statement. */
+  statementStats?: boolean;
+}
+
+export async function startPrivateStack(opts: PrivateStackOptions = {}): Promise<PrivateStack> {
   const id = randomBytes(4).toString('hex');
   const dir = path.join(os.tmpdir(), `eventflow-stack-${id}`);
   mkdirSync(dir, { recursive: true });
@@ -83,7 +88,9 @@ export async function startPrivateStack(): Promise<PrivateStack> {
   const asPostgres = (bin: string, args: string[]) => (asRoot ? exec('runuser', ['-u', 'postgres', '--', bin, ...args]) : exec(bin, args));
   const pgData = path.join(pgDir, 'data');
   await asPostgres(pgBin('initdb'), ['-D', pgData, '-U', 'postgres', '--auth=trust', '-E', 'UTF8']);
-  const pgOptions = `-p ${pgPort} -c listen_addresses=127.0.0.1 -k ${pgDir} -c max_connections=300 -c fsync=on -c synchronous_commit=on`;
+  const pgOptions =
+    `-p ${pgPort} -c listen_addresses=127.0.0.1 -k ${pgDir} -c max_connections=300 -c fsync=on -c synchronous_commit=on` +
+    (opts.statementStats ? ' -c shared_preload_libraries=pg_stat_statements -c pg_stat_statements.max=5000' : '');
   const postgres = {
     start: async () => {
       await asPostgres(pgBin('pg_ctl'), ['-D', pgData, '-l', path.join(pgDir, 'log'), '-w', '-t', '60', '-o', pgOptions, 'start']);
@@ -189,6 +196,7 @@ export async function startPrivateStack(): Promise<PrivateStack> {
   };
   try {
     await Promise.all([postgres.start(), rabbitmq.start(), redis.start()]);
+    if (opts.statementStats) await asPostgres(pgBin('psql'), ['-h', pgDir, '-p', String(pgPort), '-U', 'postgres', '-d', 'postgres', '-c', 'CREATE EXTENSION IF NOT EXISTS pg_stat_statements']);
   } catch (err) {
     await stack.close();
     throw err;

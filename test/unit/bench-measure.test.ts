@@ -1,4 +1,4 @@
-import { runtimeMemoryOf } from '../../bench/analyze';
+import { runtimeMemoryOf, statementRatesOf } from '../../bench/analyze';
 import { retryAfterMs } from '../../bench/http';
 import { describe, expect, it } from 'vitest';
 import { parseBenchArgs } from '../../bench/args';
@@ -94,6 +94,16 @@ describe('CPU sampling', () => {
     expect(runtimeMemoryOf([{}])).toEqual({ peakMiB: 0, byGroup: {} });
   });
 
+  it("counts statements per second between the window's first and last counts, one first seen late from zero", () => {
+    expect(
+      statementRatesOf([
+        { t: 0, statements: { 'order: COMMIT': 100 } },
+        { t: 2_000, statements: { 'order: COMMIT': 160, 'payment: BEGIN': 8 } },
+      ]),
+    ).toEqual({ 'order: COMMIT': 30, 'payment: BEGIN': 4 });
+    expect(statementRatesOf([{ t: 0 }, { t: 1_000 }])).toBeUndefined();
+  });
+
   it('groups the runtime by catalog function when each runs in a process of its own, by pid otherwise', () => {
     const parents = new Map([
       [10, 1], // the bench
@@ -180,6 +190,9 @@ describe('bench command line', () => {
     expect(() => parseBenchArgs(['--rates', '100,fast'])).toThrow(/--rates/);
     expect(() => parseBenchArgs(['--declined', '2'])).toThrow(/--declined/);
     expect(() => parseBenchArgs(['--unknown'])).toThrow();
+    // The shared PostgreSQL is never reconfigured to count statements.
+    expect(() => parseBenchArgs(['--statements'])).toThrow(/--private-stack/);
+    expect(parseBenchArgs(['--statements', '--private-stack'])).toMatchObject({ kind: 'run', options: { statements: true, privateStack: true } });
   });
 });
 
