@@ -1,7 +1,6 @@
 import http from 'node:http';
 import https from 'node:https';
 import { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagementapi';
-import { SignatureV4 } from '@smithy/signature-v4';
 import { LAMBDA_ENV } from '../../shared/env';
 import { DELIVERY_CONCURRENCY } from './delivery';
 
@@ -27,9 +26,11 @@ export class ManagementApiError extends Error {
 const CONNECT_TIMEOUT_MS = 3_000;
 const REQUEST_TIMEOUT_MS = 5_000;
 
+type Signer = Awaited<ReturnType<ApiGatewayManagementApiClient['config']['signer']>>;
+
 interface Poster {
   url: URL;
-  signer: SignatureV4;
+  signer: Promise<Signer>;
   agent: http.Agent;
   request: typeof http.request;
 }
@@ -39,11 +40,11 @@ let poster: Poster | undefined;
 /**
  * PostToConnection as a signed HTTP request of our own (docs/decisions.md): the SDK client's
  * `send` spends about 0.4 ms of CPU per call in its middleware stack (endpoint rules, schema,
- * retry, user agent) against about 0.1 ms for the same signed request (bench/post-cost.ts), and
- * a fan-out makes one call per connection per batch. The SDK client still resolves what it is
- * good at: the credential chain (with its refresh), the region and the hash; @smithy/signature-v4,
- * the SDK's own signer, signs. WEBSOCKET_CALLBACK_URL is the stage's callback URL on AWS and the
- * local runtime's management endpoint on a workstation.
+ * retry, user agent) against about 0.15 ms for the same signed request (bench/post-cost.ts), and
+ * a fan-out makes one call per connection per batch. The signer is the SDK client's own SigV4
+ * signer, with its credential chain (and refresh), region and hash: nothing of the SDK is bundled,
+ * since the Lambda runtime provides it. WEBSOCKET_CALLBACK_URL is the stage's callback URL on AWS
+ * and the local runtime's management endpoint on a workstation.
  */
 function managementApi(): Poster {
   if (!poster) {
@@ -51,10 +52,11 @@ function managementApi(): Poster {
     if (!endpoint) throw new Error('WEBSOCKET_CALLBACK_URL is not set: the WebSocket stage callback URL');
     const url = new URL(endpoint);
     const { config } = new ApiGatewayManagementApiClient({ endpoint });
-    const signer = new SignatureV4({ service: 'execute-api', region: config.region, credentials: config.credentials, sha256: config.sha256 });
     const secure = url.protocol === 'https:';
     const options = { keepAlive: true, maxSockets: DELIVERY_CONCURRENCY };
-    poster = { url, signer, agent: secure ? new https.Agent(options) : new http.Agent(options), request: secure ? https.request : http.request };
+    poster = { url, signer: config.signer(), agent: secure ? new https.Agent(options) : new http.Agent(options), request: secure ? https.request : http.request };
+    // A signer that could not be made is made again by the next call.
+    poster.signer.catch(() => (poster = undefined));
   }
   return poster;
 }
@@ -64,7 +66,7 @@ export async function postToConnection(connectionId: string, data: string): Prom
   // The stage's path, then the operation's, with the id encoded as the SDK encodes a label.
   const path = `${url.pathname.replace(/\/$/, '')}/@connections/${encodeURIComponent(connectionId)}`;
   const body = Buffer.from(data);
-  const signed = await signer.sign({
+  const signed = await (await signer).sign({
     method: 'POST',
     protocol: url.protocol,
     hostname: url.hostname,
