@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { closeTestClients, createProduct, placeOrder, waitForStatus } from '../support/system';
+import { closeTestClients, createProduct, db, placeOrder, waitForStatus } from '../support/system';
 import { axeViolations, expectNoErrors, launch, openPage, screenshot, waitLive, web } from './browser';
 
 let browser: Browser;
@@ -26,11 +26,24 @@ describe('the History page', () => {
     const orders = page.locator('tr[data-projection="orders"]');
     await orders.waitFor();
     await page.getByRole('button', { name: 'Rebuild orders' }).click();
-    // At once, before its worker has finished: the run is shown as it goes, and another is refused.
-    await orders.locator('[data-field="active"] [role="progressbar"]').waitFor({ timeout: 10_000 });
-    await page.getByRole('button', { name: 'Rebuild orders' }).click();
-    await expect.poll(() => page.locator('[data-history-message]').textContent(), { timeout: 10_000 }).toMatch(/Not started.*another run of orders is (requested|running)/is);
-    await screenshot(page, 'history-rebuilding');
+    await expect.poll(() => page.locator('[data-history-message]').textContent(), { timeout: 10_000 }).toMatch(/Rebuild of orders requested/);
+    // The run stays active while this test holds its row: the worker takes runs with SKIP LOCKED,
+    // and one already running waits to record its progress. Without it, a small log's rebuild
+    // could finish before the second click, which would then rightly be accepted.
+    const hold = await db('order').connect();
+    try {
+      await hold.query('BEGIN');
+      const held = await hold.query(`SELECT id FROM history_runs WHERE subject = 'orders' AND status IN ('requested', 'running') FOR UPDATE`);
+      expect(held.rowCount).toBe(1);
+      // While it runs: the run is shown as it goes, and another is refused.
+      await orders.locator('[data-field="active"] [role="progressbar"]').waitFor({ timeout: 10_000 });
+      await page.getByRole('button', { name: 'Rebuild orders' }).click();
+      await expect.poll(() => page.locator('[data-history-message]').textContent(), { timeout: 10_000 }).toMatch(/Not started.*another run of orders is (requested|running)/is);
+      await screenshot(page, 'history-rebuilding');
+    } finally {
+      await hold.query('COMMIT').catch(() => undefined);
+      hold.release();
+    }
     await expect.poll(() => orders.locator('[data-field="last"]').textContent(), { timeout: 60_000 }).toMatch(/equal to the log|difference/);
     await expect.poll(() => orders.locator('[data-field="active"]').textContent(), { timeout: 30_000 }).toContain('idle');
     expect(await orders.locator('[data-field="last"]').textContent()).toContain('equal to the log');
