@@ -85,36 +85,40 @@ export interface RunFigures {
   statementsPerSec?: Record<string, number>;
   /** Invocations and the events they carried, per second over the measured window, per function. */
   invocationsPerSec: InvocationCounts;
-  /** Mean transactions committed per second over the measured window, per service database. */
+  /** Transactions committed per second over the measured window, per service database. */
   commitsPerSec: Record<string, number>;
   histograms: { post: Histogram; settle: Histogram };
   series: SeriesPoint[];
   samples: SamplePoint[];
 }
 
-/** Per-second invocation rates between the first and the last sample that carry the runtime's totals. */
-export function invocationRatesOf(samples: readonly Pick<Sample, 't' | 'invocations'>[]): InvocationCounts {
-  const withCounts = samples.filter((s) => s.invocations);
-  const first = withCounts[0];
-  const last = withCounts.at(-1);
-  if (!first || !last || last.t <= first.t) return {};
-  const seconds = (last.t - first.t) / 1000;
-  const out: InvocationCounts = {};
-  for (const [fn, end] of Object.entries(last.invocations!)) {
-    const start = first.invocations![fn] ?? { invocations: 0, events: 0 };
-    out[fn] = { invocations: (end.invocations - start.invocations) / seconds, events: (end.events - start.events) / seconds };
-  }
-  return out;
-}
-
-/** Per-second calls per statement between the window's first and last samples that counted them. */
-export function statementRatesOf(samples: readonly Pick<Sample, 't' | 'statements'>[]): Record<string, number> | undefined {
-  const counted = samples.filter((s) => s.statements);
+/**
+ * Per-second growth of running totals (the runtime's invocation counts, pg_stat_database's commits,
+ * pg_stat_statements' calls) between the first and the last sample that carries them; a key first
+ * seen late counts from zero. Undefined when fewer than two samples carry them.
+ */
+export function totalsRateOf<S extends { t: number }>(samples: readonly S[], totalsOf: (s: S) => Record<string, number> | undefined): Record<string, number> | undefined {
+  const counted = samples.filter((s) => totalsOf(s));
   const first = counted[0];
   const last = counted.at(-1);
   if (!first || !last || last.t <= first.t) return undefined;
   const seconds = (last.t - first.t) / 1000;
-  return Object.fromEntries(Object.entries(last.statements!).map(([q, calls]) => [q, (calls - (first.statements![q] ?? 0)) / seconds]));
+  const start = totalsOf(first)!;
+  return Object.fromEntries(Object.entries(totalsOf(last)!).map(([key, n]) => [key, (n - (start[key] ?? 0)) / seconds]));
+}
+
+/** Per-second invocation rates between the first and the last sample that carry the runtime's totals. */
+export function invocationRatesOf(samples: readonly Pick<Sample, 't' | 'invocations'>[]): InvocationCounts {
+  const perSecond = (field: 'invocations' | 'events') =>
+    totalsRateOf(samples, (s) => s.invocations && Object.fromEntries(Object.entries(s.invocations).map(([fn, c]) => [fn, c[field]]))) ?? {};
+  const invocations = perSecond('invocations');
+  const events = perSecond('events');
+  return Object.fromEntries(Object.keys(invocations).map((fn) => [fn, { invocations: invocations[fn]!, events: events[fn]! }]));
+}
+
+/** Per-second calls per statement between the window's first and last samples that counted them. */
+export function statementRatesOf(samples: readonly Pick<Sample, 't' | 'statements'>[]): Record<string, number> | undefined {
+  return totalsRateOf(samples, (s) => s.statements);
 }
 
 export interface RuntimeMemory {
@@ -306,9 +310,7 @@ export function analyzeRun(
     memory: runtimeMemoryOf(inWindow),
     invocationsPerSec: invocationRatesOf(inWindow),
     statementsPerSec: statementRatesOf(inWindow),
-    commitsPerSec: Object.fromEntries(
-      [...new Set(inWindow.flatMap((s) => Object.keys(s.commits ?? {})))].map((db) => [db, mean(inWindow.map((s) => s.commits?.[db] ?? 0))]),
-    ),
+    commitsPerSec: totalsRateOf(inWindow, (s) => s.commits) ?? {},
     histograms: {
       post: histogram(window.filter((r) => r.postMs !== undefined).map((r) => r.postMs!)),
       settle: histogram(accepted.flatMap((r) => (settleOf(r) === undefined ? [] : [settleOf(r)! - r.startedAt]))),

@@ -6,35 +6,19 @@
  * window, grouped by function as the bench groups them. Prints busy cores and MiB per group and in
  * all; not a test.
  */
-import { readFileSync, readdirSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { FUNCTIONS } from '../functions/catalog';
 import { startRuntimeProcess } from '../test/support/runtime-process';
-import { descendantsOf, groupOf, parseProcStat } from './sampler';
-import type { ProcStat } from './sampler';
+import { descendantsOf, getconf, groupOf, readProcesses } from './sampler';
 
 const { values } = parseArgs({ options: { settle: { type: 'string', default: '90' }, seconds: { type: 'string', default: '120' } } });
 const settleSeconds = Number(values.settle);
 const windowSeconds = Number(values.seconds);
-const HZ = 100;
-const PAGE_MIB = 4096 / 2 ** 20;
-
-function processes(): { stat: ProcStat; cmdline: string }[] {
-  const out: { stat: ProcStat; cmdline: string }[] = [];
-  for (const pid of readdirSync('/proc')) {
-    if (!/^\d+$/.test(pid)) continue;
-    try {
-      const stat = parseProcStat(readFileSync(`/proc/${pid}/stat`, 'utf8'));
-      if (stat) out.push({ stat, cmdline: readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ') });
-    } catch {
-      // ended meanwhile
-    }
-  }
-  return out;
-}
+const HZ = getconf('CLK_TCK', 100);
+const PAGE_MIB = getconf('PAGESIZE', 4096) / 2 ** 20;
 
 function runtimeSnapshot(root: number) {
-  const all = processes();
+  const all = readProcesses(new Map());
   const tree = descendantsOf(root, new Map(all.map((p) => [p.stat.pid, p.stat.ppid])));
   const ctx = { benchPids: new Set<number>(), runtimePids: tree, runtimeRoot: root, postgresPids: new Map(), functionIds: FUNCTIONS.map((f) => f.id) };
   return all

@@ -141,7 +141,7 @@ export interface Sample {
   statements?: Record<string, number>;
   /** The runtime's invocation totals per function when it reports them (local/invocation-report.ts). */
   invocations?: InvocationCounts;
-  /** Transactions committed per second since the last sample, per service database of the namespace. */
+  /** pg_stat_database's running count of transactions committed, per service database of the namespace. */
   commits?: Record<string, number>;
   /** Resident memory of the runtime's processes at t, per group (a function's environments, the main process). */
   memory?: Record<string, GroupMemory>;
@@ -153,7 +153,8 @@ export interface GroupMemory {
   processes: number;
 }
 
-function getconf(name: string, fallback: number): number {
+/** A system setting (CLK_TCK, PAGESIZE), or the fallback where getconf is missing. */
+export function getconf(name: string, fallback: number): number {
   try {
     return Number(execFileSync('getconf', [name], { encoding: 'utf8' }).trim()) || fallback;
   } catch {
@@ -166,7 +167,7 @@ function getconf(name: string, fallback: number): number {
  * time, which the rates need more than the event loop needs those milliseconds (the generator's
  * lateness shows what they cost). Command lines are read once per process.
  */
-function readProcesses(cmdlines: Map<string, string>): { stat: ProcStat; cmdline: string }[] {
+export function readProcesses(cmdlines: Map<string, string>): { stat: ProcStat; cmdline: string }[] {
   const out: { stat: ProcStat; cmdline: string }[] = [];
   const seen = new Set<string>();
   for (const pid of readdirSync('/proc')) {
@@ -242,18 +243,10 @@ export async function startSampler(opts: SamplerOptions) {
   }
 
   const serviceOfDb = new Map(SERVICES.map((s) => [databaseName(s, opts.namespace), s as string]));
-  let prevCommits: { at: number; counts: Map<string, number> } | null = null;
-  /** Commits per second per service database since the previous call (none on the first). */
-  async function commitRates(at: number): Promise<Record<string, number>> {
+  /** Transactions committed so far per service database (pg_stat_database's running count). */
+  async function commitTotals(): Promise<Record<string, number>> {
     const { rows } = await pgClient.query<{ datname: string; commits: string }>('SELECT datname, xact_commit::text AS commits FROM pg_stat_database WHERE datname = ANY($1)', [[...serviceOfDb.keys()]]);
-    const counts = new Map(rows.map((r) => [serviceOfDb.get(r.datname)!, Number(r.commits)]));
-    const out: Record<string, number> = {};
-    if (prevCommits) {
-      const seconds = (at - prevCommits.at) / 1000;
-      for (const [service, n] of counts) out[service] = Math.max(0, n - (prevCommits.counts.get(service) ?? n)) / seconds;
-    }
-    prevCommits = { at, counts };
-    return out;
+    return Object.fromEntries(rows.map((r) => [serviceOfDb.get(r.datname)!, Number(r.commits)]));
   }
 
   async function statementCalls(): Promise<Record<string, number> | undefined> {
@@ -304,15 +297,15 @@ export async function startSampler(opts: SamplerOptions) {
         opts.onError?.(err);
         return new Map<number, string>();
       });
-      const rates = await commitRates(now).catch((err) => {
+      const totals = await commitTotals().catch((err) => {
         opts.onError?.(err);
-        return {};
+        return undefined;
       });
       const calls = await statementCalls().catch((err) => {
         opts.onError?.(err);
         return undefined;
       });
-      return [pids, rates, calls] as const;
+      return [pids, totals, calls] as const;
     };
     const [[pgPids, commits, statements], queues] = await Promise.all([fromPostgres(), first ? Promise.resolve({}) : queueDepths()]);
     const parents = new Map(procs.map((p) => [p.stat.pid, p.stat.ppid]));
